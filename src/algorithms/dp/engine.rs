@@ -1,0 +1,304 @@
+//! The max-load DP over ideal pairs (spec §5.3), computed without storing pairs.
+//!
+//! `T[c][f][I]` is the least max-load that places ideal `I` on at most `c` CPUs and `f`
+//! accelerators, each device taking one difference `I \ J` of ideals (with the backward halves
+//! of its atoms). Unlike the reference, which lists every pair `J ⊆ I` and rescans the graph
+//! for each, we walk the sub-ideals of `I` depth-first from `I` downwards, adding one atom to
+//! `S = I \ J` per step, so compute, size and communication of `S` are updated incrementally
+//! and undone on the way back. Compute and size only grow along that walk, so a branch whose
+//! compute already exceeds a known upper bound (or whose size no device can hold) is cut
+//! whole. Ideals of one size depend only on smaller ones and are solved in parallel.
+
+use super::ideals::Lattice;
+use crate::algorithms::atoms::Atoms;
+use crate::workload::Workload;
+use rayon::prelude::*;
+use std::time::Instant;
+
+const NONE: u8 = 0;
+const PAIR_ACC: u8 = 1;
+const PAIR_CPU: u8 = 2;
+const EMPTY_ACC: u8 = 3;
+const EMPTY_CPU: u8 = 4;
+
+/// How the value of one state was reached: a device taking `I \ j`, or an unused device.
+#[derive(Debug, Clone, Copy)]
+struct Link {
+    j: u32,
+    kind: u8,
+}
+
+const NO_LINK: Link = Link { j: 0, kind: NONE };
+
+/// One device of the DP's answer, in pipeline order.
+#[derive(Debug, Clone)]
+pub struct Stage {
+    pub on_acc: bool,
+    pub atoms: Vec<usize>,
+}
+
+/// Counters for the results' notes and the benchmark.
+#[derive(Debug, Clone, Default)]
+pub struct DpStats {
+    pub pairs_visited: u64,
+}
+
+pub enum DpAnswer {
+    /// The optimum and its stages.
+    Solved { value: f64, stages: Vec<Stage> },
+    /// No placement of this space fits.
+    Infeasible,
+    /// The deadline passed between two levels.
+    TimedOut,
+}
+
+/// Per-worker state of the depth-first walk; sized once, reused for every ideal.
+struct Scratch {
+    stamp: Vec<u32>,
+    epoch: u32,
+    in_s: Vec<bool>,
+    /// For each node, how many of its successors are in `S`.
+    cnt: Vec<u32>,
+    frames: Vec<Frame>,
+}
+
+struct Frame {
+    ideal: u32,
+    next: u32,
+    end: u32,
+    added: u32,
+    acc: f64,
+    cpu: f64,
+    size: f64,
+    unsupported: u32,
+    comm: f64,
+}
+
+/// The DP's view of a workload: atom totals and, per node, what the comm update needs.
+struct Problem<'a> {
+    w: &'a Workload,
+    atoms: &'a Atoms,
+    lattice: &'a Lattice,
+    cpus: usize,
+    accs: usize,
+    /// Branches whose compute exceeds this are cut.
+    bound: f64,
+}
+
+impl Problem<'_> {
+    fn width(&self) -> usize {
+        (self.cpus + 1) * (self.accs + 1)
+    }
+
+    /// Whether node `u` pays its out-cost with respect to `S`: it sends across the boundary.
+    #[inline]
+    fn crossing(&self, s: &Scratch, u: usize) -> bool {
+        if s.in_s[u] {
+            (s.cnt[u] as usize) < self.w.succ[u].len()
+        } else {
+            s.cnt[u] > 0
+        }
+    }
+
+    /// Adds an atom's nodes to `S`; returns the change of `S`'s communication.
+    #[inline]
+    fn add_atom(&self, s: &mut Scratch, atom: usize) -> f64 {
+        let mut delta = 0.0;
+        for &x in &self.atoms.members[atom] {
+            let before = self.crossing(s, x);
+            s.in_s[x] = true;
+            if self.crossing(s, x) != before {
+                delta += if before { -self.w.out_cost[x] } else { self.w.out_cost[x] };
+            }
+            for &u in &self.w.pred[x] {
+                let before = self.crossing(s, u);
+                s.cnt[u] += 1;
+                if self.crossing(s, u) != before {
+                    delta += if before { -self.w.out_cost[u] } else { self.w.out_cost[u] };
+                }
+            }
+        }
+        delta
+    }
+
+    #[inline]
+    fn remove_atom(&self, s: &mut Scratch, atom: usize) {
+        for &x in self.atoms.members[atom].iter().rev() {
+            for &u in &self.w.pred[x] {
+                s.cnt[u] -= 1;
+            }
+            s.in_s[x] = false;
+        }
+    }
+
+    /// Fills `row`/`links` for ideal `i` from the rows of its sub-ideals in `table`.
+    fn solve_ideal(&self, i: usize, table: &[f64], row: &mut [f64], links: &mut [Link], s: &mut Scratch) -> u64 {
+        let (k1, width) = (self.accs + 1, self.width());
+        let limit = self.w.max_size_per_acc;
+        s.epoch = s.epoch.wrapping_add(1);
+        if s.epoch == 0 {
+            s.stamp.iter_mut().for_each(|x| *x = 0);
+            s.epoch = 1;
+        }
+        let epoch = s.epoch;
+        s.stamp[i] = epoch;
+        let root = self.lattice.down(i);
+        s.frames.push(Frame {
+            ideal: i as u32,
+            next: 0,
+            end: root.len() as u32,
+            added: u32::MAX,
+            acc: 0.0,
+            cpu: 0.0,
+            size: 0.0,
+            unsupported: 0,
+            comm: 0.0,
+        });
+        let mut visited = 0u64;
+        while let Some(top) = s.frames.last_mut() {
+            if top.next == top.end {
+                let added = top.added;
+                s.frames.pop();
+                if added != u32::MAX {
+                    self.remove_atom(s, added as usize);
+                }
+                continue;
+            }
+            let (atom, j) = self.lattice.down(top.ideal as usize)[top.next as usize];
+            top.next += 1;
+            let (atom, j) = (atom as usize, j as usize);
+            if s.stamp[j] == epoch {
+                continue;
+            }
+            s.stamp[j] = epoch;
+            let acc = top.acc + self.atoms.acc[atom];
+            let cpu = top.cpu + self.atoms.cpu[atom];
+            let size = top.size + self.atoms.size[atom];
+            let unsupported = top.unsupported + u32::from(!self.atoms.supported[atom]);
+            let parent_comm = top.comm;
+            let acc_ok = self.accs > 0 && unsupported == 0 && size <= limit && acc <= self.bound;
+            let cpu_ok = self.cpus > 0 && cpu <= self.bound;
+            if !acc_ok && !cpu_ok {
+                // Every smaller J only adds atoms to S: cut the branch.
+                continue;
+            }
+            visited += 1;
+            let comm = parent_comm + self.add_atom(s, atom);
+            let from = &table[j * width..(j + 1) * width];
+            let acc_cost = acc + comm;
+            for c in 0..=self.cpus {
+                for f in 0..=self.accs {
+                    let st = c * k1 + f;
+                    if acc_ok && f > 0 {
+                        let v = from[st - 1].max(acc_cost);
+                        if v < row[st] {
+                            row[st] = v;
+                            links[st] = Link { j: j as u32, kind: PAIR_ACC };
+                        }
+                    }
+                    if cpu_ok && c > 0 {
+                        let v = from[st - k1].max(cpu);
+                        if v < row[st] {
+                            row[st] = v;
+                            links[st] = Link { j: j as u32, kind: PAIR_CPU };
+                        }
+                    }
+                }
+            }
+            s.frames.push(Frame {
+                ideal: j as u32,
+                next: 0,
+                end: self.lattice.down(j).len() as u32,
+                added: atom as u32,
+                acc,
+                cpu,
+                size,
+                unsupported,
+                comm,
+            });
+        }
+        // Fewer devices never hurt: an unused device inherits the smaller state's value.
+        for c in 0..=self.cpus {
+            for f in 0..=self.accs {
+                let st = c * k1 + f;
+                if f > 0 && row[st - 1] < row[st] {
+                    row[st] = row[st - 1];
+                    links[st] = Link { j: 0, kind: EMPTY_ACC };
+                }
+                if c > 0 && row[st - k1] < row[st] {
+                    row[st] = row[st - k1];
+                    links[st] = Link { j: 0, kind: EMPTY_CPU };
+                }
+            }
+        }
+        visited
+    }
+}
+
+/// Solves the DP. `upper_bound` must be at least the optimum (or infinite); it only prunes.
+pub fn solve(
+    w: &Workload,
+    atoms: &Atoms,
+    lattice: &Lattice,
+    upper_bound: f64,
+    deadline: Option<Instant>,
+    stats: &mut DpStats,
+) -> DpAnswer {
+    // A margin keeps rounding in the incremental sums from cutting an optimal branch.
+    let bound = if upper_bound.is_finite() { upper_bound * (1.0 + 1e-9) + 1e-12 } else { f64::INFINITY };
+    let p = Problem { w, atoms, lattice, cpus: w.max_cpus, accs: w.max_accs, bound };
+    let width = p.width();
+    let n = lattice.len();
+    let mut table = vec![f64::INFINITY; n * width];
+    let mut links = vec![NO_LINK; n * width];
+    table[..width].iter_mut().for_each(|x| *x = 0.0);
+    let new_scratch = || Scratch {
+        stamp: vec![0; n],
+        epoch: 0,
+        in_s: vec![false; w.len()],
+        cnt: vec![0; w.len()],
+        frames: Vec::new(),
+    };
+    for level in 1..lattice.levels() {
+        if deadline.is_some_and(|d| Instant::now() > d) {
+            return DpAnswer::TimedOut;
+        }
+        let (lo, hi) = (lattice.level_start[level], lattice.level_start[level + 1]);
+        let (done, rest) = table.split_at_mut(lo * width);
+        let rows = &mut rest[..(hi - lo) * width];
+        let level_links = &mut links[lo * width..hi * width];
+        let done: &[f64] = done;
+        stats.pairs_visited += rows
+            .par_chunks_mut(width)
+            .zip(level_links.par_chunks_mut(width))
+            .enumerate()
+            .map_init(new_scratch, |s, (x, (row, link))| p.solve_ideal(lo + x, done, row, link, s))
+            .sum::<u64>();
+    }
+    let full = lattice.full();
+    let mut state = w.max_cpus * (w.max_accs + 1) + w.max_accs;
+    let value = table[full * width + state];
+    if !value.is_finite() {
+        return DpAnswer::Infeasible;
+    }
+    let mut stages = Vec::new();
+    let mut ideal = full;
+    while ideal != 0 {
+        let link = links[ideal * width + state];
+        match link.kind {
+            EMPTY_ACC => state -= 1,
+            EMPTY_CPU => state -= w.max_accs + 1,
+            PAIR_ACC | PAIR_CPU => {
+                let j = link.j as usize;
+                let members = (0..atoms.len()).filter(|&a| lattice.contains(ideal, a) && !lattice.contains(j, a)).collect();
+                let on_acc = link.kind == PAIR_ACC;
+                stages.push(Stage { on_acc, atoms: members });
+                state -= if on_acc { 1 } else { w.max_accs + 1 };
+                ideal = j;
+            }
+            _ => unreachable!("a finite state has a link"),
+        }
+    }
+    stages.reverse();
+    DpAnswer::Solved { value, stages }
+}

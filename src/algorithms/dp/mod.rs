@@ -1,0 +1,110 @@
+//! `dp`: the exact max-load DP over contiguous, pipeline-ordered splits (spec §5).
+
+pub mod engine;
+pub mod ideals;
+
+use super::atoms::{build_atoms, AtomOptions, Atoms};
+use super::{Algorithm, Claim, Objective, Outcome, RunOptions};
+use crate::error::{Error, Result};
+use crate::placement::{Device, Placement};
+use crate::workload::Workload;
+use engine::{DpAnswer, DpStats, Stage};
+use std::time::{Duration, Instant};
+
+/// More ideals than this and the forward graph is too wide for the exact DP.
+pub const IDEALS_LIMIT: usize = 2_000_000;
+
+/// The exact DP.
+pub struct Dp;
+
+impl Algorithm for Dp {
+    fn name(&self) -> &'static str {
+        "dp"
+    }
+
+    fn objective(&self) -> Objective {
+        Objective::Throughput
+    }
+
+    fn summary(&self) -> &'static str {
+        "exact max-load DP over ideals of the forward DAG (contiguous, pipeline-ordered splits)"
+    }
+
+    fn contiguous_only(&self) -> bool {
+        true
+    }
+
+    fn run(&self, w: &Workload, opts: &RunOptions) -> Result<Outcome> {
+        let deadline = opts.time_limit.map(|s| Instant::now() + Duration::from_secs_f64(s));
+        // A linearised DP is cheap (its ideals are the prefixes of one topological order) and
+        // its optimum is a feasible split, so it bounds the full DP and lets it cut branches.
+        let chain = build_atoms(w, AtomOptions { merge_trivial: true, linearize: true, ..Default::default() });
+        let bound = match solve_atoms(w, &chain, f64::INFINITY, deadline)?.0 {
+            DpAnswer::Solved { value, .. } => value,
+            _ => f64::INFINITY,
+        };
+        let atoms = build_atoms(w, AtomOptions { merge_trivial: true, ..Default::default() });
+        let (answer, ideals, stats) = solve_atoms(w, &atoms, bound, deadline)?;
+        let outcome = answer_to_outcome(w, &atoms, answer, Claim::Optimal);
+        Ok(outcome
+            .note("atoms", atoms.len())
+            .note("ideals", ideals)
+            .note("pairs_visited", stats.pairs_visited)
+            .note("upper_bound", bound))
+    }
+}
+
+/// Enumerates the ideals of `atoms` and runs the DP; `Err` if there are too many ideals.
+pub fn solve_atoms(
+    w: &Workload,
+    atoms: &Atoms,
+    bound: f64,
+    deadline: Option<Instant>,
+) -> Result<(DpAnswer, usize, DpStats)> {
+    let lattice = ideals::enumerate(atoms, IDEALS_LIMIT).map_err(|count| {
+        Error::Algorithm(format!(
+            "the forward graph has more than {} ideals ({count} found): too wide for the exact DP",
+            IDEALS_LIMIT
+        ))
+    })?;
+    let mut stats = DpStats::default();
+    let answer = engine::solve(w, atoms, &lattice, bound, deadline, &mut stats);
+    Ok((answer, lattice.len(), stats))
+}
+
+/// Turns a DP answer into an outcome; solved answers claim `claim` (the DP is optimal, a DP
+/// on a restricted space such as PipeDream's is not).
+pub fn answer_to_outcome(w: &Workload, atoms: &Atoms, answer: DpAnswer, claim: Claim) -> Outcome {
+    match answer {
+        DpAnswer::Solved { value, stages } => {
+            let mut o = Outcome::found(stages_to_placement(w, atoms, &stages), Some(value), claim);
+            if claim == Claim::Optimal {
+                o.lower_bound = Some(value);
+            }
+            o
+        }
+        DpAnswer::Infeasible => Outcome::none(Claim::Infeasible),
+        DpAnswer::TimedOut => Outcome::none(Claim::Timeout),
+    }
+}
+
+/// Numbers accelerators and CPUs in pipeline order.
+fn stages_to_placement(w: &Workload, atoms: &Atoms, stages: &[Stage]) -> Placement {
+    let mut device = vec![Device::Cpu(0); w.len()];
+    let (mut next_acc, mut next_cpu) = (0, 0);
+    for stage in stages {
+        let d = if stage.on_acc {
+            next_acc += 1;
+            Device::Acc(next_acc - 1)
+        } else {
+            next_cpu += 1;
+            Device::Cpu(next_cpu - 1)
+        };
+        for &a in &stage.atoms {
+            for &v in &atoms.members[a] {
+                device[v] = d;
+            }
+        }
+    }
+    Placement { device }
+}

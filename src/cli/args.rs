@@ -1,0 +1,105 @@
+//! Command-line definitions (clap derive); parsing only, no I/O.
+
+use clap::{Args, Parser, Subcommand};
+use std::path::PathBuf;
+
+/// Run, compare and check device-placement algorithms for DNN operator graphs.
+#[derive(Debug, Parser)]
+#[command(name = "bench", version, about, long_about = None)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Place workloads for throughput (max-load) with every chosen algorithm and write results.
+    ///
+    /// Without FILE arguments it runs on the embedded workloads of `inputs/` plus every
+    /// `*.json` under each `--inputs` folder, and writes results.csv, results.json and one
+    /// placement per run under `--out`. With FILE arguments it runs on those files only and
+    /// writes files only if `--out` is given.
+    Throughput(ThroughputArgs),
+    /// List the algorithms.
+    List,
+    /// Score a split file (cpus/fpgas node lists) on a workload with the evaluator.
+    Evaluate(EvaluateArgs),
+    /// Time the exact DP on each workload (median of --repeats runs).
+    Perf(PerfArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct CommonArgs {
+    /// Seed of every random choice (recorded in the results).
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// Wall-clock limit in seconds per (workload, algorithm) for the methods that take one.
+    #[arg(long, value_name = "SECONDS")]
+    pub time_limit: Option<f64>,
+    /// Worker threads (default: all cores).
+    #[arg(long)]
+    pub threads: Option<usize>,
+    /// No progress bar.
+    #[arg(long, short)]
+    pub quiet: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct WorkloadArgs {
+    /// Workload files; when given, only these are run.
+    #[arg(value_name = "FILE")]
+    pub files: Vec<PathBuf>,
+    /// Folder searched recursively for *.json workloads (repeatable). A checkout of
+    /// msr-fiddle/dnn-partitioning may be given as is: its throughput-inputs/ is used.
+    #[arg(long, value_name = "DIR")]
+    pub inputs: Vec<PathBuf>,
+    /// Do not include the embedded workloads of inputs/.
+    #[arg(long)]
+    pub no_embedded: bool,
+    /// Folder of human-expert split files (repeatable; `human-experts/` next to --inputs and
+    /// in the current folder are searched too).
+    #[arg(long, value_name = "DIR")]
+    pub experts: Vec<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct ThroughputArgs {
+    #[command(flatten)]
+    pub workloads: WorkloadArgs,
+    /// Run every algorithm (the default when no --algo is given).
+    #[arg(long)]
+    pub all: bool,
+    /// Algorithm to run (repeatable); see `bench list`.
+    #[arg(long = "algo", value_name = "NAME")]
+    pub algos: Vec<String>,
+    /// Output folder for results.csv, results.json and placements/.
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+    /// Print the records as JSON on stdout (one object for one cell, else an array).
+    #[arg(long)]
+    pub json: bool,
+    /// Restarts of local-search.
+    #[arg(long, default_value_t = 10)]
+    pub restarts: usize,
+    #[command(flatten)]
+    pub common: CommonArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct EvaluateArgs {
+    /// The workload.
+    pub workload: PathBuf,
+    /// The split file to score.
+    pub split: PathBuf,
+}
+
+#[derive(Debug, Args)]
+pub struct PerfArgs {
+    #[command(flatten)]
+    pub workloads: WorkloadArgs,
+    /// Runs per workload; the median is printed.
+    #[arg(long, default_value_t = 3)]
+    pub repeats: usize,
+    #[command(flatten)]
+    pub common: CommonArgs,
+}

@@ -1,0 +1,279 @@
+//! The `bench` subcommands: resolve arguments into workloads and algorithms, run, write, print.
+
+pub mod args;
+
+use crate::algorithms::{self, dp::Dp, Algorithm, RunOptions};
+use crate::error::{Error, Result};
+use crate::evaluate::evaluate;
+use crate::placement::Split;
+use crate::results::{write_atomic, write_results, Record, RunMetadata, SCHEMA_VERSION};
+use crate::run::{run_all, run_cell, CellResult};
+use crate::workload::{discover_json_files, embedded_workloads, load_workload, EmbeddedSet, Workload};
+use args::{Cli, Command, CommonArgs, EvaluateArgs, PerfArgs, ThroughputArgs, WorkloadArgs};
+use indicatif::{ProgressBar, ProgressStyle};
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
+
+/// Runs a parsed command line; returns the process exit code.
+pub fn run(cli: Cli) -> Result<i32> {
+    match cli.command {
+        Command::Throughput(a) => throughput(a),
+        Command::List => {
+            for a in algorithms::registry() {
+                println!("{:<14} {:<11} {}", a.name(), format!("{:?}", a.objective()).to_lowercase(), a.summary());
+            }
+            Ok(0)
+        }
+        Command::Evaluate(a) => evaluate_split(a),
+        Command::Perf(a) => perf(a),
+    }
+}
+
+fn set_threads(common: &CommonArgs) -> usize {
+    let threads = common.threads.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+    // Fails only if the pool was already built (tests calling twice): keep that pool.
+    let _ = rayon::ThreadPoolBuilder::new().num_threads(threads).build_global();
+    threads
+}
+
+/// `human-experts/` folders next to a path or up to three folders above it.
+fn experts_near(path: &Path) -> Vec<PathBuf> {
+    path.ancestors().take(4).map(|a| a.join("human-experts")).filter(|p| p.is_dir()).collect()
+}
+
+/// Loads every workload the arguments name (all before any run, so that bad input stops
+/// everything before a file is written) and the folders to search for expert splits.
+fn resolve_workloads(args: &WorkloadArgs) -> Result<(Vec<Workload>, Vec<PathBuf>)> {
+    let mut workloads = Vec::new();
+    let mut experts: Vec<PathBuf> = args.experts.clone();
+    if !args.files.is_empty() {
+        for f in &args.files {
+            let stem = f.file_stem().map(|s| s.to_string_lossy().to_string()).unwrap_or_default();
+            let parent = f.parent().and_then(Path::file_name).map(|p| p.to_string_lossy().to_string());
+            let name = parent.map_or(stem.clone(), |p| format!("{p}/{stem}"));
+            workloads.push(load_workload(f, &name)?);
+            experts.extend(experts_near(f));
+        }
+    } else {
+        if !args.no_embedded {
+            workloads.extend(embedded_workloads(EmbeddedSet::Throughput)?);
+        }
+        for dir in &args.inputs {
+            let root = if dir.join("throughput-inputs").is_dir() { dir.join("throughput-inputs") } else { dir.clone() };
+            for (path, name) in discover_json_files(&root)? {
+                workloads.push(load_workload(&path, &name)?);
+            }
+            experts.extend(experts_near(&root));
+        }
+    }
+    experts.extend(experts_near(Path::new(".")));
+    let mut seen = HashSet::new();
+    experts.retain(|p| seen.insert(p.canonicalize().unwrap_or_else(|_| p.clone())));
+    let mut names = HashSet::new();
+    for w in &workloads {
+        if !names.insert(w.name.clone()) {
+            return Err(Error::Usage(format!("two workloads are both named {}: give them different paths", w.name)));
+        }
+    }
+    if workloads.is_empty() {
+        return Err(Error::Usage("no workloads: give FILEs, --inputs DIR, or drop --no-embedded".into()));
+    }
+    Ok((workloads, experts))
+}
+
+fn resolve_algorithms(names: &[String]) -> Result<Vec<&'static dyn Algorithm>> {
+    if names.is_empty() {
+        return Ok(algorithms::registry().to_vec());
+    }
+    names
+        .iter()
+        .map(|n| {
+            algorithms::find(n).ok_or_else(|| {
+                let known: Vec<&str> = algorithms::registry().iter().map(|a| a.name()).collect();
+                Error::Usage(format!("unknown algorithm {n:?}; known: {}", known.join(", ")))
+            })
+        })
+        .collect()
+}
+
+fn progress_bar(len: usize, quiet: bool) -> Option<ProgressBar> {
+    if quiet {
+        return None;
+    }
+    let bar = ProgressBar::new(len as u64);
+    let style = ProgressStyle::with_template("{elapsed_precise} [{bar:30}] {pos}/{len} {msg}")
+        .map(|s| s.progress_chars("=> "))
+        .unwrap_or_else(|_| ProgressStyle::default_bar());
+    bar.set_style(style);
+    Some(bar)
+}
+
+fn metadata(common: &CommonArgs, threads: usize) -> RunMetadata {
+    let git_commit = std::process::Command::new("git")
+        .args(["rev-parse", "HEAD"])
+        .output()
+        .ok()
+        .filter(|o| o.status.success())
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned());
+    RunMetadata {
+        schema_version: SCHEMA_VERSION,
+        placebench_version: env!("CARGO_PKG_VERSION").into(),
+        git_commit,
+        date_utc: humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string(),
+        host_cores: std::thread::available_parallelism().map_or(1, |n| n.get()),
+        threads,
+        seed: common.seed,
+        time_limit_seconds: common.time_limit,
+        command: std::env::args().collect::<Vec<_>>().join(" "),
+    }
+}
+
+/// File name of a cell's placement: the workload name with `/` as `__`, then the algorithm.
+fn placement_file_name(r: &Record) -> String {
+    format!("{}__{}.json", r.workload.replace('/', "__"), r.algorithm)
+}
+
+fn throughput(a: ThroughputArgs) -> Result<i32> {
+    let threads = set_threads(&a.common);
+    let (workloads, expert_dirs) = resolve_workloads(&a.workloads)?;
+    let algos = resolve_algorithms(if a.all { &[] } else { &a.algos })?;
+    let opts = RunOptions {
+        seed: a.common.seed,
+        time_limit: a.common.time_limit,
+        threads,
+        restarts: a.restarts,
+        expert_dirs,
+    };
+    let bar = progress_bar(workloads.len() * algos.len(), a.common.quiet);
+    let mut results = run_all(&workloads, &algos, &opts, bar.as_ref());
+    if let Some(b) = bar {
+        b.finish_and_clear();
+    }
+    let out = match (&a.out, a.workloads.files.is_empty()) {
+        (Some(o), _) => Some(o.clone()),
+        (None, true) => Some(PathBuf::from("results/throughput")),
+        (None, false) => None,
+    };
+    if let Some(dir) = &out {
+        write_run(dir, &mut results, &metadata(&a.common, threads))?;
+    }
+    let records: Vec<&Record> = results.iter().map(|c| &c.record).collect();
+    if a.json {
+        let v = if records.len() == 1 { serde_json::to_value(records[0]) } else { serde_json::to_value(&records) };
+        println!("{}", serde_json::to_string_pretty(&v.unwrap_or_default()).unwrap_or_default());
+    } else {
+        print_table(&records);
+    }
+    if let Some(dir) = &out {
+        eprintln!("wrote {}", dir.join("results.csv").display());
+    }
+    let failures = records.iter().filter(|r| r.status.is_failure()).count();
+    if failures > 0 {
+        eprintln!("{failures} run(s) failed (status mismatch or error): see the message column");
+        return Ok(1);
+    }
+    Ok(0)
+}
+
+/// Writes every placement, then the results files that name them.
+fn write_run(dir: &Path, results: &mut [CellResult], meta: &RunMetadata) -> Result<()> {
+    for c in results.iter_mut() {
+        if let Some(json) = &c.split_json {
+            let name = placement_file_name(&c.record);
+            let mut json = json.clone();
+            if let Some(obj) = json.as_object_mut() {
+                obj.insert("workload".into(), c.record.workload.clone().into());
+                obj.insert("algorithm".into(), c.record.algorithm.clone().into());
+            }
+            let text = serde_json::to_vec_pretty(&json).map_err(|e| Error::Usage(format!("JSON: {e}")))?;
+            write_atomic(&dir.join("placements").join(&name), &text)?;
+            c.record.placement_file = Some(name);
+        }
+    }
+    let records: Vec<Record> = results.iter().map(|c| c.record.clone()).collect();
+    write_results(dir, meta, &records)
+}
+
+fn fmt_opt(x: Option<f64>) -> String {
+    x.map_or("-".into(), |v| format!("{v:.4}"))
+}
+
+fn print_table(records: &[&Record]) {
+    println!(
+        "{:<40} {:<13} {:<10} {:>12} {:>12} {:>8} {:>5} {:>9}",
+        "workload", "algorithm", "status", "objective", "lower_bound", "gap", "contig", "seconds"
+    );
+    for r in records {
+        println!(
+            "{:<40} {:<13} {:<10} {:>12} {:>12} {:>8} {:>5} {:>9.3}",
+            r.workload,
+            r.algorithm,
+            r.status.as_str(),
+            fmt_opt(r.objective),
+            fmt_opt(r.lower_bound),
+            r.gap.map_or("-".into(), |g| format!("{:.2}%", 100.0 * g)),
+            match r.acyclic {
+                Some(true) => "yes",
+                Some(false) if r.contiguous == Some(true) => "cvx",
+                Some(false) => "no",
+                None => "-",
+            },
+            r.wall_seconds
+        );
+    }
+}
+
+fn evaluate_split(a: EvaluateArgs) -> Result<i32> {
+    let stem = a.workload.file_stem().map(|s| s.to_string_lossy().to_string()).unwrap_or_default();
+    let w = load_workload(&a.workload, &stem)?;
+    let split = Split::load(&a.split)?;
+    let e = evaluate(&w, &split);
+    let v = serde_json::json!({
+        "workload": w.name,
+        "feasible": e.feasible(),
+        "max_load": e.max_load,
+        "contiguous": e.contiguous,
+        "acyclic": e.acyclic,
+        "violations": e.violations.iter().map(ToString::to_string).collect::<Vec<_>>(),
+        "devices": e.devices,
+    });
+    println!("{}", serde_json::to_string_pretty(&v).unwrap_or_default());
+    Ok(0)
+}
+
+fn perf(a: PerfArgs) -> Result<i32> {
+    let threads = set_threads(&a.common);
+    let (workloads, _) = resolve_workloads(&a.workloads)?;
+    let opts = RunOptions { seed: a.common.seed, time_limit: a.common.time_limit, threads, ..Default::default() };
+    println!("{:<40} {:>8} {:>9} {:>14} {:>12} {:>10}", "workload", "atoms", "ideals", "pairs_visited", "objective", "median_s");
+    let mut total = 0.0;
+    let mut failed = false;
+    for w in &workloads {
+        let mut times = Vec::new();
+        let mut last = None;
+        for _ in 0..a.repeats.max(1) {
+            let c = run_cell(w, &Dp, &opts);
+            times.push(c.record.wall_seconds);
+            last = Some(c.record);
+        }
+        times.sort_by(f64::total_cmp);
+        let median = times[times.len() / 2];
+        total += median;
+        let r = last.expect("at least one repeat");
+        failed |= r.status.is_failure();
+        let note = |k: &str| {
+            r.notes.split(';').find_map(|kv| kv.strip_prefix(&format!("{k}="))).unwrap_or("-").to_owned()
+        };
+        println!(
+            "{:<40} {:>8} {:>9} {:>14} {:>12} {:>10.3}",
+            w.name,
+            note("atoms"),
+            note("ideals"),
+            note("pairs_visited"),
+            fmt_opt(r.objective),
+            median
+        );
+    }
+    println!("{:<40} {:>8} {:>9} {:>14} {:>12} {:>10.3}", "total", "", "", "", "", total);
+    Ok(i32::from(failed))
+}

@@ -1,0 +1,50 @@
+//! Typed errors of the library; each one names the file and, for bad input, the field.
+
+use std::path::PathBuf;
+
+/// Everything the library can fail with. `main.rs` turns these into a one-line message and a
+/// non-zero exit; nothing here panics on user input.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// A workload, split or result file that does not follow its format. `location` names the
+    /// node, edge or field (for example `node 12: field "fpgaLatency"`).
+    #[error("{}: {location}: {message}", file.display())]
+    Input {
+        file: PathBuf,
+        location: String,
+        message: String,
+    },
+    /// Reading or writing a file failed.
+    #[error("{}: {source}", path.display())]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    /// A request that cannot be carried out (unknown algorithm, missing directory, ...).
+    #[error("{0}")]
+    Usage(String),
+    /// An algorithm failed in a way that is not the workload's fault.
+    #[error("{0}")]
+    Algorithm(String),
+}
+
+impl Error {
+    pub fn input(file: impl Into<PathBuf>, location: impl Into<String>, message: impl Into<String>) -> Self {
+        Error::Input {
+            file: file.into(),
+            location: location.into(),
+            message: message.into(),
+        }
+    }
+
+    pub fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
+        Error::Io {
+            path: path.into(),
+            source,
+        }
+    }
+}
+
+/// The library's result type.
+pub type Result<T, E = Error> = std::result::Result<T, E>;

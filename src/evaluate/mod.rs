@@ -1,0 +1,188 @@
+//! The one evaluator: scores any split of a workload with the cost model of the paper (spec
+//! §4) and checks every constraint. Every reported objective comes from here, never from an
+//! algorithm's own arithmetic. It shares no code with the algorithms on purpose.
+
+mod structure;
+
+pub use structure::{forward_convex, quotient_acyclic};
+
+use crate::placement::{Device, Split};
+use crate::workload::Workload;
+use serde::Serialize;
+use std::collections::BTreeMap;
+
+/// Relative tolerance between an algorithm's claimed objective and the evaluator's.
+pub const CLAIM_TOLERANCE: f64 = 1e-9;
+
+/// Whether `claimed` agrees with `evaluated` within [`CLAIM_TOLERANCE`].
+pub fn agrees(claimed: f64, evaluated: f64) -> bool {
+    (claimed - evaluated).abs() <= CLAIM_TOLERANCE * claimed.abs().max(evaluated.abs()).max(1e-300)
+        || claimed == evaluated
+}
+
+/// A broken constraint, as data.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub enum Violation {
+    UnknownNode { id: i64, device: String },
+    PlacedTwice { id: i64 },
+    Unplaced { id: i64 },
+    DeviceOutOfRange { device: String, available: usize },
+    Memory { device: String, used: f64, limit: f64 },
+    Unsupported { id: i64, device: String },
+    ColorClassSplit { id: i64, other: i64 },
+}
+
+impl std::fmt::Display for Violation {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Violation::UnknownNode { id, device } => write!(f, "{device} names node {id}, which the workload lacks"),
+            Violation::PlacedTwice { id } => write!(f, "node {id} is placed more than once"),
+            Violation::Unplaced { id } => write!(f, "node {id} is not placed"),
+            Violation::DeviceOutOfRange { device, available } => {
+                write!(f, "{device} is used but only {available} such devices exist")
+            }
+            Violation::Memory { device, used, limit } => write!(f, "{device} holds {used} bytes > limit {limit}"),
+            Violation::Unsupported { id, device } => write!(f, "node {id} is not supported on accelerators but is on {device}"),
+            Violation::ColorClassSplit { id, other } => {
+                write!(f, "nodes {id} and {other} share a colorClass but sit on different devices")
+            }
+        }
+    }
+}
+
+/// The load of one used device.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct DeviceLoad {
+    pub device: Device,
+    pub compute: f64,
+    /// Communication charged to this device (0 on CPUs).
+    pub comm: f64,
+    pub memory: f64,
+    pub nodes: usize,
+}
+
+impl DeviceLoad {
+    pub fn load(&self) -> f64 {
+        self.compute + self.comm
+    }
+}
+
+/// Everything the evaluator says about one split.
+#[derive(Debug, Clone, Serialize)]
+pub struct Evaluation {
+    /// Max over devices of compute + communication (time per sample).
+    pub max_load: f64,
+    pub devices: Vec<DeviceLoad>,
+    pub violations: Vec<Violation>,
+    /// Every device's forward nodes form a convex set of the forward graph.
+    pub contiguous: bool,
+    /// The devices can be put in a pipeline order: the quotient of the forward graph by the
+    /// devices is acyclic (implies `contiguous`).
+    pub acyclic: bool,
+}
+
+impl Evaluation {
+    pub fn feasible(&self) -> bool {
+        self.violations.is_empty()
+    }
+
+    pub fn devices_used(&self) -> usize {
+        self.devices.len()
+    }
+
+    pub fn load_of(&self, d: Device) -> f64 {
+        self.devices.iter().find(|x| x.device == d).map_or(0.0, DeviceLoad::load)
+    }
+}
+
+/// Scores a split. Never fails: problems are returned as violations.
+pub fn evaluate(w: &Workload, split: &Split) -> Evaluation {
+    let mut violations = Vec::new();
+    let mut dev: Vec<Option<Device>> = vec![None; w.len()];
+    let lists = split
+        .cpus
+        .iter()
+        .enumerate()
+        .map(|(i, l)| (Device::Cpu(i), l))
+        .chain(split.accs.iter().enumerate().map(|(j, l)| (Device::Acc(j), l)));
+    for (d, list) in lists {
+        let (index, available) = match d {
+            Device::Cpu(i) => (i, w.max_cpus),
+            Device::Acc(j) => (j, w.max_accs),
+        };
+        if !list.is_empty() && index >= available {
+            violations.push(Violation::DeviceOutOfRange { device: d.to_string(), available });
+        }
+        for &id in list {
+            match w.index_of(id) {
+                None => violations.push(Violation::UnknownNode { id, device: d.to_string() }),
+                Some(v) if dev[v].is_some() => violations.push(Violation::PlacedTwice { id }),
+                Some(v) => dev[v] = Some(d),
+            }
+        }
+    }
+    for (v, d) in dev.iter().enumerate() {
+        match d {
+            None => violations.push(Violation::Unplaced { id: w.nodes[v].id }),
+            Some(d @ Device::Acc(_)) if !w.nodes[v].supported_on_acc => {
+                violations.push(Violation::Unsupported { id: w.nodes[v].id, device: d.to_string() })
+            }
+            _ => {}
+        }
+    }
+    for members in &w.classes {
+        let first = members[0];
+        if let Some(&other) = members.iter().find(|&&u| dev[u] != dev[first]) {
+            violations.push(Violation::ColorClassSplit { id: w.nodes[first].id, other: w.nodes[other].id });
+        }
+    }
+
+    let mut loads: BTreeMap<Device, DeviceLoad> = BTreeMap::new();
+    for (v, d) in dev.iter().enumerate() {
+        let Some(d) = *d else { continue };
+        let e = loads.entry(d).or_insert(DeviceLoad { device: d, compute: 0.0, comm: 0.0, memory: 0.0, nodes: 0 });
+        let node = &w.nodes[v];
+        e.compute += if d.is_acc() { node.acc_latency } else { node.cpu_latency };
+        e.memory += node.size;
+        e.nodes += 1;
+    }
+    // Communication is per source: the sender's accelerator pays cost(u) once if u's output
+    // leaves it, and each other accelerator that receives u's output pays cost(u) once.
+    // CPUs never pay (spec §2, "Edge cost").
+    let mut receivers: Vec<Device> = Vec::new();
+    for u in 0..w.len() {
+        let Some(du) = dev[u] else { continue };
+        receivers.clear();
+        for &x in &w.succ[u] {
+            if let Some(dx) = dev[x] {
+                if dx != du && !receivers.contains(&dx) {
+                    receivers.push(dx);
+                }
+            }
+        }
+        if receivers.is_empty() {
+            continue;
+        }
+        let c = w.out_cost[u];
+        if du.is_acc() {
+            loads.get_mut(&du).expect("sender is placed").comm += c;
+        }
+        for r in receivers.iter().filter(|r| r.is_acc()) {
+            loads.get_mut(r).expect("receiver is placed").comm += c;
+        }
+    }
+    for l in loads.values() {
+        if l.device.is_acc() && l.memory > w.max_size_per_acc {
+            violations.push(Violation::Memory {
+                device: l.device.to_string(),
+                used: l.memory,
+                limit: w.max_size_per_acc,
+            });
+        }
+    }
+    let devices: Vec<DeviceLoad> = loads.into_values().collect();
+    let max_load = devices.iter().map(DeviceLoad::load).fold(0.0, f64::max);
+    let contiguous = forward_convex(w, &dev);
+    let acyclic = contiguous && quotient_acyclic(w, &dev);
+    Evaluation { max_load, devices, violations, contiguous, acyclic }
+}

@@ -1,0 +1,100 @@
+//! The results schema: one [`Record`] per (workload, algorithm) cell, plus run metadata once
+//! per file. `SCHEMA_VERSION` changes whenever a column changes meaning or disappears.
+
+mod write;
+
+pub use write::{write_atomic, write_results};
+
+use serde::Serialize;
+
+/// Version of the columns below; written into every results file.
+pub const SCHEMA_VERSION: u32 = 1;
+
+/// How a cell ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    /// Proven optimal in the algorithm's space and confirmed feasible by the evaluator.
+    Optimal,
+    /// Feasible per the evaluator, without a proof of optimality.
+    Feasible,
+    /// The placement breaks a constraint, or the algorithm proved none exists.
+    Infeasible,
+    /// Stopped by the time limit (with or without a placement).
+    Timeout,
+    /// The algorithm's claim and the evaluator disagree: a failed run.
+    Mismatch,
+    /// The algorithm failed.
+    Error,
+    /// The algorithm does not apply to this workload; `message` says why.
+    Skipped,
+}
+
+impl Status {
+    /// Statuses that make `bench` exit non-zero.
+    pub fn is_failure(self) -> bool {
+        matches!(self, Status::Mismatch | Status::Error)
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Optimal => "optimal",
+            Status::Feasible => "feasible",
+            Status::Infeasible => "infeasible",
+            Status::Timeout => "timeout",
+            Status::Mismatch => "mismatch",
+            Status::Error => "error",
+            Status::Skipped => "skipped",
+        }
+    }
+}
+
+/// One row of the results.
+#[derive(Debug, Clone, Serialize)]
+pub struct Record {
+    /// Always [`SCHEMA_VERSION`]; first column so that every CSV row says what it follows.
+    pub schema_version: u32,
+    pub workload: String,
+    /// SHA-256 of the workload file.
+    pub workload_hash: String,
+    /// `throughput` (max-load).
+    pub objective_kind: String,
+    pub algorithm: String,
+    pub status: Status,
+    /// The evaluator's objective of the returned placement (also when infeasible).
+    pub objective: Option<f64>,
+    /// What the algorithm computed itself.
+    pub claimed_objective: Option<f64>,
+    /// Best proven lower bound that applies to this row (see README, "Result columns").
+    pub lower_bound: Option<f64>,
+    /// (objective - lower_bound) / objective.
+    pub gap: Option<f64>,
+    pub feasible: bool,
+    /// Every device's forward nodes are convex.
+    pub contiguous: Option<bool>,
+    /// The devices admit a pipeline order.
+    pub acyclic: Option<bool>,
+    pub devices_used: Option<usize>,
+    pub wall_seconds: f64,
+    pub seed: u64,
+    /// File name of the placement under `placements/`.
+    pub placement_file: Option<String>,
+    /// Reason for skip/error/mismatch/infeasible.
+    pub message: String,
+    /// `key=value` facts from the algorithm, `;`-separated.
+    pub notes: String,
+}
+
+/// Facts about the run, written once per results file.
+#[derive(Debug, Clone, Serialize)]
+pub struct RunMetadata {
+    pub schema_version: u32,
+    pub placebench_version: String,
+    pub git_commit: Option<String>,
+    pub date_utc: String,
+    pub host_cores: usize,
+    pub threads: usize,
+    pub seed: u64,
+    pub time_limit_seconds: Option<f64>,
+    pub command: String,
+}

@@ -1,0 +1,30 @@
+//! Writers for results files. Every file is written to a temporary name in its folder and
+//! renamed into place, so a reader never sees half a file.
+
+use super::{Record, RunMetadata};
+use crate::error::{Error, Result};
+use std::io::Write;
+use std::path::Path;
+
+/// Writes `bytes` to `path` atomically (temporary file in the same folder, then rename).
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
+    let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+    let mut tmp = tempfile::NamedTempFile::new_in(dir).map_err(|e| Error::io(dir, e))?;
+    tmp.write_all(bytes).map_err(|e| Error::io(path, e))?;
+    tmp.persist(path).map_err(|e| Error::io(path, e.error))?;
+    Ok(())
+}
+
+/// Writes `results.csv` and `results.json` into `dir`.
+pub fn write_results(dir: &Path, meta: &RunMetadata, records: &[Record]) -> Result<()> {
+    let mut csv = csv::Writer::from_writer(Vec::new());
+    for r in records {
+        csv.serialize(r).map_err(|e| Error::Usage(format!("CSV: {e}")))?;
+    }
+    let bytes = csv.into_inner().map_err(|e| Error::Usage(format!("CSV: {e}")))?;
+    write_atomic(&dir.join("results.csv"), &bytes)?;
+    let json = serde_json::json!({ "metadata": meta, "records": records });
+    let text = serde_json::to_vec_pretty(&json).map_err(|e| Error::Usage(format!("JSON: {e}")))?;
+    write_atomic(&dir.join("results.json"), &text)
+}

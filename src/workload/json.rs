@@ -1,0 +1,262 @@
+//! Loader for the dnn-partitioning JSON format (spec §2): every check names the file, the
+//! node or edge and the field, so a user can fix the input from the message alone.
+
+use super::{Node, Workload};
+use crate::error::{Error, Result};
+use petgraph::graph::DiGraph;
+use serde_json::{Map, Value};
+use sha2::{Digest, Sha256};
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+/// Tolerance of the reference for out-edges of one source that disagree on `cost`.
+const COST_AGREEMENT: f64 = 1e-6;
+
+/// Reads and validates one workload file. `name` is what results call it.
+pub fn load_workload(path: &Path, name: &str) -> Result<Workload> {
+    let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
+    parse_workload(&bytes, path, name)
+}
+
+/// Validates a workload given as bytes; `file` is only used in messages.
+pub fn parse_workload(bytes: &[u8], file: &Path, name: &str) -> Result<Workload> {
+    let err = |location: String, message: String| Error::input(file, location, message);
+    let text = std::str::from_utf8(bytes).map_err(|e| err("file".into(), format!("not UTF-8 text: {e}")))?;
+    let root: Value = serde_json::from_str(text).map_err(|e| {
+        let field = field_at(text, e.line(), e.column())
+            .map(|f| format!(", in field \"{f}\""))
+            .unwrap_or_default();
+        err(
+            format!("line {} column {}{field}", e.line(), e.column()),
+            format!("not valid JSON: {e}"),
+        )
+    })?;
+    let top = root
+        .as_object()
+        .ok_or_else(|| err("top level".into(), "expected a JSON object".into()))?;
+    let f = Fields { file, obj: top, at: "top level".into() };
+    let max_size_per_acc = f.nonneg_number("maxSizePerFPGA")?;
+    let max_accs = f.count("maxFPGAs")?;
+    let max_cpus = f.count("maxCPUs")?;
+    let raw_nodes = f.array("nodes")?;
+    let raw_edges = f.array("edges")?;
+
+    let mut nodes = Vec::with_capacity(raw_nodes.len());
+    let mut index: HashMap<i64, usize> = HashMap::new();
+    for (pos, raw) in raw_nodes.iter().enumerate() {
+        let obj = raw
+            .as_object()
+            .ok_or_else(|| err(format!("nodes[{pos}]"), "expected an object".into()))?;
+        let id = Fields { file, obj, at: format!("nodes[{pos}]") }.integer("id")?;
+        let f = Fields { file, obj, at: format!("node {id}") };
+        if obj.contains_key("containedSubnodes") {
+            return Err(f.error("containedSubnodes", "pre-contracted nodes are not supported"));
+        }
+        let node = Node {
+            id,
+            name: obj.get("name").and_then(Value::as_str).map(str::to_owned),
+            cpu_latency: f.nonneg_number("cpuLatency")?,
+            acc_latency: f.nonneg_number("fpgaLatency")?,
+            size: match obj.get("size") {
+                None => 0.0,
+                Some(_) => f.nonneg_number("size")?,
+            },
+            supported_on_acc: f.flag("supportedOnFpga")?,
+            backward: f.flag("isBackwardNode")?,
+            color_class: match obj.get("colorClass") {
+                None | Some(Value::Null) => None,
+                Some(_) => Some(f.integer("colorClass")?),
+            },
+        };
+        if index.insert(id, nodes.len()).is_some() {
+            return Err(f.error("id", "duplicate node id"));
+        }
+        nodes.push(node);
+    }
+
+    let mut edges = Vec::with_capacity(raw_edges.len());
+    let mut out_cost: Vec<Option<(f64, usize)>> = vec![None; nodes.len()];
+    for (pos, raw) in raw_edges.iter().enumerate() {
+        let obj = raw
+            .as_object()
+            .ok_or_else(|| err(format!("edges[{pos}]"), "expected an object".into()))?;
+        let f = Fields { file, obj, at: format!("edges[{pos}]") };
+        let src_id = f.integer("sourceId")?;
+        let dst_id = f.integer("destId")?;
+        let f = Fields { file, obj, at: format!("edge {src_id}->{dst_id} (edges[{pos}])") };
+        let cost = f.nonneg_number("cost")?;
+        let src = *index
+            .get(&src_id)
+            .ok_or_else(|| f.error("sourceId", &format!("no node has id {src_id}")))?;
+        let dst = *index
+            .get(&dst_id)
+            .ok_or_else(|| f.error("destId", &format!("no node has id {dst_id}")))?;
+        if src == dst {
+            return Err(f.error("destId", "self-loop: an edge from a node to itself"));
+        }
+        if nodes[src].backward && !nodes[dst].backward {
+            return Err(f.error(
+                "destId",
+                "edge from a backward node to a forward node (backward nodes must come after all forward ones)",
+            ));
+        }
+        match out_cost[src] {
+            None => out_cost[src] = Some((cost, pos)),
+            Some((first, first_pos)) if (first - cost).abs() > COST_AGREEMENT * first.abs().max(1.0) => {
+                return Err(f.error(
+                    "cost",
+                    &format!(
+                        "{cost} differs from {first} on edges[{first_pos}]: all out-edges of node {src_id} must carry the same cost"
+                    ),
+                ));
+            }
+            Some(_) => {}
+        }
+        edges.push((src, dst));
+    }
+    check_acyclic(&nodes, &edges, file)?;
+
+    let out_cost = out_cost.into_iter().map(|c| c.map_or(0.0, |(c, _)| c)).collect();
+    let hash = format!("{:x}", Sha256::digest(bytes));
+    Ok(Workload::from_parts(
+        name.to_owned(),
+        hash,
+        max_size_per_acc,
+        max_accs,
+        max_cpus,
+        nodes,
+        edges,
+        out_cost,
+    ))
+}
+
+/// Fails with the ids of the nodes on one cycle, if the graph has any.
+fn check_acyclic(nodes: &[Node], edges: &[(usize, usize)], file: &Path) -> Result<()> {
+    let mut g = DiGraph::<(), ()>::with_capacity(nodes.len(), edges.len());
+    for _ in nodes {
+        g.add_node(());
+    }
+    for &(u, v) in edges {
+        g.add_edge(petgraph::graph::NodeIndex::new(u), petgraph::graph::NodeIndex::new(v), ());
+    }
+    if petgraph::algo::toposort(&g, None).is_ok() {
+        return Ok(());
+    }
+    let scc = petgraph::algo::tarjan_scc(&g)
+        .into_iter()
+        .find(|c| c.len() > 1)
+        .unwrap_or_default();
+    let mut ids: Vec<i64> = scc.iter().map(|ix| nodes[ix.index()].id).collect();
+    ids.sort_unstable();
+    let list: Vec<String> = ids.iter().map(i64::to_string).collect();
+    Err(Error::input(
+        file,
+        "edges",
+        format!("the graph has a cycle through nodes {}", list.join(", ")),
+    ))
+}
+
+/// Typed access to the fields of one JSON object, with errors that say where.
+struct Fields<'a> {
+    file: &'a Path,
+    obj: &'a Map<String, Value>,
+    at: String,
+}
+
+impl<'a> Fields<'a> {
+    fn error(&self, field: &str, message: &str) -> Error {
+        Error::input(self.file, format!("{}: field \"{field}\"", self.at), message)
+    }
+
+    fn get(&self, field: &str) -> Result<&Value> {
+        self.obj
+            .get(field)
+            .ok_or_else(|| self.error(field, "missing required field"))
+    }
+
+    fn nonneg_number(&self, field: &str) -> Result<f64> {
+        let v = self.get(field)?;
+        let x = v
+            .as_f64()
+            .ok_or_else(|| self.error(field, &format!("expected a number, found {}", kind(v))))?;
+        if !x.is_finite() || x < 0.0 {
+            return Err(self.error(field, &format!("must be a finite number >= 0, found {x}")));
+        }
+        Ok(x)
+    }
+
+    fn integer(&self, field: &str) -> Result<i64> {
+        let v = self.get(field)?;
+        if let Some(i) = v.as_i64() {
+            return Ok(i);
+        }
+        // Some writers emit integral floats (3.0); accept exactly those.
+        match v.as_f64() {
+            Some(x) if x.fract() == 0.0 && x.abs() < 9.0e15 => Ok(x as i64),
+            _ => Err(self.error(field, &format!("expected an integer, found {}", kind(v)))),
+        }
+    }
+
+    fn count(&self, field: &str) -> Result<usize> {
+        let i = self.integer(field)?;
+        usize::try_from(i).map_err(|_| self.error(field, &format!("must be >= 0, found {i}")))
+    }
+
+    fn array(&self, field: &str) -> Result<&'a Vec<Value>> {
+        let v = self.obj.get(field).ok_or_else(|| self.error(field, "missing required field"))?;
+        v.as_array()
+            .ok_or_else(|| self.error(field, &format!("expected an array, found {}", kind(v))))
+    }
+
+    /// The format writes flags as booleans or as 0/1 integers, sometimes mixed in one file.
+    fn flag(&self, field: &str) -> Result<bool> {
+        match self.get(field)? {
+            Value::Bool(b) => Ok(*b),
+            v => match v.as_f64() {
+                Some(x) if x == 0.0 => Ok(false),
+                Some(x) if x == 1.0 => Ok(true),
+                _ => Err(self.error(field, &format!("expected true/false or 0/1, found {}", kind(v)))),
+            },
+        }
+    }
+}
+
+fn kind(v: &Value) -> String {
+    match v {
+        Value::Null => "null".into(),
+        Value::Bool(b) => format!("the boolean {b}"),
+        Value::Number(n) => format!("the number {n}"),
+        Value::String(s) => format!("the string {s:?}"),
+        Value::Array(_) => "an array".into(),
+        Value::Object(_) => "an object".into(),
+    }
+}
+
+/// The JSON key whose value holds position (line, column), for parse errors such as an
+/// out-of-range number or a `NaN` literal: the last `"key":` before that column on that line.
+fn field_at(text: &str, line: usize, column: usize) -> Option<String> {
+    let l = text.lines().nth(line.checked_sub(1)?)?;
+    let upto = &l[..column.min(l.len())];
+    let colon = upto.rfind(':')?;
+    let key_end = upto[..colon].rfind('"')?;
+    let key_start = upto[..key_end].rfind('"')?;
+    Some(upto[key_start + 1..key_end].to_owned())
+}
+
+/// All `*.json` files under `dir`, recursively, sorted, with the name each workload gets:
+/// its path relative to `dir` without the extension.
+pub fn discover_json_files(dir: &Path) -> Result<Vec<(PathBuf, String)>> {
+    if !dir.is_dir() {
+        return Err(Error::Usage(format!("{}: not a directory", dir.display())));
+    }
+    let mut out = Vec::new();
+    for entry in walkdir::WalkDir::new(dir).sort_by_file_name() {
+        let entry = entry.map_err(|e| Error::Usage(format!("{}: {e}", dir.display())))?;
+        let p = entry.path();
+        if entry.file_type().is_file() && p.extension().is_some_and(|e| e == "json") {
+            let rel = p.strip_prefix(dir).unwrap_or(p).with_extension("");
+            out.push((p.to_path_buf(), rel.to_string_lossy().replace('\\', "/")));
+        }
+    }
+    Ok(out)
+}
