@@ -9,11 +9,7 @@ pub enum Error {
     /// A workload, split or result file that does not follow its format. `location` names the
     /// node, edge or field (for example `node 12: field "fpgaLatency"`).
     #[error("{}: {location}: {message}", file.display())]
-    Input {
-        file: PathBuf,
-        location: String,
-        message: String,
-    },
+    Input { file: PathBuf, location: String, message: String },
     /// Reading or writing a file failed.
     #[error("{}: {source}", path.display())]
     Io {
@@ -31,18 +27,11 @@ pub enum Error {
 
 impl Error {
     pub fn input(file: impl Into<PathBuf>, location: impl Into<String>, message: impl Into<String>) -> Self {
-        Error::Input {
-            file: file.into(),
-            location: location.into(),
-            message: message.into(),
-        }
+        Error::Input { file: file.into(), location: location.into(), message: message.into() }
     }
 
     pub fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
-        Error::Io {
-            path: path.into(),
-            source,
-        }
+        Error::Io { path: path.into(), source }
     }
 }
 

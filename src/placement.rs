@@ -102,10 +102,7 @@ impl Split {
             lists
                 .iter()
                 .enumerate()
-                .map(|(i, l)| DeviceEntry {
-                    load: loads.get(i).copied(),
-                    nodes: l.clone(),
-                })
+                .map(|(i, l)| DeviceEntry { load: loads.get(i).copied(), nodes: l.clone() })
                 .collect()
         };
         serde_json::to_value(SplitFile {
@@ -129,9 +126,9 @@ impl Split {
             .chain(self.accs.iter().enumerate().map(|(j, l)| (Device::Acc(j), l)));
         for (d, list) in lists {
             for &id in list {
-                let v = w
-                    .index_of(id)
-                    .ok_or_else(|| Error::input(file, format!("{d}"), format!("node {id} is not in workload {}", w.name)))?;
+                let v = w.index_of(id).ok_or_else(|| {
+                    Error::input(file, format!("{d}"), format!("node {id} is not in workload {}", w.name))
+                })?;
                 if let Some(prev) = dev[v] {
                     return Err(Error::input(file, format!("{d}"), format!("node {id} is already placed on {prev}")));
                 }

@@ -9,7 +9,8 @@
 //! 4. `merge_trivial`: a zero-latency atom whose only neighbour is one other atom joins it.
 //!    Unlike the reference, which also merges when the atom has a size, we merge only when
 //!    that cannot break a memory limit, so the merge never excludes an optimal placement;
-//! 5. `pipedream`: biconnected components of the forward atom graph are contracted (spec §6.3);
+//! 5. `pipedream`: biconnected components of the forward atom graph, without the arcs out of
+//!    zero-latency groups, are contracted (spec §6.3);
 //! 6. `linearize`: a topological order is chained with artificial edges.
 
 use crate::workload::Workload;
@@ -92,13 +93,13 @@ fn grouping(w: &Workload, uf: &mut UnionFind) -> Grouping {
     let mut dense = vec![usize::MAX; n];
     let mut label = vec![0; n];
     let mut count = 0;
-    for v in 0..n {
+    for (v, l) in label.iter_mut().enumerate() {
         let r = uf.find(v);
         if dense[r] == usize::MAX {
             dense[r] = count;
             count += 1;
         }
-        label[v] = dense[r];
+        *l = dense[r];
     }
     let mut has_forward = vec![false; count];
     for v in 0..n {
@@ -172,8 +173,17 @@ pub fn build_atoms(w: &Workload, opts: AtomOptions) -> Atoms {
     }
     let mut g = fuse_cycles(w, &mut uf);
     if opts.pipedream {
-        for tails in biconnected_tails(g.count, &g.edges) {
-            let reps: Vec<usize> = tails.iter().map(|&a| (0..n).find(|&v| g.label[v] == a).expect("group has a node")).collect();
+        // PipeDream ignores input layers (the reference lists their ids by hand, spec §6.3):
+        // arcs out of a group with no compute at all do not join biconnected components, or a
+        // zero-cost input that feeds every layer (BERT's mask) would glue the network together.
+        let mut busy = vec![false; g.count];
+        for (v, node) in w.nodes.iter().enumerate() {
+            busy[g.label[v]] |= node.cpu_latency > 0.0 || node.acc_latency > 0.0;
+        }
+        let arcs: Vec<(usize, usize)> = g.edges.iter().copied().filter(|&(a, _)| busy[a]).collect();
+        for tails in biconnected_tails(g.count, &arcs) {
+            let reps: Vec<usize> =
+                tails.iter().map(|&a| (0..n).find(|&v| g.label[v] == a).expect("group has a node")).collect();
             for pair in reps.windows(2) {
                 uf.union(pair[0], pair[1]);
             }
@@ -183,8 +193,7 @@ pub fn build_atoms(w: &Workload, opts: AtomOptions) -> Atoms {
     let mut trivial_merges = 0;
     if opts.merge_trivial {
         let memory_free = w.total_size() <= w.max_size_per_acc;
-        loop {
-            let Some((t, other)) = find_trivial(w, &g, memory_free) else { break };
+        while let Some((t, other)) = find_trivial(w, &g, memory_free) {
             uf.union(t, other);
             trivial_merges += 1;
             g = fuse_cycles(w, &mut uf);

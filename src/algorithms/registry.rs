@@ -1,7 +1,9 @@
 //! The one ordered list of algorithms. Its order is the report order; `bench list` and the
 //! `--algo` help are generated from it. Adding an algorithm: its own file plus one line here.
 
-use super::baselines::{expert::Expert, local_search::LocalSearch, one_device::OneDevice, pipedream::PipeDream, scotch::Scotch};
+use super::baselines::{
+    expert::Expert, local_search::LocalSearch, one_device::OneDevice, pipedream::PipeDream, scotch::Scotch,
+};
 use super::dp::Dp;
 use super::Algorithm;
 

@@ -137,13 +137,8 @@ fn throughput(a: ThroughputArgs) -> Result<i32> {
     let threads = set_threads(&a.common);
     let (workloads, expert_dirs) = resolve_workloads(&a.workloads)?;
     let algos = resolve_algorithms(if a.all { &[] } else { &a.algos })?;
-    let opts = RunOptions {
-        seed: a.common.seed,
-        time_limit: a.common.time_limit,
-        threads,
-        restarts: a.restarts,
-        expert_dirs,
-    };
+    let opts =
+        RunOptions { seed: a.common.seed, time_limit: a.common.time_limit, threads, restarts: a.restarts, expert_dirs };
     let bar = progress_bar(workloads.len() * algos.len(), a.common.quiet);
     let mut results = run_all(&workloads, &algos, &opts, bar.as_ref());
     if let Some(b) = bar {
@@ -245,7 +240,10 @@ fn perf(a: PerfArgs) -> Result<i32> {
     let threads = set_threads(&a.common);
     let (workloads, _) = resolve_workloads(&a.workloads)?;
     let opts = RunOptions { seed: a.common.seed, time_limit: a.common.time_limit, threads, ..Default::default() };
-    println!("{:<40} {:>8} {:>9} {:>14} {:>12} {:>10}", "workload", "atoms", "ideals", "pairs_visited", "objective", "median_s");
+    println!(
+        "{:<40} {:>8} {:>9} {:>14} {:>12} {:>10}",
+        "workload", "atoms", "ideals", "pairs_visited", "objective", "median_s"
+    );
     let mut total = 0.0;
     let mut failed = false;
     for w in &workloads {
@@ -261,9 +259,8 @@ fn perf(a: PerfArgs) -> Result<i32> {
         total += median;
         let r = last.expect("at least one repeat");
         failed |= r.status.is_failure();
-        let note = |k: &str| {
-            r.notes.split(';').find_map(|kv| kv.strip_prefix(&format!("{k}="))).unwrap_or("-").to_owned()
-        };
+        let note =
+            |k: &str| r.notes.split(';').find_map(|kv| kv.strip_prefix(&format!("{k}="))).unwrap_or("-").to_owned();
         println!(
             "{:<40} {:>8} {:>9} {:>14} {:>12} {:>10.3}",
             w.name,

@@ -42,7 +42,9 @@ impl std::fmt::Display for Violation {
                 write!(f, "{device} is used but only {available} such devices exist")
             }
             Violation::Memory { device, used, limit } => write!(f, "{device} holds {used} bytes > limit {limit}"),
-            Violation::Unsupported { id, device } => write!(f, "node {id} is not supported on accelerators but is on {device}"),
+            Violation::Unsupported { id, device } => {
+                write!(f, "node {id} is not supported on accelerators but is on {device}")
+            }
             Violation::ColorClassSplit { id, other } => {
                 write!(f, "nodes {id} and {other} share a colorClass but sit on different devices")
             }
@@ -185,4 +187,45 @@ pub fn evaluate(w: &Workload, split: &Split) -> Evaluation {
     let contiguous = forward_convex(w, &dev);
     let acyclic = contiguous && quotient_acyclic(w, &dev);
     Evaluation { max_load, devices, violations, contiguous, acyclic }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::workload::parse_workload;
+    use std::path::Path;
+
+    /// 0 -> 1 -> 2 and 0 -> 2, node 0 on acc0, node 1 on acc1, node 2 on cpu0, worked out
+    /// by hand from spec §4: acc0 = 1 + c(0) (sends once, although to two devices); acc1 =
+    /// 2 + c(0) in + c(1) out; cpu0 = its CPU latency, no communication.
+    #[test]
+    fn hand_computed_loads() {
+        let doc = r#"{"maxSizePerFPGA": 10, "maxFPGAs": 2, "maxCPUs": 1,
+          "nodes": [
+            {"id": 0, "supportedOnFpga": 1, "cpuLatency": 9, "fpgaLatency": 1, "size": 4, "isBackwardNode": 0},
+            {"id": 1, "supportedOnFpga": true, "cpuLatency": 9, "fpgaLatency": 2, "size": 7, "isBackwardNode": false},
+            {"id": 2, "supportedOnFpga": true, "cpuLatency": 5, "fpgaLatency": 1, "isBackwardNode": false}],
+          "edges": [{"sourceId": 0, "destId": 1, "cost": 0.5}, {"sourceId": 0, "destId": 2, "cost": 0.5},
+                    {"sourceId": 1, "destId": 2, "cost": 0.25}]}"#;
+        let w = parse_workload(doc.as_bytes(), Path::new("t.json"), "t").unwrap();
+        let split = Split { cpus: vec![vec![2]], accs: vec![vec![0], vec![1]] };
+        let e = evaluate(&w, &split);
+        assert_eq!(e.load_of(Device::Acc(0)), 1.5);
+        assert_eq!(e.load_of(Device::Acc(1)), 2.75);
+        assert_eq!(e.load_of(Device::Cpu(0)), 5.0);
+        assert_eq!(e.max_load, 5.0);
+        assert!(e.feasible() && e.contiguous && e.acyclic);
+
+        // Both on acc0 breaks its memory (4 + 7 > 10); node 5 does not exist; node 2 is lost.
+        let bad = Split { cpus: vec![], accs: vec![vec![0, 1, 5]] };
+        let e = evaluate(&w, &bad);
+        assert!(e.violations.contains(&Violation::Memory { device: "acc0".into(), used: 11.0, limit: 10.0 }));
+        assert!(e.violations.contains(&Violation::UnknownNode { id: 5, device: "acc0".into() }));
+        assert!(e.violations.contains(&Violation::Unplaced { id: 2 }));
+
+        // {0, 2} on acc0 with 1 elsewhere: the path 0 -> 1 -> 2 leaves acc0 and comes back.
+        let split = Split { cpus: vec![vec![1]], accs: vec![vec![0, 2]] };
+        let e = evaluate(&w, &split);
+        assert!(!e.contiguous && !e.acyclic && e.feasible());
+    }
 }

@@ -1,7 +1,7 @@
 //! Loader for the dnn-partitioning JSON format (spec §2): every check names the file, the
 //! node or edge and the field, so a user can fix the input from the message alone.
 
-use super::{Node, Workload};
+use super::{Header, Node, Workload};
 use crate::error::{Error, Result};
 use petgraph::graph::DiGraph;
 use serde_json::{Map, Value};
@@ -23,17 +23,10 @@ pub fn parse_workload(bytes: &[u8], file: &Path, name: &str) -> Result<Workload>
     let err = |location: String, message: String| Error::input(file, location, message);
     let text = std::str::from_utf8(bytes).map_err(|e| err("file".into(), format!("not UTF-8 text: {e}")))?;
     let root: Value = serde_json::from_str(text).map_err(|e| {
-        let field = field_at(text, e.line(), e.column())
-            .map(|f| format!(", in field \"{f}\""))
-            .unwrap_or_default();
-        err(
-            format!("line {} column {}{field}", e.line(), e.column()),
-            format!("not valid JSON: {e}"),
-        )
+        let field = field_at(text, e.line(), e.column()).map(|f| format!(", in field \"{f}\"")).unwrap_or_default();
+        err(format!("line {} column {}{field}", e.line(), e.column()), format!("not valid JSON: {e}"))
     })?;
-    let top = root
-        .as_object()
-        .ok_or_else(|| err("top level".into(), "expected a JSON object".into()))?;
+    let top = root.as_object().ok_or_else(|| err("top level".into(), "expected a JSON object".into()))?;
     let f = Fields { file, obj: top, at: "top level".into() };
     let max_size_per_acc = f.nonneg_number("maxSizePerFPGA")?;
     let max_accs = f.count("maxFPGAs")?;
@@ -44,9 +37,7 @@ pub fn parse_workload(bytes: &[u8], file: &Path, name: &str) -> Result<Workload>
     let mut nodes = Vec::with_capacity(raw_nodes.len());
     let mut index: HashMap<i64, usize> = HashMap::new();
     for (pos, raw) in raw_nodes.iter().enumerate() {
-        let obj = raw
-            .as_object()
-            .ok_or_else(|| err(format!("nodes[{pos}]"), "expected an object".into()))?;
+        let obj = raw.as_object().ok_or_else(|| err(format!("nodes[{pos}]"), "expected an object".into()))?;
         let id = Fields { file, obj, at: format!("nodes[{pos}]") }.integer("id")?;
         let f = Fields { file, obj, at: format!("node {id}") };
         if obj.contains_key("containedSubnodes") {
@@ -77,20 +68,14 @@ pub fn parse_workload(bytes: &[u8], file: &Path, name: &str) -> Result<Workload>
     let mut edges = Vec::with_capacity(raw_edges.len());
     let mut out_cost: Vec<Option<(f64, usize)>> = vec![None; nodes.len()];
     for (pos, raw) in raw_edges.iter().enumerate() {
-        let obj = raw
-            .as_object()
-            .ok_or_else(|| err(format!("edges[{pos}]"), "expected an object".into()))?;
+        let obj = raw.as_object().ok_or_else(|| err(format!("edges[{pos}]"), "expected an object".into()))?;
         let f = Fields { file, obj, at: format!("edges[{pos}]") };
         let src_id = f.integer("sourceId")?;
         let dst_id = f.integer("destId")?;
         let f = Fields { file, obj, at: format!("edge {src_id}->{dst_id} (edges[{pos}])") };
         let cost = f.nonneg_number("cost")?;
-        let src = *index
-            .get(&src_id)
-            .ok_or_else(|| f.error("sourceId", &format!("no node has id {src_id}")))?;
-        let dst = *index
-            .get(&dst_id)
-            .ok_or_else(|| f.error("destId", &format!("no node has id {dst_id}")))?;
+        let src = *index.get(&src_id).ok_or_else(|| f.error("sourceId", &format!("no node has id {src_id}")))?;
+        let dst = *index.get(&dst_id).ok_or_else(|| f.error("destId", &format!("no node has id {dst_id}")))?;
         if src == dst {
             return Err(f.error("destId", "self-loop: an edge from a node to itself"));
         }
@@ -118,16 +103,8 @@ pub fn parse_workload(bytes: &[u8], file: &Path, name: &str) -> Result<Workload>
 
     let out_cost = out_cost.into_iter().map(|c| c.map_or(0.0, |(c, _)| c)).collect();
     let hash = format!("{:x}", Sha256::digest(bytes));
-    Ok(Workload::from_parts(
-        name.to_owned(),
-        hash,
-        max_size_per_acc,
-        max_accs,
-        max_cpus,
-        nodes,
-        edges,
-        out_cost,
-    ))
+    let header = Header { name: name.to_owned(), content_hash: hash, max_size_per_acc, max_accs, max_cpus };
+    Ok(Workload::from_parts(header, nodes, edges, out_cost))
 }
 
 /// Fails with the ids of the nodes on one cycle, if the graph has any.
@@ -142,18 +119,11 @@ fn check_acyclic(nodes: &[Node], edges: &[(usize, usize)], file: &Path) -> Resul
     if petgraph::algo::toposort(&g, None).is_ok() {
         return Ok(());
     }
-    let scc = petgraph::algo::tarjan_scc(&g)
-        .into_iter()
-        .find(|c| c.len() > 1)
-        .unwrap_or_default();
+    let scc = petgraph::algo::tarjan_scc(&g).into_iter().find(|c| c.len() > 1).unwrap_or_default();
     let mut ids: Vec<i64> = scc.iter().map(|ix| nodes[ix.index()].id).collect();
     ids.sort_unstable();
     let list: Vec<String> = ids.iter().map(i64::to_string).collect();
-    Err(Error::input(
-        file,
-        "edges",
-        format!("the graph has a cycle through nodes {}", list.join(", ")),
-    ))
+    Err(Error::input(file, "edges", format!("the graph has a cycle through nodes {}", list.join(", "))))
 }
 
 /// Typed access to the fields of one JSON object, with errors that say where.
@@ -169,16 +139,12 @@ impl<'a> Fields<'a> {
     }
 
     fn get(&self, field: &str) -> Result<&Value> {
-        self.obj
-            .get(field)
-            .ok_or_else(|| self.error(field, "missing required field"))
+        self.obj.get(field).ok_or_else(|| self.error(field, "missing required field"))
     }
 
     fn nonneg_number(&self, field: &str) -> Result<f64> {
         let v = self.get(field)?;
-        let x = v
-            .as_f64()
-            .ok_or_else(|| self.error(field, &format!("expected a number, found {}", kind(v))))?;
+        let x = v.as_f64().ok_or_else(|| self.error(field, &format!("expected a number, found {}", kind(v))))?;
         if !x.is_finite() || x < 0.0 {
             return Err(self.error(field, &format!("must be a finite number >= 0, found {x}")));
         }
@@ -204,8 +170,7 @@ impl<'a> Fields<'a> {
 
     fn array(&self, field: &str) -> Result<&'a Vec<Value>> {
         let v = self.obj.get(field).ok_or_else(|| self.error(field, "missing required field"))?;
-        v.as_array()
-            .ok_or_else(|| self.error(field, &format!("expected an array, found {}", kind(v))))
+        v.as_array().ok_or_else(|| self.error(field, &format!("expected an array, found {}", kind(v))))
     }
 
     /// The format writes flags as booleans or as 0/1 integers, sometimes mixed in one file.
@@ -213,8 +178,8 @@ impl<'a> Fields<'a> {
         match self.get(field)? {
             Value::Bool(b) => Ok(*b),
             v => match v.as_f64() {
-                Some(x) if x == 0.0 => Ok(false),
-                Some(x) if x == 1.0 => Ok(true),
+                Some(0.0) => Ok(false),
+                Some(1.0) => Ok(true),
                 _ => Err(self.error(field, &format!("expected true/false or 0/1, found {}", kind(v)))),
             },
         }

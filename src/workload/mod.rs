@@ -49,19 +49,25 @@ pub struct Workload {
     index_of_id: HashMap<i64, usize>,
 }
 
+/// The scalar parts of a workload, as read from the file.
+pub(crate) struct Header {
+    pub name: String,
+    pub content_hash: String,
+    pub max_size_per_acc: f64,
+    pub max_accs: usize,
+    pub max_cpus: usize,
+}
+
 impl Workload {
     /// Builds the derived structure from validated parts. The loader checks the invariants
     /// (unique ids, known endpoints, acyclic); this only indexes.
     pub(crate) fn from_parts(
-        name: String,
-        content_hash: String,
-        max_size_per_acc: f64,
-        max_accs: usize,
-        max_cpus: usize,
+        header: Header,
         nodes: Vec<Node>,
         mut edges: Vec<(usize, usize)>,
         out_cost: Vec<f64>,
     ) -> Workload {
+        let Header { name, content_hash, max_size_per_acc, max_accs, max_cpus } = header;
         edges.sort_unstable();
         edges.dedup();
         let n = nodes.len();

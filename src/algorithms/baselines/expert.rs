@@ -22,11 +22,11 @@ pub fn expert_file(w: &Workload, dirs: &[PathBuf]) -> Option<PathBuf> {
 }
 
 fn resolve(w: &Workload, opts: &RunOptions) -> Result<(PathBuf, Placement), String> {
-    let file = expert_file(w, &opts.expert_dirs).ok_or_else(|| "no human-expert split for this workload".to_string())?;
+    let file =
+        expert_file(w, &opts.expert_dirs).ok_or_else(|| "no human-expert split for this workload".to_string())?;
     let split = Split::load(&file).map_err(|e| e.to_string())?;
-    let placement = split
-        .extend_to_placement(w, &file)
-        .map_err(|e| format!("the expert split does not fit this workload: {e}"))?;
+    let placement =
+        split.extend_to_placement(w, &file).map_err(|e| format!("the expert split does not fit this workload: {e}"))?;
     Ok((file, placement))
 }
 

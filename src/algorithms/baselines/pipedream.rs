@@ -1,9 +1,12 @@
 //! `pipedream`: a PipeDream-style planner (spec §6.3): contract the biconnected components of
 //! the forward class graph, chain what remains in topological order, run the DP on the chain.
 //!
-//! This is the intended algorithm. The reference skips edges from a list of hard-coded node
-//! ids after renumbering, which names the wrong nodes on training graphs (BERT-24 training
-//! 187.91 vs a DP of 41.75); we use no id list: the contraction alone decides the stages.
+//! This is the intended algorithm. The reference leaves out of the biconnected-component
+//! search the edges of input layers that PipeDream ignores, from a list of node ids hard-coded
+//! per workload (recognised by its node count) and applied after renumbering, so on training
+//! graphs it names the wrong nodes (BERT-24 training 187.91 vs a DP of 41.75). We leave out
+//! the arcs of every zero-latency group instead, which covers the listed ids on every
+//! workload without naming any.
 
 use crate::algorithms::atoms::{build_atoms, AtomOptions};
 use crate::algorithms::dp::{answer_to_outcome, solve_atoms};

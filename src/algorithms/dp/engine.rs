@@ -290,7 +290,8 @@ pub fn solve(
             EMPTY_CPU => state -= w.max_accs + 1,
             PAIR_ACC | PAIR_CPU => {
                 let j = link.j as usize;
-                let members = (0..atoms.len()).filter(|&a| lattice.contains(ideal, a) && !lattice.contains(j, a)).collect();
+                let members =
+                    (0..atoms.len()).filter(|&a| lattice.contains(ideal, a) && !lattice.contains(j, a)).collect();
                 let on_acc = link.kind == PAIR_ACC;
                 stages.push(Stage { on_acc, atoms: members });
                 state -= if on_acc { 1 } else { w.max_accs + 1 };

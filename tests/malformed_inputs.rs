@@ -1,0 +1,134 @@
+//! Bad workload files: one test per fixture in `tests/fixtures/malformed/`, each asserting that
+//! the message names the file and the offending field (and node, edge or line where there is
+//! one), plus the command line's behaviour on bad input.
+
+use placebench::algorithms::{dp::Dp, RunOptions};
+use placebench::results::Status;
+use placebench::run::run_cell;
+use placebench::workload::load_workload;
+use std::path::PathBuf;
+use std::process::Command;
+
+fn fixture(name: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(name)
+}
+
+/// Loads a malformed fixture and checks that the error message contains every `needle`.
+fn rejects(file: &str, needles: &[&str]) {
+    let path = fixture(&format!("malformed/{file}"));
+    let err = load_workload(&path, file).expect_err("a malformed workload must be rejected").to_string();
+    assert!(err.contains(file), "message does not name the file: {err}");
+    for n in needles {
+        assert!(err.contains(n), "message lacks {n:?}: {err}");
+    }
+}
+
+#[test]
+fn not_json() {
+    rejects("not_json.json", &["line 2", "not valid JSON"]);
+}
+
+#[test]
+fn missing_top_field() {
+    rejects("missing_top_field.json", &["\"maxCPUs\"", "missing required field"]);
+}
+
+#[test]
+fn missing_node_field() {
+    rejects("missing_node_field.json", &["node 1", "\"fpgaLatency\"", "missing"]);
+}
+
+#[test]
+fn wrong_type() {
+    rejects("wrong_type.json", &["node 2", "\"cpuLatency\"", "expected a number"]);
+}
+
+#[test]
+fn nan_latency() {
+    rejects("nan_latency.json", &["\"fpgaLatency\"", "not valid JSON"]);
+}
+
+#[test]
+fn infinite_latency() {
+    rejects("infinite_latency.json", &["\"cpuLatency\"", "out of range"]);
+}
+
+#[test]
+fn negative_size() {
+    rejects("negative_size.json", &["node 1", "\"size\"", ">= 0"]);
+}
+
+#[test]
+fn negative_latency() {
+    rejects("negative_latency.json", &["node 0", "\"fpgaLatency\"", ">= 0"]);
+}
+
+#[test]
+fn duplicate_id() {
+    rejects("duplicate_id.json", &["node 1", "\"id\"", "duplicate"]);
+}
+
+#[test]
+fn unknown_edge_node() {
+    rejects("unknown_edge_node.json", &["edge 1->99", "\"destId\"", "no node has id 99"]);
+}
+
+#[test]
+fn self_loop() {
+    rejects("self_loop.json", &["edge 2->2", "self-loop"]);
+}
+
+#[test]
+fn cycle_names_its_nodes() {
+    rejects("cycle.json", &["cycle through nodes 0, 1, 2"]);
+}
+
+#[test]
+fn backward_to_forward() {
+    rejects("backward_to_forward.json", &["edge 3->0", "backward node to a forward node"]);
+}
+
+#[test]
+fn inconsistent_cost() {
+    rejects("inconsistent_cost.json", &["edge 0->2", "\"cost\"", "same cost"]);
+}
+
+#[test]
+fn negative_max_fpgas() {
+    rejects("negative_max_fpgas.json", &["\"maxFPGAs\"", "must be >= 0"]);
+}
+
+#[test]
+fn bad_flag() {
+    rejects("bad_flag.json", &["node 0", "\"isBackwardNode\"", "0/1"]);
+}
+
+#[test]
+fn nodes_not_array() {
+    rejects("nodes_not_array.json", &["\"nodes\"", "expected an array"]);
+}
+
+/// A workload that loads but where nothing fits gets an `infeasible` row, not a crash.
+#[test]
+fn infeasible_memory_is_a_status() {
+    let w = load_workload(&fixture("infeasible_memory.json"), "infeasible_memory").expect("loads");
+    let cell = run_cell(&w, &Dp, &RunOptions::default());
+    assert_eq!(cell.record.status, Status::Infeasible, "{:?}", cell.record);
+    assert!(cell.split_json.is_none());
+}
+
+/// The binary exits non-zero with one line naming file and field, and writes no results.
+#[test]
+fn cli_rejects_bad_input_without_writing() {
+    let out = tempfile::tempdir().expect("temp dir");
+    let res = Command::new(env!("CARGO_BIN_EXE_bench"))
+        .args(["throughput", "--quiet", "--out"])
+        .arg(out.path())
+        .arg(fixture("malformed/negative_size.json"))
+        .output()
+        .expect("runs");
+    assert_eq!(res.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&res.stderr);
+    assert!(err.contains("negative_size.json") && err.contains("\"size\""), "{err}");
+    assert_eq!(std::fs::read_dir(out.path()).expect("exists").count(), 0, "nothing may be written");
+}
