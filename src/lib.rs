@@ -21,6 +21,7 @@ pub mod evaluate;
 pub mod placement;
 pub mod results;
 pub mod run;
+pub mod solver;
 pub mod workload;
 
 pub use error::{Error, Result};

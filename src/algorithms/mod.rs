@@ -8,6 +8,7 @@
 pub mod atoms;
 pub mod baselines;
 pub mod dp;
+pub mod ip;
 mod registry;
 
 pub use registry::{find, registry};
@@ -38,12 +39,66 @@ pub struct RunOptions {
     pub restarts: usize,
     /// Folders searched for human-expert split files.
     pub expert_dirs: Vec<PathBuf>,
+    /// Integer programs: options of the solver and the formulations.
+    pub ip: IpOptions,
 }
 
 impl Default for RunOptions {
     fn default() -> Self {
-        RunOptions { seed: 0, time_limit: None, threads: 1, restarts: 10, expert_dirs: Vec::new() }
+        RunOptions {
+            seed: 0,
+            time_limit: None,
+            threads: 1,
+            restarts: 10,
+            expert_dirs: Vec::new(),
+            ip: IpOptions::default(),
+        }
     }
+}
+
+/// Options of the integer programs (spec §7).
+#[derive(Debug, Clone)]
+pub struct IpOptions {
+    /// Relative gap at which the solver stops (the paper's Gurobi setting: 1%).
+    pub mip_gap: f64,
+    /// `ip-contig` also forces contiguity on CPUs (the reference's ALSO_FORCE_ON_CPUS).
+    pub contig_on_cpus: bool,
+    /// Objective max FW + max BW instead of max (FW + BW) (the reference's `diffmaxima`).
+    pub diffmaxima: bool,
+    /// Start the solver from the DP's split.
+    pub warm_start: bool,
+    /// Order identical devices (a class may only use a device whose index is at most its own).
+    /// Off by default: it hides the symmetry from HiGHS's own orbital detection, and measured
+    /// slower (README, "Integer programs").
+    pub symmetry_breaking: bool,
+    /// Latency IP: contiguous subgraphs per accelerator (the reference's q).
+    pub subgraphs_per_device: usize,
+}
+
+impl Default for IpOptions {
+    fn default() -> Self {
+        IpOptions {
+            mip_gap: 0.01,
+            contig_on_cpus: true,
+            diffmaxima: false,
+            warm_start: true,
+            symmetry_breaking: false,
+            subgraphs_per_device: 1,
+        }
+    }
+}
+
+/// A set of placements, for what an algorithm guarantees and where a lower bound is valid.
+/// Each is contained in the one before.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Space {
+    /// Every feasible placement.
+    Any,
+    /// Every device's forward nodes convex ("contiguous" in the paper).
+    Convex,
+    /// Convex and the devices in a pipeline order (the DP's space).
+    Pipeline,
 }
 
 /// What the algorithm says of its own answer.
@@ -66,20 +121,53 @@ pub struct Outcome {
     pub placement: Option<Placement>,
     /// The objective the algorithm computed itself, checked against the evaluator.
     pub claimed_objective: Option<f64>,
-    /// A proven lower bound on the optimum of the algorithm's search space.
+    /// A proven lower bound on the best objective over `bound_space`.
     pub lower_bound: Option<f64>,
+    pub bound_space: Space,
     pub claim: Claim,
     /// Free-form facts for the results (ideal counts, restarts, ...), as `key=value` pairs.
     pub notes: Vec<(String, String)>,
+    /// What the MIP solver reported, for methods that use one.
+    pub solver: Option<SolverInfo>,
+}
+
+/// A MIP solver's own account of a solve.
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct SolverInfo {
+    /// Solver name and version, e.g. `HiGHS 1.15.0`.
+    pub name: String,
+    /// The solver's model status.
+    pub status: String,
+    pub incumbent: Option<f64>,
+    pub bound: Option<f64>,
+    pub gap: Option<f64>,
+    pub nodes: Option<i64>,
+    pub seconds: f64,
 }
 
 impl Outcome {
     pub fn found(placement: Placement, claimed: Option<f64>, claim: Claim) -> Outcome {
-        Outcome { placement: Some(placement), claimed_objective: claimed, lower_bound: None, claim, notes: Vec::new() }
+        Outcome {
+            placement: Some(placement),
+            claimed_objective: claimed,
+            lower_bound: None,
+            bound_space: Space::Any,
+            claim,
+            notes: Vec::new(),
+            solver: None,
+        }
     }
 
     pub fn none(claim: Claim) -> Outcome {
-        Outcome { placement: None, claimed_objective: None, lower_bound: None, claim, notes: Vec::new() }
+        Outcome {
+            placement: None,
+            claimed_objective: None,
+            lower_bound: None,
+            bound_space: Space::Any,
+            claim,
+            notes: Vec::new(),
+            solver: None,
+        }
     }
 
     pub fn note(mut self, key: &str, value: impl ToString) -> Outcome {
@@ -95,9 +183,9 @@ pub trait Algorithm: Send + Sync {
     fn objective(&self) -> Objective;
     /// One line for `bench list` and `--help`.
     fn summary(&self) -> &'static str;
-    /// Whether its placement can only lie in the contiguous, pipeline-ordered space.
-    fn contiguous_only(&self) -> bool {
-        false
+    /// The space its placements always lie in; the runner checks it.
+    fn guarantees(&self, _opts: &RunOptions) -> Space {
+        Space::Any
     }
     /// Why the algorithm does not apply to this workload, if it does not (a skipped row).
     fn applicable(&self, _w: &Workload, _opts: &RunOptions) -> Result<(), String> {

@@ -5,9 +5,19 @@ use super::baselines::{
     expert::Expert, local_search::LocalSearch, one_device::OneDevice, pipedream::PipeDream, scotch::Scotch,
 };
 use super::dp::Dp;
+use super::ip::throughput::ThroughputIp;
 use super::Algorithm;
 
-static ALL: &[&dyn Algorithm] = &[&Dp, &PipeDream, &Scotch, &LocalSearch, &Expert, &OneDevice];
+static ALL: &[&dyn Algorithm] = &[
+    &Dp,
+    &ThroughputIp { contig: true },
+    &ThroughputIp { contig: false },
+    &PipeDream,
+    &Scotch,
+    &LocalSearch,
+    &Expert,
+    &OneDevice,
+];
 
 /// Every algorithm, in report order.
 pub fn registry() -> &'static [&'static dyn Algorithm] {

@@ -33,7 +33,8 @@ pub struct CommonArgs {
     /// Seed of every random choice (recorded in the results).
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
-    /// Wall-clock limit in seconds per (workload, algorithm) for the methods that take one.
+    /// Wall-clock limit in seconds per (workload, algorithm) for the methods that take one
+    /// (default: none, except the IPs: 1200 s for throughput, 3600 s for latency, as the paper).
     #[arg(long, value_name = "SECONDS")]
     pub time_limit: Option<f64>,
     /// Worker threads (default: all cores).
@@ -82,7 +83,43 @@ pub struct ThroughputArgs {
     #[arg(long, default_value_t = 10)]
     pub restarts: usize,
     #[command(flatten)]
+    pub ip: IpArgs,
+    #[command(flatten)]
     pub common: CommonArgs,
+}
+
+/// Options of the integer programs.
+#[derive(Debug, Args)]
+pub struct IpArgs {
+    /// Relative MIP gap at which HiGHS stops (the paper's Gurobi setting).
+    #[arg(long, default_value_t = 0.01)]
+    pub mip_gap: f64,
+    /// ip-contig: do not force contiguity on CPUs (the reference's ALSO_FORCE_ON_CPUS=False).
+    #[arg(long)]
+    pub no_contig_on_cpus: bool,
+    /// Throughput IPs: minimise max FW + max BW instead of max (FW + BW) (paper, App. C).
+    #[arg(long)]
+    pub diffmaxima: bool,
+    /// Do not start the IPs from the DP's split.
+    #[arg(long)]
+    pub no_warm_start: bool,
+    /// Order identical devices in the IPs with explicit constraints (off by default: HiGHS
+    /// detects the symmetry itself, and does better without them).
+    #[arg(long)]
+    pub symmetry_breaking: bool,
+}
+
+impl IpArgs {
+    pub fn options(&self, subgraphs_per_device: usize) -> crate::algorithms::IpOptions {
+        crate::algorithms::IpOptions {
+            mip_gap: self.mip_gap,
+            contig_on_cpus: !self.no_contig_on_cpus,
+            diffmaxima: self.diffmaxima,
+            warm_start: !self.no_warm_start,
+            symmetry_breaking: self.symmetry_breaking,
+            subgraphs_per_device,
+        }
+    }
 }
 
 #[derive(Debug, Args)]

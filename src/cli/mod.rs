@@ -138,7 +138,14 @@ fn throughput(a: ThroughputArgs) -> Result<i32> {
     let (workloads, expert_dirs) = resolve_workloads(&a.workloads)?;
     let algos = resolve_algorithms(if a.all { &[] } else { &a.algos })?;
     let opts =
-        RunOptions { seed: a.common.seed, time_limit: a.common.time_limit, threads, restarts: a.restarts, expert_dirs };
+        RunOptions {
+        seed: a.common.seed,
+        time_limit: a.common.time_limit,
+        threads,
+        restarts: a.restarts,
+        expert_dirs,
+        ip: a.ip.options(1),
+    };
     let bar = progress_bar(workloads.len() * algos.len(), a.common.quiet);
     let mut results = run_all(&workloads, &algos, &opts, bar.as_ref());
     if let Some(b) = bar {

@@ -69,6 +69,8 @@ pub struct Record {
     pub lower_bound: Option<f64>,
     /// (objective - lower_bound) / objective.
     pub gap: Option<f64>,
+    /// Where the algorithm's own bound holds (`any`, `convex`, `pipeline`); see README.
+    pub bound_space: Option<crate::algorithms::Space>,
     pub feasible: bool,
     /// Every device's forward nodes are convex.
     pub contiguous: Option<bool>,
@@ -79,6 +81,15 @@ pub struct Record {
     pub seed: u64,
     /// File name of the placement under `placements/`.
     pub placement_file: Option<String>,
+    /// MIP solver name and version, status, incumbent, dual bound, gap, nodes and seconds,
+    /// for methods that use one (empty otherwise).
+    pub solver: Option<String>,
+    pub solver_status: Option<String>,
+    pub solver_incumbent: Option<f64>,
+    pub solver_bound: Option<f64>,
+    pub solver_gap: Option<f64>,
+    pub solver_nodes: Option<i64>,
+    pub solver_seconds: Option<f64>,
     /// Reason for skip/error/mismatch/infeasible.
     pub message: String,
     /// `key=value` facts from the algorithm, `;`-separated.

@@ -2,7 +2,8 @@
 //! evaluator, turn the outcome into a [`Record`]. A failing cell becomes a row; it never stops
 //! the others.
 
-use crate::algorithms::{Algorithm, Claim, Outcome, RunOptions};
+use crate::algorithms::{Algorithm, Claim, Outcome, RunOptions, Space};
+use std::collections::HashMap;
 use crate::evaluate::{agrees, evaluate, Evaluation};
 use crate::placement::Device;
 use crate::results::{Record, Status, SCHEMA_VERSION};
@@ -59,6 +60,7 @@ pub fn run_cell(w: &Workload, algo: &dyn Algorithm, opts: &RunOptions) -> CellRe
         claimed_objective: None,
         lower_bound: None,
         gap: None,
+        bound_space: None,
         feasible: false,
         contiguous: None,
         acyclic: None,
@@ -66,6 +68,13 @@ pub fn run_cell(w: &Workload, algo: &dyn Algorithm, opts: &RunOptions) -> CellRe
         wall_seconds: 0.0,
         seed: opts.seed,
         placement_file: None,
+        solver: None,
+        solver_status: None,
+        solver_incumbent: None,
+        solver_bound: None,
+        solver_gap: None,
+        solver_nodes: None,
+        solver_seconds: None,
         message: String::new(),
         notes: String::new(),
     };
@@ -89,13 +98,24 @@ pub fn run_cell(w: &Workload, algo: &dyn Algorithm, opts: &RunOptions) -> CellRe
             return CellResult { record, split_json: None };
         }
     };
-    judge(w, algo, outcome, record)
+    let guarantee = algo.guarantees(opts);
+    judge(w, guarantee, outcome, record)
 }
 
 /// Compares the outcome with the evaluator's verdict and fills the record.
-fn judge(w: &Workload, algo: &dyn Algorithm, outcome: Outcome, mut record: Record) -> CellResult {
+fn judge(w: &Workload, guarantee: Space, outcome: Outcome, mut record: Record) -> CellResult {
     record.claimed_objective = outcome.claimed_objective;
     record.lower_bound = outcome.lower_bound;
+    record.bound_space = outcome.lower_bound.map(|_| outcome.bound_space);
+    if let Some(s) = &outcome.solver {
+        record.solver = Some(s.name.clone());
+        record.solver_status = Some(s.status.clone());
+        record.solver_incumbent = s.incumbent;
+        record.solver_bound = s.bound;
+        record.solver_gap = s.gap;
+        record.solver_nodes = s.nodes;
+        record.solver_seconds = Some(s.seconds);
+    }
     record.notes = outcome.notes.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join(";");
     let Some(placement) = outcome.placement else {
         record.status = match outcome.claim {
@@ -132,7 +152,7 @@ fn judge(w: &Workload, algo: &dyn Algorithm, outcome: Outcome, mut record: Recor
     if eval.violations.len() > 3 {
         record.message += &format!("; and {} more", eval.violations.len() - 3);
     }
-    if let Some(why) = disagreement(algo, &outcome.claim, outcome.claimed_objective, &eval) {
+    if let Some(why) = disagreement(guarantee, &outcome.claim, outcome.claimed_objective, &eval) {
         record.status = Status::Mismatch;
         record.message = why;
     }
@@ -144,7 +164,7 @@ fn judge(w: &Workload, algo: &dyn Algorithm, outcome: Outcome, mut record: Recor
 }
 
 /// Why the algorithm's claims and the evaluator's verdict disagree, if they do.
-fn disagreement(algo: &dyn Algorithm, claim: &Claim, claimed: Option<f64>, eval: &Evaluation) -> Option<String> {
+fn disagreement(guarantee: Space, claim: &Claim, claimed: Option<f64>, eval: &Evaluation) -> Option<String> {
     if let Some(c) = claimed {
         if !agrees(c, eval.max_load) {
             return Some(format!("claimed objective {c} but the evaluator computes {}", eval.max_load));
@@ -154,34 +174,62 @@ fn disagreement(algo: &dyn Algorithm, claim: &Claim, claimed: Option<f64>, eval:
         let v: Vec<String> = eval.violations.iter().take(3).map(ToString::to_string).collect();
         return Some(format!("claimed an optimal placement that is infeasible: {}", v.join("; ")));
     }
-    if algo.contiguous_only() && !eval.acyclic {
-        return Some("claimed a contiguous pipeline split that the evaluator finds non-contiguous".into());
+    match guarantee {
+        Space::Pipeline if !eval.acyclic => {
+            Some("claimed a pipeline-ordered split that the evaluator finds not pipeline-ordered".into())
+        }
+        Space::Convex if !eval.contiguous => Some("claimed a contiguous split that the evaluator finds non-contiguous".into()),
+        _ => None,
     }
-    None
 }
 
-/// Gives each feasible contiguous, pipeline-ordered row the best lower bound that an exact
-/// method proved for that space on the same workload (the DP's optimum), and its gap. A bound
-/// above a row's objective is not applied: the DP's space can be narrower than "contiguous"
-/// (it orders backward-only classes, spec §5.1 step 5), and a bound must never be wrong.
+/// Gives every feasible row the best lower bound proven on its workload for a space its
+/// placement lies in: bounds over all placements (the non-contiguous IP) apply to every row,
+/// bounds over contiguous placements (the contiguous IP) to contiguous rows, bounds over
+/// pipeline-ordered placements (the DP) to pipeline-ordered rows. A bound above a feasible
+/// row's objective (beyond solver tolerance) would be a contradiction: it is not applied, and
+/// the row says so.
 pub fn fill_bounds(results: &mut [CellResult]) {
-    let mut best: std::collections::HashMap<String, f64> = std::collections::HashMap::new();
+    let mut best: HashMap<(String, Space), f64> = HashMap::new();
     for r in results.iter().map(|c| &c.record) {
-        if r.status == Status::Optimal {
-            if let Some(lb) = r.lower_bound {
-                let e = best.entry(r.workload.clone()).or_insert(lb);
+        if let (Some(lb), Some(space)) = (r.lower_bound, r.bound_space) {
+            if !r.status.is_failure() {
+                let e = best.entry((r.workload.clone(), space)).or_insert(lb);
                 *e = e.max(lb);
             }
         }
     }
     for r in results.iter_mut().map(|c| &mut c.record) {
-        let Some(obj) = r.objective else { continue };
-        let lb = match best.get(&r.workload) {
-            Some(&lb) if r.feasible && r.acyclic == Some(true) && lb <= obj * (1.0 + 1e-9) => Some(lb),
-            _ => r.lower_bound,
+        let Some(obj) = r.objective.filter(|_| r.feasible) else { continue };
+        let applies = |space: Space| match space {
+            Space::Any => true,
+            Space::Convex => r.contiguous == Some(true),
+            Space::Pipeline => r.acyclic == Some(true),
         };
-        r.lower_bound = lb;
-        r.gap = lb.map(|lb| if obj > 0.0 { ((obj - lb) / obj).max(0.0) } else { 0.0 });
+        let lb = [Space::Any, Space::Convex, Space::Pipeline]
+            .into_iter()
+            .filter(|s| applies(*s))
+            .filter_map(|s| best.get(&(r.workload.clone(), s)).copied())
+            .fold(None, |acc: Option<f64>, b| Some(acc.map_or(b, |a| a.max(b))));
+        let Some(lb) = lb else { continue };
+        if lb > obj * (1.0 + BOUND_TOLERANCE) {
+            r.message = format!("{}bound {lb} from another method exceeds this objective: not applied", sep(&r.message));
+            continue;
+        }
+        let lb = lb.min(obj);
+        r.lower_bound = Some(lb);
+        r.gap = Some(if obj > 0.0 { (obj - lb) / obj } else { 0.0 });
+    }
+}
+
+/// Solvers prove bounds up to their feasibility tolerances.
+const BOUND_TOLERANCE: f64 = 1e-6;
+
+fn sep(message: &str) -> String {
+    if message.is_empty() {
+        String::new()
+    } else {
+        format!("{message}; ")
     }
 }
 

@@ -10,7 +10,7 @@
 
 use crate::algorithms::atoms::{build_atoms, AtomOptions};
 use crate::algorithms::dp::{answer_to_outcome, solve_atoms};
-use crate::algorithms::{Algorithm, Claim, Objective, Outcome, RunOptions};
+use crate::algorithms::{Algorithm, Claim, Objective, Outcome, RunOptions, Space};
 use crate::error::Result;
 use crate::workload::Workload;
 use std::time::{Duration, Instant};
@@ -30,8 +30,8 @@ impl Algorithm for PipeDream {
         "PipeDream-style: contract biconnected components, linearise, DP on the chain"
     }
 
-    fn contiguous_only(&self) -> bool {
-        true
+    fn guarantees(&self, _opts: &RunOptions) -> Space {
+        Space::Pipeline
     }
 
     fn run(&self, w: &Workload, opts: &RunOptions) -> Result<Outcome> {

@@ -4,7 +4,7 @@ pub mod engine;
 pub mod ideals;
 
 use super::atoms::{build_atoms, AtomOptions, Atoms};
-use super::{Algorithm, Claim, Objective, Outcome, RunOptions};
+use super::{Algorithm, Claim, Objective, Outcome, RunOptions, Space};
 use crate::error::{Error, Result};
 use crate::placement::{Device, Placement};
 use crate::workload::Workload;
@@ -30,8 +30,8 @@ impl Algorithm for Dp {
         "exact max-load DP over ideals of the forward DAG (contiguous, pipeline-ordered splits)"
     }
 
-    fn contiguous_only(&self) -> bool {
-        true
+    fn guarantees(&self, _opts: &RunOptions) -> Space {
+        Space::Pipeline
     }
 
     fn run(&self, w: &Workload, opts: &RunOptions) -> Result<Outcome> {
@@ -78,8 +78,11 @@ pub fn answer_to_outcome(w: &Workload, atoms: &Atoms, answer: DpAnswer, claim: C
     match answer {
         DpAnswer::Solved { value, stages } => {
             let mut o = Outcome::found(stages_to_placement(w, atoms, &stages), Some(value), claim);
-            if claim == Claim::Optimal {
+            // Backward-only classes are ordered by mirrored edges (spec §5.1 step 5), which
+            // narrows the DP's space below "pipeline-ordered": then its optimum bounds nothing.
+            if claim == Claim::Optimal && atoms.orphans == 0 {
                 o.lower_bound = Some(value);
+                o.bound_space = Space::Pipeline;
             }
             o
         }
