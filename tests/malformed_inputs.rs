@@ -2,7 +2,7 @@
 //! the message names the file and the offending field (and node, edge or line where there is
 //! one), plus the command line's behaviour on bad input.
 
-use placebench::algorithms::{dp::Dp, RunOptions};
+use placebench::algorithms::{dp::Dp, Objective, RunOptions};
 use placebench::results::Status;
 use placebench::run::run_cell;
 use placebench::workload::load_workload;
@@ -112,7 +112,7 @@ fn nodes_not_array() {
 #[test]
 fn infeasible_memory_is_a_status() {
     let w = load_workload(&fixture("infeasible_memory.json"), "infeasible_memory").expect("loads");
-    let cell = run_cell(&w, &Dp, &RunOptions::default());
+    let cell = run_cell(&w, &Dp, Objective::Throughput, &RunOptions::default());
     assert_eq!(cell.record.status, Status::Infeasible, "{:?}", cell.record);
     assert!(cell.split_json.is_none());
 }

@@ -2,9 +2,9 @@
 //! from `$PLACEBENCH_PAPER_INPUTS` (default `../shared/dnn-partitioning`). The inputs are never
 //! copied into this repository. All cells run once, shared by the tests below.
 
-use placebench::algorithms::{registry, RunOptions};
+use placebench::algorithms::{find, for_objective, Objective, RunOptions};
 use placebench::results::{Record, Status};
-use placebench::run::run_all;
+use placebench::run::{run_all, run_cell};
 use placebench::workload::{discover_json_files, load_workload};
 use std::path::PathBuf;
 use std::sync::OnceLock;
@@ -21,6 +21,8 @@ fn paper_dir() -> PathBuf {
     dir
 }
 
+static WORKLOADS: OnceLock<Vec<placebench::workload::Workload>> = OnceLock::new();
+
 fn records() -> &'static Vec<Record> {
     static CELLS: OnceLock<Vec<Record>> = OnceLock::new();
     CELLS.get_or_init(|| {
@@ -31,12 +33,21 @@ fn records() -> &'static Vec<Record> {
             .map(|(p, name)| load_workload(&p, &name).expect("every paper input loads"))
             .collect();
         assert_eq!(workloads.len(), 16, "the paper has 16 throughput inputs");
-        let opts = RunOptions { expert_dirs: vec![dir.join("human-experts")], restarts: 2, ..RunOptions::default() };
-        run_all(&workloads, registry(), &opts, None).into_iter().map(|c| c.record).collect()
+        WORKLOADS.set(workloads.clone()).ok();
+        let opts = RunOptions {
+            expert_dirs: vec![dir.join("human-experts")],
+            restarts: 2,
+            time_limit: Some(120.0),
+            ..RunOptions::default()
+        };
+        // The IPs run in their own tests, with short limits.
+        let algos: Vec<_> =
+            for_objective(Objective::Throughput).into_iter().filter(|a| !a.name().starts_with("ip-")).collect();
+        run_all(&workloads, &algos, Objective::Throughput, &opts, None).into_iter().map(|c| c.record).collect()
     })
 }
 
-fn find<'a>(workload: &str, algorithm: &str) -> &'a Record {
+fn row<'a>(workload: &str, algorithm: &str) -> &'a Record {
     records()
         .iter()
         .find(|r| r.workload == workload && r.algorithm == algorithm)
@@ -71,7 +82,7 @@ fn dp_matches_the_reference_implementation() {
         ("LayerGraphs/gnmt_training", 107.0044),
         ("OperatorGraphs/bert_l-3_inference", 27.9186),
     ] {
-        let got = find(workload, "dp").objective.expect("solved");
+        let got = row(workload, "dp").objective.expect("solved");
         assert!((got - reference).abs() <= 5e-5 * reference, "{workload}: {got} vs reference {reference}");
     }
 }
@@ -81,7 +92,7 @@ fn dp_matches_the_reference_implementation() {
 fn expert_splits_are_no_better_than_the_dp() {
     let mut seen = 0;
     for r in records().iter().filter(|r| r.algorithm == "expert" && r.status != Status::Skipped) {
-        let dp = find(&r.workload, "dp").objective.expect("solved");
+        let dp = row(&r.workload, "dp").objective.expect("solved");
         assert!(r.feasible, "{}: {}", r.workload, r.message);
         assert!(r.objective.expect("scored") >= dp * (1.0 - 1e-9), "{}", r.workload);
         seen += 1;
@@ -95,8 +106,8 @@ fn expert_splits_are_no_better_than_the_dp() {
 #[test]
 fn pipedream_is_not_degenerate_on_training_layer_graphs() {
     for workload in ["LayerGraphs/bert24_training", "LayerGraphs/gnmt_training"] {
-        let dp = find(workload, "dp").objective.expect("solved");
-        let pd = find(workload, "pipedream").objective.expect("solved");
+        let dp = row(workload, "dp").objective.expect("solved");
+        let pd = row(workload, "pipedream").objective.expect("solved");
         assert!(pd >= dp * (1.0 - 1e-9) && pd <= 1.05 * dp, "{workload}: pipedream {pd} vs dp {dp}");
     }
 }
@@ -107,6 +118,86 @@ fn bounds_never_exceed_objectives() {
     for r in records() {
         if let (Some(lb), Some(obj)) = (r.lower_bound, r.objective) {
             assert!(lb <= obj * (1.0 + 1e-9), "{} / {}: bound {lb} > {obj}", r.workload, r.algorithm);
+        }
+    }
+}
+
+fn paper_workload(name: &str, set: &str) -> placebench::workload::Workload {
+    let path = paper_dir().join(set).join(format!("{name}.json"));
+    load_workload(&path, name).expect("paper input loads")
+}
+
+/// The contiguous IP (1% gap, as the paper) and the DP agree within the gap on the small
+/// paper inputs: the IP's space contains the DP's, so its incumbent is at most the DP's value
+/// (it starts from the DP's split), and its proven bound is within 1% below it.
+#[test]
+fn contiguous_ip_agrees_with_the_dp_within_its_gap() {
+    for name in ["LayerGraphs/bert24_inference", "LayerGraphs/bert24_training", "OperatorGraphs/bert_l-3_inference"] {
+        let w = paper_workload(name, "throughput-inputs");
+        let opts = RunOptions { time_limit: Some(300.0), threads: 2, ..RunOptions::default() };
+        let ip = run_cell(&w, find("ip-contig").unwrap(), Objective::Throughput, &opts).record;
+        let dp = run_cell(&w, find("dp").unwrap(), Objective::Throughput, &opts).record.objective.unwrap();
+        assert!(matches!(ip.status, Status::Optimal | Status::Feasible), "{name}: {ip:?}");
+        let (obj, bound) = (ip.objective.unwrap(), ip.solver_bound.unwrap());
+        assert!(obj <= dp * (1.0 + 1e-9), "{name}: ip {obj} above dp {dp}");
+        assert!(bound >= dp * (1.0 - 0.01) - 1e-9 && bound <= obj * (1.0 + 1e-6), "{name}: bound {bound}, dp {dp}");
+    }
+}
+
+/// A one-second limit on a large input gives a `timeout` row that keeps the solver's bound.
+#[test]
+fn a_short_time_limit_gives_a_timeout_row_with_a_bound() {
+    let w = paper_workload("OperatorGraphs/bert_l-12_inference", "throughput-inputs");
+    let mut opts = RunOptions { time_limit: Some(1.0), threads: 2, ..RunOptions::default() };
+    opts.ip.warm_start = false;
+    let r = run_cell(&w, find("ip-noncontig").unwrap(), Objective::Throughput, &opts).record;
+    assert_eq!(r.status, Status::Timeout, "{r:?}");
+    assert_eq!(r.solver_status.as_deref(), Some("ReachedTimeLimit"));
+    assert!(r.solver_bound.is_some_and(|b| b >= 0.0), "{r:?}");
+    assert!(r.wall_seconds < 30.0, "{r:?}");
+}
+
+/// The latency family on every latency input: nothing fails, and where the greedy and the
+/// latency IP both find a split, the IP's (started from nothing, 20 s) is no worse than
+/// its own bound says.
+#[test]
+fn latency_family_runs_on_every_latency_input() {
+    let dir = paper_dir().join("latency-inputs");
+    let workloads: Vec<_> = discover_json_files(&dir)
+        .expect("listable")
+        .into_iter()
+        .map(|(p, name)| load_workload(&p, &name).expect("loads"))
+        .collect();
+    assert_eq!(workloads.len(), 8, "the paper has 8 latency inputs");
+    let opts = RunOptions {
+        time_limit: Some(20.0),
+        threads: 2,
+        expert_dirs: vec![paper_dir().join("human-experts")],
+        ..RunOptions::default()
+    };
+    let algos = for_objective(Objective::Latency);
+    for r in run_all(&workloads, &algos, Objective::Latency, &opts, None).into_iter().map(|c| c.record) {
+        assert!(!r.status.is_failure(), "{} / {}: {:?} {}", r.workload, r.algorithm, r.status, r.message);
+        if let (Some(lb), Some(obj)) = (r.lower_bound, r.objective) {
+            assert!(lb <= obj * (1.0 + 1e-6), "{} / {}: bound {lb} > {obj}", r.workload, r.algorithm);
+        }
+    }
+}
+
+/// Both throughput IPs on every throughput input with a 5 s limit: each row is a solved or
+/// timed-out result with the solver's status, never a failure, and no bound exceeds its row.
+#[test]
+fn throughput_ips_run_on_every_input() {
+    records();
+    let workloads = WORKLOADS.get().expect("loaded by records()");
+    let mut opts = RunOptions { time_limit: Some(5.0), threads: 2, ..RunOptions::default() };
+    opts.ip.warm_start = true;
+    let algos = vec![find("ip-contig").unwrap(), find("ip-noncontig").unwrap()];
+    for r in run_all(workloads, &algos, Objective::Throughput, &opts, None).into_iter().map(|c| c.record) {
+        assert!(!r.status.is_failure(), "{} / {}: {:?} {}", r.workload, r.algorithm, r.status, r.message);
+        assert!(r.solver_status.is_some(), "{} / {}", r.workload, r.algorithm);
+        if let (Some(lb), Some(obj)) = (r.lower_bound, r.objective) {
+            assert!(lb <= obj * (1.0 + 1e-6), "{} / {}: bound {lb} > {obj}", r.workload, r.algorithm);
         }
     }
 }

@@ -6,9 +6,11 @@
 //! 2. backward-only ("orphan") classes are ordered by mirroring their backward edges;
 //! 3. atoms on a cycle of the contracted forward graph are fused (they must share a device in
 //!    any pipeline-ordered placement, so nothing is lost);
-//! 4. `merge_trivial`: a zero-latency atom whose only neighbour is one other atom joins it.
-//!    Unlike the reference, which also merges when the atom has a size, we merge only when
-//!    that cannot break a memory limit, so the merge never excludes an optimal placement;
+//! 4. `merge_trivial`: a zero-latency atom whose only neighbour is one other atom joins it
+//!    (moving it there removes communication and adds no compute, so no load grows). Its size
+//!    moves too, which can break a memory limit: [`Atoms::moved_size`] records how much moved,
+//!    and [`Atoms::without_moved_sizes`] gives the relaxation the DP uses to certify that the
+//!    merge cost nothing (the reference merges without any such check);
 //! 5. `pipedream`: biconnected components of the forward atom graph, without the arcs out of
 //!    zero-latency groups, are contracted (spec §6.3);
 //! 6. `linearize`: a topological order is chained with artificial edges.
@@ -37,6 +39,8 @@ pub struct Atoms {
     /// Atoms with no forward member (placed by mirrored backward edges).
     pub orphans: usize,
     pub trivial_merges: usize,
+    /// Per atom, the size of the trivial groups merged into it.
+    pub moved: Vec<f64>,
 }
 
 impl Atoms {
@@ -46,6 +50,23 @@ impl Atoms {
 
     pub fn is_empty(&self) -> bool {
         self.members.is_empty()
+    }
+
+    /// Total size that trivial merges moved onto other atoms.
+    pub fn moved_size(&self) -> f64 {
+        self.moved.iter().sum()
+    }
+
+    /// The same atoms with the moved sizes taken off: every placement of the unmerged workload
+    /// becomes, after moving each trivial group next to its neighbour, a placement of these
+    /// atoms that fits memory and has no larger max-load. So the DP on this relaxation bounds
+    /// the unmerged optimum from below.
+    pub fn without_moved_sizes(&self) -> Atoms {
+        let mut relaxed = self.clone();
+        for (s, m) in relaxed.size.iter_mut().zip(&self.moved) {
+            *s -= m;
+        }
+        relaxed
     }
 }
 
@@ -191,28 +212,31 @@ pub fn build_atoms(w: &Workload, opts: AtomOptions) -> Atoms {
         g = fuse_cycles(w, &mut uf);
     }
     let mut trivial_merges = 0;
+    let mut moved_nodes = Vec::new();
     if opts.merge_trivial {
-        let memory_free = w.total_size() <= w.max_size_per_acc;
-        while let Some((t, other)) = find_trivial(w, &g, memory_free) {
+        while let Some((t, other)) = find_trivial(w, &g) {
+            moved_nodes.extend((0..n).filter(|&v| g.label[v] == g.label[t]));
             uf.union(t, other);
             trivial_merges += 1;
             g = fuse_cycles(w, &mut uf);
         }
     }
-    finish(w, g, opts.linearize, trivial_merges)
+    let mut atoms = finish(w, g, opts.linearize, trivial_merges);
+    moved_nodes.sort_unstable();
+    moved_nodes.dedup();
+    for v in moved_nodes {
+        atoms.moved[atoms.atom_of[v]] += w.nodes[v].size;
+    }
+    atoms
 }
 
-/// A zero-latency, supported group whose only neighbour (over all edges) is one other group,
-/// and whose size cannot matter; returns a node of it and a node of that neighbour. Moving
-/// such a group next to its neighbour removes communication and changes no compute, so the
-/// merge keeps an optimal placement (the argument is in the module doc, step 4).
-fn find_trivial(w: &Workload, g: &Grouping, memory_free: bool) -> Option<(usize, usize)> {
+/// A zero-latency, supported group whose only neighbour (over all edges) is one other group;
+/// returns a node of it and a node of that neighbour. Moving such a group next to its
+/// neighbour removes communication and changes no compute (module doc, step 4).
+fn find_trivial(w: &Workload, g: &Grouping) -> Option<(usize, usize)> {
     let mut zero = vec![true; g.count];
-    let mut size = vec![0.0; g.count];
     for (v, node) in w.nodes.iter().enumerate() {
-        let a = g.label[v];
-        zero[a] &= node.cpu_latency == 0.0 && node.acc_latency == 0.0 && node.supported_on_acc;
-        size[a] += node.size;
+        zero[g.label[v]] &= node.cpu_latency == 0.0 && node.acc_latency == 0.0 && node.supported_on_acc;
     }
     const NONE: usize = usize::MAX;
     const MANY: usize = usize::MAX - 1;
@@ -234,12 +258,10 @@ fn find_trivial(w: &Workload, g: &Grouping, memory_free: bool) -> Option<(usize,
             };
         }
     }
-    (0..g.count)
-        .find(|&a| zero[a] && (memory_free || size[a] == 0.0) && neighbour[a] != NONE && neighbour[a] != MANY)
-        .map(|a| {
-            let t = g.label.iter().position(|&l| l == a).expect("group has a node");
-            (t, neighbour_node[a])
-        })
+    (0..g.count).find(|&a| zero[a] && neighbour[a] != NONE && neighbour[a] != MANY).map(|a| {
+        let t = g.label.iter().position(|&l| l == a).expect("group has a node");
+        (t, neighbour_node[a])
+    })
 }
 
 /// The source endpoints of the arcs of each biconnected component of the undirected group
@@ -357,5 +379,6 @@ fn finish(w: &Workload, g: Grouping, linearize: bool, trivial_merges: usize) -> 
         pred[b].push(a);
     }
     let orphans = g.has_forward.iter().filter(|&&f| !f).count();
-    Atoms { atom_of, members, succ, pred, cpu, acc, size, supported, orphans, trivial_merges }
+    let moved = vec![0.0; k];
+    Atoms { atom_of, members, succ, pred, cpu, acc, size, supported, orphans, trivial_merges, moved }
 }

@@ -11,7 +11,7 @@ pub mod dp;
 pub mod ip;
 mod registry;
 
-pub use registry::{find, registry};
+pub use registry::{find, for_objective, registry};
 
 use crate::error::Result;
 use crate::placement::Placement;
@@ -24,6 +24,17 @@ use std::path::PathBuf;
 pub enum Objective {
     /// Max-load, the time per sample of a pipeline (spec §4).
     Throughput,
+    /// Single-sample latency (spec §8.2).
+    Latency,
+}
+
+impl Objective {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Objective::Throughput => "throughput",
+            Objective::Latency => "latency",
+        }
+    }
 }
 
 /// Options shared by all algorithms of a run.
@@ -121,6 +132,9 @@ pub struct Outcome {
     pub placement: Option<Placement>,
     /// The objective the algorithm computed itself, checked against the evaluator.
     pub claimed_objective: Option<f64>,
+    /// A value the evaluator's objective may not exceed (a solver's incumbent, which can carry
+    /// slack above the true cost of its own assignment).
+    pub claimed_at_most: Option<f64>,
     /// A proven lower bound on the best objective over `bound_space`.
     pub lower_bound: Option<f64>,
     pub bound_space: Space,
@@ -150,6 +164,7 @@ impl Outcome {
         Outcome {
             placement: Some(placement),
             claimed_objective: claimed,
+            claimed_at_most: None,
             lower_bound: None,
             bound_space: Space::Any,
             claim,
@@ -162,6 +177,7 @@ impl Outcome {
         Outcome {
             placement: None,
             claimed_objective: None,
+            claimed_at_most: None,
             lower_bound: None,
             bound_space: Space::Any,
             claim,

@@ -19,10 +19,17 @@ pub enum Command {
     /// `*.json` under each `--inputs` folder, and writes results.csv, results.json and one
     /// placement per run under `--out`. With FILE arguments it runs on those files only and
     /// writes files only if `--out` is given.
-    Throughput(ThroughputArgs),
+    Throughput(PlaceArgs),
+    /// Place inference workloads for single-sample latency: the latency IP, the greedy, and the
+    /// throughput baselines' splits (dp, scotch, expert, one-device) scored by latency.
+    ///
+    /// Without FILE arguments it runs on the embedded latency workloads plus every `*.json`
+    /// under each `--inputs` folder (a dnn-partitioning checkout's latency-inputs/), and writes
+    /// results under `--out` (default results/latency/).
+    Latency(LatencyArgs),
     /// List the algorithms.
     List,
-    /// Score a split file (cpus/fpgas node lists) on a workload with the evaluator.
+    /// Score a split file (cpus/fpgas node lists) on a workload: max-load, latency, checks.
     Evaluate(EvaluateArgs),
     /// Time the exact DP on each workload (median of --repeats runs).
     Perf(PerfArgs),
@@ -64,7 +71,7 @@ pub struct WorkloadArgs {
 }
 
 #[derive(Debug, Args)]
-pub struct ThroughputArgs {
+pub struct PlaceArgs {
     #[command(flatten)]
     pub workloads: WorkloadArgs,
     /// Run every algorithm (the default when no --algo is given).
@@ -120,6 +127,18 @@ impl IpArgs {
             subgraphs_per_device,
         }
     }
+}
+
+#[derive(Debug, Args)]
+pub struct LatencyArgs {
+    #[command(flatten)]
+    pub place: PlaceArgs,
+    /// latency-ip: contiguous subgraphs per accelerator, run one after another (the paper's q).
+    #[arg(long, default_value_t = 1, value_name = "Q")]
+    pub subgraphs_per_device: usize,
+    /// Score this split file on the (single) FILE instead of running algorithms.
+    #[arg(long, value_name = "SPLIT")]
+    pub eval: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]

@@ -2,14 +2,14 @@
 
 pub mod args;
 
-use crate::algorithms::{self, dp::Dp, Algorithm, RunOptions};
+use crate::algorithms::{self, dp::Dp, Algorithm, Objective, RunOptions};
 use crate::error::{Error, Result};
 use crate::evaluate::evaluate;
 use crate::placement::Split;
 use crate::results::{write_atomic, write_results, Record, RunMetadata, SCHEMA_VERSION};
 use crate::run::{run_all, run_cell, CellResult};
 use crate::workload::{discover_json_files, embedded_workloads, load_workload, EmbeddedSet, Workload};
-use args::{Cli, Command, CommonArgs, EvaluateArgs, PerfArgs, ThroughputArgs, WorkloadArgs};
+use args::{Cli, Command, CommonArgs, EvaluateArgs, PerfArgs, PlaceArgs, WorkloadArgs};
 use indicatif::{ProgressBar, ProgressStyle};
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
@@ -17,7 +17,16 @@ use std::path::{Path, PathBuf};
 /// Runs a parsed command line; returns the process exit code.
 pub fn run(cli: Cli) -> Result<i32> {
     match cli.command {
-        Command::Throughput(a) => throughput(a),
+        Command::Throughput(a) => place(Objective::Throughput, a, 1),
+        Command::Latency(a) => match &a.eval {
+            Some(split) => {
+                let [file] = a.place.workloads.files.as_slice() else {
+                    return Err(Error::Usage("--eval scores one split on one FILE: give exactly one FILE".into()));
+                };
+                evaluate_split(EvaluateArgs { workload: file.clone(), split: split.clone() })
+            }
+            None => place(Objective::Latency, a.place, a.subgraphs_per_device),
+        },
         Command::List => {
             for a in algorithms::registry() {
                 println!("{:<14} {:<11} {}", a.name(), format!("{:?}", a.objective()).to_lowercase(), a.summary());
@@ -43,7 +52,11 @@ fn experts_near(path: &Path) -> Vec<PathBuf> {
 
 /// Loads every workload the arguments name (all before any run, so that bad input stops
 /// everything before a file is written) and the folders to search for expert splits.
-fn resolve_workloads(args: &WorkloadArgs) -> Result<(Vec<Workload>, Vec<PathBuf>)> {
+fn resolve_workloads(args: &WorkloadArgs, kind: Objective) -> Result<(Vec<Workload>, Vec<PathBuf>)> {
+    let (set, subdir) = match kind {
+        Objective::Throughput => (EmbeddedSet::Throughput, "throughput-inputs"),
+        Objective::Latency => (EmbeddedSet::Latency, "latency-inputs"),
+    };
     let mut workloads = Vec::new();
     let mut experts: Vec<PathBuf> = args.experts.clone();
     if !args.files.is_empty() {
@@ -56,10 +69,10 @@ fn resolve_workloads(args: &WorkloadArgs) -> Result<(Vec<Workload>, Vec<PathBuf>
         }
     } else {
         if !args.no_embedded {
-            workloads.extend(embedded_workloads(EmbeddedSet::Throughput)?);
+            workloads.extend(embedded_workloads(set)?);
         }
         for dir in &args.inputs {
-            let root = if dir.join("throughput-inputs").is_dir() { dir.join("throughput-inputs") } else { dir.clone() };
+            let root = if dir.join(subdir).is_dir() { dir.join(subdir) } else { dir.clone() };
             for (path, name) in discover_json_files(&root)? {
                 workloads.push(load_workload(&path, &name)?);
             }
@@ -78,12 +91,20 @@ fn resolve_workloads(args: &WorkloadArgs) -> Result<(Vec<Workload>, Vec<PathBuf>
     if workloads.is_empty() {
         return Err(Error::Usage("no workloads: give FILEs, --inputs DIR, or drop --no-embedded".into()));
     }
+    if kind == Objective::Latency {
+        if let Some(w) = workloads.iter().find(|w| w.is_training()) {
+            return Err(Error::Usage(format!(
+                "{}: latency is defined for inference graphs, and this workload has backward nodes (isBackwardNode)",
+                w.name
+            )));
+        }
+    }
     Ok((workloads, experts))
 }
 
-fn resolve_algorithms(names: &[String]) -> Result<Vec<&'static dyn Algorithm>> {
+fn resolve_algorithms(names: &[String], kind: Objective) -> Result<Vec<&'static dyn Algorithm>> {
     if names.is_empty() {
-        return Ok(algorithms::registry().to_vec());
+        return Ok(algorithms::for_objective(kind));
     }
     names
         .iter()
@@ -133,27 +154,26 @@ fn placement_file_name(r: &Record) -> String {
     format!("{}__{}.json", r.workload.replace('/', "__"), r.algorithm)
 }
 
-fn throughput(a: ThroughputArgs) -> Result<i32> {
+fn place(kind: Objective, a: PlaceArgs, subgraphs_per_device: usize) -> Result<i32> {
     let threads = set_threads(&a.common);
-    let (workloads, expert_dirs) = resolve_workloads(&a.workloads)?;
-    let algos = resolve_algorithms(if a.all { &[] } else { &a.algos })?;
-    let opts =
-        RunOptions {
+    let (workloads, expert_dirs) = resolve_workloads(&a.workloads, kind)?;
+    let algos = resolve_algorithms(if a.all { &[] } else { &a.algos }, kind)?;
+    let opts = RunOptions {
         seed: a.common.seed,
         time_limit: a.common.time_limit,
         threads,
         restarts: a.restarts,
         expert_dirs,
-        ip: a.ip.options(1),
+        ip: a.ip.options(subgraphs_per_device),
     };
     let bar = progress_bar(workloads.len() * algos.len(), a.common.quiet);
-    let mut results = run_all(&workloads, &algos, &opts, bar.as_ref());
+    let mut results = run_all(&workloads, &algos, kind, &opts, bar.as_ref());
     if let Some(b) = bar {
         b.finish_and_clear();
     }
     let out = match (&a.out, a.workloads.files.is_empty()) {
         (Some(o), _) => Some(o.clone()),
-        (None, true) => Some(PathBuf::from("results/throughput")),
+        (None, true) => Some(PathBuf::from("results").join(kind.as_str())),
         (None, false) => None,
     };
     if let Some(dir) = &out {
@@ -234,6 +254,9 @@ fn evaluate_split(a: EvaluateArgs) -> Result<i32> {
         "workload": w.name,
         "feasible": e.feasible(),
         "max_load": e.max_load,
+        "latency": e.latency.as_ref().map(|l| l.latency).ok(),
+        "latency_pieces": e.latency.as_ref().map(|l| l.pieces).ok(),
+        "latency_error": e.latency.as_ref().err().map(ToString::to_string),
         "contiguous": e.contiguous,
         "acyclic": e.acyclic,
         "violations": e.violations.iter().map(ToString::to_string).collect::<Vec<_>>(),
@@ -245,7 +268,7 @@ fn evaluate_split(a: EvaluateArgs) -> Result<i32> {
 
 fn perf(a: PerfArgs) -> Result<i32> {
     let threads = set_threads(&a.common);
-    let (workloads, _) = resolve_workloads(&a.workloads)?;
+    let (workloads, _) = resolve_workloads(&a.workloads, Objective::Throughput)?;
     let opts = RunOptions { seed: a.common.seed, time_limit: a.common.time_limit, threads, ..Default::default() };
     println!(
         "{:<40} {:>8} {:>9} {:>14} {:>12} {:>10}",
@@ -257,7 +280,7 @@ fn perf(a: PerfArgs) -> Result<i32> {
         let mut times = Vec::new();
         let mut last = None;
         for _ in 0..a.repeats.max(1) {
-            let c = run_cell(w, &Dp, &opts);
+            let c = run_cell(w, &Dp, Objective::Throughput, &opts);
             times.push(c.record.wall_seconds);
             last = Some(c.record);
         }

@@ -2,8 +2,10 @@
 //! §4) and checks every constraint. Every reported objective comes from here, never from an
 //! algorithm's own arithmetic. It shares no code with the algorithms on purpose.
 
+mod latency;
 mod structure;
 
+pub use latency::{latency_of, Latency, LatencyError};
 pub use structure::{forward_convex, quotient_acyclic};
 
 use crate::placement::{Device, Split};
@@ -81,6 +83,9 @@ pub struct Evaluation {
     /// The devices can be put in a pipeline order: the quotient of the forward graph by the
     /// devices is acyclic (implies `contiguous`).
     pub acyclic: bool,
+    /// Single-sample latency (spec §8.2), or why there is none.
+    #[serde(skip)]
+    pub latency: Result<Latency, LatencyError>,
 }
 
 impl Evaluation {
@@ -186,7 +191,8 @@ pub fn evaluate(w: &Workload, split: &Split) -> Evaluation {
     let max_load = devices.iter().map(DeviceLoad::load).fold(0.0, f64::max);
     let contiguous = forward_convex(w, &dev);
     let acyclic = contiguous && quotient_acyclic(w, &dev);
-    Evaluation { max_load, devices, violations, contiguous, acyclic }
+    let latency = latency_of(w, &dev);
+    Evaluation { max_load, devices, violations, contiguous, acyclic, latency }
 }
 
 #[cfg(test)]

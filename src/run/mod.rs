@@ -2,14 +2,14 @@
 //! evaluator, turn the outcome into a [`Record`]. A failing cell becomes a row; it never stops
 //! the others.
 
-use crate::algorithms::{Algorithm, Claim, Outcome, RunOptions, Space};
-use std::collections::HashMap;
-use crate::evaluate::{agrees, evaluate, Evaluation};
+use crate::algorithms::{Algorithm, Claim, Objective, Outcome, RunOptions, Space};
+use crate::evaluate::{agrees, evaluate, Evaluation, LatencyError};
 use crate::placement::Device;
 use crate::results::{Record, Status, SCHEMA_VERSION};
 use crate::workload::Workload;
 use indicatif::ProgressBar;
 use rayon::prelude::*;
+use std::collections::HashMap;
 use std::panic::AssertUnwindSafe;
 use std::time::Instant;
 
@@ -25,6 +25,7 @@ pub struct CellResult {
 pub fn run_all(
     workloads: &[Workload],
     algorithms: &[&'static dyn Algorithm],
+    kind: Objective,
     opts: &RunOptions,
     progress: Option<&ProgressBar>,
 ) -> Vec<CellResult> {
@@ -36,7 +37,7 @@ pub fn run_all(
             if let Some(p) = progress {
                 p.set_message(format!("{} / {}", w.name, a.name()));
             }
-            let r = run_cell(w, *a, opts);
+            let r = run_cell(w, *a, kind, opts);
             if let Some(p) = progress {
                 p.inc(1);
             }
@@ -47,13 +48,15 @@ pub fn run_all(
     results
 }
 
-/// Runs one algorithm on one workload.
-pub fn run_cell(w: &Workload, algo: &dyn Algorithm, opts: &RunOptions) -> CellResult {
+/// Runs one algorithm on one workload and scores it for `kind`. An algorithm made for the
+/// other objective (the max-load DP's split in a latency run) is scored as a baseline: its own
+/// claims and bounds are about the other objective and are not used.
+pub fn run_cell(w: &Workload, algo: &dyn Algorithm, kind: Objective, opts: &RunOptions) -> CellResult {
     let mut record = Record {
         schema_version: SCHEMA_VERSION,
         workload: w.name.clone(),
         workload_hash: w.content_hash.clone(),
-        objective_kind: "throughput".into(),
+        objective_kind: kind.as_str().into(),
         algorithm: algo.name().into(),
         status: Status::Skipped,
         objective: None,
@@ -98,12 +101,26 @@ pub fn run_cell(w: &Workload, algo: &dyn Algorithm, opts: &RunOptions) -> CellRe
             return CellResult { record, split_json: None };
         }
     };
+    let outcome = if algo.objective() == kind { outcome } else { as_baseline(outcome) };
     let guarantee = algo.guarantees(opts);
-    judge(w, guarantee, outcome, record)
+    judge(w, kind, guarantee, outcome, record)
+}
+
+/// Keeps only the placement of an algorithm run for the other objective.
+fn as_baseline(mut o: Outcome) -> Outcome {
+    if let Some(c) = o.claimed_objective.take() {
+        o = o.note("own_objective", c);
+    }
+    o.claimed_at_most = None;
+    o.lower_bound = None;
+    if o.claim == Claim::Optimal {
+        o.claim = Claim::Feasible;
+    }
+    o
 }
 
 /// Compares the outcome with the evaluator's verdict and fills the record.
-fn judge(w: &Workload, guarantee: Space, outcome: Outcome, mut record: Record) -> CellResult {
+fn judge(w: &Workload, kind: Objective, guarantee: Space, outcome: Outcome, mut record: Record) -> CellResult {
     record.claimed_objective = outcome.claimed_objective;
     record.lower_bound = outcome.lower_bound;
     record.bound_space = outcome.lower_bound.map(|_| outcome.bound_space);
@@ -117,7 +134,7 @@ fn judge(w: &Workload, guarantee: Space, outcome: Outcome, mut record: Record) -
         record.solver_seconds = Some(s.seconds);
     }
     record.notes = outcome.notes.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join(";");
-    let Some(placement) = outcome.placement else {
+    let Some(placement) = outcome.placement.clone() else {
         record.status = match outcome.claim {
             Claim::Infeasible => Status::Infeasible,
             Claim::Timeout => Status::Timeout,
@@ -137,7 +154,19 @@ fn judge(w: &Workload, guarantee: Space, outcome: Outcome, mut record: Record) -
     }
     let split = placement.to_split(w);
     let eval = evaluate(w, &split);
-    record.objective = Some(eval.max_load);
+    let objective = match kind {
+        Objective::Throughput => Ok(eval.max_load),
+        Objective::Latency => eval.latency.as_ref().map(|l| l.latency).map_err(Clone::clone),
+    };
+    if let Err(e) = &objective {
+        record.status = if *e == LatencyError::Deadlock { Status::Infeasible } else { Status::Error };
+        record.message = e.to_string();
+        record.contiguous = Some(eval.contiguous);
+        record.acyclic = Some(eval.acyclic);
+        return CellResult { record, split_json: None };
+    }
+    let objective = objective.unwrap_or_default();
+    record.objective = Some(objective);
     record.feasible = eval.feasible();
     record.contiguous = Some(eval.contiguous);
     record.acyclic = Some(eval.acyclic);
@@ -152,25 +181,33 @@ fn judge(w: &Workload, guarantee: Space, outcome: Outcome, mut record: Record) -
     if eval.violations.len() > 3 {
         record.message += &format!("; and {} more", eval.violations.len() - 3);
     }
-    if let Some(why) = disagreement(guarantee, &outcome.claim, outcome.claimed_objective, &eval) {
+    if let Some(why) = disagreement(guarantee, &outcome, objective, &eval) {
         record.status = Status::Mismatch;
         record.message = why;
     }
     let loads = |cpu: bool, n: usize| -> Vec<f64> {
         (0..n).map(|i| eval.load_of(if cpu { Device::Cpu(i) } else { Device::Acc(i) })).collect()
     };
-    let json = split.to_json(&loads(true, split.cpus.len()), &loads(false, split.accs.len()), Some(eval.max_load));
+    let mut json = split.to_json(&loads(true, split.cpus.len()), &loads(false, split.accs.len()), Some(eval.max_load));
+    if let (Objective::Latency, Some(obj)) = (kind, json.as_object_mut()) {
+        obj.insert("totalLatency".into(), objective.into());
+    }
     CellResult { record, split_json: Some(json) }
 }
 
 /// Why the algorithm's claims and the evaluator's verdict disagree, if they do.
-fn disagreement(guarantee: Space, claim: &Claim, claimed: Option<f64>, eval: &Evaluation) -> Option<String> {
-    if let Some(c) = claimed {
-        if !agrees(c, eval.max_load) {
-            return Some(format!("claimed objective {c} but the evaluator computes {}", eval.max_load));
+fn disagreement(guarantee: Space, outcome: &Outcome, objective: f64, eval: &Evaluation) -> Option<String> {
+    if let Some(c) = outcome.claimed_objective {
+        if !agrees(c, objective) {
+            return Some(format!("claimed objective {c} but the evaluator computes {objective}"));
         }
     }
-    if *claim == Claim::Optimal && !eval.feasible() {
+    if let Some(c) = outcome.claimed_at_most {
+        if objective > c + 1e-6 * c.abs().max(1.0) {
+            return Some(format!("claimed an objective of at most {c} but the evaluator computes {objective}"));
+        }
+    }
+    if outcome.claim == Claim::Optimal && !eval.feasible() {
         let v: Vec<String> = eval.violations.iter().take(3).map(ToString::to_string).collect();
         return Some(format!("claimed an optimal placement that is infeasible: {}", v.join("; ")));
     }
@@ -178,7 +215,9 @@ fn disagreement(guarantee: Space, claim: &Claim, claimed: Option<f64>, eval: &Ev
         Space::Pipeline if !eval.acyclic => {
             Some("claimed a pipeline-ordered split that the evaluator finds not pipeline-ordered".into())
         }
-        Space::Convex if !eval.contiguous => Some("claimed a contiguous split that the evaluator finds non-contiguous".into()),
+        Space::Convex if !eval.contiguous => {
+            Some("claimed a contiguous split that the evaluator finds non-contiguous".into())
+        }
         _ => None,
     }
 }
@@ -213,7 +252,8 @@ pub fn fill_bounds(results: &mut [CellResult]) {
             .fold(None, |acc: Option<f64>, b| Some(acc.map_or(b, |a| a.max(b))));
         let Some(lb) = lb else { continue };
         if lb > obj * (1.0 + BOUND_TOLERANCE) {
-            r.message = format!("{}bound {lb} from another method exceeds this objective: not applied", sep(&r.message));
+            r.message =
+                format!("{}bound {lb} from another method exceeds this objective: not applied", sep(&r.message));
             continue;
         }
         let lb = lb.min(obj);

@@ -9,6 +9,7 @@ use std::path::Path;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum EmbeddedSet {
     Throughput,
+    Latency,
 }
 
 /// (path inside the repository, contents). Adding a file to `inputs/` means adding a line here.
@@ -27,10 +28,23 @@ const THROUGHPUT: &[(&str, &str)] = &[
     ),
 ];
 
+/// Inference workloads with latency-scale edge costs and several CPUs.
+const LATENCY: &[(&str, &str)] = &[
+    (
+        "inputs/latency/tiny_inception_inference.json",
+        include_str!("../../inputs/latency/tiny_inception_inference.json"),
+    ),
+    (
+        "inputs/latency/tiny_transformer_inference.json",
+        include_str!("../../inputs/latency/tiny_transformer_inference.json"),
+    ),
+];
+
 /// Parses the embedded workloads of one set; names are `embedded/<file stem>`.
 pub fn embedded_workloads(set: EmbeddedSet) -> Result<Vec<Workload>> {
     let files = match set {
         EmbeddedSet::Throughput => THROUGHPUT,
+        EmbeddedSet::Latency => LATENCY,
     };
     files
         .iter()

@@ -1,1 +1,170 @@
-//! `latency-ip`: the single-sample latency program of spec §7.2 (added with the latency family).
+//! `latency-ip`: the single-sample latency program of spec §7.2 on HiGHS.
+//!
+//! Slot 0 is "the CPUs" (unlimited and parallel, as in the paper's model); slots 1..=q·k are
+//! subgraphs, q per accelerator, run one after the other. Each subgraph is contiguous and runs
+//! as one call: it starts when every input it receives is done, then receives, computes and
+//! sends. `U`, the big-M, is the latency of running everything on one CPU, which bounds the
+//! optimum because that placement is always feasible. Differences from the reference: classes
+//! stay within one subgraph (the reference only keeps them on one accelerator, which matters
+//! for q > 1), and for q > 1 the dual bound is not reported as a bound on every placement
+//! (it holds for placements of at most q pieces per accelerator).
+
+use super::{assignment, chosen_slots, claim_of, no_placement, solve_options, solver_info, term, Classes};
+use crate::algorithms::{Algorithm, Objective, Outcome, RunOptions, Space};
+use crate::error::{Error, Result};
+use crate::placement::{Device, Placement};
+use crate::solver::{Mip, Var};
+use crate::workload::Workload;
+
+/// The paper's time limit for the latency IP (one hour).
+pub const DEFAULT_TIME_LIMIT: f64 = 3600.0;
+
+pub struct LatencyIp;
+
+impl Algorithm for LatencyIp {
+    fn name(&self) -> &'static str {
+        "latency-ip"
+    }
+
+    fn objective(&self) -> Objective {
+        Objective::Latency
+    }
+
+    fn summary(&self) -> &'static str {
+        "single-sample latency IP on HiGHS, --subgraphs-per-device q contiguous calls per accelerator"
+    }
+
+    fn applicable(&self, w: &Workload, _opts: &RunOptions) -> Result<(), String> {
+        if w.is_training() {
+            return Err("the latency model is for inference graphs; this one has backward nodes".into());
+        }
+        Ok(())
+    }
+
+    fn run(&self, w: &Workload, opts: &RunOptions) -> Result<Outcome> {
+        let q = opts.ip.subgraphs_per_device.max(1);
+        let subgraphs = q * w.max_accs;
+        let slots = subgraphs + 1;
+        let classes = Classes::of(w);
+        let cl = &w.class_of;
+        let big_m = w.nodes.iter().map(|v| v.cpu_latency).sum::<f64>().max(1e-9);
+        let mut mip = Mip::new();
+        let rank = |s: usize| if s == 0 { (false, 0) } else { (true, (s - 1) / q) };
+        let x = assignment(&mut mip, &classes, slots, rank, opts.ip.symmetry_breaking);
+
+        for a in 0..w.max_accs {
+            let mut t = Vec::new();
+            for j in (1 + a * q)..=(a + 1) * q {
+                t.extend((0..classes.size.len()).filter_map(|c| term(&x, c, j, classes.size[c])));
+            }
+            mip.row(f64::NEG_INFINITY, w.max_size_per_acc, &t);
+        }
+
+        let inf = f64::INFINITY;
+        let lat: Vec<Var> = (0..w.len()).map(|_| mip.continuous(0.0, 0.0, inf)).collect();
+        let start: Vec<Var> = (0..slots).map(|_| mip.continuous(0.0, 0.0, inf)).collect();
+        let finish: Vec<Var> = (0..slots).map(|_| mip.continuous(0.0, 0.0, inf)).collect();
+        let total = mip.continuous(1.0, 0.0, inf);
+
+        for j in 1..slots {
+            // Contiguity of subgraph j over all edges (inference: every node is forward).
+            let z: Vec<Var> = (0..w.len()).map(|_| mip.continuous(0.0, 0.0, 1.0)).collect();
+            for v in 0..w.len() {
+                let mut t = vec![(z[v], 1.0)];
+                t.extend(term(&x, cl[v], j, -1.0));
+                mip.row(0.0, inf, &t);
+            }
+            for &(u, v) in &w.edges {
+                mip.row(-inf, 0.0, &[(z[v], 1.0), (z[u], -1.0)]);
+                if cl[u] != cl[v] {
+                    let mut t = vec![(z[v], 1.0)];
+                    t.extend(term(&x, cl[u], j, 1.0));
+                    t.extend(term(&x, cl[v], j, -1.0));
+                    mip.row(-inf, 1.0, &t);
+                }
+            }
+            // finish_j = start_j + compute + Σ c(u)(in + out)
+            let mut fin = vec![(finish[j], 1.0), (start[j], -1.0)];
+            for (c, members) in w.classes.iter().enumerate() {
+                let compute: f64 = members.iter().map(|&v| w.nodes[v].acc_latency).sum();
+                fin.extend(term(&x, c, j, -compute));
+            }
+            for u in 0..w.len() {
+                let mut targets: Vec<usize> = w.succ[u].iter().map(|&v| cl[v]).filter(|&t| t != cl[u]).collect();
+                targets.sort_unstable();
+                targets.dedup();
+                if targets.is_empty() {
+                    continue;
+                }
+                // `in` also orders the call after u, so it exists even when u's cost is 0.
+                let i = mip.continuous(0.0, 0.0, 1.0);
+                let o = mip.continuous(0.0, 0.0, 1.0);
+                for &t in &targets {
+                    let mut r = vec![(i, 1.0)];
+                    r.extend(term(&x, t, j, -1.0));
+                    r.extend(term(&x, cl[u], j, 1.0));
+                    mip.row(0.0, inf, &r);
+                    let mut r = vec![(o, 1.0)];
+                    r.extend(term(&x, cl[u], j, -1.0));
+                    r.extend(term(&x, t, j, 1.0));
+                    mip.row(0.0, inf, &r);
+                }
+                fin.push((i, -w.out_cost[u]));
+                fin.push((o, -w.out_cost[u]));
+                // start_j ≥ lat_u − (1 − in_uj)·U
+                mip.row(-big_m, inf, &[(start[j], 1.0), (lat[u], -1.0), (i, -big_m)]);
+            }
+            mip.row(0.0, 0.0, &fin);
+            // Nodes of subgraph j finish with it: lat_v ≥ finish_j − (1 − x_vj)·U.
+            for v in 0..w.len() {
+                let mut t = vec![(lat[v], 1.0), (finish[j], -1.0)];
+                t.extend(term(&x, cl[v], j, -big_m));
+                mip.row(-big_m, inf, &t);
+            }
+            // Subgraphs of one accelerator run in index order.
+            if (j - 1) % q != 0 {
+                mip.row(0.0, inf, &[(start[j], 1.0), (finish[j - 1], -1.0)]);
+            }
+        }
+        // CPU nodes: after every predecessor, plus their own time.
+        for v in 0..w.len() {
+            let p = w.nodes[v].cpu_latency;
+            let mut t = vec![(lat[v], 1.0)];
+            t.extend(term(&x, cl[v], 0, -p));
+            mip.row(0.0, inf, &t);
+            for &u in &w.pred[v] {
+                let mut t = vec![(lat[v], 1.0), (lat[u], -1.0)];
+                t.extend(term(&x, cl[v], 0, -p));
+                mip.row(0.0, inf, &t);
+            }
+            mip.row(0.0, inf, &[(total, 1.0), (lat[v], -1.0)]);
+        }
+
+        let variables = mip.num_vars();
+        let report = mip.solve(&solve_options(opts, DEFAULT_TIME_LIMIT), None);
+        let claim = claim_of(&report).ok_or_else(|| Error::Algorithm(format!("HiGHS: {}", report.raw_status)))?;
+        let mut outcome = if report.values.is_none() {
+            no_placement(claim, &report)
+        } else {
+            let slot_of = chosen_slots(&x, &report);
+            let device = (0..w.len())
+                .map(|v| match slot_of[cl[v]] {
+                    0 => Device::Cpu(0),
+                    j => Device::Acc((j - 1) / q),
+                })
+                .collect();
+            let mut o = Outcome::found(Placement { device }, None, claim);
+            // The incumbent may carry slack above its assignment's latency, never below it.
+            o.claimed_at_most = report.objective;
+            o.solver = Some(solver_info(&report));
+            o
+        };
+        // The program leaves the CPU slot unconstrained, so its space contains every
+        // contiguous placement: the bound holds for those (for q = 1).
+        if q == 1 {
+            outcome.lower_bound = report.bound;
+            outcome.bound_space = Space::Convex;
+        }
+        Ok(outcome.note("variables", variables).note("subgraphs_per_device", q))
+    }
+}

@@ -8,7 +8,9 @@
 //! That space contains the DP's (which also needs a pipeline order of the devices), so the
 //! contiguous IP's optimum is at most the DP's.
 
-use super::{assignment, chosen_slots, claim_of, no_placement, slot_device, solve_options, solver_info, term, Assign, Classes};
+use super::{
+    assignment, chosen_slots, claim_of, no_placement, slot_device, solve_options, solver_info, term, Assign, Classes,
+};
 use crate::algorithms::dp::Dp;
 use crate::algorithms::{Algorithm, Claim, Objective, Outcome, RunOptions, Space};
 use crate::error::{Error, Result};
