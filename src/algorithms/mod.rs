@@ -101,7 +101,7 @@ impl Default for IpOptions {
 
 /// A set of placements, for what an algorithm guarantees and where a lower bound is valid.
 /// Each is contained in the one before.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Space {
     /// Every feasible placement.
@@ -199,6 +199,15 @@ pub trait Algorithm: Send + Sync {
     fn objective(&self) -> Objective;
     /// One line for `bench list` and `--help`.
     fn summary(&self) -> &'static str;
+    /// Its options that change its answer, as `key=value;...` for the results.
+    fn options(&self, _opts: &RunOptions) -> String {
+        String::new()
+    }
+    /// Whether a rerun gives the same objective (false for time-limited solvers, whose answer
+    /// depends on the machine's speed); `bench regress` reruns only these by default.
+    fn deterministic(&self) -> bool {
+        true
+    }
     /// The space its placements always lie in; the runner checks it.
     fn guarantees(&self, _opts: &RunOptions) -> Space {
         Space::Any

@@ -33,9 +33,15 @@ pub enum Command {
     Evaluate(EvaluateArgs),
     /// Time the exact DP on each workload (median of --repeats runs).
     Perf(PerfArgs),
+    /// Compare two results (files or folders): objective and time per cell; exits 1 on a
+    /// regression (an objective worse beyond --tolerance, a row that became infeasible or failed).
+    Compare(CompareArgs),
+    /// Rerun the deterministic algorithms and compare with the committed baseline
+    /// (results/baseline); `--update` regenerates the baseline instead.
+    Regress(RegressArgs),
 }
 
-#[derive(Debug, Args)]
+#[derive(Debug, Clone, Args)]
 pub struct CommonArgs {
     /// Seed of every random choice (recorded in the results).
     #[arg(long, default_value_t = 0)]
@@ -156,6 +162,45 @@ pub struct PerfArgs {
     /// Runs per workload; the median is printed.
     #[arg(long, default_value_t = 3)]
     pub repeats: usize,
+    #[command(flatten)]
+    pub common: CommonArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct CompareArgs {
+    /// The reference results (results.json/.csv or a folder holding one).
+    pub old: PathBuf,
+    /// The results to check.
+    pub new: PathBuf,
+    /// Relative objective change that counts (lower objectives are better).
+    #[arg(long, default_value_t = 1e-6)]
+    pub tolerance: f64,
+    /// A cell missing from NEW is a regression too.
+    #[arg(long)]
+    pub strict: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct RegressArgs {
+    /// Folder of the baseline (one sub-folder per objective).
+    #[arg(long, default_value = "results/baseline", value_name = "DIR")]
+    pub baseline: PathBuf,
+    /// Folder(s) of workloads beyond the embedded ones (a dnn-partitioning checkout).
+    #[arg(long, value_name = "DIR")]
+    pub inputs: Vec<PathBuf>,
+    /// Also rerun cells that took over --slow seconds in the baseline, and the
+    /// time-limited integer programs (compared only where the baseline proved optimality).
+    #[arg(long)]
+    pub include_slow: bool,
+    /// Cells slower than this in the baseline are skipped unless --include-slow.
+    #[arg(long, default_value_t = 60.0, value_name = "SECONDS")]
+    pub slow: f64,
+    /// Regenerate the baseline from the current code instead of comparing.
+    #[arg(long)]
+    pub update: bool,
+    /// Relative objective change that counts.
+    #[arg(long, default_value_t = 1e-6)]
+    pub tolerance: f64,
     #[command(flatten)]
     pub common: CommonArgs,
 }

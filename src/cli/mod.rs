@@ -6,10 +6,12 @@ use crate::algorithms::{self, dp::Dp, Algorithm, Objective, RunOptions};
 use crate::error::{Error, Result};
 use crate::evaluate::evaluate;
 use crate::placement::Split;
-use crate::results::{write_atomic, write_results, Record, RunMetadata, SCHEMA_VERSION};
-use crate::run::{run_all, run_cell, CellResult};
+use crate::results::{
+    compare, load_results, write_atomic, write_results, Comparison, Record, RunMetadata, Verdict, SCHEMA_VERSION,
+};
+use crate::run::{run_all, run_cell, run_cells, CellResult};
 use crate::workload::{discover_json_files, embedded_workloads, load_workload, EmbeddedSet, Workload};
-use args::{Cli, Command, CommonArgs, EvaluateArgs, PerfArgs, PlaceArgs, WorkloadArgs};
+use args::{Cli, Command, CommonArgs, CompareArgs, EvaluateArgs, PerfArgs, PlaceArgs, RegressArgs, WorkloadArgs};
 use indicatif::{ProgressBar, ProgressStyle};
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
@@ -35,6 +37,8 @@ pub fn run(cli: Cli) -> Result<i32> {
         }
         Command::Evaluate(a) => evaluate_split(a),
         Command::Perf(a) => perf(a),
+        Command::Compare(a) => compare_cmd(a),
+        Command::Regress(a) => regress(a),
     }
 }
 
@@ -146,6 +150,7 @@ fn metadata(common: &CommonArgs, threads: usize) -> RunMetadata {
         seed: common.seed,
         time_limit_seconds: common.time_limit,
         command: std::env::args().collect::<Vec<_>>().join(" "),
+        solver: format!("HiGHS {}", crate::solver::highs_version()),
     }
 }
 
@@ -303,4 +308,165 @@ fn perf(a: PerfArgs) -> Result<i32> {
     }
     println!("{:<40} {:>8} {:>9} {:>14} {:>12} {:>10.3}", "total", "", "", "", "", total);
     Ok(i32::from(failed))
+}
+
+fn compare_cmd(a: CompareArgs) -> Result<i32> {
+    let (_, old) = load_results(&a.old)?;
+    let (_, new) = load_results(&a.new)?;
+    let c = compare(&old, &new, a.tolerance);
+    print_comparison(&c, a.strict);
+    Ok(i32::from(c.regressions(a.strict) > 0))
+}
+
+fn print_comparison(c: &Comparison, strict: bool) {
+    println!(
+        "{:<40} {:<10} {:<13} {:>12} {:>12} {:>9} {:>9} {:>9}  verdict",
+        "workload", "objective", "algorithm", "old", "new", "change", "old_s", "new_s"
+    );
+    for ch in &c.changes {
+        let change = match (ch.old, ch.new) {
+            (Some(a), Some(b)) if a != 0.0 => format!("{:+.3}%", 100.0 * (b - a) / a),
+            _ => "-".into(),
+        };
+        let secs = |x: Option<f64>| x.map_or("-".into(), |s| format!("{s:.3}"));
+        let verdict = match &ch.verdict {
+            Verdict::Broke => format!(
+                "BROKE ({} -> {})",
+                ch.old_status.map_or("-", |s| s.as_str()),
+                ch.new_status.map_or("-", |s| s.as_str())
+            ),
+            v if v.is_regression(strict) => format!("{v:?}").to_uppercase(),
+            v => format!("{v:?}").to_lowercase(),
+        };
+        println!(
+            "{:<40} {:<10} {:<13} {:>12} {:>12} {:>9} {:>9} {:>9}  {}",
+            ch.workload,
+            ch.objective_kind,
+            ch.algorithm,
+            fmt_opt(ch.old),
+            fmt_opt(ch.new),
+            change,
+            secs(ch.old_seconds),
+            secs(ch.new_seconds),
+            verdict
+        );
+    }
+    let count = |v: Verdict| c.changes.iter().filter(|x| x.verdict == v).count();
+    println!(
+        "{} cells: {} same, {} better, {} worse, {} broke, {} missing, {} new; {} regression(s)",
+        c.changes.len(),
+        count(Verdict::Same),
+        count(Verdict::Better),
+        count(Verdict::Worse),
+        count(Verdict::Broke),
+        count(Verdict::Missing),
+        count(Verdict::New),
+        c.regressions(strict)
+    );
+}
+
+/// The value of `key` in an options string `k=v;k=v`.
+fn option_value(options: &str, key: &str) -> Option<String> {
+    options.split(';').find_map(|kv| kv.strip_prefix(&format!("{key}="))).map(str::to_owned)
+}
+
+/// Default time limit of a baseline run: the DP and the baselines finish well within it on
+/// every embedded and paper workload except the DP on the latency Inception-v3 (12
+/// accelerators, 8 CPUs), which is recorded as a time-out and not rerun.
+const BASELINE_TIME_LIMIT: f64 = 120.0;
+
+fn regress(a: RegressArgs) -> Result<i32> {
+    let threads = set_threads(&a.common);
+    let mut regressions = 0;
+    for kind in [Objective::Throughput, Objective::Latency] {
+        let wargs = WorkloadArgs { files: vec![], inputs: a.inputs.clone(), no_embedded: false, experts: vec![] };
+        let (workloads, expert_dirs) = resolve_workloads(&wargs, kind)?;
+        let dir = a.baseline.join(kind.as_str());
+        if a.update {
+            let algos: Vec<_> =
+                algorithms::for_objective(kind).into_iter().filter(|x| a.include_slow || x.deterministic()).collect();
+            let common =
+                CommonArgs { time_limit: Some(a.common.time_limit.unwrap_or(BASELINE_TIME_LIMIT)), ..a.common.clone() };
+            let opts = RunOptions {
+                seed: common.seed,
+                time_limit: common.time_limit,
+                threads,
+                expert_dirs,
+                ..RunOptions::default()
+            };
+            let bar = progress_bar(workloads.len() * algos.len(), a.common.quiet);
+            let results = run_all(&workloads, &algos, kind, &opts, bar.as_ref());
+            if let Some(b) = bar {
+                b.finish_and_clear();
+            }
+            let records: Vec<Record> = results.into_iter().map(|c| c.record).collect();
+            write_results(&dir, &metadata(&common, threads), &records)?;
+            eprintln!("wrote {} ({} rows)", dir.join("results.json").display(), records.len());
+            continue;
+        }
+        if !dir.join("results.json").is_file() {
+            eprintln!("no {} baseline at {}: skipped", kind.as_str(), dir.display());
+            continue;
+        }
+        let (meta, baseline) = load_results(&dir)?;
+        let by_name: std::collections::HashMap<&str, &Workload> =
+            workloads.iter().map(|w| (w.name.as_str(), w)).collect();
+        let mut old = Vec::new();
+        let mut cells = Vec::new();
+        let mut skipped = 0;
+        for r in &baseline {
+            let Some(algo) = algorithms::find(&r.algorithm) else { continue };
+            let wanted = (algo.deterministic() || (a.include_slow && r.status == crate::results::Status::Optimal))
+                && (a.include_slow || r.wall_seconds <= a.slow)
+                && r.status != crate::results::Status::Timeout;
+            let Some(w) = by_name.get(r.workload.as_str()) else {
+                skipped += 1;
+                continue;
+            };
+            if !wanted {
+                skipped += 1;
+                continue;
+            }
+            if w.content_hash != r.workload_hash {
+                return Err(Error::Usage(format!(
+                    "{}: the workload differs from the one the baseline was made from: regenerate it with `bench regress --update`",
+                    r.workload
+                )));
+            }
+            old.push(r.clone());
+            cells.push((*w, algo));
+        }
+        let seed = meta.as_ref().map_or(0, |m| m.seed);
+        let restarts = baseline
+            .iter()
+            .find_map(|r| option_value(&r.options, "restarts"))
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(10);
+        let opts = RunOptions {
+            seed,
+            time_limit: meta.as_ref().and_then(|m| m.time_limit_seconds),
+            threads,
+            restarts,
+            expert_dirs,
+            ..RunOptions::default()
+        };
+        let bar = progress_bar(cells.len(), a.common.quiet);
+        let new: Vec<Record> = run_cells(&cells, kind, &opts, bar.as_ref()).into_iter().map(|c| c.record).collect();
+        if let Some(b) = bar {
+            b.finish_and_clear();
+        }
+        let c = compare(&old, &new, a.tolerance);
+        println!(
+            "== {} ({} cells rerun, {skipped} skipped: slow, time-limited or input not given)",
+            kind.as_str(),
+            cells.len()
+        );
+        print_comparison(&c, true);
+        regressions += c.regressions(true);
+    }
+    if regressions > 0 {
+        eprintln!("{regressions} regression(s) against the baseline");
+        return Ok(1);
+    }
+    Ok(0)
 }

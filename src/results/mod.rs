@@ -1,17 +1,21 @@
 //! The results schema: one [`Record`] per (workload, algorithm) cell, plus run metadata once
 //! per file. `SCHEMA_VERSION` changes whenever a column changes meaning or disappears.
 
+mod compare;
+mod read;
 mod write;
 
+pub use compare::{compare, Change, Comparison, Verdict};
+pub use read::load_results;
 pub use write::{write_atomic, write_results};
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// Version of the columns below; written into every results file.
 pub const SCHEMA_VERSION: u32 = 1;
 
 /// How a cell ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Status {
     /// Proven optimal in the algorithm's space and confirmed feasible by the evaluator.
@@ -50,7 +54,7 @@ impl Status {
 }
 
 /// One row of the results.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Record {
     /// Always [`SCHEMA_VERSION`]; first column so that every CSV row says what it follows.
     pub schema_version: u32,
@@ -60,6 +64,8 @@ pub struct Record {
     /// `throughput` (max-load).
     pub objective_kind: String,
     pub algorithm: String,
+    /// The algorithm's options that affect its answer, `key=value;...`.
+    pub options: String,
     pub status: Status,
     /// The evaluator's objective of the returned placement (also when infeasible).
     pub objective: Option<f64>,
@@ -97,7 +103,7 @@ pub struct Record {
 }
 
 /// Facts about the run, written once per results file.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct RunMetadata {
     pub schema_version: u32,
     pub placebench_version: String,
@@ -108,4 +114,7 @@ pub struct RunMetadata {
     pub seed: u64,
     pub time_limit_seconds: Option<f64>,
     pub command: String,
+    /// Version of the MIP solver linked in.
+    #[serde(default)]
+    pub solver: String,
 }

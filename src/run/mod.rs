@@ -31,6 +31,16 @@ pub fn run_all(
 ) -> Vec<CellResult> {
     let cells: Vec<(&Workload, &'static dyn Algorithm)> =
         workloads.iter().flat_map(|w| algorithms.iter().map(move |a| (w, *a))).collect();
+    run_cells(&cells, kind, opts, progress)
+}
+
+/// Runs the given (workload, algorithm) cells in parallel, results in the cells' order.
+pub fn run_cells(
+    cells: &[(&Workload, &'static dyn Algorithm)],
+    kind: Objective,
+    opts: &RunOptions,
+    progress: Option<&ProgressBar>,
+) -> Vec<CellResult> {
     let mut results: Vec<CellResult> = cells
         .par_iter()
         .map(|(w, a)| {
@@ -58,6 +68,7 @@ pub fn run_cell(w: &Workload, algo: &dyn Algorithm, kind: Objective, opts: &RunO
         workload_hash: w.content_hash.clone(),
         objective_kind: kind.as_str().into(),
         algorithm: algo.name().into(),
+        options: algo.options(opts),
         status: Status::Skipped,
         objective: None,
         claimed_objective: None,

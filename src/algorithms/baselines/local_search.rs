@@ -35,6 +35,10 @@ impl Algorithm for LocalSearch {
         "seeded steepest descent over class moves with --restarts restarts; respects memory, ignores contiguity"
     }
 
+    fn options(&self, opts: &RunOptions) -> String {
+        format!("restarts={}", opts.restarts.max(1))
+    }
+
     fn applicable(&self, w: &Workload, _opts: &RunOptions) -> Result<(), String> {
         if w.max_accs == 0 {
             return Err("the workload has no accelerator (maxFPGAs = 0)".into());

@@ -34,6 +34,20 @@ impl Algorithm for LatencyIp {
         "single-sample latency IP on HiGHS, --subgraphs-per-device q contiguous calls per accelerator"
     }
 
+    fn options(&self, opts: &RunOptions) -> String {
+        format!(
+            "time_limit={};mip_gap={};subgraphs_per_device={};symmetry_breaking={}",
+            opts.time_limit.unwrap_or(DEFAULT_TIME_LIMIT),
+            opts.ip.mip_gap,
+            opts.ip.subgraphs_per_device.max(1),
+            opts.ip.symmetry_breaking
+        )
+    }
+
+    fn deterministic(&self) -> bool {
+        false
+    }
+
     fn applicable(&self, w: &Workload, _opts: &RunOptions) -> Result<(), String> {
         if w.is_training() {
             return Err("the latency model is for inference graphs; this one has backward nodes".into());

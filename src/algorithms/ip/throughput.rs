@@ -285,6 +285,26 @@ impl Algorithm for ThroughputIp {
         }
     }
 
+    fn options(&self, opts: &RunOptions) -> String {
+        let ip = &opts.ip;
+        let mut o = format!(
+            "time_limit={};mip_gap={};warm_start={};symmetry_breaking={};diffmaxima={}",
+            opts.time_limit.unwrap_or(DEFAULT_TIME_LIMIT),
+            ip.mip_gap,
+            ip.warm_start,
+            ip.symmetry_breaking,
+            ip.diffmaxima
+        );
+        if self.contig {
+            o += &format!(";contig_on_cpus={}", ip.contig_on_cpus);
+        }
+        o
+    }
+
+    fn deterministic(&self) -> bool {
+        false
+    }
+
     fn guarantees(&self, opts: &RunOptions) -> Space {
         if self.contig && opts.ip.contig_on_cpus {
             Space::Convex
