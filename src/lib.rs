@@ -8,17 +8,26 @@
 //! Modules:
 //! - [`workload`]: the dnn-partitioning JSON model and loader, and the embedded defaults.
 //! - [`placement`]: placements and their split-file form.
-//! - [`evaluate`]: max-load, memory, contiguity, co-location and device-count checks.
-//! - [`algorithms`]: the algorithm trait, the registry and every method:
-//!   `dp` (exact max-load DP), `pipedream`, `scotch`, `local-search`, `expert`, `one-device`.
+//! - [`evaluate`]: max-load, latency, memory, contiguity, co-location and device-count checks.
+//! - [`algorithms`]: the algorithm trait, the registry and every method: `dp` (exact max-load
+//!   DP), `ip-contig`, `ip-noncontig`, `pipedream`, `scotch`, `local-search`, `expert`,
+//!   `one-device`, `latency-ip`, `greedy`.
+//! - [`solver`]: the HiGHS wrapper (status, incumbent, bound, gap, nodes).
 //! - [`run`]: runs (workload, algorithm) cells and turns outcomes into records.
-//! - [`results`]: the results schema and its atomic CSV/JSON writers.
+//! - [`results`]: the versioned results schema, its writers and readers, and comparisons.
+//! - [`plots`]: figures drawn from result files.
+//! - [`cli`]: the `bench` subcommands.
+
+// Graph code walks several arrays indexed by the same node or device; an index loop says that
+// more plainly than zipped iterators.
+#![allow(clippy::needless_range_loop)]
 
 pub mod algorithms;
 pub mod cli;
 pub mod error;
 pub mod evaluate;
 pub mod placement;
+pub mod plots;
 pub mod results;
 pub mod run;
 pub mod solver;

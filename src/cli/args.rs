@@ -36,6 +36,13 @@ pub enum Command {
     /// Compare two results (files or folders): objective and time per cell; exits 1 on a
     /// regression (an objective worse beyond --tolerance, a row that became infeasible or failed).
     Compare(CompareArgs),
+    /// Draw the figures of results files (PNG and SVG): relative objective, performance
+    /// profile and wall time, per objective found in the files. Nothing is rerun.
+    Plot(PlotArgs),
+    /// Regenerate every figure: run what is missing (or everything with --rerun) on the
+    /// embedded and --inputs workloads into results/figures/, plot into plots/, and write
+    /// plots/README.md.
+    Figures(FiguresArgs),
     /// Rerun the deterministic algorithms and compare with the committed baseline
     /// (results/baseline); `--update` regenerates the baseline instead.
     Regress(RegressArgs),
@@ -201,6 +208,34 @@ pub struct RegressArgs {
     /// Relative objective change that counts.
     #[arg(long, default_value_t = 1e-6)]
     pub tolerance: f64,
+    #[command(flatten)]
+    pub common: CommonArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct PlotArgs {
+    /// Results files or folders (results.json or results.csv).
+    #[arg(required = true)]
+    pub results: Vec<PathBuf>,
+    /// Folder for the figures.
+    #[arg(long, default_value = "plots", value_name = "DIR")]
+    pub out: PathBuf,
+}
+
+#[derive(Debug, Args)]
+pub struct FiguresArgs {
+    /// Folder(s) of workloads beyond the embedded ones (a dnn-partitioning checkout).
+    #[arg(long, value_name = "DIR")]
+    pub inputs: Vec<PathBuf>,
+    /// Rerun even where results/figures/ already holds results.
+    #[arg(long)]
+    pub rerun: bool,
+    /// Where the runs' results go.
+    #[arg(long, default_value = "results/figures", value_name = "DIR")]
+    pub results: PathBuf,
+    /// Folder for the figures and their README.
+    #[arg(long, default_value = "plots", value_name = "DIR")]
+    pub out: PathBuf,
     #[command(flatten)]
     pub common: CommonArgs,
 }

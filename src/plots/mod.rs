@@ -1,0 +1,147 @@
+//! Figures drawn from result files only (nothing is rerun here), one file per figure kind,
+//! each written as PNG and SVG with an embedded DejaVu font.
+
+mod profile;
+mod relative;
+mod time;
+
+use crate::error::{Error, Result};
+use crate::results::Record;
+use plotters::prelude::*;
+use std::path::{Path, PathBuf};
+use std::sync::Once;
+
+type DrawResult = std::result::Result<(), Box<dyn std::error::Error>>;
+
+/// A figure and the sentence that says what it shows (for plots/README.md).
+#[derive(Debug, Clone)]
+pub struct Figure {
+    pub png: PathBuf,
+    pub svg: PathBuf,
+    pub title: String,
+    pub caption: String,
+}
+
+/// The font is compiled in: `sans-serif` means DejaVu Sans on every machine.
+fn register_fonts() {
+    static ONCE: Once = Once::new();
+    ONCE.call_once(|| {
+        // Only fails on a corrupt font file, which the dejavu crate does not ship.
+        let _ = plotters::style::register_font("sans-serif", FontStyle::Normal, dejavu::sans::regular());
+        let _ = plotters::style::register_font("sans-serif", FontStyle::Bold, dejavu::sans::bold());
+    });
+}
+
+/// Draws `draw` into `<stem>.png` and `<stem>.svg`, each written under a temporary name and
+/// renamed, so a figure is never half-written.
+macro_rules! render {
+    ($stem:expr, $size:expr, $draw:expr) => {{
+        let stem: &std::path::Path = $stem;
+        let (png, svg) = (stem.with_extension("png"), stem.with_extension("svg"));
+        let (tmp_png, tmp_svg) = (stem.with_extension("tmp.png"), stem.with_extension("tmp.svg"));
+        let fail = |e: Box<dyn std::error::Error>| $crate::error::Error::Usage(format!("{}: {e}", stem.display()));
+        {
+            let root = BitMapBackend::new(&tmp_png, $size).into_drawing_area();
+            $draw(&root).map_err(fail)?;
+            root.present().map_err(|e| fail(Box::new(e)))?;
+        }
+        {
+            let root = SVGBackend::new(&tmp_svg, $size).into_drawing_area();
+            $draw(&root).map_err(fail)?;
+            root.present().map_err(|e| fail(Box::new(e)))?;
+        }
+        std::fs::rename(&tmp_png, &png).map_err(|e| $crate::error::Error::io(&png, e))?;
+        std::fs::rename(&tmp_svg, &svg).map_err(|e| $crate::error::Error::io(&svg, e))?;
+        (png, svg)
+    }};
+}
+pub(crate) use render;
+
+/// Writes every figure for one objective's records into `dir`; `kind` names the files.
+pub fn plot_records(records: &[Record], kind: &str, dir: &Path) -> Result<Vec<Figure>> {
+    register_fonts();
+    std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+    let mut figures = Vec::new();
+    if records.iter().all(|r| r.objective.is_none()) {
+        return Ok(figures);
+    }
+    figures.push(relative::plot(records, kind, dir)?);
+    figures.push(profile::plot(records, kind, dir)?);
+    figures.push(time::plot(records, kind, dir)?);
+    Ok(figures)
+}
+
+/// Algorithms in the order they first appear (the registry's report order).
+fn algorithms(records: &[Record]) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for r in records {
+        if !out.contains(&r.algorithm) {
+            out.push(r.algorithm.clone());
+        }
+    }
+    out
+}
+
+/// Workloads in the order they first appear.
+fn workloads(records: &[Record]) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for r in records {
+        if !out.contains(&r.workload) {
+            out.push(r.workload.clone());
+        }
+    }
+    out
+}
+
+/// Short axis label of a workload name.
+fn short(workload: &str) -> String {
+    workload
+        .replace("LayerGraphs/", "L/")
+        .replace("OperatorGraphs/", "Op/")
+        .replace("embedded/", "e/")
+        .replace("_inference", "_inf")
+        .replace("_training", "_train")
+}
+
+/// One fixed colour per algorithm position, readable on white.
+fn colour(i: usize) -> RGBColor {
+    const PALETTE: [RGBColor; 10] = [
+        RGBColor(31, 119, 180),
+        RGBColor(255, 127, 14),
+        RGBColor(44, 160, 44),
+        RGBColor(214, 39, 40),
+        RGBColor(148, 103, 189),
+        RGBColor(140, 86, 75),
+        RGBColor(227, 119, 194),
+        RGBColor(127, 127, 127),
+        RGBColor(188, 189, 34),
+        RGBColor(23, 190, 207),
+    ];
+    PALETTE[i % PALETTE.len()]
+}
+
+/// The objective of a feasible row.
+fn feasible_objective(r: &Record) -> Option<f64> {
+    r.objective.filter(|_| r.feasible && !r.status.is_failure())
+}
+
+/// A legend drawn in its own area to the right of a chart, so it never covers data.
+fn legend<DB: DrawingBackend>(area: &DrawingArea<DB, plotters::coord::Shift>, names: &[String], line: bool) -> DrawResult
+where
+    DB::ErrorType: 'static,
+{
+    for (i, name) in names.iter().enumerate() {
+        let y = 60 + 26 * i as i32;
+        let c = colour(i);
+        if line {
+            area.draw(&PathElement::new([(10, y), (34, y)], c.stroke_width(3)))?;
+        } else {
+            area.draw(&Rectangle::new([(14, y - 8), (30, y + 8)], c.filled()))?;
+        }
+        area.draw(&Text::new(name.clone(), (42, y - 9), ("sans-serif", 17).into_font().color(&BLACK)))?;
+    }
+    Ok(())
+}
+
+/// Width of the legend area.
+const LEGEND_WIDTH: u32 = 170;
