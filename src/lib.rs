@@ -32,5 +32,6 @@ pub mod results;
 pub mod run;
 pub mod solver;
 pub mod workload;
+pub mod zoo;
 
 pub use error::{Error, Result};

@@ -12,8 +12,8 @@ use crate::results::{
 use crate::run::{run_all, run_cell, run_cells, CellResult};
 use crate::workload::{discover_json_files, embedded_workloads, load_workload, EmbeddedSet, Workload};
 use args::{
-    Cli, Command, CommonArgs, CompareArgs, EvaluateArgs, FiguresArgs, PerfArgs, PlaceArgs, PlotArgs, RegressArgs,
-    WorkloadArgs,
+    Cli, Command, CommonArgs, CompareArgs, EvaluateArgs, FiguresArgs, GenArgs, PerfArgs, PlaceArgs, PlotArgs,
+    RegressArgs, WorkloadArgs,
 };
 use indicatif::{ProgressBar, ProgressStyle};
 use std::collections::HashSet;
@@ -41,6 +41,7 @@ pub fn run(cli: Cli) -> Result<i32> {
         Command::Evaluate(a) => evaluate_split(a),
         Command::Perf(a) => perf(a),
         Command::Compare(a) => compare_cmd(a),
+        Command::Gen(a) => gen(a),
         Command::Regress(a) => regress(a),
         Command::Plot(a) => plot_cmd(a),
         Command::Figures(a) => figures(a),
@@ -510,7 +511,8 @@ fn figures(a: FiguresArgs) -> Result<i32> {
         if a.rerun || !dir.join("results.json").is_file() {
             let wargs = WorkloadArgs { files: vec![], inputs: a.inputs.clone(), no_embedded: false, experts: vec![] };
             let (workloads, expert_dirs) = resolve_workloads(&wargs, kind)?;
-            let common = CommonArgs { time_limit: Some(a.common.time_limit.unwrap_or(FIGURES_TIME_LIMIT)), ..a.common.clone() };
+            let common =
+                CommonArgs { time_limit: Some(a.common.time_limit.unwrap_or(FIGURES_TIME_LIMIT)), ..a.common.clone() };
             let opts = RunOptions {
                 seed: common.seed,
                 time_limit: common.time_limit,
@@ -541,5 +543,42 @@ fn figures(a: FiguresArgs) -> Result<i32> {
     }
     write_atomic(&a.out.join("README.md"), md.as_bytes())?;
     println!("wrote {} figures and {}", figures.len(), a.out.join("README.md").display());
+    Ok(0)
+}
+
+fn gen(a: GenArgs) -> Result<i32> {
+    use crate::zoo::{export::ExportOptions, generate, presets, randwire::RandWire, to_text, GenSpec};
+    if a.embedded {
+        for p in presets() {
+            write_atomic(Path::new(p.path), to_text(&generate(&p.spec)?).as_bytes())?;
+            eprintln!("wrote {}", p.path);
+        }
+        return Ok(0);
+    }
+    let model = a.model.ok_or_else(|| Error::Usage("give a MODEL or --embedded".into()))?;
+    let spec = GenSpec {
+        model,
+        batch: a.batch,
+        image: a.image,
+        seq: a.seq,
+        layers: a.layers,
+        randwire: RandWire { nodes: a.ws_nodes, k: a.ws_k, p: a.ws_p, channels: a.channels, seed: a.seed },
+        export: ExportOptions {
+            granularity: a.granularity,
+            training: a.training,
+            accs: a.accs,
+            cpus: a.cpus,
+            memory: a.memory,
+            memory_fraction: a.memory_fraction,
+            cost: crate::zoo::cost::CostModel::resolve(&a.device, &a.link)?,
+        },
+        device: a.device.clone(),
+        link: a.link.clone(),
+    };
+    let text = to_text(&generate(&spec)?);
+    match &a.out {
+        Some(p) => write_atomic(p, text.as_bytes())?,
+        None => print!("{text}"),
+    }
     Ok(0)
 }

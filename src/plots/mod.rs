@@ -126,7 +126,11 @@ fn feasible_objective(r: &Record) -> Option<f64> {
 }
 
 /// A legend drawn in its own area to the right of a chart, so it never covers data.
-fn legend<DB: DrawingBackend>(area: &DrawingArea<DB, plotters::coord::Shift>, names: &[String], line: bool) -> DrawResult
+fn legend<DB: DrawingBackend>(
+    area: &DrawingArea<DB, plotters::coord::Shift>,
+    names: &[String],
+    line: bool,
+) -> DrawResult
 where
     DB::ErrorType: 'static,
 {

@@ -1,6 +1,8 @@
 //! Objective per workload relative to the best proven optimum: one bar per algorithm.
 
-use super::{algorithms, colour, legend, LEGEND_WIDTH, feasible_objective, render, short, workloads, DrawResult, Figure};
+use super::{
+    algorithms, colour, feasible_objective, legend, render, short, workloads, DrawResult, Figure, LEGEND_WIDTH,
+};
 use crate::error::{Error, Result};
 use crate::results::{Record, Status};
 use plotters::coord::Shift;
@@ -29,59 +31,63 @@ pub fn plot(records: &[Record], kind: &str, dir: &Path) -> Result<Figure> {
     };
     let width = (160 + loads.len() as u32 * (14 * algos.len() as u32 + 16)).max(900);
     let size = (width, 720);
-    let (png, svg) = render!(&dir.join(format!("{kind}_relative")), size, |root: &DrawingArea<_, Shift>| -> DrawResult {
-        root.fill(&WHITE)?;
-        let (plot_area, legend_area) = root.split_horizontally(root.dim_in_pixel().0 - LEGEND_WIDTH);
-        legend(&legend_area, &algos, false)?;
-        let mut chart = ChartBuilder::on(&plot_area)
-            .caption(format!("{kind}: objective relative to the best proven optimum (1 = optimal)"), ("sans-serif", 26))
-            .margin(16)
-            .x_label_area_size(170)
-            .y_label_area_size(70)
-            .build_cartesian_2d(0f64..loads.len() as f64, 0f64..CAP)?;
-        chart
-            .configure_mesh()
-            .disable_x_mesh()
-            .x_labels(0)
-            .y_desc("objective / reference")
-            .label_style(("sans-serif", 16))
-            .axis_desc_style(("sans-serif", 18))
-            .draw()?;
-        let group = 0.8 / algos.len().max(1) as f64;
-        for (ai, a) in algos.iter().enumerate() {
-            let c = colour(ai);
-            let bars: Vec<_> = (0..loads.len())
-                .filter_map(|w| ratio(w, a).map(|r| (w, r)))
-                .map(|(w, r)| {
-                    let x0 = w as f64 + 0.1 + ai as f64 * group;
-                    Rectangle::new([(x0, 0.0), (x0 + group * 0.9, r.min(CAP))], c.filled())
-                })
-                .collect();
-            chart.draw_series(bars)?;
-            for w in 0..loads.len() {
-                if let Some(r) = ratio(w, a).filter(|&r| r > CAP) {
-                    let x = w as f64 + 0.1 + (ai as f64 + 0.45) * group;
-                    let style = ("sans-serif", 13)
-                        .into_font()
-                        .color(&WHITE)
-                        .transform(FontTransform::Rotate90)
-                        .pos(Pos::new(HPos::Left, VPos::Center));
-                    chart.draw_series(std::iter::once(Text::new(format!("{r:.1}x"), (x, CAP * 0.97), style)))?;
+    let (png, svg) =
+        render!(&dir.join(format!("{kind}_relative")), size, |root: &DrawingArea<_, Shift>| -> DrawResult {
+            root.fill(&WHITE)?;
+            let (plot_area, legend_area) = root.split_horizontally(root.dim_in_pixel().0 - LEGEND_WIDTH);
+            legend(&legend_area, &algos, false)?;
+            let mut chart = ChartBuilder::on(&plot_area)
+                .caption(
+                    format!("{kind}: objective relative to the best proven optimum (1 = optimal)"),
+                    ("sans-serif", 26),
+                )
+                .margin(16)
+                .x_label_area_size(170)
+                .y_label_area_size(70)
+                .build_cartesian_2d(0f64..loads.len() as f64, 0f64..CAP)?;
+            chart
+                .configure_mesh()
+                .disable_x_mesh()
+                .x_labels(0)
+                .y_desc("objective / reference")
+                .label_style(("sans-serif", 16))
+                .axis_desc_style(("sans-serif", 18))
+                .draw()?;
+            let group = 0.8 / algos.len().max(1) as f64;
+            for (ai, a) in algos.iter().enumerate() {
+                let c = colour(ai);
+                let bars: Vec<_> = (0..loads.len())
+                    .filter_map(|w| ratio(w, a).map(|r| (w, r)))
+                    .map(|(w, r)| {
+                        let x0 = w as f64 + 0.1 + ai as f64 * group;
+                        Rectangle::new([(x0, 0.0), (x0 + group * 0.9, r.min(CAP))], c.filled())
+                    })
+                    .collect();
+                chart.draw_series(bars)?;
+                for w in 0..loads.len() {
+                    if let Some(r) = ratio(w, a).filter(|&r| r > CAP) {
+                        let x = w as f64 + 0.1 + (ai as f64 + 0.45) * group;
+                        let style = ("sans-serif", 13)
+                            .into_font()
+                            .color(&WHITE)
+                            .transform(FontTransform::Rotate90)
+                            .pos(Pos::new(HPos::Left, VPos::Center));
+                        chart.draw_series(std::iter::once(Text::new(format!("{r:.1}x"), (x, CAP * 0.97), style)))?;
+                    }
                 }
             }
-        }
-        chart.draw_series(LineSeries::new([(0.0, 1.0), (loads.len() as f64, 1.0)], BLACK.stroke_width(1)))?;
-        for (w, name) in loads.iter().enumerate() {
-            let (px, py) = chart.backend_coord(&(w as f64 + 0.5, 0.0));
-            let style = ("sans-serif", 15)
-                .into_font()
-                .color(&BLACK)
-                .transform(FontTransform::Rotate90)
-                .pos(Pos::new(HPos::Left, VPos::Center));
-            root.draw(&Text::new(short(name), (px, py + 8), style))?;
-        }
-        Ok(())
-    });
+            chart.draw_series(LineSeries::new([(0.0, 1.0), (loads.len() as f64, 1.0)], BLACK.stroke_width(1)))?;
+            for (w, name) in loads.iter().enumerate() {
+                let (px, py) = chart.backend_coord(&(w as f64 + 0.5, 0.0));
+                let style = ("sans-serif", 15)
+                    .into_font()
+                    .color(&BLACK)
+                    .transform(FontTransform::Rotate90)
+                    .pos(Pos::new(HPos::Left, VPos::Center));
+                root.draw(&Text::new(short(name), (px, py + 8), style))?;
+            }
+            Ok(())
+        });
     if refs.iter().all(Option::is_none) {
         return Err(Error::Usage(format!("{kind}: no feasible objective to plot")));
     }

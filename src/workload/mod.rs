@@ -4,7 +4,7 @@
 mod embedded;
 mod json;
 
-pub use embedded::{embedded_workloads, EmbeddedSet};
+pub use embedded::{embedded_workloads, EmbeddedSet, LATENCY as EMBEDDED_LATENCY, THROUGHPUT as EMBEDDED_THROUGHPUT};
 pub use json::{discover_json_files, load_workload, parse_workload};
 
 use std::collections::HashMap;

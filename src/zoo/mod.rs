@@ -1,0 +1,156 @@
+//! Our own workloads: a model zoo of operator graphs with real shapes and a cost model that
+//! writes them as dnn-partitioning JSON (`bench gen`), including the embedded defaults.
+//!
+//! Models: ResNet-50, Inception-v3, RandWire (seeded WS(N, K, P) stages), a BERT encoder and a
+//! GPT-style decoder. NASNet-A is not in the zoo yet.
+
+pub mod cnn;
+pub mod cost;
+pub mod export;
+pub mod graph;
+pub mod randwire;
+pub mod transformer;
+
+use crate::error::{Error, Result};
+use cost::CostModel;
+use export::{export, ExportOptions, Granularity};
+use graph::OpGraph;
+use serde_json::{json, Value};
+
+/// A model family and its size parameters.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Model {
+    Resnet50,
+    InceptionV3,
+    Randwire,
+    Bert,
+    Gpt,
+}
+
+/// Everything `bench gen` needs to write a workload.
+#[derive(Debug, Clone)]
+pub struct GenSpec {
+    pub model: Model,
+    pub batch: usize,
+    /// Square image side (CNNs).
+    pub image: usize,
+    /// Sequence length (transformers).
+    pub seq: usize,
+    /// Transformer layers.
+    pub layers: usize,
+    pub randwire: randwire::RandWire,
+    pub export: ExportOptions,
+    /// Names of the presets, for the provenance.
+    pub device: String,
+    pub link: String,
+}
+
+/// Builds the operator graph of a spec.
+pub fn build(spec: &GenSpec) -> OpGraph {
+    match spec.model {
+        Model::Resnet50 => cnn::resnet50(spec.batch, spec.image, 1000),
+        Model::InceptionV3 => cnn::inception_v3(spec.batch, spec.image, 1000),
+        Model::Randwire => randwire::randwire(&spec.randwire, spec.batch, spec.image, 1000),
+        Model::Bert => transformer::bert(&transformer::Transformer::bert_base(spec.layers), spec.batch, spec.seq),
+        Model::Gpt => transformer::gpt(&transformer::Transformer::gpt2_small(spec.layers), spec.batch, spec.seq),
+    }
+}
+
+/// The workload JSON of a spec, with its provenance.
+pub fn generate(spec: &GenSpec) -> Result<Value> {
+    let g = build(spec);
+    g.check_shapes().map_err(Error::Algorithm)?;
+    let mut parameters = json!({
+        "batch": spec.batch, "granularity": spec.export.granularity, "training": spec.export.training,
+        "operators": g.ops.len(), "params": g.params(), "macs": g.macs(),
+    });
+    let p = parameters.as_object_mut().expect("object");
+    match spec.model {
+        Model::Resnet50 | Model::InceptionV3 => {
+            p.insert("image".into(), json!(spec.image));
+        }
+        Model::Randwire => {
+            let r = &spec.randwire;
+            p.insert("image".into(), json!(spec.image));
+            p.insert("ws".into(), json!({"n": r.nodes, "k": r.k, "p": r.p, "channels": r.channels, "seed": r.seed}));
+        }
+        Model::Bert | Model::Gpt => {
+            p.insert("seq".into(), json!(spec.seq));
+            p.insert("layers".into(), json!(spec.layers));
+        }
+    }
+    let provenance = json!({
+        "generator": format!("placebench {} bench gen", env!("CARGO_PKG_VERSION")),
+        "model": spec.model, "parameters": parameters, "device": spec.device, "link": spec.link,
+    });
+    Ok(export(&g, &spec.export, provenance))
+}
+
+/// Serialises a workload the way `bench gen` writes it (stable across runs).
+pub fn to_text(v: &Value) -> String {
+    let mut s = serde_json::to_string_pretty(v).unwrap_or_default();
+    s.push('\n');
+    s
+}
+
+/// One embedded workload: its path under `inputs/` and its spec.
+pub struct Preset {
+    pub path: &'static str,
+    pub spec: GenSpec,
+}
+
+fn preset(model: Model, granularity: Granularity, training: bool, accs: usize, cpus: usize, fraction: f64) -> GenSpec {
+    GenSpec {
+        model,
+        batch: 8,
+        image: if model == Model::InceptionV3 { 299 } else { 224 },
+        seq: 128,
+        layers: 6,
+        randwire: randwire::RandWire { nodes: 8, k: 4, p: 0.75, channels: 32, seed: 1 },
+        export: ExportOptions {
+            granularity,
+            training,
+            accs,
+            cpus,
+            memory: None,
+            memory_fraction: fraction,
+            cost: CostModel::resolve("h200", "pcie").expect("presets exist"),
+        },
+        device: "h200".into(),
+        link: "pcie".into(),
+    }
+}
+
+/// The embedded defaults of `inputs/`: small enough that every algorithm, the integer programs
+/// included, runs on them in seconds to a minute; memory set so that no single device holds a
+/// model.
+pub fn presets() -> Vec<Preset> {
+    use Granularity::{Layer, Op};
+    use Model::*;
+    vec![
+        Preset {
+            path: "inputs/throughput/resnet50_layers_inference.json",
+            spec: preset(Resnet50, Layer, false, 4, 1, 0.35),
+        },
+        Preset {
+            path: "inputs/throughput/resnet50_layers_training.json",
+            spec: preset(Resnet50, Layer, true, 4, 1, 0.35),
+        },
+        Preset {
+            path: "inputs/throughput/inceptionv3_layers_inference.json",
+            spec: preset(InceptionV3, Layer, false, 4, 1, 0.35),
+        },
+        Preset { path: "inputs/throughput/bert6_layers_training.json", spec: preset(Bert, Layer, true, 3, 1, 0.45) },
+        Preset { path: "inputs/throughput/randwire_ops_inference.json", spec: preset(Randwire, Op, false, 3, 1, 0.45) },
+        Preset {
+            path: "inputs/latency/resnet50_layers_inference.json",
+            spec: preset(Resnet50, Layer, false, 4, 4, 0.35),
+        },
+        Preset { path: "inputs/latency/gpt6_layers_inference.json", spec: preset(Gpt, Layer, false, 3, 4, 0.45) },
+        Preset {
+            path: "inputs/latency/inceptionv3_layers_inference.json",
+            spec: preset(InceptionV3, Layer, false, 4, 4, 0.35),
+        },
+    ]
+}
