@@ -36,6 +36,11 @@ pub enum Command {
     /// Generate a workload from the model zoo (dnn-partitioning JSON with provenance), or
     /// regenerate the embedded defaults of inputs/ with --embedded.
     Gen(GenArgs),
+    /// Schedule inference workloads onto K GPUs and their streams (HIOS and baselines), with
+    /// latency predicted by the schedule simulator. Without FILEs: the zoo CNNs (Inception-v3,
+    /// RandWire at 331, 512, 768, 1280, batch 1) plus the `*.json` of each --inputs folder
+    /// (a dnn-partitioning checkout's latency-inputs/).
+    Hios(HiosArgs),
     /// Compare two results (files or folders): objective and time per cell; exits 1 on a
     /// regression (an objective worse beyond --tolerance, a row that became infeasible or failed).
     Compare(CompareArgs),
@@ -305,4 +310,47 @@ pub struct GenArgs {
     /// Output file (default: stdout).
     #[arg(long, short)]
     pub out: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct HiosArgs {
+    /// Workload files (inference); when given, only these are scheduled.
+    #[arg(value_name = "FILE")]
+    pub files: Vec<PathBuf>,
+    /// Folder(s) of workloads (a dnn-partitioning checkout: its latency-inputs/).
+    #[arg(long, value_name = "DIR")]
+    pub inputs: Vec<PathBuf>,
+    /// Run every scheduling algorithm (the default when no --algo is given).
+    #[arg(long)]
+    pub all: bool,
+    /// Scheduling algorithm (repeatable): sequential, ios, heft, cpop, dp-split, hios-lp,
+    /// hios-lp-intra, hios-mr, hios-mr-intra.
+    #[arg(long = "algo", value_name = "NAME")]
+    pub algos: Vec<String>,
+    /// GPU counts (repeatable; default 1, 2, 4, 8).
+    #[arg(long = "gpus", value_name = "K")]
+    pub gpus: Vec<usize>,
+    /// Contention model of concurrent streams: shared (default) or reference (HIOS's simulator).
+    #[arg(long, default_value = "shared")]
+    pub contention: String,
+    /// Oversubscription penalty β of the shared contention model.
+    #[arg(long, default_value_t = 0.1)]
+    pub beta: f64,
+    /// Intra-GPU sliding window.
+    #[arg(long, default_value_t = 2)]
+    pub window: usize,
+    /// Streams per GPU.
+    #[arg(long, default_value_t = 2)]
+    pub streams: usize,
+    /// Largest stage of the IOS-style DP.
+    #[arg(long, default_value_t = 3)]
+    pub max_group: usize,
+    /// Output folder (default results/hios when no FILE is given).
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+    /// Print the records as JSON on stdout.
+    #[arg(long)]
+    pub json: bool,
+    #[command(flatten)]
+    pub common: CommonArgs,
 }

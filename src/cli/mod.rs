@@ -1,6 +1,9 @@
 //! The `bench` subcommands: resolve arguments into workloads and algorithms, run, write, print.
 
 pub mod args;
+mod hios;
+
+pub use hios::zoo_cnns;
 
 use crate::algorithms::{self, dp::Dp, Algorithm, Objective, RunOptions};
 use crate::error::{Error, Result};
@@ -41,6 +44,7 @@ pub fn run(cli: Cli) -> Result<i32> {
         Command::Evaluate(a) => evaluate_split(a),
         Command::Perf(a) => perf(a),
         Command::Compare(a) => compare_cmd(a),
+        Command::Hios(a) => hios::hios(a),
         Command::Gen(a) => gen(a),
         Command::Regress(a) => regress(a),
         Command::Plot(a) => plot_cmd(a),
@@ -48,7 +52,7 @@ pub fn run(cli: Cli) -> Result<i32> {
     }
 }
 
-fn set_threads(common: &CommonArgs) -> usize {
+pub(crate) fn set_threads(common: &CommonArgs) -> usize {
     let threads = common.threads.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
     // Fails only if the pool was already built (tests calling twice): keep that pool.
     let _ = rayon::ThreadPoolBuilder::new().num_threads(threads).build_global();
@@ -127,7 +131,7 @@ fn resolve_algorithms(names: &[String], kind: Objective) -> Result<Vec<&'static 
         .collect()
 }
 
-fn progress_bar(len: usize, quiet: bool) -> Option<ProgressBar> {
+pub(crate) fn progress_bar(len: usize, quiet: bool) -> Option<ProgressBar> {
     if quiet {
         return None;
     }
@@ -139,7 +143,7 @@ fn progress_bar(len: usize, quiet: bool) -> Option<ProgressBar> {
     Some(bar)
 }
 
-fn metadata(common: &CommonArgs, threads: usize) -> RunMetadata {
+pub(crate) fn metadata(common: &CommonArgs, threads: usize) -> RunMetadata {
     let git_commit = std::process::Command::new("git")
         .args(["rev-parse", "HEAD"])
         .output()
@@ -231,7 +235,7 @@ fn fmt_opt(x: Option<f64>) -> String {
     x.map_or("-".into(), |v| format!("{v:.4}"))
 }
 
-fn print_table(records: &[&Record]) {
+pub(crate) fn print_table(records: &[&Record]) {
     println!(
         "{:<40} {:<13} {:<10} {:>12} {:>12} {:>8} {:>5} {:>9}",
         "workload", "algorithm", "status", "objective", "lower_bound", "gap", "contig", "seconds"

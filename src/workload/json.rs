@@ -54,6 +54,10 @@ pub fn parse_workload(bytes: &[u8], file: &Path, name: &str) -> Result<Workload>
             },
             supported_on_acc: f.flag("supportedOnFpga")?,
             backward: f.flag("isBackwardNode")?,
+            out_elements: obj
+                .get("outShape")
+                .and_then(Value::as_array)
+                .and_then(|a| a.iter().map(Value::as_f64).product::<Option<f64>>()),
             color_class: match obj.get("colorClass") {
                 None | Some(Value::Null) => None,
                 Some(_) => Some(f.integer("colorClass")?),

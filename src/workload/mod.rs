@@ -23,6 +23,9 @@ pub struct Node {
     pub supported_on_acc: bool,
     pub backward: bool,
     pub color_class: Option<i64>,
+    /// Elements of the node's output tensor, when the file records its shape (`outShape`, as
+    /// `bench gen` writes); HIOS's contention model uses it.
+    pub out_elements: Option<f64>,
 }
 
 /// A workload with its derived graph structure. Node indices (`usize`) are dense positions in

@@ -1,0 +1,230 @@
+//! `bench hios`: schedule workloads onto K GPUs with every scheduling algorithm, re-simulate,
+//! write results in the common schema (objective `hios-latency`).
+
+use super::args::HiosArgs;
+use super::{metadata, print_table, progress_bar, set_threads};
+use crate::error::{Error, Result};
+use crate::hios::algorithms::{run, HiosOptions, NAMES};
+use crate::hios::{simulate, Contention, Problem};
+use crate::results::{write_atomic, write_results, Record, Status, SCHEMA_VERSION};
+use crate::workload::{discover_json_files, load_workload, parse_workload, Workload};
+use crate::zoo::{
+    cost::CostModel, export::ExportOptions, export::Granularity, generate, randwire::RandWire, GenSpec, Model,
+};
+use rayon::prelude::*;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+/// Elements a GPU works on at once (132 SMs × 2048 resident threads on H100/H200): an operator
+/// with a smaller output occupies that share of the GPU.
+const GPU_CAPACITY: f64 = 132.0 * 2048.0;
+
+/// The HIOS experiments' models: Inception-v3 and RandWire at the paper's image sizes, batch 1,
+/// operator graphs with H200 times and NVLink transfers.
+pub fn zoo_cnns() -> Result<Vec<Workload>> {
+    let mut out = Vec::new();
+    for model in [Model::InceptionV3, Model::Randwire] {
+        for image in [331, 512, 768, 1280] {
+            let spec = GenSpec {
+                model,
+                batch: 1,
+                image,
+                seq: 0,
+                layers: 0,
+                randwire: RandWire::default(),
+                export: ExportOptions {
+                    granularity: Granularity::Op,
+                    training: false,
+                    accs: 8,
+                    cpus: 0,
+                    memory: Some(f64::INFINITY.min(1e15)),
+                    memory_fraction: 1.0,
+                    cost: CostModel::resolve("h200", "nvlink")?,
+                },
+                device: "h200".into(),
+                link: "nvlink".into(),
+            };
+            let name = format!("zoo/{}_{image}", if model == Model::InceptionV3 { "inceptionv3" } else { "randwire" });
+            let text = serde_json::to_vec(&generate(&spec)?).map_err(|e| Error::Usage(e.to_string()))?;
+            out.push(parse_workload(&text, Path::new(&name), &name)?);
+        }
+    }
+    Ok(out)
+}
+
+pub fn hios(a: HiosArgs) -> Result<i32> {
+    let threads = set_threads(&a.common);
+    let contention = match a.contention.as_str() {
+        "shared" => Contention::Shared { beta: a.beta },
+        "reference" => Contention::Reference,
+        other => return Err(Error::Usage(format!("--contention {other}: shared or reference"))),
+    };
+    let mut workloads = Vec::new();
+    if a.files.is_empty() {
+        workloads.extend(zoo_cnns()?);
+        for dir in &a.inputs {
+            let root = if dir.join("latency-inputs").is_dir() { dir.join("latency-inputs") } else { dir.clone() };
+            for (path, name) in discover_json_files(&root)? {
+                workloads.push(load_workload(&path, &name)?);
+            }
+        }
+    } else {
+        for f in &a.files {
+            let name = f.file_stem().map(|s| s.to_string_lossy().to_string()).unwrap_or_default();
+            workloads.push(load_workload(f, &name)?);
+        }
+    }
+    if let Some(w) = workloads.iter().find(|w| w.is_training()) {
+        return Err(Error::Usage(format!("{}: HIOS schedules inference graphs; this one has backward nodes", w.name)));
+    }
+    let algos: Vec<&str> = if a.all || a.algos.is_empty() {
+        NAMES.to_vec()
+    } else {
+        for n in &a.algos {
+            if !NAMES.contains(&n.as_str()) {
+                return Err(Error::Usage(format!("unknown scheduling algorithm {n:?}; known: {}", NAMES.join(", "))));
+            }
+        }
+        a.algos.iter().map(String::as_str).collect()
+    };
+    let gpus = if a.gpus.is_empty() { vec![1, 2, 4, 8] } else { a.gpus.clone() };
+    let mut cells: Vec<(&Workload, usize, &str)> = Vec::new();
+    for w in &workloads {
+        for &k in &gpus {
+            for &n in &algos {
+                cells.push((w, k, n));
+            }
+        }
+    }
+    let bar = progress_bar(cells.len(), a.common.quiet);
+    let mut results: Vec<(Record, Option<serde_json::Value>)> = cells
+        .par_iter()
+        .map(|&(w, k, name)| {
+            let o = HiosOptions { gpus: k, window: a.window, streams: a.streams, max_group: a.max_group, part: 10 };
+            let r = cell(w, k, name, contention, &o, a.common.seed);
+            if let Some(b) = &bar {
+                b.inc(1);
+            }
+            r
+        })
+        .collect();
+    if let Some(b) = bar {
+        b.finish_and_clear();
+    }
+    let out = a.out.clone().or_else(|| a.files.is_empty().then(|| PathBuf::from("results/hios")));
+    if let Some(dir) = &out {
+        for (r, schedule) in results.iter_mut() {
+            if let Some(s) = schedule {
+                let name = format!("{}__{}.json", r.workload.replace('/', "__"), r.algorithm);
+                let text = serde_json::to_vec_pretty(s).map_err(|e| Error::Usage(e.to_string()))?;
+                write_atomic(&dir.join("schedules").join(&name), &text)?;
+                r.placement_file = Some(name);
+            }
+        }
+        let records: Vec<Record> = results.iter().map(|(r, _)| r.clone()).collect();
+        write_results(dir, &metadata(&a.common, threads), &records)?;
+        eprintln!("wrote {}", dir.join("results.csv").display());
+    }
+    let records: Vec<&Record> = results.iter().map(|(r, _)| r).collect();
+    if a.json {
+        println!("{}", serde_json::to_string_pretty(&records).unwrap_or_default());
+    } else {
+        print_table(&records);
+    }
+    Ok(i32::from(records.iter().any(|r| r.status.is_failure())))
+}
+
+/// One (workload, K, algorithm) cell.
+fn cell(
+    w: &Workload,
+    k: usize,
+    name: &str,
+    contention: Contention,
+    o: &HiosOptions,
+    seed: u64,
+) -> (Record, Option<serde_json::Value>) {
+    let p = Problem::from_workload(w, GPU_CAPACITY, contention);
+    let mut r = Record {
+        schema_version: SCHEMA_VERSION,
+        workload: format!("{}@k{k}", w.name),
+        workload_hash: w.content_hash.clone(),
+        objective_kind: "hios-latency".into(),
+        algorithm: name.into(),
+        options: format!(
+            "gpus={k};window={};streams={};max_group={};contention={contention:?}",
+            o.window, o.streams, o.max_group
+        ),
+        status: Status::Feasible,
+        objective: None,
+        claimed_objective: None,
+        lower_bound: None,
+        gap: None,
+        bound_space: None,
+        feasible: false,
+        contiguous: None,
+        acyclic: None,
+        devices_used: None,
+        wall_seconds: 0.0,
+        seed,
+        placement_file: None,
+        solver: None,
+        solver_status: None,
+        solver_incumbent: None,
+        solver_bound: None,
+        solver_gap: None,
+        solver_nodes: None,
+        solver_seconds: None,
+        message: String::new(),
+        notes: String::new(),
+    };
+    let start = Instant::now();
+    let outcome = run(name, &p, Some(w), o);
+    r.wall_seconds = start.elapsed().as_secs_f64();
+    let (schedule, claimed) = match outcome {
+        Ok(x) => x,
+        Err(e) if e.contains("ideals") => {
+            r.status = Status::Skipped;
+            r.message = e;
+            return (r, None);
+        }
+        Err(e) => {
+            r.status = Status::Error;
+            r.message = e;
+            return (r, None);
+        }
+    };
+    r.claimed_objective = Some(claimed);
+    if let Err(e) = schedule.check(p.len(), o.streams.max(o.max_group)) {
+        r.status = Status::Mismatch;
+        r.message = e;
+        return (r, None);
+    }
+    match simulate(&p, &schedule) {
+        Ok(t) => {
+            r.objective = Some(t.latency);
+            r.feasible = true;
+            r.devices_used = Some(schedule.stages.iter().filter(|s| !s.is_empty()).count());
+            r.lower_bound = Some(p.critical_path(false));
+            r.gap = r.lower_bound.map(|lb| if t.latency > 0.0 { (t.latency - lb) / t.latency } else { 0.0 });
+            r.notes = format!("sequential={};critical_path={}", p.w.iter().sum::<f64>(), p.critical_path(true));
+            if !crate::evaluate::agrees(claimed, t.latency) {
+                r.status = Status::Mismatch;
+                r.message = format!("claimed latency {claimed} but the simulator computes {}", t.latency);
+            }
+            let names: Vec<i64> = w.nodes.iter().map(|v| v.id).collect();
+            let ids = |ops: &Vec<usize>| ops.iter().map(|&v| names[v]).collect::<Vec<i64>>();
+            let json = serde_json::json!({
+                "workload": w.name, "algorithm": name, "gpus": k, "latency": t.latency,
+                "gpu_of": schedule.gpu_of.iter().enumerate().map(|(v, g)| (names[v].to_string(), serde_json::Value::from(*g))).collect::<serde_json::Map<String, serde_json::Value>>(),
+                "stages": schedule.stages.iter().map(|st| st.iter().map(|s| s.iter().map(ids).collect::<Vec<_>>()).collect::<Vec<_>>()).collect::<Vec<_>>(),
+                "timeline": t.stages.iter().map(|(g, s, e, ops)| serde_json::json!({"gpu": g, "start": s, "end": e, "ops": ids(ops)})).collect::<Vec<_>>(),
+            });
+            (r, Some(json))
+        }
+        Err(e) => {
+            r.status = Status::Mismatch;
+            r.message = format!("the simulator rejects the schedule: {e}");
+            (r, None)
+        }
+    }
+}

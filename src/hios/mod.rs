@@ -1,0 +1,161 @@
+//! HIOS (Kundu & Shu, Cluster 2023): scheduling an inference graph onto K GPUs and, inside
+//! each GPU, onto concurrent streams; with its baselines and one schedule simulator.
+//!
+//! A [`Problem`] is a DAG with, per operator, its time alone on a GPU `w` (ms), the share of a
+//! GPU it can occupy alone `u` (0..1], and the time to send its output to another GPU `c`.
+//! A [`Schedule`] puts every operator on a GPU and lists each GPU's stages in order; a stage is
+//! a set of groups run concurrently, one stream each, a group's operators one after another.
+//! [`simulate`] gives the latency of any schedule; every algorithm's schedule is re-simulated
+//! and must match what the algorithm claims.
+
+pub mod algorithms;
+mod simulate;
+
+pub use simulate::{simulate, Timeline};
+
+use crate::workload::Workload;
+use serde::Serialize;
+
+/// How a concurrent stage's time follows from its groups.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub enum Contention {
+    /// `max(Σ w·u, max w) + β · max(0, Σ u − 1) · min w`: groups share the GPU by their
+    /// occupancy, a stage is never shorter than its longest group, and oversubscribing the GPU
+    /// costs extra (β), so two large operators run together are slower than one after the
+    /// other.
+    Shared { beta: f64 },
+    /// The HIOS simulator's formula: `α Σ w + (1 − α) max(Σ w·u, max w)`, α = 0.5 (it can only
+    /// help or break even).
+    Reference,
+}
+
+impl Default for Contention {
+    fn default() -> Self {
+        Contention::Shared { beta: 0.1 }
+    }
+}
+
+/// What HIOS schedules: per operator its time `w`, occupancy `u` and transfer cost `c`.
+#[derive(Debug, Clone)]
+pub struct Problem {
+    pub name: String,
+    pub w: Vec<f64>,
+    pub u: Vec<f64>,
+    pub c: Vec<f64>,
+    pub succ: Vec<Vec<usize>>,
+    pub pred: Vec<Vec<usize>>,
+    /// A topological order (the builder's).
+    pub order: Vec<usize>,
+    pub contention: Contention,
+}
+
+impl Problem {
+    /// From any inference workload: `w` = `fpgaLatency`, `c` = the sender's edge cost, `u`
+    /// from the node's output shape (elements over what a GPU runs at once, `capacity`) where
+    /// the file records one, else 1 (an operator that fills the GPU).
+    pub fn from_workload(w: &Workload, capacity: f64, contention: Contention) -> Problem {
+        let u = w.nodes.iter().map(|v| v.out_elements.map_or(1.0, |e| (e / capacity).clamp(0.05, 1.0))).collect();
+        Problem {
+            name: w.name.clone(),
+            w: w.nodes.iter().map(|v| v.acc_latency).collect(),
+            u,
+            c: w.out_cost.clone(),
+            succ: w.succ.clone(),
+            pred: w.pred.clone(),
+            order: w.topological_order(),
+            contention,
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.w.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.w.is_empty()
+    }
+
+    /// Time of one stage given its groups (each a list of operators run in sequence).
+    pub fn stage_time(&self, groups: &[Vec<usize>]) -> f64 {
+        let gw: Vec<f64> = groups.iter().map(|g| g.iter().map(|&v| self.w[v]).sum()).collect();
+        if groups.len() <= 1 {
+            return gw.first().copied().unwrap_or(0.0);
+        }
+        // A group's occupancy: its operators' occupancies weighted by time.
+        let gu: Vec<f64> = groups
+            .iter()
+            .zip(&gw)
+            .map(|(g, &t)| if t > 0.0 { g.iter().map(|&v| self.w[v] * self.u[v]).sum::<f64>() / t } else { 0.0 })
+            .collect();
+        let work: f64 = gw.iter().zip(&gu).map(|(w, u)| w * u).sum();
+        let longest = gw.iter().copied().fold(0.0, f64::max);
+        match self.contention {
+            Contention::Shared { beta } => {
+                let over = (gu.iter().sum::<f64>() - 1.0).max(0.0);
+                let shortest = gw.iter().copied().fold(f64::INFINITY, f64::min);
+                work.max(longest) + beta * over * shortest
+            }
+            Contention::Reference => 0.5 * gw.iter().sum::<f64>() + 0.5 * work.max(longest),
+        }
+    }
+
+    /// Longest path with node and edge weights (all edges cut): the latency with one GPU per
+    /// operator and free concurrency, a lower bound for transfers that cost nothing.
+    pub fn critical_path(&self, with_transfers: bool) -> f64 {
+        let mut fin = vec![0.0f64; self.len()];
+        for &v in &self.order {
+            let ready =
+                self.pred[v].iter().map(|&p| fin[p] + if with_transfers { self.c[p] } else { 0.0 }).fold(0.0, f64::max);
+            fin[v] = ready + self.w[v];
+        }
+        fin.into_iter().fold(0.0, f64::max)
+    }
+}
+
+/// A stage: groups that run at the same time, one stream each.
+pub type Stage = Vec<Vec<usize>>;
+
+/// GPU per operator and each GPU's stages in order.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Schedule {
+    pub gpus: usize,
+    pub gpu_of: Vec<usize>,
+    pub stages: Vec<Vec<Stage>>,
+}
+
+impl Schedule {
+    /// One operator per stage, each GPU's operators in `order`.
+    pub fn sequential_on(gpu_of: Vec<usize>, gpus: usize, order: &[usize]) -> Schedule {
+        let mut stages = vec![Vec::new(); gpus];
+        for &v in order {
+            stages[gpu_of[v]].push(vec![vec![v]]);
+        }
+        Schedule { gpus, gpu_of, stages }
+    }
+
+    /// Checks that every operator appears exactly once, on its GPU, and that no GPU runs more
+    /// than `max_streams` groups at once.
+    pub fn check(&self, n: usize, max_streams: usize) -> Result<(), String> {
+        let mut seen = vec![false; n];
+        for (g, stages) in self.stages.iter().enumerate() {
+            for stage in stages {
+                if stage.len() > max_streams {
+                    return Err(format!("gpu {g}: a stage of {} streams > {max_streams}", stage.len()));
+                }
+                for &v in stage.iter().flatten() {
+                    if v >= n || seen[v] {
+                        return Err(format!("operator {v} scheduled twice or unknown"));
+                    }
+                    if self.gpu_of[v] != g {
+                        return Err(format!("operator {v} listed on gpu {g} but placed on {}", self.gpu_of[v]));
+                    }
+                    seen[v] = true;
+                }
+            }
+        }
+        match seen.iter().position(|s| !s) {
+            Some(v) => Err(format!("operator {v} not scheduled")),
+            None => Ok(()),
+        }
+    }
+}

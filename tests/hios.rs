@@ -1,0 +1,99 @@
+//! HIOS and its baselines on random DAGs and the zoo CNNs:
+//! - every algorithm's schedule is valid (each operator once, on its GPU, at most the stream
+//!   limit per stage), the simulator accepts it, and the algorithm's own latency equals the
+//!   simulator's;
+//! - with free transfers and as many GPUs as operators, the simulator gives the critical path
+//!   for one operator per GPU, and HEFT reaches it (every operator finds an idle GPU). CPOP,
+//!   HIOS-LP and HIOS-MR do not guarantee it (CPOP may let another operator take the critical
+//!   path's GPU first; the MR DP keeps one history per GPU and merges them), so it is not
+//!   asserted for them;
+//! - with one GPU and one stream, every algorithm equals the sequential schedule;
+//! - HIOS-LP is never slower than one GPU (the guarantee our version adds), and the intra pass
+//!   never makes a schedule slower.
+
+mod common;
+
+use common::random_workload;
+use placebench::hios::algorithms::{run, HiosOptions, NAMES};
+use placebench::hios::{simulate, Contention, Problem, Schedule};
+use proptest::prelude::*;
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+
+fn problem(seed: u64, n: usize, free_transfers: bool) -> (Problem, placebench::workload::Workload) {
+    let w = random_workload(seed, n, false, 1, 2);
+    let mut p = Problem::from_workload(&w, 1.0, Contention::default());
+    let mut rng = ChaCha8Rng::seed_from_u64(seed ^ 0x5eed);
+    for u in p.u.iter_mut() {
+        *u = rng.random_range(0.1..=1.0);
+    }
+    if free_transfers {
+        p.c.iter_mut().for_each(|c| *c = 0.0);
+    }
+    (p, w)
+}
+
+fn close(a: f64, b: f64) -> bool {
+    (a - b).abs() <= 1e-9 * a.abs().max(b.abs()).max(1.0)
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(60))]
+
+    #[test]
+    fn every_schedule_is_valid_and_claims_what_the_simulator_says(seed in any::<u64>(), n in 1usize..=9, k in 1usize..=3) {
+        let (p, w) = problem(seed, n, false);
+        let o = HiosOptions { gpus: k, ..HiosOptions::default() };
+        for name in NAMES {
+            let (s, claimed) = run(name, &p, Some(&w), &o).map_err(|e| TestCaseError::fail(format!("{name}: {e}")))?;
+            prop_assert!(s.check(p.len(), o.streams.max(o.max_group)).is_ok(), "{}: {:?}", name, s.check(p.len(), 3));
+            let t = simulate(&p, &s).map_err(|e| TestCaseError::fail(format!("{name}: {e}")))?;
+            prop_assert!(close(claimed, t.latency), "{}: claims {} simulated {}", name, claimed, t.latency);
+            prop_assert!(t.latency + 1e-9 >= p.critical_path(false), "{} beats the critical path", name);
+        }
+    }
+
+    #[test]
+    fn free_transfers_and_enough_gpus_reach_the_critical_path(seed in any::<u64>(), n in 1usize..=9) {
+        let (p, w) = problem(seed, n, true);
+        let cp = p.critical_path(false);
+        let spread = Schedule::sequential_on((0..p.len()).collect(), p.len(), &p.order);
+        prop_assert!(close(simulate(&p, &spread).unwrap().latency, cp));
+        let o = HiosOptions { gpus: p.len(), ..HiosOptions::default() };
+        let (_, l) = run("heft", &p, Some(&w), &o).unwrap();
+        prop_assert!(close(l, cp), "heft: {} vs critical path {}", l, cp);
+    }
+
+    #[test]
+    fn one_gpu_one_stream_is_sequential(seed in any::<u64>(), n in 1usize..=9) {
+        let (p, w) = problem(seed, n, false);
+        let o = HiosOptions { gpus: 1, streams: 1, max_group: 1, ..HiosOptions::default() };
+        let sequential: f64 = p.w.iter().sum();
+        for name in NAMES {
+            let (s, l) = run(name, &p, Some(&w), &o).unwrap();
+            let t = simulate(&p, &s).unwrap().latency;
+            prop_assert!(close(t, sequential) && close(l, sequential), "{}: {} vs {}", name, t, sequential);
+        }
+    }
+}
+
+/// On the HIOS experiments' CNNs (Inception-v3 and RandWire at 512², batch 1, H200 times):
+/// HIOS-LP is at most the sequential latency, and each intra pass is at most its mapping.
+#[test]
+fn hios_lp_is_never_slower_than_one_gpu_on_the_zoo_cnns() {
+    let capacity = 132.0 * 2048.0;
+    for w in placebench::cli::zoo_cnns().unwrap().iter().filter(|w| w.name.ends_with("_512")) {
+        let p = Problem::from_workload(w, capacity, Contention::default());
+        for k in [2, 4] {
+            let o = HiosOptions { gpus: k, ..HiosOptions::default() };
+            let seq = run("sequential", &p, Some(w), &o).unwrap().1;
+            let lp = run("hios-lp", &p, Some(w), &o).unwrap().1;
+            let lp_intra = run("hios-lp-intra", &p, Some(w), &o).unwrap().1;
+            let mr = run("hios-mr", &p, Some(w), &o).unwrap().1;
+            let mr_intra = run("hios-mr-intra", &p, Some(w), &o).unwrap().1;
+            assert!(lp <= seq * (1.0 + 1e-12), "{} k={k}: hios-lp {lp} > sequential {seq}", w.name);
+            assert!(lp_intra <= lp * (1.0 + 1e-12), "{} k={k}", w.name);
+            assert!(mr_intra <= mr * (1.0 + 1e-12), "{} k={k}", w.name);
+        }
+    }
+}
