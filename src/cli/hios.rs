@@ -52,8 +52,9 @@ pub fn zoo_cnns() -> Result<Vec<Workload>> {
     Ok(out)
 }
 
-pub fn hios(a: HiosArgs) -> Result<i32> {
-    let threads = set_threads(&a.common);
+/// Schedules every cell the arguments name; returns the records (with schedule file names)
+/// and the schedule files' names and contents.
+pub fn hios_records(a: &HiosArgs) -> Result<(Vec<Record>, Vec<(String, String)>)> {
     let contention = match a.contention.as_str() {
         "shared" => Contention::Shared { beta: a.beta },
         "reference" => Contention::Reference,
@@ -97,7 +98,7 @@ pub fn hios(a: HiosArgs) -> Result<i32> {
         }
     }
     let bar = progress_bar(cells.len(), a.common.quiet);
-    let mut results: Vec<(Record, Option<serde_json::Value>)> = cells
+    let results: Vec<(Record, Option<serde_json::Value>)> = cells
         .par_iter()
         .map(|&(w, k, name)| {
             let o = HiosOptions { gpus: k, window: a.window, streams: a.streams, max_group: a.max_group, part: 10 };
@@ -111,25 +112,35 @@ pub fn hios(a: HiosArgs) -> Result<i32> {
     if let Some(b) = bar {
         b.finish_and_clear();
     }
+    let mut records = Vec::with_capacity(results.len());
+    let mut files = Vec::new();
+    for (mut r, schedule) in results {
+        if let Some(s) = schedule {
+            let name = format!("{}__{}.json", r.workload.replace('/', "__"), r.algorithm);
+            files.push((name.clone(), serde_json::to_string_pretty(&s).unwrap_or_default()));
+            r.placement_file = Some(name);
+        }
+        records.push(r);
+    }
+    Ok((records, files))
+}
+
+pub fn hios(a: HiosArgs) -> Result<i32> {
+    let threads = set_threads(&a.common);
+    let (records, files) = hios_records(&a)?;
     let out = a.out.clone().or_else(|| a.files.is_empty().then(|| PathBuf::from("results/hios")));
     if let Some(dir) = &out {
-        for (r, schedule) in results.iter_mut() {
-            if let Some(s) = schedule {
-                let name = format!("{}__{}.json", r.workload.replace('/', "__"), r.algorithm);
-                let text = serde_json::to_vec_pretty(s).map_err(|e| Error::Usage(e.to_string()))?;
-                write_atomic(&dir.join("schedules").join(&name), &text)?;
-                r.placement_file = Some(name);
-            }
+        for (name, text) in &files {
+            write_atomic(&dir.join("schedules").join(name), text.as_bytes())?;
         }
-        let records: Vec<Record> = results.iter().map(|(r, _)| r.clone()).collect();
         write_results(dir, &metadata(&a.common, threads), &records)?;
         eprintln!("wrote {}", dir.join("results.csv").display());
     }
-    let records: Vec<&Record> = results.iter().map(|(r, _)| r).collect();
+    let refs: Vec<&Record> = records.iter().collect();
     if a.json {
-        println!("{}", serde_json::to_string_pretty(&records).unwrap_or_default());
+        println!("{}", serde_json::to_string_pretty(&refs).unwrap_or_default());
     } else {
-        print_table(&records);
+        print_table(&refs);
     }
     Ok(i32::from(records.iter().any(|r| r.status.is_failure())))
 }

@@ -1,8 +1,10 @@
 //! Figures drawn from result files only (nothing is rerun here), one file per figure kind,
 //! each written as PNG and SVG with an embedded DejaVu font.
 
+pub mod gantt;
 mod profile;
 mod relative;
+pub mod scaling;
 mod time;
 
 use crate::error::{Error, Result};
