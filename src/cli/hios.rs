@@ -52,9 +52,12 @@ pub fn zoo_cnns() -> Result<Vec<Workload>> {
     Ok(out)
 }
 
+/// A schedule file: its name under `schedules/` and its JSON text.
+pub type ScheduleFile = (String, String);
+
 /// Schedules every cell the arguments name; returns the records (with schedule file names)
 /// and the schedule files' names and contents.
-pub fn hios_records(a: &HiosArgs) -> Result<(Vec<Record>, Vec<(String, String)>)> {
+pub fn hios_records(a: &HiosArgs) -> Result<(Vec<Record>, Vec<ScheduleFile>)> {
     let contention = match a.contention.as_str() {
         "shared" => Contention::Shared { beta: a.beta },
         "reference" => Contention::Reference,
