@@ -26,6 +26,7 @@ pub mod algorithms;
 pub mod cli;
 pub mod error;
 pub mod evaluate;
+pub mod gpu;
 pub mod hios;
 pub mod placement;
 pub mod plots;

@@ -41,6 +41,11 @@ pub enum Command {
     /// RandWire at 331, 512, 768, 1280, batch 1) plus the `*.json` of each --inputs folder
     /// (a dnn-partitioning checkout's latency-inputs/).
     Hios(HiosArgs),
+    /// Run throughput placements as pipelines on this machine's GPUs (calibrated busy kernels
+    /// of each node's fpgaLatency, cpuLatency for CPU stages, the stage's communication as
+    /// busy time, a real copy between stages) and report measured time per sample against the predicted max-load.
+    /// Needs a build with `--features cuda` and an NVIDIA driver; otherwise says so and exits 2.
+    Validate(ValidateArgs),
     /// Compare two results (files or folders): objective and time per cell; exits 1 on a
     /// regression (an objective worse beyond --tolerance, a row that became infeasible or failed).
     Compare(CompareArgs),
@@ -353,4 +358,22 @@ pub struct HiosArgs {
     pub json: bool,
     #[command(flatten)]
     pub common: CommonArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct ValidateArgs {
+    /// The workload the placements are for.
+    pub workload: PathBuf,
+    /// Placement (split) files, as `bench throughput` writes under placements/.
+    #[arg(required = true)]
+    pub placements: Vec<PathBuf>,
+    /// Samples pushed through the pipeline per repeat.
+    #[arg(long, default_value_t = 200)]
+    pub samples: usize,
+    /// Timed repeats after one warm-up; the median is reported.
+    #[arg(long, default_value_t = 5)]
+    pub repeats: usize,
+    /// Write the rows as JSON here.
+    #[arg(long)]
+    pub out: Option<PathBuf>,
 }
