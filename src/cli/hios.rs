@@ -6,7 +6,7 @@ use super::{metadata, print_table, progress_bar, set_threads};
 use crate::error::{Error, Result};
 use crate::hios::algorithms::{run, HiosOptions, NAMES};
 use crate::hios::{simulate, Contention, Problem};
-use crate::results::{write_atomic, write_results, Record, Status, SCHEMA_VERSION};
+use crate::results::{write_atomic, write_results, Record, Status};
 use crate::workload::{discover_json_files, load_workload, parse_workload, Workload};
 use crate::zoo::{
     cost::CostModel, export::ExportOptions, export::Granularity, generate, randwire::RandWire, GenSpec, Model,
@@ -158,39 +158,12 @@ fn cell(
     seed: u64,
 ) -> (Record, Option<serde_json::Value>) {
     let p = Problem::from_workload(w, GPU_CAPACITY, contention);
-    let mut r = Record {
-        schema_version: SCHEMA_VERSION,
-        workload: format!("{}@k{k}", w.name),
-        workload_hash: w.content_hash.clone(),
-        objective_kind: "hios-latency".into(),
-        algorithm: name.into(),
-        options: format!(
-            "gpus={k};window={};streams={};max_group={};contention={contention:?}",
-            o.window, o.streams, o.max_group
-        ),
-        status: Status::Feasible,
-        objective: None,
-        claimed_objective: None,
-        lower_bound: None,
-        gap: None,
-        bound_space: None,
-        feasible: false,
-        contiguous: None,
-        acyclic: None,
-        devices_used: None,
-        wall_seconds: 0.0,
-        seed,
-        placement_file: None,
-        solver: None,
-        solver_status: None,
-        solver_incumbent: None,
-        solver_bound: None,
-        solver_gap: None,
-        solver_nodes: None,
-        solver_seconds: None,
-        message: String::new(),
-        notes: String::new(),
-    };
+    let options = format!(
+        "gpus={k};window={};streams={};max_group={};contention={contention:?}",
+        o.window, o.streams, o.max_group
+    );
+    let mut r = Record::new(&format!("{}@k{k}", w.name), &w.content_hash, "hios-latency", name, options, seed);
+    r.status = Status::Feasible;
     let start = Instant::now();
     let outcome = run(name, &p, Some(w), o);
     r.wall_seconds = start.elapsed().as_secs_f64();

@@ -390,35 +390,19 @@ fn regress(a: RegressArgs) -> Result<i32> {
     let threads = set_threads(&a.common);
     let mut regressions = 0;
     for kind in [Objective::Throughput, Objective::Latency] {
-        let wargs = WorkloadArgs { files: vec![], inputs: a.inputs.clone(), no_embedded: false, experts: vec![] };
-        let (workloads, expert_dirs) = resolve_workloads(&wargs, kind)?;
         let dir = a.baseline.join(kind.as_str());
         if a.update {
-            let algos: Vec<_> =
-                algorithms::for_objective(kind).into_iter().filter(|x| a.include_slow || x.deterministic()).collect();
-            let common =
-                CommonArgs { time_limit: Some(a.common.time_limit.unwrap_or(BASELINE_TIME_LIMIT)), ..a.common.clone() };
-            let opts = RunOptions {
-                seed: common.seed,
-                time_limit: common.time_limit,
-                threads,
-                expert_dirs,
-                ..RunOptions::default()
-            };
-            let bar = progress_bar(workloads.len() * algos.len(), a.common.quiet);
-            let results = run_all(&workloads, &algos, kind, &opts, bar.as_ref());
-            if let Some(b) = bar {
-                b.finish_and_clear();
-            }
-            let records: Vec<Record> = results.into_iter().map(|c| c.record).collect();
-            write_results(&dir, &metadata(&common, threads), &records)?;
-            eprintln!("wrote {} ({} rows)", dir.join("results.json").display(), records.len());
+            let pick = |x: &dyn Algorithm| a.include_slow || x.deterministic();
+            let n = run_and_write(kind, &a.inputs, pick, &a.common, BASELINE_TIME_LIMIT, threads, &dir)?;
+            eprintln!("wrote {} ({n} rows)", dir.join("results.json").display());
             continue;
         }
         if !dir.join("results.json").is_file() {
             eprintln!("no {} baseline at {}: skipped", kind.as_str(), dir.display());
             continue;
         }
+        let wargs = WorkloadArgs { files: vec![], inputs: a.inputs.clone(), no_embedded: false, experts: vec![] };
+        let (workloads, expert_dirs) = resolve_workloads(&wargs, kind)?;
         let (meta, baseline) = load_results(&dir)?;
         let by_name: std::collections::HashMap<&str, &Workload> =
             workloads.iter().map(|w| (w.name.as_str(), w)).collect();
@@ -514,25 +498,7 @@ fn figures(a: FiguresArgs) -> Result<i32> {
     for kind in [Objective::Throughput, Objective::Latency] {
         let dir = a.results.join(kind.as_str());
         if a.rerun || !dir.join("results.json").is_file() {
-            let wargs = WorkloadArgs { files: vec![], inputs: a.inputs.clone(), no_embedded: false, experts: vec![] };
-            let (workloads, expert_dirs) = resolve_workloads(&wargs, kind)?;
-            let common =
-                CommonArgs { time_limit: Some(a.common.time_limit.unwrap_or(FIGURES_TIME_LIMIT)), ..a.common.clone() };
-            let opts = RunOptions {
-                seed: common.seed,
-                time_limit: common.time_limit,
-                threads,
-                expert_dirs,
-                ..RunOptions::default()
-            };
-            let algos = algorithms::for_objective(kind);
-            let bar = progress_bar(workloads.len() * algos.len(), a.common.quiet);
-            let results = run_all(&workloads, &algos, kind, &opts, bar.as_ref());
-            if let Some(b) = bar {
-                b.finish_and_clear();
-            }
-            let rows: Vec<Record> = results.into_iter().map(|c| c.record).collect();
-            write_results(&dir, &metadata(&common, threads), &rows)?;
+            run_and_write(kind, &a.inputs, |_| true, &a.common, FIGURES_TIME_LIMIT, threads, &dir)?;
             eprintln!("wrote {}", dir.join("results.json").display());
         }
         records.extend(load_results(&dir)?.1);
@@ -705,4 +671,32 @@ fn validate(a: args::ValidateArgs) -> Result<i32> {
         None => println!("{text}"),
     }
     Ok(0)
+}
+
+/// Runs the algorithms `pick` accepts for `kind` on the embedded and `inputs` workloads, with
+/// `default_limit` seconds per cell unless `--time-limit` says otherwise, and writes the
+/// results (without placements) into `dir`; returns the number of rows.
+fn run_and_write(
+    kind: Objective,
+    inputs: &[PathBuf],
+    pick: impl Fn(&dyn Algorithm) -> bool,
+    common: &CommonArgs,
+    default_limit: f64,
+    threads: usize,
+    dir: &Path,
+) -> Result<usize> {
+    let wargs = WorkloadArgs { files: vec![], inputs: inputs.to_vec(), no_embedded: false, experts: vec![] };
+    let (workloads, expert_dirs) = resolve_workloads(&wargs, kind)?;
+    let common = CommonArgs { time_limit: Some(common.time_limit.unwrap_or(default_limit)), ..common.clone() };
+    let opts =
+        RunOptions { seed: common.seed, time_limit: common.time_limit, threads, expert_dirs, ..RunOptions::default() };
+    let algos: Vec<_> = algorithms::for_objective(kind).into_iter().filter(|x| pick(*x)).collect();
+    let bar = progress_bar(workloads.len() * algos.len(), common.quiet);
+    let results = run_all(&workloads, &algos, kind, &opts, bar.as_ref());
+    if let Some(b) = bar {
+        b.finish_and_clear();
+    }
+    let records: Vec<Record> = results.into_iter().map(|c| c.record).collect();
+    write_results(dir, &metadata(&common, threads), &records)?;
+    Ok(records.len())
 }

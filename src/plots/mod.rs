@@ -151,3 +151,24 @@ where
 
 /// Width of the legend area.
 const LEGEND_WIDTH: u32 = 170;
+
+/// Workload names under the x axis, rotated, each starting just below its pixel position.
+fn workload_labels<DB: DrawingBackend>(
+    root: &DrawingArea<DB, plotters::coord::Shift>,
+    positions: &[(i32, i32)],
+    names: &[String],
+) -> DrawResult
+where
+    DB::ErrorType: 'static,
+{
+    use plotters::style::text_anchor::{HPos, Pos, VPos};
+    for (&(px, py), name) in positions.iter().zip(names) {
+        let style = ("sans-serif", 15)
+            .into_font()
+            .color(&BLACK)
+            .transform(FontTransform::Rotate90)
+            .pos(Pos::new(HPos::Left, VPos::Center));
+        root.draw(&Text::new(short(name), (px, py + 8), style))?;
+    }
+    Ok(())
+}

@@ -1,7 +1,8 @@
 //! Objective per workload relative to the best proven optimum: one bar per algorithm.
 
 use super::{
-    algorithms, colour, feasible_objective, legend, render, short, workloads, DrawResult, Figure, LEGEND_WIDTH,
+    algorithms, colour, feasible_objective, legend, render, workload_labels, workloads, DrawResult, Figure,
+    LEGEND_WIDTH,
 };
 use crate::error::{Error, Result};
 use crate::results::{Record, Status};
@@ -77,15 +78,9 @@ pub fn plot(records: &[Record], kind: &str, dir: &Path) -> Result<Figure> {
                 }
             }
             chart.draw_series(LineSeries::new([(0.0, 1.0), (loads.len() as f64, 1.0)], BLACK.stroke_width(1)))?;
-            for (w, name) in loads.iter().enumerate() {
-                let (px, py) = chart.backend_coord(&(w as f64 + 0.5, 0.0));
-                let style = ("sans-serif", 15)
-                    .into_font()
-                    .color(&BLACK)
-                    .transform(FontTransform::Rotate90)
-                    .pos(Pos::new(HPos::Left, VPos::Center));
-                root.draw(&Text::new(short(name), (px, py + 8), style))?;
-            }
+            let positions: Vec<(i32, i32)> =
+                (0..loads.len()).map(|w| chart.backend_coord(&(w as f64 + 0.5, 0.0))).collect();
+            workload_labels(root, &positions, &loads)?;
             Ok(())
         });
     if refs.iter().all(Option::is_none) {

@@ -1,11 +1,10 @@
 //! Wall time of every algorithm on every workload, on a log scale.
 
-use super::{algorithms, colour, legend, render, short, workloads, DrawResult, Figure, LEGEND_WIDTH};
+use super::{algorithms, colour, legend, render, workload_labels, workloads, DrawResult, Figure, LEGEND_WIDTH};
 use crate::error::Result;
 use crate::results::{Record, Status};
 use plotters::coord::Shift;
 use plotters::prelude::*;
-use plotters::style::text_anchor::{HPos, Pos, VPos};
 use std::path::Path;
 
 /// Times below this are drawn at it (a log axis has no zero).
@@ -50,15 +49,9 @@ pub fn plot(records: &[Record], kind: &str, dir: &Path) -> Result<Figure> {
                     .collect();
                 chart.draw_series(points.into_iter().map(move |p| Circle::new(p, 5, c.filled())))?;
             }
-            for (w, name) in loads.iter().enumerate() {
-                let (px, py) = chart.backend_coord(&(w as f64 + 0.5, FLOOR / 3.0));
-                let style = ("sans-serif", 15)
-                    .into_font()
-                    .color(&BLACK)
-                    .transform(FontTransform::Rotate90)
-                    .pos(Pos::new(HPos::Left, VPos::Center));
-                root.draw(&Text::new(short(name), (px, py + 8), style))?;
-            }
+            let positions: Vec<(i32, i32)> =
+                (0..loads.len()).map(|w| chart.backend_coord(&(w as f64 + 0.5, FLOOR / 3.0))).collect();
+            workload_labels(root, &positions, &loads)?;
             Ok(())
         });
     Ok(Figure {

@@ -102,6 +102,49 @@ pub struct Record {
     pub notes: String,
 }
 
+impl Record {
+    /// A row with its identity filled in and nothing measured yet (status `skipped`).
+    pub fn new(
+        workload: &str,
+        workload_hash: &str,
+        objective_kind: &str,
+        algorithm: &str,
+        options: String,
+        seed: u64,
+    ) -> Record {
+        Record {
+            schema_version: SCHEMA_VERSION,
+            workload: workload.into(),
+            workload_hash: workload_hash.into(),
+            objective_kind: objective_kind.into(),
+            algorithm: algorithm.into(),
+            options,
+            status: Status::Skipped,
+            objective: None,
+            claimed_objective: None,
+            lower_bound: None,
+            gap: None,
+            bound_space: None,
+            feasible: false,
+            contiguous: None,
+            acyclic: None,
+            devices_used: None,
+            wall_seconds: 0.0,
+            seed,
+            placement_file: None,
+            solver: None,
+            solver_status: None,
+            solver_incumbent: None,
+            solver_bound: None,
+            solver_gap: None,
+            solver_nodes: None,
+            solver_seconds: None,
+            message: String::new(),
+            notes: String::new(),
+        }
+    }
+}
+
 /// Facts about the run, written once per results file.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct RunMetadata {

@@ -5,7 +5,7 @@
 use crate::algorithms::{Algorithm, Claim, Objective, Outcome, RunOptions, Space};
 use crate::evaluate::{agrees, evaluate, Evaluation, LatencyError};
 use crate::placement::Device;
-use crate::results::{Record, Status, SCHEMA_VERSION};
+use crate::results::{Record, Status};
 use crate::workload::Workload;
 use indicatif::ProgressBar;
 use rayon::prelude::*;
@@ -62,36 +62,7 @@ pub fn run_cells(
 /// other objective (the max-load DP's split in a latency run) is scored as a baseline: its own
 /// claims and bounds are about the other objective and are not used.
 pub fn run_cell(w: &Workload, algo: &dyn Algorithm, kind: Objective, opts: &RunOptions) -> CellResult {
-    let mut record = Record {
-        schema_version: SCHEMA_VERSION,
-        workload: w.name.clone(),
-        workload_hash: w.content_hash.clone(),
-        objective_kind: kind.as_str().into(),
-        algorithm: algo.name().into(),
-        options: algo.options(opts),
-        status: Status::Skipped,
-        objective: None,
-        claimed_objective: None,
-        lower_bound: None,
-        gap: None,
-        bound_space: None,
-        feasible: false,
-        contiguous: None,
-        acyclic: None,
-        devices_used: None,
-        wall_seconds: 0.0,
-        seed: opts.seed,
-        placement_file: None,
-        solver: None,
-        solver_status: None,
-        solver_incumbent: None,
-        solver_bound: None,
-        solver_gap: None,
-        solver_nodes: None,
-        solver_seconds: None,
-        message: String::new(),
-        notes: String::new(),
-    };
+    let mut record = Record::new(&w.name, &w.content_hash, kind.as_str(), algo.name(), algo.options(opts), opts.seed);
     if let Err(reason) = algo.applicable(w, opts) {
         record.message = reason;
         return CellResult { record, split_json: None };
