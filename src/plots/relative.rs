@@ -91,10 +91,11 @@ pub fn plot(records: &[Record], kind: &str, dir: &Path) -> Result<Figure> {
         svg,
         title: format!("{kind}: relative objective"),
         caption: format!(
-            "Each bar is an algorithm's {kind} objective divided by the best objective proven optimal on that workload \
-             (the DP's optimum over pipeline-ordered splits, or an IP solved to optimality); 1 is optimal, bars below 1 \
-             are non-contiguous placements that beat the contiguous optimum, bars above {CAP} are clipped and labelled, \
-             and a missing bar is a skipped, infeasible or failed run."
+            "Each bar is an algorithm's {kind} objective divided by the workload's reference: the best objective some \
+             exact method proved optimal in its space (for throughput the DP over pipeline-ordered splits, or an IP \
+             solved to optimality), else the best feasible objective found; bars below 1 beat that reference with \
+             placements outside its space, bars above {CAP} are clipped and labelled, and a missing bar is a skipped, \
+             infeasible or failed run."
         ),
     })
 }
