@@ -161,16 +161,7 @@ pub struct SolverInfo {
 
 impl Outcome {
     pub fn found(placement: Placement, claimed: Option<f64>, claim: Claim) -> Outcome {
-        Outcome {
-            placement: Some(placement),
-            claimed_objective: claimed,
-            claimed_at_most: None,
-            lower_bound: None,
-            bound_space: Space::Any,
-            claim,
-            notes: Vec::new(),
-            solver: None,
-        }
+        Outcome { placement: Some(placement), claimed_objective: claimed, ..Outcome::none(claim) }
     }
 
     pub fn none(claim: Claim) -> Outcome {
