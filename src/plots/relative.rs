@@ -39,7 +39,7 @@ pub fn plot(records: &[Record], kind: &str, dir: &Path) -> Result<Figure> {
             legend(&legend_area, &algos, false)?;
             let mut chart = ChartBuilder::on(&plot_area)
                 .caption(
-                    format!("{kind}: objective relative to the best proven optimum (1 = optimal)"),
+                    format!("{kind}: objective relative to the reference (1 = best proven, else best found)"),
                     ("sans-serif", 26),
                 )
                 .margin(16)
