@@ -8,7 +8,7 @@
 
 use crate::placement::Device;
 use crate::workload::Workload;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 /// Latency and the pieces it was computed from.
 #[derive(Debug, Clone, PartialEq)]
@@ -51,8 +51,8 @@ pub fn latency_of(w: &Workload, dev: &[Option<Device>]) -> Result<Latency, Laten
     let mut block = vec![usize::MAX; w.len()];
     let mut blocks: Vec<Block> = Vec::new();
     let mut pieces_total = 0;
-    let accs: BTreeMap<Device, ()> = dev.iter().filter(|d| d.is_acc()).map(|&d| (d, ())).collect();
-    for &d in accs.keys() {
+    let accs: BTreeSet<Device> = dev.iter().filter(|d| d.is_acc()).copied().collect();
+    for &d in &accs {
         // times[v] = number of times a path into v has left d before reaching v (spec §8.2).
         let mut times = vec![0usize; w.len()];
         for &v in &order {

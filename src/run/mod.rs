@@ -102,7 +102,7 @@ fn as_baseline(mut o: Outcome) -> Outcome {
 }
 
 /// Compares the outcome with the evaluator's verdict and fills the record.
-fn judge(w: &Workload, kind: Objective, guarantee: Space, outcome: Outcome, mut record: Record) -> CellResult {
+fn judge(w: &Workload, kind: Objective, guarantee: Space, mut outcome: Outcome, mut record: Record) -> CellResult {
     record.claimed_objective = outcome.claimed_objective;
     record.lower_bound = outcome.lower_bound;
     record.bound_space = outcome.lower_bound.map(|_| outcome.bound_space);
@@ -116,7 +116,7 @@ fn judge(w: &Workload, kind: Objective, guarantee: Space, outcome: Outcome, mut 
         record.solver_seconds = Some(s.seconds);
     }
     record.notes = outcome.notes.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join(";");
-    let Some(placement) = outcome.placement.clone() else {
+    let Some(placement) = outcome.placement.take() else {
         record.status = match outcome.claim {
             Claim::Infeasible => Status::Infeasible,
             Claim::Timeout => Status::Timeout,

@@ -186,22 +186,26 @@ impl Problem<'_> {
             let comm = parent_comm + self.add_atom(s, atom);
             let from = &table[j * width..(j + 1) * width];
             let acc_cost = acc + comm;
-            for c in 0..=self.cpus {
-                for f in 0..=self.accs {
-                    let st = c * k1 + f;
-                    if acc_ok && f > 0 {
+            // The device decisions are taken once per pair, outside the loops over states; each
+            // state reads only the smaller states of `from`, so the two passes are independent.
+            if acc_ok {
+                for c in 0..=self.cpus {
+                    for f in 1..=self.accs {
+                        let st = c * k1 + f;
                         let v = from[st - 1].max(acc_cost);
                         if v < row[st] {
                             row[st] = v;
                             links[st] = Link { j: j as u32, kind: PAIR_ACC };
                         }
                     }
-                    if cpu_ok && c > 0 {
-                        let v = from[st - k1].max(cpu);
-                        if v < row[st] {
-                            row[st] = v;
-                            links[st] = Link { j: j as u32, kind: PAIR_CPU };
-                        }
+                }
+            }
+            if cpu_ok {
+                for st in k1..width {
+                    let v = from[st - k1].max(cpu);
+                    if v < row[st] {
+                        row[st] = v;
+                        links[st] = Link { j: j as u32, kind: PAIR_CPU };
                     }
                 }
             }
