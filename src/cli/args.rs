@@ -41,11 +41,16 @@ pub enum Command {
     /// RandWire at 331, 512, 768, 1280, batch 1) plus the `*.json` of each --inputs folder
     /// (a dnn-partitioning checkout's latency-inputs/).
     Hios(HiosArgs),
-    /// Run throughput placements as pipelines on this machine's GPUs (calibrated busy kernels
-    /// of each node's fpgaLatency, cpuLatency for CPU stages, the stage's communication as
-    /// busy time, a real copy between stages) and report measured time per sample against the predicted max-load.
-    /// Needs a build with `--features cuda` and an NVIDIA driver; otherwise says so and exits 2.
+    /// Run placements and HIOS schedules on this machine's GPUs and report measured against
+    /// predicted time: throughput placements as pipelines (time per sample vs max-load),
+    /// latency placements and schedules one sample at a time. Zoo workloads run as real kernels
+    /// with real copies of each edge's bytes; the paper's workloads (no shapes) as calibrated
+    /// busy kernels of each node's time. Needs `--features cuda` and an NVIDIA driver;
+    /// otherwise says so and exits 2.
     Validate(ValidateArgs),
+    /// Measure a zoo model's operators (cuDNN, cuBLAS, NVRTC kernels) and copies on this
+    /// machine's GPUs and write the workload with the measured times (needs `--features cuda`).
+    Profile(ProfileArgs),
     /// Compare two results (files or folders): objective and time per cell; exits 1 on a
     /// regression (an objective worse beyond --tolerance, a row that became infeasible or failed).
     Compare(CompareArgs),
@@ -362,12 +367,21 @@ pub struct HiosArgs {
 
 #[derive(Debug, Args)]
 pub struct ValidateArgs {
-    /// The workload the placements are for.
+    /// The workload the placements and schedules are for.
     pub workload: PathBuf,
-    /// Placement (split) files, as `bench throughput` writes under placements/.
-    #[arg(required = true)]
+    /// Placement (split) files, as `bench throughput` and `bench latency` write under placements/.
     pub placements: Vec<PathBuf>,
-    /// Samples pushed through the pipeline per repeat.
+    /// HIOS schedule files, as `bench hios` writes under schedules/ (repeatable).
+    #[arg(long = "schedule", value_name = "FILE")]
+    pub schedules: Vec<PathBuf>,
+    /// Run the placements one sample at a time and compare with their latency (latency
+    /// placements) instead of pipelining samples against the max-load.
+    #[arg(long)]
+    pub latency: bool,
+    /// Calibrated busy kernels even where the workload's model could run as real kernels.
+    #[arg(long)]
+    pub busy: bool,
+    /// Samples per repeat (pipelined for throughput placements, one after another otherwise).
     #[arg(long, default_value_t = 200)]
     pub samples: usize,
     /// Timed repeats after one warm-up; the median is reported.
@@ -376,4 +390,16 @@ pub struct ValidateArgs {
     /// Write the rows as JSON here.
     #[arg(long)]
     pub out: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct ProfileArgs {
+    #[command(flatten)]
+    pub model: GenArgs,
+    /// Untimed launches per operator before timing.
+    #[arg(long, default_value_t = 5)]
+    pub warmup: usize,
+    /// Event-timed launches per operator (and per copy size); the median is kept.
+    #[arg(long, default_value_t = 20)]
+    pub runs: usize,
 }

@@ -17,7 +17,7 @@ use std::time::Instant;
 
 /// Elements a GPU works on at once (132 SMs × 2048 resident threads on H100/H200): an operator
 /// with a smaller output occupies that share of the GPU.
-const GPU_CAPACITY: f64 = 132.0 * 2048.0;
+pub(crate) const GPU_CAPACITY: f64 = 132.0 * 2048.0;
 
 /// The HIOS experiments' models: Inception-v3 and RandWire at the paper's image sizes, batch 1,
 /// operator graphs with H200 times and NVLink transfers.

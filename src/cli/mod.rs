@@ -1,6 +1,7 @@
 //! The `bench` subcommands: resolve arguments into workloads and algorithms, run, write, print.
 
 pub mod args;
+mod gpu;
 mod hios;
 
 pub use hios::zoo_cnns;
@@ -45,7 +46,8 @@ pub fn run(cli: Cli) -> Result<i32> {
         Command::Perf(a) => perf(a),
         Command::Compare(a) => compare_cmd(a),
         Command::Hios(a) => hios::hios(a),
-        Command::Validate(a) => validate(a),
+        Command::Validate(a) => gpu::validate(a),
+        Command::Profile(a) => gpu::profile(a),
         Command::Gen(a) => gen(a),
         Command::Regress(a) => regress(a),
         Command::Plot(a) => plot_cmd(a),
@@ -570,7 +572,7 @@ fn figures(a: FiguresArgs) -> Result<i32> {
 }
 
 fn gen(a: GenArgs) -> Result<i32> {
-    use crate::zoo::{export::ExportOptions, generate, presets, randwire::RandWire, to_text, GenSpec};
+    use crate::zoo::{generate, presets, to_text};
     if a.embedded {
         for p in presets() {
             write_atomic(Path::new(p.path), to_text(&generate(&p.spec)?).as_bytes())?;
@@ -578,8 +580,19 @@ fn gen(a: GenArgs) -> Result<i32> {
         }
         return Ok(0);
     }
+    let text = to_text(&generate(&gen_spec(&a)?)?);
+    match &a.out {
+        Some(p) => write_atomic(p, text.as_bytes())?,
+        None => print!("{text}"),
+    }
+    Ok(0)
+}
+
+/// The zoo spec `bench gen`'s arguments describe.
+pub(crate) fn gen_spec(a: &GenArgs) -> Result<crate::zoo::GenSpec> {
+    use crate::zoo::{export::ExportOptions, randwire::RandWire, GenSpec};
     let model = a.model.ok_or_else(|| Error::Usage("give a MODEL or --embedded".into()))?;
-    let spec = GenSpec {
+    Ok(GenSpec {
         model,
         batch: a.batch,
         image: a.image,
@@ -597,80 +610,7 @@ fn gen(a: GenArgs) -> Result<i32> {
         },
         device: a.device.clone(),
         link: a.link.clone(),
-    };
-    let text = to_text(&generate(&spec)?);
-    match &a.out {
-        Some(p) => write_atomic(p, text.as_bytes())?,
-        None => print!("{text}"),
-    }
-    Ok(0)
-}
-
-/// Bytes each stage passes on: a fixed activation that carries the dependency; the modelled
-/// communication time is spent as busy time, since the paper's inputs give times, not bytes.
-const STAGE_ACTIVATION_BYTES: usize = 64 << 10;
-
-fn validate(a: args::ValidateArgs) -> Result<i32> {
-    let info = crate::gpu::probe().map_err(|e| Error::Usage(format!("bench validate: {e}")))?;
-    eprintln!("{} x {} ({} busy-kernel cycles per ms)", info.devices, info.name, info.cycles_per_ms.round());
-    let stem = a.workload.file_stem().map(|s| s.to_string_lossy().to_string()).unwrap_or_default();
-    let w = load_workload(&a.workload, &stem)?;
-    let order = w.topological_order();
-    let mut rows = Vec::new();
-    for file in &a.placements {
-        let split = Split::load(file)?;
-        let e = evaluate(&w, &split);
-        let name = file.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_default();
-        let skip = |why: &str| serde_json::json!({"placement": name, "status": "skipped", "message": why});
-        if !e.feasible() || !e.acyclic {
-            rows.push(skip("infeasible or not pipeline-ordered"));
-            continue;
-        }
-        // Stages in pipeline order: by the first node of each accelerator in topological order.
-        let placement = split.extend_to_placement(&w, file)?;
-        let mut stage_of: Vec<crate::placement::Device> = Vec::new();
-        for &v in &order {
-            if !stage_of.contains(&placement.device[v]) {
-                stage_of.push(placement.device[v]);
-            }
-        }
-        let stages: Vec<crate::gpu::StageSpec> = stage_of
-            .iter()
-            .enumerate()
-            .map(|(i, d)| {
-                // A CPU stage runs as busy kernels of its CPU times (a stand-in, labelled).
-                let time = |v: usize| if d.is_acc() { w.nodes[v].acc_latency } else { w.nodes[v].cpu_latency };
-                let mut kernels: Vec<f64> =
-                    order.iter().filter(|&&v| placement.device[v] == *d).map(|&v| time(v)).collect();
-                let comm = e.devices.iter().find(|x| x.device == *d).map_or(0.0, |x| x.comm);
-                if comm > 0.0 {
-                    kernels.push(comm);
-                }
-                crate::gpu::StageSpec { gpu: i, kernels_ms: kernels, send_bytes: STAGE_ACTIVATION_BYTES }
-            })
-            .collect();
-        let m = crate::gpu::run_pipeline(&stages, a.samples, a.repeats).map_err(Error::Usage)?;
-        let err = (m.per_sample_ms - e.max_load).abs() / m.per_sample_ms;
-        rows.push(serde_json::json!({
-            "placement": name, "status": "measured", "stages": stages.len(), "devices_used": m.devices_used,
-            "predicted_ms": e.max_load, "measured_ms": m.per_sample_ms, "relative_error": err,
-            "repeats_ms": m.repeats_ms, "samples": m.samples, "gpu": info.name, "gpus": info.devices,
-            "kernels": "calibrated busy kernels: fpgaLatency per node (cpuLatency on CPU stages), the stage's communication as busy time",
-            "uses_cpu": split.cpus.iter().any(|c| !c.is_empty()),
-        }));
-        eprintln!(
-            "{name}: predicted {:.4} ms, measured {:.4} ms ({:+.1}%)",
-            e.max_load,
-            m.per_sample_ms,
-            100.0 * (m.per_sample_ms - e.max_load) / e.max_load
-        );
-    }
-    let text = serde_json::to_string_pretty(&rows).unwrap_or_default();
-    match &a.out {
-        Some(p) => write_atomic(p, text.as_bytes())?,
-        None => println!("{text}"),
-    }
-    Ok(0)
+    })
 }
 
 /// Runs the algorithms `pick` accepts for `kind` on the embedded and `inputs` workloads, with

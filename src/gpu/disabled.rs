@@ -1,6 +1,8 @@
 //! Stand-ins when placebench is built without the `cuda` feature.
 
-use super::{GpuInfo, Measurement, StageSpec};
+use super::plan::Plan;
+use super::{GpuInfo, LinkFit, Measurement, Mode};
+use crate::zoo::graph::OpGraph;
 
 const WHY: &str = "this bench was built without the `cuda` feature: rebuild with `cargo build --release --features cuda` on a machine with an NVIDIA driver";
 
@@ -8,6 +10,14 @@ pub fn probe() -> Result<GpuInfo, String> {
     Err(WHY.into())
 }
 
-pub fn run_pipeline(_stages: &[StageSpec], _samples: usize, _repeats: usize) -> Result<Measurement, String> {
+pub fn execute(_plan: &Plan, _mode: Mode, _samples: usize, _repeats: usize) -> Result<Measurement, String> {
+    Err(WHY.into())
+}
+
+pub fn profile_ops(_g: &OpGraph, _warmup: usize, _runs: usize, _progress: impl FnMut()) -> Result<Vec<f64>, String> {
+    Err(WHY.into())
+}
+
+pub fn profile_links(_runs: usize) -> Result<Vec<LinkFit>, String> {
     Err(WHY.into())
 }

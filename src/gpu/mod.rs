@@ -1,42 +1,109 @@
-//! Real GPUs: run a placement's pipeline on the machine's GPUs and measure the time per sample.
-//! `enabled.rs` (cargo feature `cuda`, cudarc with the driver loaded at run time) and
-//! `disabled.rs` offer the same functions; without the feature or without a driver every call
-//! returns an error that says so, and the CPU paths never need a GPU.
+//! Real GPUs: profile operators and links (`bench profile`), and run placements and HIOS
+//! schedules as execution plans (`bench validate`). `enabled/` (cargo feature `cuda`, cudarc
+//! with the driver loaded at run time) and `disabled.rs` offer the same functions; without the
+//! feature or without a driver every call returns an error that says so, and the CPU paths
+//! never need a GPU. `plan.rs` builds what runs, on the CPU.
+
+pub mod plan;
 
 #[cfg(feature = "cuda")]
 mod enabled;
 #[cfg(feature = "cuda")]
-pub use enabled::{probe, run_pipeline};
+pub use enabled::{execute, probe, profile_links, profile_ops};
 
 #[cfg(not(feature = "cuda"))]
 mod disabled;
 #[cfg(not(feature = "cuda"))]
-pub use disabled::{probe, run_pipeline};
+pub use disabled::{execute, probe, profile_links, profile_ops};
 
 /// What the machine offers.
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct GpuInfo {
     pub devices: usize,
     pub name: String,
-    /// Busy-kernel clock cycles per millisecond, measured.
+    /// Busy-kernel clock cycles per millisecond on GPU 0, measured.
     pub cycles_per_ms: f64,
+    pub driver: String,
+    /// Whether cuDNN and cuBLAS load (real kernels need them).
+    pub libraries: bool,
 }
 
-/// One pipeline stage: the GPU it runs on, the time of each of its operators (ms), run as
-/// calibrated busy kernels, and the bytes it sends to the next stage.
-#[derive(Debug, Clone)]
-pub struct StageSpec {
-    pub gpu: usize,
-    pub kernels_ms: Vec<f64>,
-    pub send_bytes: usize,
+/// How samples go through a plan.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Mode {
+    /// Many samples in flight: time per sample in steady state (throughput placements).
+    Pipeline,
+    /// One sample at a time, start to finish (latency placements, HIOS schedules).
+    Latency,
 }
 
-/// Time per sample in steady state.
+/// A measured plan.
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct Measurement {
+    /// Median over the timed repeats (pipeline) or samples (latency).
     pub per_sample_ms: f64,
-    /// Per repeat.
     pub repeats_ms: Vec<f64>,
     pub samples: usize,
     pub devices_used: usize,
+    /// Host time spent issuing work, per sample, on the busiest GPU thread: near
+    /// `per_sample_ms` means the host, not the GPUs, set the pace.
+    pub issue_ms_per_sample: f64,
+    /// Whether every pair of GPUs had direct peer access.
+    pub peer_access: bool,
+    pub gpu: GpuInfo,
+}
+
+/// Copy time fitted to `alpha_ms + bytes / bytes_per_ms` by least squares over the sizes.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct LinkFit {
+    pub name: String,
+    pub alpha_ms: f64,
+    pub bytes_per_ms: f64,
+    /// (bytes, median ms) measured.
+    pub points: Vec<(usize, f64)>,
+    /// Largest relative error of the fit over the points.
+    pub max_relative_error: f64,
+}
+
+impl LinkFit {
+    pub fn fit(name: &str, points: Vec<(usize, f64)>) -> LinkFit {
+        // Weighted by 1/ms² (relative error), so small copies count as much as large ones.
+        let (mut sw, mut sx, mut sy, mut sxx, mut sxy) = (0.0, 0.0, 0.0, 0.0, 0.0);
+        for &(b, ms) in &points {
+            let w = 1.0 / (ms * ms).max(1e-12);
+            let x = b as f64;
+            sw += w;
+            sx += w * x;
+            sy += w * ms;
+            sxx += w * x * x;
+            sxy += w * x * ms;
+        }
+        let slope = ((sw * sxy - sx * sy) / (sw * sxx - sx * sx)).max(1e-15);
+        let alpha = ((sy - slope * sx) / sw).max(0.0);
+        let max_relative_error =
+            points.iter().map(|&(b, ms)| ((alpha + b as f64 * slope) - ms).abs() / ms).fold(0.0, f64::max);
+        LinkFit { name: name.into(), alpha_ms: alpha, bytes_per_ms: 1.0 / slope, points, max_relative_error }
+    }
+
+    /// Milliseconds to move `bytes`.
+    pub fn ms(&self, bytes: f64) -> f64 {
+        self.alpha_ms + bytes / self.bytes_per_ms
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::LinkFit;
+
+    #[test]
+    fn link_fit_recovers_a_line() {
+        // Exact points of 0.01 ms + bytes / 2e7 bytes per ms come back as that line.
+        let pts: Vec<(usize, f64)> =
+            (0..6).map(|i| (4096usize << (2 * i), 0.01 + (4096usize << (2 * i)) as f64 / 2e7)).collect();
+        let f = LinkFit::fit("t", pts);
+        assert!((f.alpha_ms - 0.01).abs() < 1e-9, "{f:?}");
+        assert!((f.bytes_per_ms / 2e7 - 1.0).abs() < 1e-9, "{f:?}");
+        assert!(f.max_relative_error < 1e-9);
+    }
 }

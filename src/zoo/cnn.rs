@@ -28,7 +28,7 @@ pub fn resnet50(batch: usize, image: usize, classes: usize) -> OpGraph {
     let x = g.input("image", vec![batch, 3, image, image]);
     g.block("stem");
     let x = conv_bn_relu(&mut g, "conv1", x, 64, square(7), 2, square(3));
-    let mut x = g.pool("maxpool", x, 3, 2, 1);
+    let mut x = g.max_pool("maxpool", x, 3, 2, 1);
     let mut channels = 64;
     for (stage, (blocks, width)) in [(3, 64), (4, 128), (6, 256), (3, 512)].into_iter().enumerate() {
         for b in 0..blocks {
@@ -63,7 +63,7 @@ fn inception_a(g: &mut OpGraph, x: usize, pool_features: usize) -> usize {
     let b3 = conv_bn_relu(g, "branch3x3dbl_1", x, 64, square(1), 1, square(0));
     let b3 = conv_bn_relu(g, "branch3x3dbl_2", b3, 96, square(3), 1, square(1));
     let b3 = conv_bn_relu(g, "branch3x3dbl_3", b3, 96, square(3), 1, square(1));
-    let bp = g.pool("branch_pool.avgpool", x, 3, 1, 1);
+    let bp = g.avg_pool("branch_pool.avgpool", x, 3, 1, 1);
     let bp = conv_bn_relu(g, "branch_pool", bp, pool_features, square(1), 1, square(0));
     g.concat("concat", &[b1, b5, b3, bp])
 }
@@ -73,7 +73,7 @@ fn inception_b(g: &mut OpGraph, x: usize) -> usize {
     let bd = conv_bn_relu(g, "branch3x3dbl_1", x, 64, square(1), 1, square(0));
     let bd = conv_bn_relu(g, "branch3x3dbl_2", bd, 96, square(3), 1, square(1));
     let bd = conv_bn_relu(g, "branch3x3dbl_3", bd, 96, square(3), 2, square(0));
-    let bp = g.pool("branch_pool.maxpool", x, 3, 2, 0);
+    let bp = g.max_pool("branch_pool.maxpool", x, 3, 2, 0);
     g.concat("concat", &[b3, bd, bp])
 }
 
@@ -87,7 +87,7 @@ fn inception_c(g: &mut OpGraph, x: usize, c7: usize) -> usize {
     let bd = conv_bn_relu(g, "branch7x7dbl_3", bd, c7, (1, 7), 1, (0, 3));
     let bd = conv_bn_relu(g, "branch7x7dbl_4", bd, c7, (7, 1), 1, (3, 0));
     let bd = conv_bn_relu(g, "branch7x7dbl_5", bd, 192, (1, 7), 1, (0, 3));
-    let bp = g.pool("branch_pool.avgpool", x, 3, 1, 1);
+    let bp = g.avg_pool("branch_pool.avgpool", x, 3, 1, 1);
     let bp = conv_bn_relu(g, "branch_pool", bp, 192, square(1), 1, square(0));
     g.concat("concat", &[b1, b7, bd, bp])
 }
@@ -99,7 +99,7 @@ fn inception_d(g: &mut OpGraph, x: usize) -> usize {
     let b7 = conv_bn_relu(g, "branch7x7x3_2", b7, 192, (1, 7), 1, (0, 3));
     let b7 = conv_bn_relu(g, "branch7x7x3_3", b7, 192, (7, 1), 1, (3, 0));
     let b7 = conv_bn_relu(g, "branch7x7x3_4", b7, 192, square(3), 2, square(0));
-    let bp = g.pool("branch_pool.maxpool", x, 3, 2, 0);
+    let bp = g.max_pool("branch_pool.maxpool", x, 3, 2, 0);
     g.concat("concat", &[b3, b7, bp])
 }
 
@@ -114,7 +114,7 @@ fn inception_e(g: &mut OpGraph, x: usize) -> usize {
     let bda = conv_bn_relu(g, "branch3x3dbl_3a", bd, 384, (1, 3), 1, (0, 1));
     let bdb = conv_bn_relu(g, "branch3x3dbl_3b", bd, 384, (3, 1), 1, (1, 0));
     let bd = g.concat("branch3x3dbl.concat", &[bda, bdb]);
-    let bp = g.pool("branch_pool.avgpool", x, 3, 1, 1);
+    let bp = g.avg_pool("branch_pool.avgpool", x, 3, 1, 1);
     let bp = conv_bn_relu(g, "branch_pool", bp, 192, square(1), 1, square(0));
     g.concat("concat", &[b1, b3, bd, bp])
 }
@@ -127,10 +127,10 @@ pub fn inception_v3(batch: usize, image: usize, classes: usize) -> OpGraph {
     let x = conv_bn_relu(&mut g, "Conv2d_1a_3x3", x, 32, square(3), 2, square(0));
     let x = conv_bn_relu(&mut g, "Conv2d_2a_3x3", x, 32, square(3), 1, square(0));
     let x = conv_bn_relu(&mut g, "Conv2d_2b_3x3", x, 64, square(3), 1, square(1));
-    let x = g.pool("maxpool1", x, 3, 2, 0);
+    let x = g.max_pool("maxpool1", x, 3, 2, 0);
     let x = conv_bn_relu(&mut g, "Conv2d_3b_1x1", x, 80, square(1), 1, square(0));
     let x = conv_bn_relu(&mut g, "Conv2d_4a_3x3", x, 192, square(3), 1, square(0));
-    let mut x = g.pool("maxpool2", x, 3, 2, 0);
+    let mut x = g.max_pool("maxpool2", x, 3, 2, 0);
     for (name, pool) in [("Mixed_5b", 32), ("Mixed_5c", 64), ("Mixed_5d", 64)] {
         g.block(name);
         x = inception_a(&mut g, x, pool);

@@ -1,12 +1,12 @@
 //! Writes an operator graph as a dnn-partitioning workload: operator or layer granularity,
 //! inference or training, with provenance in extra keys that the loader ignores.
 
-use super::cost::{graph_size, op_seconds, op_size, transfer_seconds, CostModel};
+use super::cost::{graph_size, op_seconds, op_size, transfer_seconds, CostModel, Link};
 use super::graph::{OpGraph, OpKind};
 use serde_json::{json, Map, Value};
 
 /// Operators as they are, or one node per block.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Granularity {
     Op,
@@ -45,10 +45,13 @@ fn round(x: f64) -> f64 {
     (x * f).round() / f
 }
 
-/// The workload as JSON.
-pub fn export(g: &OpGraph, opts: &ExportOptions, provenance: Value) -> Value {
-    let acc = &opts.cost.accelerator;
-    let nodes: Vec<Node> = match opts.granularity {
+/// The nodes of the exported graph: each with its name and operators, in node-id order.
+pub fn node_ops(g: &OpGraph, granularity: Granularity) -> Vec<(String, Vec<usize>)> {
+    nodes(g, granularity).into_iter().map(|n| (n.name, n.ops)).collect()
+}
+
+fn nodes(g: &OpGraph, granularity: Granularity) -> Vec<Node> {
+    match granularity {
         Granularity::Op => g.ops.iter().enumerate().map(|(i, o)| Node { name: o.name.clone(), ops: vec![i] }).collect(),
         Granularity::Layer => {
             let mut blocks: Vec<Node> = Vec::new();
@@ -61,7 +64,28 @@ pub fn export(g: &OpGraph, opts: &ExportOptions, provenance: Value) -> Value {
             }
             blocks
         }
-    };
+    }
+}
+
+/// Times measured on a GPU that replace the cost model's accelerator times and link.
+#[derive(Debug, Clone)]
+pub struct Measured {
+    /// Milliseconds per operator, in operator order.
+    pub op_ms: Vec<f64>,
+    pub link: Link,
+    /// Bytes per element of the tensors the measured kernels moved.
+    pub bytes_per_element: f64,
+}
+
+/// The workload as JSON.
+pub fn export(g: &OpGraph, opts: &ExportOptions, provenance: Value) -> Value {
+    export_with(g, opts, provenance, None)
+}
+
+/// The workload as JSON, with measured accelerator times and link where given.
+pub fn export_with(g: &OpGraph, opts: &ExportOptions, provenance: Value, measured: Option<&Measured>) -> Value {
+    let acc = &opts.cost.accelerator;
+    let nodes = nodes(g, opts.granularity);
     let mut node_of = vec![0; g.ops.len()];
     for (n, node) in nodes.iter().enumerate() {
         for &o in &node.ops {
@@ -69,6 +93,10 @@ pub fn export(g: &OpGraph, opts: &ExportOptions, provenance: Value) -> Value {
         }
     }
     // Node-level edges and per-source costs: a node pays once per operator output it sends.
+    let send_ms = |op: &super::graph::Op| match measured {
+        Some(m) => (op.numel() as f64 * m.bytes_per_element / m.link.bandwidth + m.link.latency) * MS,
+        None => transfer_seconds(op, acc, &opts.cost.link) * MS,
+    };
     let mut edges: Vec<(usize, usize)> = Vec::new();
     let mut cost = vec![0.0; nodes.len()];
     let mut counted = vec![false; g.ops.len()];
@@ -81,7 +109,7 @@ pub fn export(g: &OpGraph, opts: &ExportOptions, provenance: Value) -> Value {
             edges.push((a, b));
             if !counted[u] {
                 counted[u] = true;
-                cost[a] += transfer_seconds(&g.ops[u], acc, &opts.cost.link) * MS;
+                cost[a] += send_ms(&g.ops[u]);
             }
         }
     }
@@ -91,6 +119,10 @@ pub fn export(g: &OpGraph, opts: &ExportOptions, provenance: Value) -> Value {
     let lat = |node: &Node, dev: &super::cost::DeviceModel| {
         node.ops.iter().map(|&o| op_seconds(&g.ops[o], dev)).sum::<f64>() * MS
     };
+    let acc_ms = |node: &Node| match measured {
+        Some(m) => node.ops.iter().map(|&o| m.op_ms[o]).sum::<f64>(),
+        None => lat(node, acc),
+    };
     let size = |node: &Node| node.ops.iter().map(|&o| op_size(&g.ops[o], acc, opts.training)).sum::<f64>();
     let is_input = |node: &Node| node.ops.iter().all(|&o| g.ops[o].kind == OpKind::Input);
     let mut out_nodes = Vec::new();
@@ -98,7 +130,7 @@ pub fn export(g: &OpGraph, opts: &ExportOptions, provenance: Value) -> Value {
         let last = &g.ops[*node.ops.last().expect("nodes are not empty")];
         out_nodes.push(json!({
             "id": i, "name": node.name, "colorClass": i,
-            "cpuLatency": round(lat(node, &opts.cost.cpu)), "fpgaLatency": round(lat(node, acc)),
+            "cpuLatency": round(lat(node, &opts.cost.cpu)), "fpgaLatency": round(acc_ms(node)),
             "size": round(size(node)), "supportedOnFpga": true, "isBackwardNode": false,
             "kind": if node.ops.len() == 1 { last.kind.to_string() } else { "layer".into() },
             "outShape": last.shape, "ops": node.ops.len(),
@@ -112,7 +144,7 @@ pub fn export(g: &OpGraph, opts: &ExportOptions, provenance: Value) -> Value {
         for (i, node) in nodes.iter().enumerate().filter(|(_, node)| !is_input(node)) {
             out_nodes.push(json!({
                 "id": n + i, "name": format!("{}_grad", node.name), "colorClass": i,
-                "cpuLatency": round(2.0 * lat(node, &opts.cost.cpu)), "fpgaLatency": round(2.0 * lat(node, acc)),
+                "cpuLatency": round(2.0 * lat(node, &opts.cost.cpu)), "fpgaLatency": round(2.0 * acc_ms(node)),
                 "size": 0.0, "supportedOnFpga": true, "isBackwardNode": true,
             }));
         }
@@ -132,7 +164,7 @@ pub fn export(g: &OpGraph, opts: &ExportOptions, provenance: Value) -> Value {
             } else {
                 // A sink's output still feeds its gradient; it has no other out-edge, so the
                 // transfer cost of its output is its cost.
-                let c = node.ops.iter().map(|&o| transfer_seconds(&g.ops[o], acc, &opts.cost.link)).sum::<f64>() * MS;
+                let c = node.ops.iter().map(|&o| send_ms(&g.ops[o])).sum::<f64>();
                 out_edges.push(json!({"sourceId": i, "destId": n + i, "cost": round(c)}));
             }
         }

@@ -25,6 +25,32 @@ impl fmt::Display for OpKind {
     }
 }
 
+/// What a kernel needs beyond the shapes to run an operator (the GPU executor reads it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Attrs {
+    None,
+    Conv {
+        k: (usize, usize),
+        s: (usize, usize),
+        p: (usize, usize),
+        groups: usize,
+    },
+    Pool {
+        k: usize,
+        s: usize,
+        p: usize,
+        max: bool,
+    },
+    GlobalPool,
+    /// Dense layer on the last axis.
+    Linear,
+    BatchedMatMul {
+        transpose_b: bool,
+    },
+    /// No data movement.
+    Reshape,
+}
+
 /// One operator.
 #[derive(Debug, Clone)]
 pub struct Op {
@@ -40,6 +66,7 @@ pub struct Op {
     pub flops: f64,
     /// The layer (block) it belongs to; a layer graph contracts each block into one node.
     pub block: String,
+    pub attrs: Attrs,
 }
 
 impl Op {
@@ -84,10 +111,24 @@ impl OpGraph {
         params: u64,
         flops: f64,
     ) -> usize {
+        self.push_with(name, kind, inputs, shape, params, flops, Attrs::None)
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn push_with(
+        &mut self,
+        name: &str,
+        kind: OpKind,
+        inputs: &[usize],
+        shape: Vec<usize>,
+        params: u64,
+        flops: f64,
+        attrs: Attrs,
+    ) -> usize {
         let input_shapes = inputs.iter().map(|&i| self.ops[i].shape.clone()).collect();
         let block = self.block.clone();
         let name = if block.is_empty() { name.to_owned() } else { format!("{block}.{name}") };
-        self.ops.push(Op { name, kind, inputs: inputs.to_vec(), input_shapes, shape, params, flops, block });
+        self.ops.push(Op { name, kind, inputs: inputs.to_vec(), input_shapes, shape, params, flops, block, attrs });
         self.ops.len() - 1
     }
 
@@ -112,7 +153,7 @@ impl OpGraph {
         let shape = vec![n, out, window(h, k.0, s.0, p.0), window(w, k.1, s.1, p.1)];
         let per_out = (c / groups * k.0 * k.1) as u64;
         let flops = 2.0 * numel(&shape) * per_out as f64;
-        self.push(name, OpKind::Conv, &[x], shape, per_out * out as u64, flops)
+        self.push_with(name, OpKind::Conv, &[x], shape, per_out * out as u64, flops, Attrs::Conv { k, s, p, groups })
     }
 
     /// Batch norm: scale and shift per channel.
@@ -141,19 +182,28 @@ impl OpGraph {
         self.push(name, OpKind::Softmax, &[x], shape, 0, flops)
     }
 
-    /// Max or average pooling with a k×k window.
-    pub fn pool(&mut self, name: &str, x: usize, k: usize, s: usize, p: usize) -> usize {
+    /// Max pooling with a k×k window.
+    pub fn max_pool(&mut self, name: &str, x: usize, k: usize, s: usize, p: usize) -> usize {
+        self.pool(name, x, k, s, p, true)
+    }
+
+    /// Average pooling with a k×k window.
+    pub fn avg_pool(&mut self, name: &str, x: usize, k: usize, s: usize, p: usize) -> usize {
+        self.pool(name, x, k, s, p, false)
+    }
+
+    fn pool(&mut self, name: &str, x: usize, k: usize, s: usize, p: usize, max: bool) -> usize {
         let [n, c, h, w] = self.shape(x).try_into().expect("pool takes NCHW");
         let shape = vec![n, c, window(h, k, s, p), window(w, k, s, p)];
         let flops = numel(&shape) * (k * k) as f64;
-        self.push(name, OpKind::Pool, &[x], shape, 0, flops)
+        self.push_with(name, OpKind::Pool, &[x], shape, 0, flops, Attrs::Pool { k, s, p, max })
     }
 
     /// Global average pooling to N×C.
     pub fn global_pool(&mut self, name: &str, x: usize) -> usize {
         let [n, c, h, w] = self.shape(x).try_into().expect("pool takes NCHW");
         let flops = (n * c * h * w) as f64;
-        self.push(name, OpKind::Pool, &[x], vec![n, c], 0, flops)
+        self.push_with(name, OpKind::Pool, &[x], vec![n, c], 0, flops, Attrs::GlobalPool)
     }
 
     /// Element-wise sum of operands of one shape.
@@ -187,7 +237,7 @@ impl OpGraph {
         let inp = *shape.last().expect("rank >= 1");
         *shape.last_mut().expect("rank >= 1") = out;
         let flops = 2.0 * numel(&shape) * inp as f64;
-        self.push(name, OpKind::MatMul, &[x], shape, (inp * out + out) as u64, flops)
+        self.push_with(name, OpKind::MatMul, &[x], shape, (inp * out + out) as u64, flops, Attrs::Linear)
     }
 
     /// Batched matrix product of activations: [b, m, k] × [b, k, n] (or `transpose_b`:
@@ -201,13 +251,13 @@ impl OpGraph {
         let mut shape = sa.clone();
         shape[r - 1] = n;
         let flops = 2.0 * numel(&shape) * sa[r - 1] as f64;
-        self.push(name, OpKind::MatMul, &[a, b], shape, 0, flops)
+        self.push_with(name, OpKind::MatMul, &[a, b], shape, 0, flops, Attrs::BatchedMatMul { transpose_b })
     }
 
     /// Reshape without data movement (split or merge heads); costs nothing but keeps shapes.
     pub fn reshape(&mut self, name: &str, x: usize, shape: Vec<usize>) -> usize {
         assert_eq!(numel(self.shape(x)), numel(&shape), "{name}: reshape changes the element count");
-        self.push(name, OpKind::Activation, &[x], shape, 0, 0.0)
+        self.push_with(name, OpKind::Activation, &[x], shape, 0, 0.0, Attrs::Reshape)
     }
 
     /// Token embedding (plus position) lookup: ids [b, s] → [b, s, hidden].

@@ -13,12 +13,12 @@ pub mod transformer;
 
 use crate::error::{Error, Result};
 use cost::CostModel;
-use export::{export, ExportOptions, Granularity};
+use export::{export_with, ExportOptions, Granularity};
 use graph::OpGraph;
 use serde_json::{json, Value};
 
 /// A model family and its size parameters.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Model {
     Resnet50,
@@ -59,6 +59,16 @@ pub fn build(spec: &GenSpec) -> OpGraph {
 
 /// The workload JSON of a spec, with its provenance.
 pub fn generate(spec: &GenSpec) -> Result<Value> {
+    generate_with(spec, None, None)
+}
+
+/// The workload JSON of a spec with accelerator times and link measured on a GPU
+/// (`bench profile`); `how` joins the provenance under `profiled`.
+pub fn generate_measured(spec: &GenSpec, measured: &export::Measured, how: Value) -> Result<Value> {
+    generate_with(spec, Some(measured), Some(how))
+}
+
+fn generate_with(spec: &GenSpec, measured: Option<&export::Measured>, how: Option<Value>) -> Result<Value> {
     let g = build(spec);
     g.check_shapes().map_err(Error::Algorithm)?;
     let mut parameters = json!({
@@ -80,11 +90,56 @@ pub fn generate(spec: &GenSpec) -> Result<Value> {
             p.insert("layers".into(), json!(spec.layers));
         }
     }
-    let provenance = json!({
+    let mut provenance = json!({
         "generator": format!("placebench {} bench gen", env!("CARGO_PKG_VERSION")),
         "model": spec.model, "parameters": parameters, "device": spec.device, "link": spec.link,
     });
-    Ok(export(&g, &spec.export, provenance))
+    if let Some(how) = how {
+        provenance["generator"] = json!(format!("placebench {} bench profile", env!("CARGO_PKG_VERSION")));
+        provenance["profiled"] = how;
+    }
+    Ok(export_with(&g, &spec.export, provenance, measured))
+}
+
+/// The spec a workload was generated from, read back from its `placebench` provenance key;
+/// `None` for workloads that did not come from the zoo (the paper's).
+pub fn spec_from_provenance(workload: &Value) -> Option<GenSpec> {
+    let p = workload.get("placebench")?;
+    let model: Model = serde_json::from_value(p.get("model")?.clone()).ok()?;
+    let q = p.get("parameters")?;
+    let int = |k: &str| q.get(k).and_then(Value::as_u64).map(|x| x as usize);
+    let granularity: Granularity = serde_json::from_value(q.get("granularity")?.clone()).ok()?;
+    let device = p.get("device")?.as_str()?.to_owned();
+    let link = p.get("link")?.as_str()?.to_owned();
+    let randwire = match q.get("ws") {
+        Some(ws) => randwire::RandWire {
+            nodes: ws.get("n")?.as_u64()? as usize,
+            k: ws.get("k")?.as_u64()? as usize,
+            p: ws.get("p")?.as_f64()?,
+            channels: ws.get("channels")?.as_u64()? as usize,
+            seed: ws.get("seed")?.as_u64()?,
+        },
+        None => randwire::RandWire::default(),
+    };
+    Some(GenSpec {
+        model,
+        batch: int("batch")?,
+        image: int("image").unwrap_or(0),
+        seq: int("seq").unwrap_or(0),
+        layers: int("layers").unwrap_or(0),
+        randwire,
+        export: ExportOptions {
+            granularity,
+            training: q.get("training")?.as_bool()?,
+            accs: workload.get("maxFPGAs")?.as_u64()? as usize,
+            cpus: workload.get("maxCPUs")?.as_u64()? as usize,
+            memory: workload.get("maxSizePerFPGA")?.as_f64(),
+            memory_fraction: 1.0,
+            cost: CostModel::resolve(&device, &link).ok()?,
+        },
+        device,
+        link,
+    })
 }
 
 /// Serialises a workload the way `bench gen` writes it (stable across runs).

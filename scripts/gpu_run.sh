@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# The GPU batch, run on a lent GPU machine through the device tool with `.gpu` carried:
+# profile zoo models on this machine's GPUs (bench profile), place and schedule the profiled
+# workloads with the algorithms (CPU), run the placements and schedules on the GPUs
+# (bench validate) and, on machines with several GPUs, re-run the paper's workloads as busy
+# kernels. Prepare on the CPU machine with scripts/gpu_prepare.sh. Results go to $OUT.
+# Env: MODELS ("model:image ..."), VALIDATE (models to place and run), ACCS (accelerators of
+# the profiled workloads; default: the GPUs present), KS (HIOS GPU counts), SAMPLES, REPEATS.
+set -uo pipefail
+export LD_LIBRARY_PATH="$(pwd)/.gpu/lib:${LD_LIBRARY_PATH:-}"
+# Never NVLink multicast on the shared hosts (DEVELOPERS.md).
+export NCCL_NVLS_ENABLE=0 TORCH_SYMM_MEM_DISABLE_MULTICAST=1 NVSHMEM_DISABLE_NVLS=1
+B=.gpu/bench
+out="${OUT:-results/gpu/run}"
+mkdir -p "$out"
+nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader | tee "$out/gpus.txt"
+gpus=$(nvidia-smi -L | wc -l)
+accs="${ACCS:-$gpus}"
+ks="${KS:-$( [ "$gpus" -ge 2 ] && echo "1 2" || echo 1 )}"
+frac=$(awk -v k="$accs" 'BEGIN { print (k > 1) ? 1.2 / k : 1.0 }')
+dev=$(nvidia-smi --query-gpu=name --format=csv,noheader | head -1 | grep -q H200 && echo h200 || echo h100)
+samples="${SAMPLES:-100}"
+repeats="${REPEATS:-5}"
+log="$out/log.txt"
+for spec in ${MODELS:-inception-v3:299 bert:0 resnet50:224 randwire:224}; do
+  m=${spec%%:*}; img=${spec##*:}
+  name="${m//-/}_b1_op_k${accs}"
+  w="$out/profiled/$dev/$name.json"
+  $B profile "$m" --batch 1 --image "${img/#0/224}" --seq 128 --layers 12 --granularity op --accs "$accs" --cpus 0 \
+    --memory-fraction "$frac" --device "$dev" --link nvlink --out "$w" 2>&1 | tee -a "$log" || continue
+  case " ${VALIDATE:-inception-v3 bert} " in *" $m "*) ;; *) continue ;; esac
+  $B throughput "$w" --algo dp --algo ip-contig --algo scotch --algo pipedream --algo local-search --algo one-device \
+    --time-limit 20 --quiet --out "$out/place/$name" 2>&1 | tee -a "$log"
+  $B validate "$w" "$out/place/$name"/placements/*.json --samples "$samples" --repeats "$repeats" \
+    --out "$out/validate_throughput_$name.json" 2>&1 | tee -a "$log"
+  $B latency "$w" --algo greedy --algo dp --algo one-device --time-limit 20 --quiet --out "$out/latency/$name" 2>&1 | tee -a "$log"
+  $B validate "$w" "$out/latency/$name"/placements/*.json --latency --samples "$samples" --repeats "$repeats" \
+    --out "$out/validate_latency_$name.json" 2>&1 | tee -a "$log"
+  $B hios "$w" $(for k in $ks; do echo --gpus "$k"; done) --algo sequential --algo ios --algo heft --algo hios-lp \
+    --algo hios-mr --algo hios-lp-intra --quiet --out "$out/hios/$name" 2>&1 | tee -a "$log"
+  $B validate "$w" $(for s in "$out/hios/$name"/schedules/*.json; do echo --schedule "$s"; done) \
+    --samples "$samples" --repeats "$repeats" --out "$out/validate_hios_$name.json" 2>&1 | tee -a "$log"
+done
+# The paper's workloads (placements made on the CPU machine into .gpu/p), as busy kernels.
+if [ "$gpus" -ge 2 ] || [ -n "${PAPER:-}" ]; then
+  for n in ${PAPER_NAMES:-bert24_inference gnmt_inference resnet50_inference bert_l-3_inference}; do
+    w=.gpu/w/$n.json
+    p=(.gpu/p/"$n"/placements/*.json)
+    [ -e "${p[0]}" ] || continue
+    $B validate "$w" "${p[@]}" --busy --samples "$samples" --repeats "$repeats" --out "$out/validate_paper_$n.json" 2>&1 | tee -a "$log"
+  done
+fi

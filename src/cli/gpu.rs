@@ -1,0 +1,304 @@
+//! `bench profile` and `bench validate`: the commands that need real GPUs. Both build what
+//! they run on the CPU (zoo graphs, execution plans) and hand it to `crate::gpu`.
+
+use super::args::{ProfileArgs, ValidateArgs};
+use super::gen_spec;
+use super::hios::GPU_CAPACITY;
+use crate::error::{Error, Result};
+use crate::evaluate::evaluate;
+use crate::gpu::plan::{self, Plan, ELEMENT_BYTES};
+use crate::gpu::{LinkFit, Measurement, Mode};
+use crate::hios::{simulate, Contention, Problem, Schedule};
+use crate::placement::Split;
+use crate::results::write_atomic;
+use crate::workload::{parse_workload, Workload};
+use crate::zoo::cost::Link;
+use crate::zoo::export::{node_ops, Granularity, Measured};
+use crate::zoo::graph::OpGraph;
+use crate::zoo::{build, generate, generate_measured, spec_from_provenance, to_text, GenSpec};
+use serde_json::{json, Value};
+use std::path::Path;
+
+fn gpu_err(what: &str) -> impl Fn(String) -> Error + '_ {
+    move |e| Error::Usage(format!("{what}: {e}"))
+}
+
+fn now() -> String {
+    humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string()
+}
+
+/// The link the profiled workload charges per edge: GPU to GPU where two GPUs were measured,
+/// else host staging (device to host, then host to device), the paper's model.
+fn edge_link(fits: &[LinkFit]) -> Link {
+    if let Some(f) = fits.iter().find(|f| f.name.starts_with("GPU 0 to GPU 1")) {
+        return Link {
+            name: f.name.clone(),
+            bandwidth: f.bytes_per_ms * 1e3,
+            latency: f.alpha_ms / 1e3,
+            source: "measured by bench profile".into(),
+        };
+    }
+    let get = |prefix: &str| fits.iter().find(|f| f.name.starts_with(prefix));
+    match (get("device-to-host"), get("host-to-device")) {
+        (Some(d), Some(h)) => Link {
+            name: "host staging (device to host, host to device; one GPU measured)".into(),
+            bandwidth: 1e3 / (1.0 / d.bytes_per_ms + 1.0 / h.bytes_per_ms),
+            latency: (d.alpha_ms + h.alpha_ms) / 1e3,
+            source: "measured by bench profile".into(),
+        },
+        _ => Link { name: "none measured".into(), bandwidth: f64::INFINITY, latency: 0.0, source: String::new() },
+    }
+}
+
+pub fn profile(a: ProfileArgs) -> Result<i32> {
+    if a.model.embedded {
+        return Err(Error::Usage("bench profile takes one MODEL, not --embedded".into()));
+    }
+    let spec = gen_spec(&a.model)?;
+    if spec.export.training {
+        return Err(Error::Usage("bench profile measures forward operators: drop --training".into()));
+    }
+    let info = crate::gpu::probe().map_err(gpu_err("bench profile"))?;
+    let g = build(&spec);
+    eprintln!("{} x {} ({}): profiling {} operators", info.devices, info.name, info.driver, g.ops.len());
+    let bar = super::progress_bar(g.ops.len(), false);
+    let op_ms = crate::gpu::profile_ops(&g, a.warmup, a.runs, || {
+        if let Some(b) = &bar {
+            b.inc(1);
+        }
+    })
+    .map_err(gpu_err("bench profile"))?;
+    if let Some(b) = bar {
+        b.finish_and_clear();
+    }
+    let fits = crate::gpu::profile_links(a.runs).map_err(gpu_err("bench profile"))?;
+    for f in &fits {
+        eprintln!(
+            "{}: {:.4} ms + bytes / {:.1} GB/s (fit within {:.0}%)",
+            f.name,
+            f.alpha_ms,
+            f.bytes_per_ms / 1e6,
+            100.0 * f.max_relative_error
+        );
+    }
+    let link = edge_link(&fits);
+    let measured = Measured { op_ms: op_ms.clone(), link, bytes_per_element: ELEMENT_BYTES as f64 };
+    let how = json!({
+        "gpu": info.name, "gpus": info.devices, "driver": info.driver, "date_utc": now(),
+        "kernels": plan::REAL_KERNELS, "precision": "fp32 tensors; TF32 tensor cores allowed in cuDNN and cuBLAS",
+        "warmup": a.warmup, "runs": a.runs, "statistic": "median of event-timed launches, one operator at a time",
+        "links": fits, "cpu_times": "from the cost model (not measured)", "sizes": "from the cost model",
+        "operators_ms_total": op_ms.iter().sum::<f64>(),
+    });
+    let text = to_text(&generate_measured(&spec, &measured, how)?);
+    match &a.model.out {
+        Some(p) => {
+            write_atomic(p, text.as_bytes())?;
+            eprintln!("wrote {}", p.display());
+        }
+        None => print!("{text}"),
+    }
+    Ok(0)
+}
+
+/// A workload read with its raw JSON (for the zoo provenance).
+fn read_workload(path: &Path) -> Result<(Workload, Value)> {
+    let bytes = std::fs::read(path).map_err(|e| Error::input(path, "file", e.to_string()))?;
+    let name = path.file_stem().map(|s| s.to_string_lossy().to_string()).unwrap_or_default();
+    let w = parse_workload(&bytes, path, &name)?;
+    let v: Value = serde_json::from_slice(&bytes).map_err(|e| Error::input(path, "file", e.to_string()))?;
+    Ok((w, v))
+}
+
+/// What a zoo workload adds: its graph, each node's operators, and the roofline version of
+/// the workload when the file itself holds profiled times.
+struct Zoo {
+    graph: OpGraph,
+    node_ops: Vec<Vec<usize>>,
+    granularity: Granularity,
+    roofline: Option<Workload>,
+}
+
+fn zoo_of(w: &Workload, v: &Value) -> Result<Option<Zoo>> {
+    let Some(spec) = spec_from_provenance(v) else { return Ok(None) };
+    if spec.export.training {
+        return Ok(None);
+    }
+    let graph = build(&spec);
+    let nodes = node_ops(&graph, spec.export.granularity);
+    let names_match = nodes.len() == w.nodes.len()
+        && nodes.iter().zip(&w.nodes).all(|((n, _), node)| node.name.as_deref() == Some(n));
+    if !names_match {
+        return Err(Error::Usage(format!(
+            "{}: its nodes do not match the zoo model its provenance names; regenerate it",
+            w.name
+        )));
+    }
+    let roofline = if v.pointer("/placebench/profiled").is_some() { Some(roofline_of(&spec, &w.name)?) } else { None };
+    Ok(Some(Zoo {
+        graph,
+        node_ops: nodes.into_iter().map(|(_, ops)| ops).collect(),
+        granularity: spec.export.granularity,
+        roofline,
+    }))
+}
+
+fn roofline_of(spec: &GenSpec, name: &str) -> Result<Workload> {
+    let text = serde_json::to_vec(&generate(spec)?).map_err(|e| Error::Usage(e.to_string()))?;
+    parse_workload(&text, Path::new(name), name)
+}
+
+/// A HIOS schedule file back as a schedule of `w`'s node indices, and its predicted latency.
+fn load_schedule(w: &Workload, path: &Path) -> Result<(Schedule, f64, String)> {
+    let bad = |field: &str, m: &str| Error::input(path, field, m.to_string());
+    let text = std::fs::read(path).map_err(|e| Error::input(path, "file", e.to_string()))?;
+    let v: Value = serde_json::from_slice(&text).map_err(|e| Error::input(path, "file", e.to_string()))?;
+    let index = |id: &Value| -> Result<usize> {
+        id.as_i64().and_then(|i| w.index_of(i)).ok_or_else(|| bad("stages", &format!("unknown node {id}")))
+    };
+    let gpus = v["gpus"].as_u64().ok_or_else(|| bad("gpus", "missing"))? as usize;
+    let mut gpu_of = vec![usize::MAX; w.len()];
+    for (id, g) in v["gpu_of"].as_object().ok_or_else(|| bad("gpu_of", "missing"))? {
+        let i = id.parse::<i64>().ok().and_then(|i| w.index_of(i)).ok_or_else(|| bad("gpu_of", "unknown node"))?;
+        gpu_of[i] = g.as_u64().ok_or_else(|| bad("gpu_of", "not a GPU number"))? as usize;
+    }
+    let mut stages = Vec::new();
+    for gpu in v["stages"].as_array().ok_or_else(|| bad("stages", "missing"))? {
+        let mut list = Vec::new();
+        for stage in gpu.as_array().ok_or_else(|| bad("stages", "not a list"))? {
+            let mut groups = Vec::new();
+            for group in stage.as_array().ok_or_else(|| bad("stages", "not a list"))? {
+                let ops = group.as_array().ok_or_else(|| bad("stages", "not a list"))?;
+                groups.push(ops.iter().map(index).collect::<Result<Vec<_>>>()?);
+            }
+            list.push(groups);
+        }
+        stages.push(list);
+    }
+    let s = Schedule { gpus, gpu_of, stages };
+    s.check(w.len(), usize::MAX).map_err(|e| bad("stages", &e))?;
+    let latency = v["latency"].as_f64().ok_or_else(|| bad("latency", "missing"))?;
+    let algorithm = v["algorithm"].as_str().unwrap_or("").to_string();
+    Ok((s, latency, algorithm))
+}
+
+fn relative(measured: f64, predicted: f64) -> f64 {
+    (measured - predicted).abs() / measured
+}
+
+#[allow(clippy::too_many_arguments)]
+fn row(
+    w: &Workload,
+    file: &Path,
+    kind: &str,
+    algorithm: &str,
+    plan: &Plan,
+    predicted: f64,
+    roofline: Option<f64>,
+    m: &Measurement,
+) -> Value {
+    let mut sorted = m.repeats_ms.clone();
+    sorted.sort_by(f64::total_cmp);
+    let spread = (sorted[sorted.len() - 1] - sorted[0]) / m.per_sample_ms;
+    eprintln!(
+        "{} {kind} {algorithm}: predicted {predicted:.4} ms, measured {:.4} ms ({:+.1}%){}",
+        w.name,
+        m.per_sample_ms,
+        100.0 * (m.per_sample_ms - predicted) / predicted,
+        roofline
+            .map_or(String::new(), |r| format!("; roofline {r:.4} ms ({:+.1}%)", 100.0 * (m.per_sample_ms - r) / r)),
+    );
+    json!({
+        "workload": w.name, "workload_hash": w.content_hash, "file": file.file_name().map(|f| f.to_string_lossy().to_string()),
+        "kind": kind, "algorithm": algorithm, "status": "measured", "kernels": plan.kernels,
+        "gpus_in_plan": plan.gpus(), "devices_used": m.devices_used, "gpu": m.gpu.name, "gpus_present": m.gpu.devices,
+        "driver": m.gpu.driver, "peer_access": m.peer_access,
+        "predicted_ms": predicted, "measured_ms": m.per_sample_ms, "relative_error": relative(m.per_sample_ms, predicted),
+        "roofline_predicted_ms": roofline, "roofline_relative_error": roofline.map(|r| relative(m.per_sample_ms, r)),
+        "repeats_ms": m.repeats_ms, "spread": spread, "samples": m.samples,
+        "issue_ms_per_sample": m.issue_ms_per_sample, "date_utc": now(),
+    })
+}
+
+pub fn validate(a: ValidateArgs) -> Result<i32> {
+    if a.placements.is_empty() && a.schedules.is_empty() {
+        return Err(Error::Usage("bench validate: give placement files and/or --schedule files".into()));
+    }
+    let (w, v) = read_workload(&a.workload)?;
+    let zoo = if a.busy { None } else { zoo_of(&w, &v)? };
+    // Everything is checked and planned before the first GPU call.
+    let mut jobs: Vec<(std::path::PathBuf, &str, String, Plan, Mode, f64, Option<f64>)> = Vec::new();
+    let mut rows = Vec::new();
+    for file in &a.placements {
+        let split = Split::load(file)?;
+        let e = evaluate(&w, &split);
+        let algorithm = serde_json::from_slice::<Value>(&std::fs::read(file).unwrap_or_default())
+            .ok()
+            .and_then(|j| j["algorithm"].as_str().map(str::to_owned))
+            .unwrap_or_default();
+        let name = file.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_default();
+        let placement = split.extend_to_placement(&w, file)?;
+        let (kind, mode, predicted, roofline) = if a.latency {
+            let Ok(l) = &e.latency else {
+                rows.push(
+                    json!({"file": name, "status": "skipped", "message": "no latency (training graph or deadlock)"}),
+                );
+                continue;
+            };
+            let roof = zoo.as_ref().and_then(|z| z.roofline.as_ref()).and_then(|r| evaluate(r, &split).latency.ok());
+            ("latency", Mode::Latency, l.latency, roof.map(|l| l.latency))
+        } else {
+            if !e.feasible() || !e.acyclic {
+                rows.push(json!({"file": name, "status": "skipped", "message": "infeasible or not pipeline-ordered"}));
+                continue;
+            }
+            let roof = zoo.as_ref().and_then(|z| z.roofline.as_ref()).map(|r| evaluate(r, &split).max_load);
+            ("throughput", Mode::Pipeline, e.max_load, roof)
+        };
+        let plan = match &zoo {
+            Some(z) => plan::op_placement(&w, z.graph.clone(), &z.node_ops, &placement),
+            None => plan::busy_placement(&w, &placement, &e),
+        };
+        jobs.push((file.clone(), kind, algorithm, plan, mode, predicted, roofline));
+    }
+    for file in &a.schedules {
+        let (s, predicted, algorithm) = load_schedule(&w, file)?;
+        let graph = match &zoo {
+            Some(z) if z.granularity == Granularity::Op => Some(z.graph.clone()),
+            Some(_) => return Err(Error::Usage("HIOS schedules run operator-granularity zoo workloads".into())),
+            None => None,
+        };
+        let roofline = match zoo.as_ref().and_then(|z| z.roofline.as_ref()) {
+            Some(r) => {
+                let p = Problem::from_workload(r, GPU_CAPACITY, Contention::Shared { beta: 0.1 });
+                Some(simulate(&p, &s).map_err(Error::Usage)?.latency)
+            }
+            None => None,
+        };
+        let plan = plan::schedule(&w, &s, graph).map_err(Error::Usage)?;
+        jobs.push((file.clone(), "hios", algorithm, plan, Mode::Latency, predicted, roofline));
+    }
+    crate::gpu::probe().map_err(gpu_err("bench validate"))?;
+    let mut failed = false;
+    for (file, kind, algorithm, plan, mode, predicted, roofline) in &jobs {
+        // One failing plan (a kernel the library refuses, memory) is a row with its error; the
+        // others still run, and the exit code says something failed.
+        match crate::gpu::execute(plan, *mode, a.samples, a.repeats) {
+            Ok(m) => rows.push(row(&w, file, kind, algorithm, plan, *predicted, *roofline, &m)),
+            Err(e) => {
+                failed = true;
+                eprintln!("{} {kind} {algorithm}: error: {e}", w.name);
+                rows.push(
+                    json!({"workload": w.name, "file": file.file_name().map(|f| f.to_string_lossy().to_string()),
+                    "kind": kind, "algorithm": algorithm, "status": "error", "message": e}),
+                );
+            }
+        }
+    }
+    let text = serde_json::to_string_pretty(&rows).unwrap_or_default();
+    match &a.out {
+        Some(p) => write_atomic(p, text.as_bytes())?,
+        None => println!("{text}"),
+    }
+    Ok(i32::from(failed))
+}

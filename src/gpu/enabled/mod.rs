@@ -1,0 +1,563 @@
+//! The cudarc executor. One host thread per GPU issues that GPU's tasks, in the plan's order,
+//! onto one stream per lane; dependencies between lanes of a GPU are events, dependencies
+//! between GPUs are events passed through a small ring between the two host threads plus a
+//! peer copy of the producer's bytes. A blocking driver call (a peer copy the driver stages
+//! through host memory, say) then holds up one GPU's issue, not every GPU's.
+
+mod kernels;
+
+use super::plan::{Plan, Work, ELEMENT_BYTES};
+use super::{GpuInfo, LinkFit, Measurement, Mode};
+use crate::zoo::graph::OpGraph;
+use cudarc::driver::sys;
+use cudarc::driver::{CudaContext, CudaEvent, CudaSlice, CudaStream};
+use kernels::{address, Handles, Kernel, Library};
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Barrier};
+use std::time::Instant;
+
+pub(crate) fn err(what: &str, e: impl std::fmt::Debug) -> String {
+    format!("{what}: {e:?}")
+}
+
+fn check(what: &str, r: sys::CUresult) -> Result<(), String> {
+    if r == sys::cudaError_enum::CUDA_SUCCESS {
+        Ok(())
+    } else {
+        Err(format!("{what}: {r:?}"))
+    }
+}
+
+fn driver_present() -> bool {
+    // cudarc panics on its first call if libcuda cannot be loaded.
+    unsafe { sys::is_culib_present() && cudarc::nvrtc::sys::is_culib_present() }
+}
+
+fn contexts(devices: usize) -> Result<Vec<Arc<CudaContext>>, String> {
+    (0..devices)
+        .map(|d| {
+            let ctx = CudaContext::new(d).map_err(|e| err("context", e))?;
+            // Explicit events order everything here; cudarc's per-buffer tracking would add
+            // waits of its own between the streams that touch a buffer.
+            // SAFETY: buffers outlive every stream that uses them (all are dropped after the
+            // final synchronisation), and the plan's events order their uses.
+            unsafe { ctx.disable_event_tracking() };
+            Ok(ctx)
+        })
+        .collect()
+}
+
+/// Enables peer access between every pair that supports it; returns, per ordered pair, whether
+/// the driver reports direct peer access.
+fn enable_peers(ctxs: &[Arc<CudaContext>]) -> Result<Vec<(usize, usize, bool)>, String> {
+    let mut out = Vec::new();
+    for (a, ca) in ctxs.iter().enumerate() {
+        for (b, cb) in ctxs.iter().enumerate() {
+            if a == b {
+                continue;
+            }
+            let mut can = 0;
+            check("can access peer", unsafe { sys::cuDeviceCanAccessPeer(&mut can, a as i32, b as i32) })?;
+            if can == 1 {
+                ca.bind_to_thread().map_err(|e| err("bind", e))?;
+                let r = unsafe { sys::cuCtxEnablePeerAccess(cb.cu_ctx(), 0) };
+                if r != sys::cudaError_enum::CUDA_SUCCESS
+                    && r != sys::cudaError_enum::CUDA_ERROR_PEER_ACCESS_ALREADY_ENABLED
+                {
+                    return Err(format!("peer access {a}->{b}: {r:?}"));
+                }
+            }
+            out.push((a, b, can == 1));
+        }
+    }
+    Ok(out)
+}
+
+fn compile() -> Result<cudarc::nvrtc::Ptx, String> {
+    cudarc::nvrtc::compile_ptx(kernels::SOURCE).map_err(|e| err("NVRTC", e))
+}
+
+fn timing_event(ctx: &Arc<CudaContext>) -> Result<CudaEvent, String> {
+    ctx.new_event(Some(sys::CUevent_flags::CU_EVENT_DEFAULT)).map_err(|e| err("event", e))
+}
+
+/// Median of `runs` event-timed runs of `f` on `stream`, after `warmup` untimed ones.
+fn time_ms(
+    stream: &Arc<CudaStream>,
+    warmup: usize,
+    runs: usize,
+    mut f: impl FnMut() -> Result<(), String>,
+) -> Result<f64, String> {
+    for _ in 0..warmup {
+        f()?;
+    }
+    let (start, end) = (timing_event(stream.context())?, timing_event(stream.context())?);
+    let mut ms = Vec::with_capacity(runs);
+    for _ in 0..runs {
+        start.record(stream).map_err(|e| err("record", e))?;
+        f()?;
+        end.record(stream).map_err(|e| err("record", e))?;
+        end.synchronize().map_err(|e| err("synchronize", e))?;
+        ms.push(start.elapsed_ms(&end).map_err(|e| err("elapsed", e))? as f64);
+    }
+    Ok(median(&mut ms))
+}
+
+fn median(xs: &mut [f64]) -> f64 {
+    xs.sort_by(f64::total_cmp);
+    xs[xs.len() / 2]
+}
+
+/// Busy-kernel clock cycles per millisecond on one GPU.
+fn calibrate(lib: &Library, stream: &Arc<CudaStream>) -> Result<f64, String> {
+    let sink = stream.alloc_zeros::<f32>(1).map_err(|e| err("alloc", e))?;
+    let p = address(&sink, stream);
+    let ms = time_ms(stream, 1, 7, || kernels::busy(lib, stream, 10_000_000, p))?;
+    Ok(10_000_000.0 / ms)
+}
+
+fn driver_version() -> String {
+    let mut v = 0;
+    match unsafe { sys::cuDriverGetVersion(&mut v) } {
+        sys::cudaError_enum::CUDA_SUCCESS => format!("CUDA driver API {}.{}", v / 1000, (v % 1000) / 10),
+        _ => "unknown".into(),
+    }
+}
+
+pub fn probe() -> Result<GpuInfo, String> {
+    if !driver_present() {
+        return Err("no NVIDIA driver (libcuda) or NVRTC found on this machine".into());
+    }
+    let devices = CudaContext::device_count().map_err(|e| err("device count", e))? as usize;
+    if devices == 0 {
+        return Err("the NVIDIA driver reports no GPU".into());
+    }
+    let ctx = CudaContext::new(0).map_err(|e| err("context", e))?;
+    let name = ctx.name().map_err(|e| err("name", e))?;
+    let lib = Library::load(&ctx, &compile()?)?;
+    let cycles_per_ms = calibrate(&lib, &ctx.default_stream())?;
+    Ok(GpuInfo { devices, name, cycles_per_ms, driver: driver_version(), libraries: kernels::libraries_present() })
+}
+
+/// Events passed from a producer's host thread to a consumer's: slot `s % RING` carries
+/// sample `s`; `recorded` and `waited` count samples, so that a slot is re-recorded only after
+/// the consumer has enqueued its wait on it.
+struct Mailbox {
+    ring: Vec<CudaEvent>,
+    recorded: AtomicUsize,
+    waited: AtomicUsize,
+}
+
+const RING: usize = 4;
+
+fn spin_until(f: impl Fn() -> bool) {
+    let mut spins = 0u32;
+    while !f() {
+        spins += 1;
+        if spins < 1000 {
+            std::hint::spin_loop();
+        } else {
+            std::thread::yield_now();
+        }
+    }
+}
+
+/// What a task takes in: its input addresses, and the imports it performs first.
+struct Wiring {
+    /// Address of each dependency's data (the producer's buffer, or the local copy).
+    inputs: Vec<u64>,
+    /// (mailbox, bytes, source address, destination address): wait, then copy if bytes > 0.
+    imports: Vec<(usize, usize, u64, u64)>,
+    /// Same-GPU producers on other lanes whose events to wait for.
+    local_waits: Vec<usize>,
+    /// Mailboxes this task records into.
+    exports: Vec<usize>,
+    /// Whether a same-GPU task on another lane waits for this one.
+    local_event: bool,
+}
+
+/// Runs a plan: `Mode::Pipeline` pushes `samples` samples through without waiting between
+/// them (time per sample in steady state); `Mode::Latency` runs them one at a time (time per
+/// sample, start to finish). One warm-up repeat, then `repeats` timed ones.
+pub fn execute(plan: &Plan, mode: Mode, samples: usize, repeats: usize) -> Result<Measurement, String> {
+    plan.check()?;
+    let info = probe()?;
+    if plan.graph.is_some() && !info.libraries {
+        return Err("cuDNN or cuBLAS cannot be loaded: real kernels need both".into());
+    }
+    let devices = info.devices;
+    let ctxs = contexts(devices)?;
+    let peers = enable_peers(&ctxs)?;
+    let ptx = compile()?;
+    let tasks = &plan.tasks;
+    let phys = |t: usize| tasks[t].gpu % devices;
+    // Lanes: one stream per (logical GPU, stream) pair, on its physical GPU.
+    let mut lane_of_key: HashMap<(usize, usize), usize> = HashMap::new();
+    let mut lane_gpu: Vec<usize> = Vec::new();
+    let lane: Vec<usize> = tasks
+        .iter()
+        .map(|t| {
+            *lane_of_key.entry((t.gpu, t.stream)).or_insert_with(|| {
+                lane_gpu.push(t.gpu % devices);
+                lane_gpu.len() - 1
+            })
+        })
+        .collect();
+    let streams: Vec<Arc<CudaStream>> =
+        lane_gpu.iter().map(|&g| ctxs[g].new_stream().map_err(|e| err("stream", e))).collect::<Result<_, _>>()?;
+    let libs: Vec<Library> = ctxs.iter().map(|c| Library::load(c, &ptx)).collect::<Result<_, _>>()?;
+    // Output buffers, filled with random values (never time on zeros).
+    let mut keep: Vec<CudaSlice<f32>> = Vec::new();
+    let mut out_addr = Vec::with_capacity(tasks.len());
+    for (t, task) in tasks.iter().enumerate() {
+        let (buf, p) = kernels::random_buffer(
+            &libs[phys(t)],
+            &streams[lane[t]],
+            task.out_bytes.div_ceil(ELEMENT_BYTES),
+            t as u32,
+            1.0,
+        )?;
+        keep.push(buf);
+        out_addr.push(p);
+    }
+    // Wiring: imports once per (producer, consumer lane), by the lane's first consumer.
+    let mut mailboxes: Vec<Mailbox> = Vec::new();
+    let mut imported: HashMap<(usize, usize), u64> = HashMap::new();
+    let mut wiring: Vec<Wiring> = tasks
+        .iter()
+        .map(|_| Wiring {
+            inputs: Vec::new(),
+            imports: Vec::new(),
+            local_waits: Vec::new(),
+            exports: Vec::new(),
+            local_event: false,
+        })
+        .collect();
+    for (t, task) in tasks.iter().enumerate() {
+        for d in &task.deps {
+            let u = d.task;
+            if phys(u) == phys(t) {
+                wiring[t].inputs.push(out_addr[u]);
+                if lane[u] != lane[t] {
+                    wiring[u].local_event = true;
+                    wiring[t].local_waits.push(u);
+                }
+                continue;
+            }
+            if let Some(&p) = imported.get(&(u, lane[t])) {
+                wiring[t].inputs.push(p);
+                continue;
+            }
+            let ctx = &ctxs[phys(u)];
+            let ring = (0..RING).map(|_| ctx.new_event(None).map_err(|e| err("event", e))).collect::<Result<_, _>>()?;
+            mailboxes.push(Mailbox { ring, recorded: AtomicUsize::new(0), waited: AtomicUsize::new(0) });
+            let m = mailboxes.len() - 1;
+            let dst = if d.bytes > 0 {
+                let (buf, p) =
+                    kernels::random_buffer(&libs[phys(t)], &streams[lane[t]], d.bytes.div_ceil(ELEMENT_BYTES), 7, 1.0)?;
+                keep.push(buf);
+                p
+            } else {
+                out_addr[u]
+            };
+            imported.insert((u, lane[t]), dst);
+            wiring[t].imports.push((m, d.bytes, out_addr[u], dst));
+            wiring[t].inputs.push(dst);
+            wiring[u].exports.push(m);
+        }
+    }
+    for s in &streams {
+        s.synchronize().map_err(|e| err("synchronize", e))?;
+    }
+    let gpus_used: Vec<usize> = {
+        let mut g: Vec<usize> = (0..tasks.len()).map(phys).collect();
+        g.sort_unstable();
+        g.dedup();
+        g
+    };
+    let barrier = Barrier::new(gpus_used.len() + 1);
+    let rounds = (repeats + 1) * if mode == Mode::Latency { samples } else { 1 };
+    let per_round = if mode == Mode::Latency { 1 } else { samples };
+    let (wiring, mailboxes) = (&wiring, &mailboxes);
+    let mut issue_ms = vec![0.0f64; gpus_used.len()];
+    let wall = std::thread::scope(|scope| -> Result<Vec<f64>, String> {
+        let mut handles = Vec::new();
+        for &g in &gpus_used {
+            let (ctxs, streams, libs, lane, barrier, out_addr) = (&ctxs, &streams, &libs, &lane, &barrier, &out_addr);
+            let (lane_gpu, info) = (&lane_gpu, &info);
+            handles.push(scope.spawn(move || -> Result<f64, String> {
+                // A failure here must not leave the other threads at a barrier: keep meeting
+                // the barriers with nothing to do, and report the error at the end.
+                let setup = gpu_thread_setup(g, plan, ctxs, streams, libs, lane, wiring, info);
+                let mut failure = setup.as_ref().err().cloned();
+                let mut issue = 0.0;
+                for round in 0..rounds {
+                    barrier.wait();
+                    if let (Ok(state), None) = (&setup, &failure) {
+                        let start = Instant::now();
+                        let r = issue_round(
+                            g,
+                            round * per_round,
+                            per_round,
+                            plan,
+                            state,
+                            streams,
+                            libs,
+                            lane,
+                            wiring,
+                            mailboxes,
+                            out_addr,
+                            devices,
+                        );
+                        issue += start.elapsed().as_secs_f64() * 1e3;
+                        let r = r.and_then(|_| sync_lanes(g, streams, lane_gpu));
+                        failure = r.err();
+                    }
+                    barrier.wait();
+                }
+                match failure {
+                    Some(e) => Err(format!("gpu {g}: {e}")),
+                    None => Ok(issue),
+                }
+            }));
+        }
+        let mut wall = Vec::with_capacity(rounds);
+        for _ in 0..rounds {
+            barrier.wait();
+            let start = Instant::now();
+            barrier.wait();
+            wall.push(start.elapsed().as_secs_f64() * 1e3 / per_round as f64);
+        }
+        for (i, h) in handles.into_iter().enumerate() {
+            issue_ms[i] = h.join().map_err(|_| "a GPU thread panicked".to_string())??;
+        }
+        Ok(wall)
+    })?;
+    let warmup = rounds / (repeats + 1);
+    let mut timed: Vec<f64> = wall[warmup..].to_vec();
+    let repeats_ms = timed.clone();
+    let per_sample_ms = median(&mut timed);
+    let issue_per_sample = issue_ms.iter().fold(0.0f64, |a, &b| a.max(b)) / (rounds * per_round) as f64;
+    Ok(Measurement {
+        per_sample_ms,
+        repeats_ms,
+        samples,
+        devices_used: gpus_used.len(),
+        issue_ms_per_sample: issue_per_sample,
+        peer_access: peers.iter().all(|p| p.2),
+        gpu: info,
+    })
+}
+
+/// Per-thread state: handles per lane, kernels per task, busy cycles, same-GPU events.
+struct ThreadState {
+    handles: HashMap<usize, Handles>,
+    kernels: HashMap<usize, Kernel>,
+    cycles: HashMap<usize, u64>,
+    events: HashMap<usize, CudaEvent>,
+    sink: (CudaSlice<f32>, u64),
+}
+
+#[allow(clippy::too_many_arguments)]
+fn gpu_thread_setup(
+    g: usize,
+    plan: &Plan,
+    ctxs: &[Arc<CudaContext>],
+    streams: &[Arc<CudaStream>],
+    libs: &[Library],
+    lane: &[usize],
+    wiring: &[Wiring],
+    info: &GpuInfo,
+) -> Result<ThreadState, String> {
+    let devices = ctxs.len();
+    let ctx = &ctxs[g];
+    ctx.bind_to_thread().map_err(|e| err("bind", e))?;
+    let mine: Vec<usize> = (0..plan.tasks.len()).filter(|&t| plan.tasks[t].gpu % devices == g).collect();
+    let first_lane = lane[mine[0]];
+    let cycles_per_ms = if g == 0 { info.cycles_per_ms } else { calibrate(&libs[g], &streams[first_lane])? };
+    let sink = kernels::random_buffer(&libs[g], &streams[first_lane], 1, 0, 1.0)?;
+    let mut st = ThreadState {
+        handles: HashMap::new(),
+        kernels: HashMap::new(),
+        cycles: HashMap::new(),
+        events: HashMap::new(),
+        sink,
+    };
+    for &t in &mine {
+        let l = lane[t];
+        match &plan.tasks[t].work {
+            Work::Busy { ms } => {
+                st.cycles.insert(t, (ms * cycles_per_ms).round() as u64);
+            }
+            Work::Op { op } => {
+                let graph: &OpGraph = plan.graph.as_ref().ok_or("an operator task without a graph")?;
+                if !st.handles.contains_key(&l) {
+                    st.handles.insert(l, Handles::new(&streams[l])?);
+                }
+                let k = Kernel::prepare(&graph.ops[*op], &libs[g], &streams[l], &st.handles[&l], *op as u32)?;
+                st.kernels.insert(t, k);
+            }
+        }
+        if wiring[t].local_event {
+            st.events.insert(t, ctx.new_event(None).map_err(|e| err("event", e))?);
+        }
+    }
+    for &l in mine.iter().map(|&t| &lane[t]) {
+        streams[l].synchronize().map_err(|e| err("synchronize", e))?;
+    }
+    Ok(st)
+}
+
+#[allow(clippy::too_many_arguments)]
+fn issue_round(
+    g: usize,
+    first_sample: usize,
+    samples: usize,
+    plan: &Plan,
+    st: &ThreadState,
+    streams: &[Arc<CudaStream>],
+    libs: &[Library],
+    lane: &[usize],
+    wiring: &[Wiring],
+    mailboxes: &[Mailbox],
+    out_addr: &[u64],
+    devices: usize,
+) -> Result<(), String> {
+    let lib = &libs[g];
+    for s in first_sample..first_sample + samples {
+        for (t, task) in plan.tasks.iter().enumerate() {
+            if task.gpu % devices != g {
+                continue;
+            }
+            let stream = &streams[lane[t]];
+            let w = &wiring[t];
+            for &u in &w.local_waits {
+                stream.wait(&st.events[&u]).map_err(|e| err("wait", e))?;
+            }
+            for &(m, bytes, src, dst) in &w.imports {
+                let mb = &mailboxes[m];
+                spin_until(|| mb.recorded.load(Ordering::Acquire) > s);
+                check("wait event", unsafe {
+                    sys::cuStreamWaitEvent(stream.cu_stream(), mb.ring[s % RING].cu_event(), 0)
+                })?;
+                mb.waited.store(s + 1, Ordering::Release);
+                if bytes > 0 {
+                    check("peer copy", unsafe { sys::cuMemcpyDtoDAsync_v2(dst, src, bytes, stream.cu_stream()) })?;
+                }
+            }
+            match &task.work {
+                Work::Busy { .. } => {
+                    let c = st.cycles[&t];
+                    if c > 0 {
+                        kernels::busy(lib, stream, c, st.sink.1)?;
+                    }
+                }
+                Work::Op { .. } => {
+                    let h = &st.handles[&lane[t]];
+                    st.kernels[&t].launch(lib, stream, h, &w.inputs, out_addr[t])?;
+                }
+            }
+            if let Some(e) = st.events.get(&t) {
+                e.record(stream).map_err(|e| err("record", e))?;
+            }
+            for &m in &w.exports {
+                let mb = &mailboxes[m];
+                spin_until(|| mb.waited.load(Ordering::Acquire) + RING > s);
+                mb.ring[s % RING].record(stream).map_err(|e| err("record", e))?;
+                mb.recorded.store(s + 1, Ordering::Release);
+            }
+        }
+    }
+    Ok(())
+}
+
+fn sync_lanes(g: usize, streams: &[Arc<CudaStream>], lane_gpu: &[usize]) -> Result<(), String> {
+    for (l, _) in lane_gpu.iter().enumerate().filter(|(_, &x)| x == g) {
+        streams[l].synchronize().map_err(|e| err("synchronize", e))?;
+    }
+    Ok(())
+}
+
+/// Median milliseconds of every operator of `g` on GPU 0, one at a time on one stream, with
+/// random inputs, `warmup` untimed launches and `runs` event-timed ones.
+pub fn profile_ops(g: &OpGraph, warmup: usize, runs: usize, mut progress: impl FnMut()) -> Result<Vec<f64>, String> {
+    if !driver_present() {
+        return Err("no NVIDIA driver (libcuda) or NVRTC found on this machine".into());
+    }
+    if !kernels::libraries_present() {
+        return Err("cuDNN or cuBLAS cannot be loaded: profiling needs both".into());
+    }
+    let ctx = contexts(1)?.remove(0);
+    let stream = ctx.new_stream().map_err(|e| err("stream", e))?;
+    let lib = Library::load(&ctx, &compile()?)?;
+    let h = Handles::new(&stream)?;
+    let mut out = Vec::with_capacity(g.ops.len());
+    for (i, op) in g.ops.iter().enumerate() {
+        let kernel = Kernel::prepare(op, &lib, &stream, &h, i as u32)?;
+        if matches!(kernel, Kernel::Nothing) {
+            out.push(0.0);
+            progress();
+            continue;
+        }
+        let mut bufs = Vec::new();
+        for (j, s) in op.input_shapes.iter().enumerate() {
+            bufs.push(kernels::random_buffer(&lib, &stream, s.iter().product(), (i * 31 + j) as u32, 1.0)?);
+        }
+        let y = kernels::random_buffer(&lib, &stream, op.numel() as usize, 3, 1.0)?;
+        let inputs: Vec<u64> = bufs.iter().map(|b| b.1).collect();
+        out.push(time_ms(&stream, warmup, runs, || kernel.launch(&lib, &stream, &h, &inputs, y.1))?);
+        progress();
+    }
+    Ok(out)
+}
+
+/// Copy times over a range of sizes, fitted to α + bytes/β: GPU 0 → GPU 1 (when there are
+/// two GPUs) and host ↔ GPU 0 through pinned memory.
+pub fn profile_links(runs: usize) -> Result<Vec<LinkFit>, String> {
+    let devices = CudaContext::device_count().map_err(|e| err("device count", e))? as usize;
+    let ctxs = contexts(devices.min(2))?;
+    let peers = enable_peers(&ctxs)?;
+    let sizes: Vec<usize> = (0..=8).map(|i| 4096usize << (2 * i)).collect(); // 4 KiB .. 256 MiB
+    let mut fits = Vec::new();
+    let s0 = ctxs[0].new_stream().map_err(|e| err("stream", e))?;
+    let biggest = *sizes.last().expect("sizes");
+    let src = s0.alloc_zeros::<u8>(biggest).map_err(|e| err("alloc", e))?;
+    let src_p = address(&src, &s0);
+    let dst0 = s0.alloc_zeros::<u8>(biggest).map_err(|e| err("alloc", e))?;
+    let dst0_p = address(&dst0, &s0);
+    let mut host: *mut std::ffi::c_void = std::ptr::null_mut();
+    ctxs[0].bind_to_thread().map_err(|e| err("bind", e))?;
+    check("pinned alloc", unsafe { sys::cuMemAllocHost_v2(&mut host, biggest) })?;
+    let mut measure = |name: &str, f: &mut dyn FnMut(usize) -> Result<f64, String>| -> Result<(), String> {
+        let points: Vec<(usize, f64)> = sizes.iter().map(|&b| f(b).map(|ms| (b, ms))).collect::<Result<_, _>>()?;
+        fits.push(LinkFit::fit(name, points));
+        Ok(())
+    };
+    measure("device-to-device (same GPU)", &mut |b| {
+        time_ms(&s0, 2, runs, || check("copy", unsafe { sys::cuMemcpyDtoDAsync_v2(dst0_p, src_p, b, s0.cu_stream()) }))
+    })?;
+    measure("host-to-device (pinned)", &mut |b| {
+        time_ms(&s0, 2, runs, || check("copy", unsafe { sys::cuMemcpyHtoDAsync_v2(dst0_p, host, b, s0.cu_stream()) }))
+    })?;
+    measure("device-to-host (pinned)", &mut |b| {
+        time_ms(&s0, 2, runs, || check("copy", unsafe { sys::cuMemcpyDtoHAsync_v2(host, src_p, b, s0.cu_stream()) }))
+    })?;
+    if ctxs.len() == 2 {
+        let s1 = ctxs[1].new_stream().map_err(|e| err("stream", e))?;
+        let dst1 = s1.alloc_zeros::<u8>(biggest).map_err(|e| err("alloc", e))?;
+        let dst1_p = address(&dst1, &s1);
+        let direct = peers.iter().any(|p| p.0 == 0 && p.1 == 1 && p.2);
+        let name = if direct { "GPU 0 to GPU 1 (peer access)" } else { "GPU 0 to GPU 1 (no peer access)" };
+        measure(name, &mut |b| {
+            time_ms(&s1, 2, runs, || {
+                check("copy", unsafe { sys::cuMemcpyDtoDAsync_v2(dst1_p, src_p, b, s1.cu_stream()) })
+            })
+        })?;
+        s1.synchronize().map_err(|e| err("synchronize", e))?;
+        drop(dst1);
+    }
+    s0.synchronize().map_err(|e| err("synchronize", e))?;
+    unsafe { sys::cuMemFreeHost(host) };
+    Ok(fits)
+}

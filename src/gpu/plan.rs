@@ -1,0 +1,261 @@
+//! Execution plans: the tasks the GPU executor runs, built on the CPU from a placement or a
+//! HIOS schedule, so that what runs is testable without a GPU.
+//!
+//! A task is one operator as a real kernel, or a calibrated busy kernel of a given time (the
+//! paper's workloads have times but no shapes; CPU nodes run as busy kernels of their CPU time,
+//! on a GPU, labelled as such). Tasks sit on a (GPU, stream) lane; a dependency on a task of
+//! another GPU is a real copy of the producer's output bytes.
+
+use crate::evaluate::Evaluation;
+use crate::hios::Schedule;
+use crate::placement::{Device, Placement};
+use crate::workload::Workload;
+use crate::zoo::graph::{OpGraph, OpKind};
+
+/// Bytes per element of the executor's tensors (fp32 storage; cuDNN and cuBLAS may use TF32).
+pub const ELEMENT_BYTES: usize = 4;
+
+/// Bytes a busy-kernel dependency moves between GPUs: the paper's inputs give times, not
+/// bytes, so the copy only carries the dependency; the modelled time is spent as busy time.
+pub const BUSY_EDGE_BYTES: usize = 64 << 10;
+
+/// What a task runs.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Work {
+    /// A spin kernel of this many milliseconds.
+    Busy { ms: f64 },
+    /// Operator `op` of the plan's graph, as real kernels.
+    Op { op: usize },
+}
+
+/// A dependency on an earlier task; when the two sit on different GPUs, `bytes` are copied.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Dep {
+    pub task: usize,
+    pub bytes: usize,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Task {
+    /// Logical GPU; the executor maps it onto the GPUs present (modulo their count).
+    pub gpu: usize,
+    /// Stream within the GPU.
+    pub stream: usize,
+    pub work: Work,
+    pub deps: Vec<Dep>,
+    /// Bytes of the task's output buffer.
+    pub out_bytes: usize,
+}
+
+/// Tasks in an order that respects every dependency (the order each GPU's host thread issues
+/// its own tasks in).
+#[derive(Debug, Clone)]
+pub struct Plan {
+    pub tasks: Vec<Task>,
+    /// The operator graph of `Work::Op` tasks (none for busy-kernel plans).
+    pub graph: Option<OpGraph>,
+    /// What the kernels are, for the results.
+    pub kernels: &'static str,
+}
+
+pub const REAL_KERNELS: &str = "real kernels: cuDNN convolutions and pooling, cuBLAS matmuls, NVRTC element-wise";
+pub const BUSY_KERNELS: &str =
+    "calibrated busy kernels: fpgaLatency per node (cpuLatency for CPU nodes), modelled communication as busy time";
+
+impl Plan {
+    /// Logical GPUs used.
+    pub fn gpus(&self) -> usize {
+        self.tasks.iter().map(|t| t.gpu + 1).max().unwrap_or(0)
+    }
+
+    /// Checks that every dependency points to an earlier task.
+    pub fn check(&self) -> Result<(), String> {
+        for (i, t) in self.tasks.iter().enumerate() {
+            if let Some(d) = t.deps.iter().find(|d| d.task >= i) {
+                return Err(format!("task {i} depends on task {} issued after it", d.task));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The pipeline stages of a placement: devices in order of their first node in `order`.
+pub fn stages(placement: &Placement, order: &[usize]) -> Vec<Device> {
+    let mut out: Vec<Device> = Vec::new();
+    for &v in order {
+        if !out.contains(&placement.device[v]) {
+            out.push(placement.device[v]);
+        }
+    }
+    out
+}
+
+/// A placement of a workload without shapes, one busy kernel per node, each stage on its own
+/// GPU; a stage ends with a busy kernel of its modelled communication time.
+pub fn busy_placement(w: &Workload, placement: &Placement, e: &Evaluation) -> Plan {
+    let order = w.topological_order();
+    let stage_of = stages(placement, &order);
+    let stage = |v: usize| stage_of.iter().position(|d| *d == placement.device[v]).expect("every device is a stage");
+    let mut task_of = vec![usize::MAX; w.nodes.len()];
+    let mut tasks = Vec::new();
+    for &v in &order {
+        let s = stage(v);
+        let ms = if placement.device[v].is_acc() { w.nodes[v].acc_latency } else { w.nodes[v].cpu_latency };
+        let deps = w.pred[v]
+            .iter()
+            .map(|&u| Dep { task: task_of[u], bytes: if stage(u) == s { 0 } else { BUSY_EDGE_BYTES } })
+            .collect();
+        task_of[v] = tasks.len();
+        tasks.push(Task { gpu: s, stream: 0, work: Work::Busy { ms }, deps, out_bytes: BUSY_EDGE_BYTES });
+    }
+    for (s, d) in stage_of.iter().enumerate() {
+        let comm = e.devices.iter().find(|x| x.device == *d).map_or(0.0, |x| x.comm);
+        if comm > 0.0 {
+            tasks.push(Task { gpu: s, stream: 0, work: Work::Busy { ms: comm }, deps: Vec::new(), out_bytes: 4 });
+        }
+    }
+    Plan { tasks, graph: None, kernels: BUSY_KERNELS }
+}
+
+/// A placement of a zoo workload: every operator of an accelerator node as real kernels on its
+/// stage's GPU; a CPU node as one busy kernel of its CPU time. `node_ops[v]` lists node `v`'s
+/// operators (forward nodes only: zoo training workloads are not run with real kernels).
+pub fn op_placement(w: &Workload, g: OpGraph, node_ops: &[Vec<usize>], placement: &Placement) -> Plan {
+    let order = w.topological_order();
+    let stage_of = stages(placement, &order);
+    let mut node_of = vec![0; g.ops.len()];
+    for (v, ops) in node_ops.iter().enumerate() {
+        for &o in ops {
+            node_of[o] = v;
+        }
+    }
+    let stage = |v: usize| stage_of.iter().position(|d| *d == placement.device[v]).expect("every device is a stage");
+    // Operators in graph order (the builder's order is topological); a CPU node's operators
+    // collapse into one busy task at its first operator, which waits for all of the node's inputs.
+    let mut task_of = vec![usize::MAX; g.ops.len()];
+    let mut tasks: Vec<Task> = Vec::new();
+    let mut cpu_task = vec![usize::MAX; node_ops.len()];
+    let ops_in_order: Vec<usize> = (0..g.ops.len()).collect();
+    for &o in &ops_in_order {
+        let v = node_of[o];
+        let s = stage(v);
+        let dep = |u: usize, task_of: &[usize]| Dep {
+            task: task_of[u],
+            bytes: if stage(node_of[u]) == s { 0 } else { g.ops[u].numel() as usize * ELEMENT_BYTES },
+        };
+        if placement.device[v].is_acc() {
+            let deps = g.ops[o].inputs.iter().map(|&u| dep(u, &task_of)).collect();
+            task_of[o] = tasks.len();
+            let work = if g.ops[o].kind == OpKind::Input { Work::Busy { ms: 0.0 } } else { Work::Op { op: o } };
+            tasks.push(Task { gpu: s, stream: 0, work, deps, out_bytes: g.ops[o].numel() as usize * ELEMENT_BYTES });
+        } else if cpu_task[v] == usize::MAX {
+            let inside = |u: usize| node_of[u] == v;
+            let mut deps: Vec<Dep> = Vec::new();
+            for &p in &node_ops[v] {
+                for &u in &g.ops[p].inputs {
+                    if !inside(u) && !deps.iter().any(|d| d.task == task_of[u]) {
+                        deps.push(dep(u, &task_of));
+                    }
+                }
+            }
+            cpu_task[v] = tasks.len();
+            let out = node_ops[v].iter().map(|&p| g.ops[p].numel() as usize).max().unwrap_or(1) * ELEMENT_BYTES;
+            tasks.push(Task {
+                gpu: s,
+                stream: 0,
+                work: Work::Busy { ms: w.nodes[v].cpu_latency },
+                deps,
+                out_bytes: out,
+            });
+            task_of[o] = cpu_task[v];
+        } else {
+            task_of[o] = cpu_task[v];
+        }
+    }
+    Plan { tasks, graph: Some(g), kernels: REAL_KERNELS }
+}
+
+/// A HIOS schedule: each GPU runs its stages in order; the groups of a stage run at once, one
+/// stream each; a stage starts when the GPU's previous stage has finished. With a graph, node
+/// `v` is operator `v` (operator-granularity zoo workloads); without, busy kernels of `w`'s
+/// accelerator times.
+pub fn schedule(w: &Workload, s: &Schedule, graph: Option<OpGraph>) -> Result<Plan, String> {
+    let n = w.nodes.len();
+    if let Some(g) = &graph {
+        if g.ops.len() != n {
+            return Err(format!("the schedule has {n} operators, the model {}", g.ops.len()));
+        }
+    }
+    // Extra ordering: the first operator of each group waits for the last of every group of
+    // the GPU's previous stage; inside a group, operators run in their listed order.
+    let mut after: Vec<Vec<usize>> = vec![Vec::new(); n];
+    let mut lane = vec![(0usize, 0usize); n];
+    for (gpu, stages) in s.stages.iter().enumerate() {
+        let mut prev_ends: Vec<usize> = Vec::new();
+        for stage in stages {
+            let mut ends = Vec::new();
+            for (q, group) in stage.iter().enumerate() {
+                for (i, &v) in group.iter().enumerate() {
+                    lane[v] = (gpu, q);
+                    if i == 0 {
+                        after[v].extend(prev_ends.iter().copied());
+                    } else {
+                        after[v].push(group[i - 1]);
+                    }
+                }
+                if let Some(&last) = group.last() {
+                    ends.push(last);
+                }
+            }
+            if !ends.is_empty() {
+                prev_ends = ends;
+            }
+        }
+    }
+    // One issue order for every GPU's thread: a topological order of data and schedule edges.
+    let mut indeg = vec![0usize; n];
+    let mut succ: Vec<Vec<usize>> = vec![Vec::new(); n];
+    for v in 0..n {
+        for &u in w.pred[v].iter().chain(&after[v]) {
+            succ[u].push(v);
+            indeg[v] += 1;
+        }
+    }
+    let mut ready: std::collections::VecDeque<usize> = (0..n).filter(|&v| indeg[v] == 0).collect();
+    let mut order = Vec::with_capacity(n);
+    while let Some(v) = ready.pop_front() {
+        order.push(v);
+        for &x in &succ[v] {
+            indeg[x] -= 1;
+            if indeg[x] == 0 {
+                ready.push_back(x);
+            }
+        }
+    }
+    if order.len() != n {
+        return Err("the schedule's stage order contradicts the graph's edges".into());
+    }
+    let mut task_of = vec![usize::MAX; n];
+    let mut tasks = Vec::with_capacity(n);
+    for &v in &order {
+        let (gpu, stream) = lane[v];
+        let bytes_of = |u: usize| match &graph {
+            Some(g) => g.ops[u].numel() as usize * ELEMENT_BYTES,
+            None => BUSY_EDGE_BYTES,
+        };
+        let mut deps: Vec<Dep> = w.pred[v]
+            .iter()
+            .map(|&u| Dep { task: task_of[u], bytes: if lane[u].0 == gpu { 0 } else { bytes_of(u) } })
+            .collect();
+        deps.extend(after[v].iter().map(|&u| Dep { task: task_of[u], bytes: 0 }));
+        let work = match &graph {
+            Some(g) if g.ops[v].kind != OpKind::Input => Work::Op { op: v },
+            Some(_) => Work::Busy { ms: 0.0 },
+            None => Work::Busy { ms: w.nodes[v].acc_latency },
+        };
+        task_of[v] = tasks.len();
+        tasks.push(Task { gpu, stream, work, deps, out_bytes: bytes_of(v) });
+    }
+    let kernels = if graph.is_some() { REAL_KERNELS } else { BUSY_KERNELS };
+    Ok(Plan { tasks, graph, kernels })
+}
