@@ -10,7 +10,8 @@ set -uo pipefail
 export LD_LIBRARY_PATH="$(pwd)/.gpu/lib:${LD_LIBRARY_PATH:-}"
 # Never NVLink multicast on the shared hosts (DEVELOPERS.md).
 export NCCL_NVLS_ENABLE=0 TORCH_SYMM_MEM_DISABLE_MULTICAST=1 NVSHMEM_DISABLE_NVLS=1
-B=.gpu/bench
+# A hung step costs device time: every step has a time limit.
+B="timeout ${STEP_TIMEOUT:-150} .gpu/bench"
 out="${OUT:-results/gpu/run}"
 mkdir -p "$out"
 nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader | tee "$out/gpus.txt"
