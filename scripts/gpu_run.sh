@@ -23,13 +23,17 @@ dev=$(nvidia-smi --query-gpu=name --format=csv,noheader | head -1 | grep -q H200
 samples="${SAMPLES:-100}"
 repeats="${REPEATS:-5}"
 log="$out/log.txt"
+hios_ks() { for k in $1; do echo --gpus "$k"; done; }
+schedules() { for s in "$1"/schedules/*.json; do echo --schedule "$s"; done; }
 for spec in ${MODELS:-inception-v3:299 bert:0 resnet50:224 randwire:224}; do
   m=${spec%%:*}; img=${spec##*:}
   name="${m//-/}_b1_op_k${accs}"
-  w="$out/profiled/$dev/$name.json"
+  w="$out/profiled/$dev/$name.json"          # eager cost: max(GPU, host issue) per operator
+  wg="$out/profiled/$dev/${name}_gpucost.json" # GPU time only: what a CUDA-graph replay pays
   $B profile "$m" --batch 1 --image "${img/#0/224}" --seq 128 --layers 12 --granularity op --accs "$accs" --cpus 0 \
-    --memory-fraction "$frac" --device "$dev" --link nvlink --out "$w" 2>&1 | tee -a "$log" || continue
+    --memory-fraction "$frac" --device "$dev" --link nvlink --out "$w" --gpu-cost-out "$wg" 2>&1 | tee -a "$log" || continue
   case " ${VALIDATE:-inception-v3 bert} " in *" $m "*) ;; *) continue ;; esac
+  # Eager launches, one host thread per GPU.
   $B throughput "$w" --algo dp --algo ip-contig --algo scotch --algo pipedream --algo local-search --algo one-device \
     --time-limit 20 --quiet --out "$out/place/$name" 2>&1 | tee -a "$log"
   $B validate "$w" "$out/place/$name"/placements/*.json --samples "$samples" --repeats "$repeats" \
@@ -37,10 +41,19 @@ for spec in ${MODELS:-inception-v3:299 bert:0 resnet50:224 randwire:224}; do
   $B latency "$w" --algo greedy --algo dp --algo one-device --time-limit 20 --quiet --out "$out/latency/$name" 2>&1 | tee -a "$log"
   $B validate "$w" "$out/latency/$name"/placements/*.json --latency --samples "$samples" --repeats "$repeats" \
     --out "$out/validate_latency_$name.json" 2>&1 | tee -a "$log"
-  $B hios "$w" $(for k in $ks; do echo --gpus "$k"; done) --algo sequential --algo ios --algo heft --algo hios-lp \
-    --algo hios-mr --algo hios-lp-intra --quiet --out "$out/hios/$name" 2>&1 | tee -a "$log"
-  $B validate "$w" $(for s in "$out/hios/$name"/schedules/*.json; do echo --schedule "$s"; done) \
-    --samples "$samples" --repeats "$repeats" --out "$out/validate_hios_$name.json" 2>&1 | tee -a "$log"
+  $B hios "$w" $(hios_ks "$ks") --algo sequential --algo ios --algo heft --algo hios-lp --algo hios-mr \
+    --algo hios-lp-intra --quiet --out "$out/hios/$name" 2>&1 | tee -a "$log"
+  $B validate "$w" $(schedules "$out/hios/$name") --samples "$samples" --repeats "$repeats" \
+    --out "$out/validate_hios_$name.json" 2>&1 | tee -a "$log"
+  # CUDA-graph replay of single-GPU plans against the GPU-only cost.
+  $B hios "$wg" --gpus 1 --algo sequential --algo ios --algo hios-lp-intra --quiet --out "$out/hios/${name}_gpucost" 2>&1 | tee -a "$log"
+  $B validate "$wg" $(schedules "$out/hios/${name}_gpucost") --graphs --samples "$samples" --repeats "$repeats" \
+    --out "$out/validate_hios_graphs_$name.json" 2>&1 | tee -a "$log"
+  if [ "$accs" = 1 ]; then
+    $B throughput "$wg" --algo dp --quiet --out "$out/place/${name}_gpucost" 2>&1 | tee -a "$log"
+    $B validate "$wg" "$out/place/${name}_gpucost"/placements/*.json --graphs --samples "$samples" --repeats "$repeats" \
+      --out "$out/validate_throughput_graphs_$name.json" 2>&1 | tee -a "$log"
+  fi
 done
 # The paper's workloads (placements made on the CPU machine into .gpu/p), as busy kernels.
 if [ "$gpus" -ge 2 ] || [ -n "${PAPER:-}" ]; then
@@ -51,3 +64,5 @@ if [ "$gpus" -ge 2 ] || [ -n "${PAPER:-}" ]; then
     $B validate "$w" "${p[@]}" --busy --samples "$samples" --repeats "$repeats" --out "$out/validate_paper_$n.json" 2>&1 | tee -a "$log"
   done
 fi
+# The device tool returns a limited number of files: everything travels in one archive.
+tar -czf /tmp/gpu_run.tar.gz -C "$out" . && rm -rf "${out:?}"/* && mv /tmp/gpu_run.tar.gz "$out/"

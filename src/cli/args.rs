@@ -381,6 +381,10 @@ pub struct ValidateArgs {
     /// Calibrated busy kernels even where the workload's model could run as real kernels.
     #[arg(long)]
     pub busy: bool,
+    /// Capture each sample as a CUDA graph and replay it (single-GPU plans): measures the GPUs
+    /// without the host's per-operator launch cost.
+    #[arg(long)]
+    pub graphs: bool,
     /// Samples per repeat (pipelined for throughput placements, one after another otherwise).
     #[arg(long, default_value_t = 200)]
     pub samples: usize,
@@ -399,7 +403,13 @@ pub struct ProfileArgs {
     /// Untimed launches per operator before timing.
     #[arg(long, default_value_t = 5)]
     pub warmup: usize,
-    /// Event-timed launches per operator (and per copy size); the median is kept.
+    /// Back-to-back launches per timed round of an operator (five rounds; the median round is
+    /// kept), and event-timed runs per copy size.
     #[arg(long, default_value_t = 20)]
     pub runs: usize,
+    /// Also write the workload with GPU-only operator times (what a CUDA-graph replay pays;
+    /// the main output charges each operator max(GPU time, host issue time), what eager
+    /// launches pay).
+    #[arg(long, value_name = "FILE")]
+    pub gpu_cost_out: Option<PathBuf>,
 }

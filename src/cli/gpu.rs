@@ -62,7 +62,7 @@ pub fn profile(a: ProfileArgs) -> Result<i32> {
     let g = build(&spec);
     eprintln!("{} x {} ({}): profiling {} operators", info.devices, info.name, info.driver, g.ops.len());
     let bar = super::progress_bar(g.ops.len(), false);
-    let op_ms = crate::gpu::profile_ops(&g, a.warmup, a.runs, || {
+    let times = crate::gpu::profile_ops(&g, a.warmup, a.runs, || {
         if let Some(b) = &bar {
             b.inc(1);
         }
@@ -82,21 +82,40 @@ pub fn profile(a: ProfileArgs) -> Result<i32> {
         );
     }
     let link = edge_link(&fits);
-    let measured = Measured { op_ms: op_ms.clone(), link, bytes_per_element: ELEMENT_BYTES as f64 };
-    let how = json!({
-        "gpu": info.name, "gpus": info.devices, "driver": info.driver, "date_utc": now(),
-        "kernels": plan::REAL_KERNELS, "precision": "fp32 tensors; TF32 tensor cores allowed in cuDNN and cuBLAS",
-        "warmup": a.warmup, "runs": a.runs, "statistic": "median of event-timed launches, one operator at a time",
-        "links": fits, "cpu_times": "from the cost model (not measured)", "sizes": "from the cost model",
-        "operators_ms_total": op_ms.iter().sum::<f64>(),
-    });
-    let text = to_text(&generate_measured(&spec, &measured, how)?);
-    match &a.model.out {
-        Some(p) => {
-            write_atomic(p, text.as_bytes())?;
-            eprintln!("wrote {}", p.display());
+    let gpu_ms: Vec<f64> = times.iter().map(|t| t.0).collect();
+    let host_ms: Vec<f64> = times.iter().map(|t| t.1).collect();
+    let eager_ms: Vec<f64> = times.iter().map(|t| t.0.max(t.1)).collect();
+    eprintln!(
+        "operators: {:.3} ms on the GPU, {:.3} ms to issue from the host, {:.3} ms eager (sum of the larger)",
+        gpu_ms.iter().sum::<f64>(),
+        host_ms.iter().sum::<f64>(),
+        eager_ms.iter().sum::<f64>()
+    );
+    let how = |cost: &str| {
+        json!({
+            "gpu": info.name, "gpus": info.devices, "driver": info.driver, "date_utc": now(),
+            "kernels": plan::REAL_KERNELS, "precision": "fp32 tensors; TF32 tensor cores allowed in cuDNN and cuBLAS",
+            "warmup": a.warmup, "runs": a.runs,
+            "statistic": "per operator, the median of five rounds of back-to-back launches, per launch",
+            "cost": cost, "links": fits, "cpu_times": "from the cost model (not measured)", "sizes": "from the cost model",
+            "gpu_ms_total": gpu_ms.iter().sum::<f64>(), "host_ms_total": host_ms.iter().sum::<f64>(),
+            "op_gpu_ms": gpu_ms, "op_host_ms": host_ms,
+        })
+    };
+    let mut outputs = vec![(a.model.out.clone(), eager_ms, "eager: max(GPU time, host issue time) per operator")];
+    if let Some(p) = &a.gpu_cost_out {
+        outputs.push((Some(p.clone()), gpu_ms.clone(), "gpu: GPU time per operator (CUDA-graph replay)"));
+    }
+    for (out, op_ms, cost) in outputs {
+        let measured = Measured { op_ms, link: link.clone(), bytes_per_element: ELEMENT_BYTES as f64 };
+        let text = to_text(&generate_measured(&spec, &measured, how(cost))?);
+        match out {
+            Some(p) => {
+                write_atomic(&p, text.as_bytes())?;
+                eprintln!("wrote {}", p.display());
+            }
+            None => print!("{text}"),
         }
-        None => print!("{text}"),
     }
     Ok(0)
 }
@@ -216,7 +235,7 @@ fn row(
         "predicted_ms": predicted, "measured_ms": m.per_sample_ms, "relative_error": relative(m.per_sample_ms, predicted),
         "roofline_predicted_ms": roofline, "roofline_relative_error": roofline.map(|r| relative(m.per_sample_ms, r)),
         "repeats_ms": m.repeats_ms, "spread": spread, "samples": m.samples,
-        "issue_ms_per_sample": m.issue_ms_per_sample, "date_utc": now(),
+        "issue_ms_per_sample": m.issue_ms_per_sample, "graphs": m.graphs, "date_utc": now(),
     })
 }
 
@@ -283,7 +302,7 @@ pub fn validate(a: ValidateArgs) -> Result<i32> {
     for (file, kind, algorithm, plan, mode, predicted, roofline) in &jobs {
         // One failing plan (a kernel the library refuses, memory) is a row with its error; the
         // others still run, and the exit code says something failed.
-        match crate::gpu::execute(plan, *mode, a.samples, a.repeats) {
+        match crate::gpu::execute(plan, *mode, a.samples, a.repeats, a.graphs) {
             Ok(m) => rows.push(row(&w, file, kind, algorithm, plan, *predicted, *roofline, &m)),
             Err(e) => {
                 failed = true;

@@ -10,11 +10,22 @@ pub fn probe() -> Result<GpuInfo, String> {
     Err(WHY.into())
 }
 
-pub fn execute(_plan: &Plan, _mode: Mode, _samples: usize, _repeats: usize) -> Result<Measurement, String> {
+pub fn execute(
+    _plan: &Plan,
+    _mode: Mode,
+    _samples: usize,
+    _repeats: usize,
+    _graphs: bool,
+) -> Result<Measurement, String> {
     Err(WHY.into())
 }
 
-pub fn profile_ops(_g: &OpGraph, _warmup: usize, _runs: usize, _progress: impl FnMut()) -> Result<Vec<f64>, String> {
+pub fn profile_ops(
+    _g: &OpGraph,
+    _warmup: usize,
+    _runs: usize,
+    _progress: impl FnMut(),
+) -> Result<Vec<(f64, f64)>, String> {
     Err(WHY.into())
 }
 

@@ -51,6 +51,8 @@ pub struct Measurement {
     pub issue_ms_per_sample: f64,
     /// Whether every pair of GPUs had direct peer access.
     pub peer_access: bool,
+    /// Whether each sample was replayed as a captured CUDA graph (no per-operator launches).
+    pub graphs: bool,
     pub gpu: GpuInfo,
 }
 

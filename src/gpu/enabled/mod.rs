@@ -10,7 +10,7 @@ use super::plan::{Plan, Work, ELEMENT_BYTES};
 use super::{GpuInfo, LinkFit, Measurement, Mode};
 use crate::zoo::graph::OpGraph;
 use cudarc::driver::sys;
-use cudarc::driver::{CudaContext, CudaEvent, CudaSlice, CudaStream};
+use cudarc::driver::{CudaContext, CudaEvent, CudaGraph, CudaSlice, CudaStream};
 use kernels::{address, Handles, Kernel, Library};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -180,7 +180,7 @@ struct Wiring {
 /// Runs a plan: `Mode::Pipeline` pushes `samples` samples through without waiting between
 /// them (time per sample in steady state); `Mode::Latency` runs them one at a time (time per
 /// sample, start to finish). One warm-up repeat, then `repeats` timed ones.
-pub fn execute(plan: &Plan, mode: Mode, samples: usize, repeats: usize) -> Result<Measurement, String> {
+pub fn execute(plan: &Plan, mode: Mode, samples: usize, repeats: usize, graphs: bool) -> Result<Measurement, String> {
     plan.check()?;
     let info = probe()?;
     if plan.graph.is_some() && !info.libraries {
@@ -276,43 +276,49 @@ pub fn execute(plan: &Plan, mode: Mode, samples: usize, repeats: usize) -> Resul
         g.dedup();
         g
     };
+    if graphs && gpus_used.len() > 1 {
+        return Err("CUDA graphs replay single-GPU plans only: this plan spans several GPUs".into());
+    }
     let barrier = Barrier::new(gpus_used.len() + 1);
     let rounds = (repeats + 1) * if mode == Mode::Latency { samples } else { 1 };
     let per_round = if mode == Mode::Latency { 1 } else { samples };
-    let (wiring, mailboxes) = (&wiring, &mailboxes);
+    let sh = Shared {
+        plan,
+        ctxs: &ctxs,
+        streams: &streams,
+        libs: &libs,
+        lane: &lane,
+        lane_gpu: &lane_gpu,
+        wiring: &wiring,
+        mailboxes: &mailboxes,
+        out_addr: &out_addr,
+        devices,
+        info: &info,
+    };
     let mut issue_ms = vec![0.0f64; gpus_used.len()];
     let wall = std::thread::scope(|scope| -> Result<Vec<f64>, String> {
         let mut handles = Vec::new();
         for &g in &gpus_used {
-            let (ctxs, streams, libs, lane, barrier, out_addr) = (&ctxs, &streams, &libs, &lane, &barrier, &out_addr);
-            let (lane_gpu, info) = (&lane_gpu, &info);
+            let (sh, barrier) = (&sh, &barrier);
             handles.push(scope.spawn(move || -> Result<f64, String> {
                 // A failure here must not leave the other threads at a barrier: keep meeting
                 // the barriers with nothing to do, and report the error at the end.
-                let setup = gpu_thread_setup(g, plan, ctxs, streams, libs, lane, wiring, info);
+                let setup = setup_thread(sh, g, graphs);
                 let mut failure = setup.as_ref().err().cloned();
                 let mut issue = 0.0;
                 for round in 0..rounds {
                     barrier.wait();
-                    if let (Ok(state), None) = (&setup, &failure) {
+                    if let (Ok(st), None) = (&setup, &failure) {
                         let start = Instant::now();
-                        let r = issue_round(
-                            g,
-                            round * per_round,
-                            per_round,
-                            plan,
-                            state,
-                            streams,
-                            libs,
-                            lane,
-                            wiring,
-                            mailboxes,
-                            out_addr,
-                            devices,
-                        );
+                        let mut r = Ok(());
+                        for s in round * per_round..(round + 1) * per_round {
+                            r = r.and_then(|_| match &st.graph {
+                                Some(graph) => graph.launch().map_err(|e| err("graph launch", e)),
+                                None => issue_sample(sh, st, s),
+                            });
+                        }
                         issue += start.elapsed().as_secs_f64() * 1e3;
-                        let r = r.and_then(|_| sync_lanes(g, streams, lane_gpu));
-                        failure = r.err();
+                        failure = r.and_then(|_| sync_lanes(sh, st)).err();
                     }
                     barrier.wait();
                 }
@@ -346,142 +352,176 @@ pub fn execute(plan: &Plan, mode: Mode, samples: usize, repeats: usize) -> Resul
         devices_used: gpus_used.len(),
         issue_ms_per_sample: issue_per_sample,
         peer_access: peers.iter().all(|p| p.2),
+        graphs,
         gpu: info,
     })
 }
 
-/// Per-thread state: handles per lane, kernels per task, busy cycles, same-GPU events.
-struct ThreadState {
-    handles: HashMap<usize, Handles>,
-    kernels: HashMap<usize, Kernel>,
-    cycles: HashMap<usize, u64>,
-    events: HashMap<usize, CudaEvent>,
-    sink: (CudaSlice<f32>, u64),
+/// What every GPU thread reads.
+struct Shared<'a> {
+    plan: &'a Plan,
+    ctxs: &'a [Arc<CudaContext>],
+    streams: &'a [Arc<CudaStream>],
+    libs: &'a [Library],
+    lane: &'a [usize],
+    lane_gpu: &'a [usize],
+    wiring: &'a [Wiring],
+    mailboxes: &'a [Mailbox],
+    out_addr: &'a [u64],
+    devices: usize,
+    info: &'a GpuInfo,
 }
 
-#[allow(clippy::too_many_arguments)]
-fn gpu_thread_setup(
-    g: usize,
-    plan: &Plan,
-    ctxs: &[Arc<CudaContext>],
-    streams: &[Arc<CudaStream>],
-    libs: &[Library],
-    lane: &[usize],
-    wiring: &[Wiring],
-    info: &GpuInfo,
-) -> Result<ThreadState, String> {
-    let devices = ctxs.len();
-    let ctx = &ctxs[g];
+/// One GPU thread's own: its tasks in issue order, their kernels (prepared on this thread, as
+/// cuDNN handles must be), busy cycles, events, and the captured graph in graph mode.
+struct ThreadState {
+    gpu: usize,
+    mine: Vec<usize>,
+    lanes: Vec<usize>,
+    handles: Vec<Option<Handles>>,
+    kernels: Vec<Option<Kernel>>,
+    cycles: Vec<u64>,
+    events: Vec<Option<CudaEvent>>,
+    sink: (CudaSlice<f32>, u64),
+    graph: Option<CudaGraph>,
+    /// Fork and join events of the capture, kept alive with the graph.
+    _capture_events: Vec<CudaEvent>,
+}
+
+fn setup_thread(sh: &Shared, g: usize, graphs: bool) -> Result<ThreadState, String> {
+    let ctx = &sh.ctxs[g];
     ctx.bind_to_thread().map_err(|e| err("bind", e))?;
-    let mine: Vec<usize> = (0..plan.tasks.len()).filter(|&t| plan.tasks[t].gpu % devices == g).collect();
-    let first_lane = lane[mine[0]];
-    let cycles_per_ms = if g == 0 { info.cycles_per_ms } else { calibrate(&libs[g], &streams[first_lane])? };
-    let sink = kernels::random_buffer(&libs[g], &streams[first_lane], 1, 0, 1.0)?;
+    let n = sh.plan.tasks.len();
+    let mine: Vec<usize> = (0..n).filter(|&t| sh.plan.tasks[t].gpu % sh.devices == g).collect();
+    let mut lanes: Vec<usize> = mine.iter().map(|&t| sh.lane[t]).collect();
+    lanes.sort_unstable();
+    lanes.dedup();
+    let first = &sh.streams[lanes[0]];
+    let cycles_per_ms = if g == 0 { sh.info.cycles_per_ms } else { calibrate(&sh.libs[g], first)? };
+    let sink = kernels::random_buffer(&sh.libs[g], first, 1, 0, 1.0)?;
     let mut st = ThreadState {
-        handles: HashMap::new(),
-        kernels: HashMap::new(),
-        cycles: HashMap::new(),
-        events: HashMap::new(),
+        gpu: g,
+        mine: mine.clone(),
+        lanes,
+        handles: (0..sh.streams.len()).map(|_| None).collect(),
+        kernels: (0..n).map(|_| None).collect(),
+        cycles: vec![0; n],
+        events: (0..n).map(|_| None).collect(),
         sink,
+        graph: None,
+        _capture_events: Vec::new(),
     };
     for &t in &mine {
-        let l = lane[t];
-        match &plan.tasks[t].work {
-            Work::Busy { ms } => {
-                st.cycles.insert(t, (ms * cycles_per_ms).round() as u64);
-            }
+        let l = sh.lane[t];
+        match &sh.plan.tasks[t].work {
+            Work::Busy { ms } => st.cycles[t] = (ms * cycles_per_ms).round() as u64,
             Work::Op { op } => {
-                let graph: &OpGraph = plan.graph.as_ref().ok_or("an operator task without a graph")?;
-                if !st.handles.contains_key(&l) {
-                    st.handles.insert(l, Handles::new(&streams[l])?);
+                let graph: &OpGraph = sh.plan.graph.as_ref().ok_or("an operator task without a graph")?;
+                if st.handles[l].is_none() {
+                    st.handles[l] = Some(Handles::new(&sh.streams[l])?);
                 }
-                let k = Kernel::prepare(&graph.ops[*op], &libs[g], &streams[l], &st.handles[&l], *op as u32)?;
-                st.kernels.insert(t, k);
+                let h = st.handles[l].as_ref().expect("just made");
+                st.kernels[t] = Some(Kernel::prepare(&graph.ops[*op], &sh.libs[g], &sh.streams[l], h, *op as u32)?);
             }
         }
-        if wiring[t].local_event {
-            st.events.insert(t, ctx.new_event(None).map_err(|e| err("event", e))?);
+        if sh.wiring[t].local_event {
+            st.events[t] = Some(ctx.new_event(None).map_err(|e| err("event", e))?);
         }
     }
-    for &l in mine.iter().map(|&t| &lane[t]) {
-        streams[l].synchronize().map_err(|e| err("synchronize", e))?;
+    if graphs {
+        // One sample captured from every lane (fork from the first lane, join back into it),
+        // replayed as one graph per sample: no host launch cost per operator.
+        let origin = &sh.streams[st.lanes[0]];
+        origin.synchronize().map_err(|e| err("synchronize", e))?;
+        origin
+            .begin_capture(sys::CUstreamCaptureMode::CU_STREAM_CAPTURE_MODE_RELAXED)
+            .map_err(|e| err("capture", e))?;
+        let fork = ctx.new_event(None).map_err(|e| err("event", e))?;
+        fork.record(origin).map_err(|e| err("record", e))?;
+        for &l in &st.lanes[1..] {
+            sh.streams[l].wait(&fork).map_err(|e| err("wait", e))?;
+        }
+        issue_sample(sh, &st, 0)?;
+        let mut joins = vec![fork];
+        for &l in &st.lanes[1..] {
+            let e = ctx.new_event(None).map_err(|e| err("event", e))?;
+            e.record(&sh.streams[l]).map_err(|e| err("record", e))?;
+            origin.wait(&e).map_err(|e| err("wait", e))?;
+            joins.push(e);
+        }
+        let graph = origin
+            .end_capture(sys::CUgraphInstantiate_flags(0))
+            .map_err(|e| err("end capture", e))?
+            .ok_or("the captured graph is empty")?;
+        graph.upload().map_err(|e| err("graph upload", e))?;
+        st.graph = Some(graph);
+        st._capture_events = joins;
+    }
+    for &l in &st.lanes {
+        sh.streams[l].synchronize().map_err(|e| err("synchronize", e))?;
     }
     Ok(st)
 }
 
-#[allow(clippy::too_many_arguments)]
-fn issue_round(
-    g: usize,
-    first_sample: usize,
-    samples: usize,
-    plan: &Plan,
-    st: &ThreadState,
-    streams: &[Arc<CudaStream>],
-    libs: &[Library],
-    lane: &[usize],
-    wiring: &[Wiring],
-    mailboxes: &[Mailbox],
-    out_addr: &[u64],
-    devices: usize,
-) -> Result<(), String> {
-    let lib = &libs[g];
-    for s in first_sample..first_sample + samples {
-        for (t, task) in plan.tasks.iter().enumerate() {
-            if task.gpu % devices != g {
-                continue;
+/// Issues sample `s` of this thread's tasks.
+fn issue_sample(sh: &Shared, st: &ThreadState, s: usize) -> Result<(), String> {
+    let lib = &sh.libs[st.gpu];
+    for &t in &st.mine {
+        let stream = &sh.streams[sh.lane[t]];
+        let w = &sh.wiring[t];
+        for &u in &w.local_waits {
+            stream.wait(st.events[u].as_ref().expect("producer event")).map_err(|e| err("wait", e))?;
+        }
+        for &(m, bytes, src, dst) in &w.imports {
+            let mb = &sh.mailboxes[m];
+            spin_until(|| mb.recorded.load(Ordering::Acquire) > s);
+            check("wait event", unsafe {
+                sys::cuStreamWaitEvent(stream.cu_stream(), mb.ring[s % RING].cu_event(), 0)
+            })?;
+            mb.waited.store(s + 1, Ordering::Release);
+            if bytes > 0 {
+                check("peer copy", unsafe { sys::cuMemcpyDtoDAsync_v2(dst, src, bytes, stream.cu_stream()) })?;
             }
-            let stream = &streams[lane[t]];
-            let w = &wiring[t];
-            for &u in &w.local_waits {
-                stream.wait(&st.events[&u]).map_err(|e| err("wait", e))?;
+        }
+        match &st.kernels[t] {
+            Some(k) => {
+                let h = st.handles[sh.lane[t]].as_ref().expect("handles of an operator's lane");
+                k.launch(lib, stream, h, &w.inputs, sh.out_addr[t])?;
             }
-            for &(m, bytes, src, dst) in &w.imports {
-                let mb = &mailboxes[m];
-                spin_until(|| mb.recorded.load(Ordering::Acquire) > s);
-                check("wait event", unsafe {
-                    sys::cuStreamWaitEvent(stream.cu_stream(), mb.ring[s % RING].cu_event(), 0)
-                })?;
-                mb.waited.store(s + 1, Ordering::Release);
-                if bytes > 0 {
-                    check("peer copy", unsafe { sys::cuMemcpyDtoDAsync_v2(dst, src, bytes, stream.cu_stream()) })?;
-                }
-            }
-            match &task.work {
-                Work::Busy { .. } => {
-                    let c = st.cycles[&t];
-                    if c > 0 {
-                        kernels::busy(lib, stream, c, st.sink.1)?;
-                    }
-                }
-                Work::Op { .. } => {
-                    let h = &st.handles[&lane[t]];
-                    st.kernels[&t].launch(lib, stream, h, &w.inputs, out_addr[t])?;
-                }
-            }
-            if let Some(e) = st.events.get(&t) {
-                e.record(stream).map_err(|e| err("record", e))?;
-            }
-            for &m in &w.exports {
-                let mb = &mailboxes[m];
-                spin_until(|| mb.waited.load(Ordering::Acquire) + RING > s);
-                mb.ring[s % RING].record(stream).map_err(|e| err("record", e))?;
-                mb.recorded.store(s + 1, Ordering::Release);
-            }
+            None if st.cycles[t] > 0 => kernels::busy(lib, stream, st.cycles[t], st.sink.1)?,
+            None => {}
+        }
+        if let Some(e) = &st.events[t] {
+            e.record(stream).map_err(|e| err("record", e))?;
+        }
+        for &m in &w.exports {
+            let mb = &sh.mailboxes[m];
+            spin_until(|| mb.waited.load(Ordering::Acquire) + RING > s);
+            mb.ring[s % RING].record(stream).map_err(|e| err("record", e))?;
+            mb.recorded.store(s + 1, Ordering::Release);
         }
     }
     Ok(())
 }
 
-fn sync_lanes(g: usize, streams: &[Arc<CudaStream>], lane_gpu: &[usize]) -> Result<(), String> {
-    for (l, _) in lane_gpu.iter().enumerate().filter(|(_, &x)| x == g) {
-        streams[l].synchronize().map_err(|e| err("synchronize", e))?;
+fn sync_lanes(sh: &Shared, st: &ThreadState) -> Result<(), String> {
+    for &l in &st.lanes {
+        debug_assert_eq!(sh.lane_gpu[l], st.gpu);
+        sh.streams[l].synchronize().map_err(|e| err("synchronize", e))?;
     }
     Ok(())
 }
 
-/// Median milliseconds of every operator of `g` on GPU 0, one at a time on one stream, with
-/// random inputs, `warmup` untimed launches and `runs` event-timed ones.
-pub fn profile_ops(g: &OpGraph, warmup: usize, runs: usize, mut progress: impl FnMut()) -> Result<Vec<f64>, String> {
+/// Every operator of `g` on GPU 0, one at a time, with random inputs: after `warmup` launches,
+/// five rounds of `runs` back-to-back launches, each round timed by events on the GPU and by
+/// the clock on the host. Returns per operator the median (GPU ms, host ms) per launch: the
+/// time the GPU spends on it in a stream, and the time the host spends issuing it.
+pub fn profile_ops(
+    g: &OpGraph,
+    warmup: usize,
+    runs: usize,
+    mut progress: impl FnMut(),
+) -> Result<Vec<(f64, f64)>, String> {
     if !driver_present() {
         return Err("no NVIDIA driver (libcuda) or NVRTC found on this machine".into());
     }
@@ -492,11 +532,12 @@ pub fn profile_ops(g: &OpGraph, warmup: usize, runs: usize, mut progress: impl F
     let stream = ctx.new_stream().map_err(|e| err("stream", e))?;
     let lib = Library::load(&ctx, &compile()?)?;
     let h = Handles::new(&stream)?;
+    let (start, end) = (timing_event(&ctx)?, timing_event(&ctx)?);
     let mut out = Vec::with_capacity(g.ops.len());
     for (i, op) in g.ops.iter().enumerate() {
         let kernel = Kernel::prepare(op, &lib, &stream, &h, i as u32)?;
         if matches!(kernel, Kernel::Nothing) {
-            out.push(0.0);
+            out.push((0.0, 0.0));
             progress();
             continue;
         }
@@ -506,7 +547,23 @@ pub fn profile_ops(g: &OpGraph, warmup: usize, runs: usize, mut progress: impl F
         }
         let y = kernels::random_buffer(&lib, &stream, op.numel() as usize, 3, 1.0)?;
         let inputs: Vec<u64> = bufs.iter().map(|b| b.1).collect();
-        out.push(time_ms(&stream, warmup, runs, || kernel.launch(&lib, &stream, &h, &inputs, y.1))?);
+        for _ in 0..warmup {
+            kernel.launch(&lib, &stream, &h, &inputs, y.1)?;
+        }
+        let (mut gpu, mut host) = (Vec::new(), Vec::new());
+        for _ in 0..5 {
+            stream.synchronize().map_err(|e| err("synchronize", e))?;
+            let t0 = Instant::now();
+            start.record(&stream).map_err(|e| err("record", e))?;
+            for _ in 0..runs {
+                kernel.launch(&lib, &stream, &h, &inputs, y.1)?;
+            }
+            end.record(&stream).map_err(|e| err("record", e))?;
+            host.push(t0.elapsed().as_secs_f64() * 1e3 / runs as f64);
+            end.synchronize().map_err(|e| err("synchronize", e))?;
+            gpu.push(start.elapsed_ms(&end).map_err(|e| err("elapsed", e))? as f64 / runs as f64);
+        }
+        out.push((median(&mut gpu), median(&mut host)));
         progress();
     }
     Ok(out)
