@@ -45,15 +45,14 @@ for spec in ${MODELS:-inception-v3:299 bert:0 resnet50:224 randwire:224}; do
     --algo hios-lp-intra --quiet --out "$out/hios/$name" 2>&1 | tee -a "$log"
   $B validate "$w" $(schedules "$out/hios/$name") --samples "$samples" --repeats "$repeats" \
     --out "$out/validate_hios_$name.json" 2>&1 | tee -a "$log"
-  # CUDA-graph replay of single-GPU plans against the GPU-only cost.
+  # CUDA-graph replay against the GPU-only cost: single-GPU schedules, and pipelines.
   $B hios "$wg" --gpus 1 --algo sequential --algo ios --algo hios-lp-intra --quiet --out "$out/hios/${name}_gpucost" 2>&1 | tee -a "$log"
   $B validate "$wg" $(schedules "$out/hios/${name}_gpucost") --graphs --samples "$samples" --repeats "$repeats" \
     --out "$out/validate_hios_graphs_$name.json" 2>&1 | tee -a "$log"
-  if [ "$accs" = 1 ]; then
-    $B throughput "$wg" --algo dp --quiet --out "$out/place/${name}_gpucost" 2>&1 | tee -a "$log"
-    $B validate "$wg" "$out/place/${name}_gpucost"/placements/*.json --graphs --samples "$samples" --repeats "$repeats" \
-      --out "$out/validate_throughput_graphs_$name.json" 2>&1 | tee -a "$log"
-  fi
+  $B throughput "$wg" --algo dp --algo ip-contig --algo scotch --algo pipedream --algo local-search --algo one-device \
+    --time-limit 20 --quiet --out "$out/place/${name}_gpucost" 2>&1 | tee -a "$log"
+  $B validate "$wg" "$out/place/${name}_gpucost"/placements/*.json --graphs --samples "$samples" --repeats "$repeats" \
+    --out "$out/validate_throughput_graphs_$name.json" 2>&1 | tee -a "$log"
 done
 # The paper's workloads (placements made on the CPU machine into .gpu/p), as busy kernels.
 if [ "$gpus" -ge 2 ] || [ -n "${PAPER:-}" ]; then

@@ -276,8 +276,12 @@ pub fn execute(plan: &Plan, mode: Mode, samples: usize, repeats: usize, graphs: 
         g.dedup();
         g
     };
-    if graphs && gpus_used.len() > 1 {
-        return Err("CUDA graphs replay single-GPU plans only: this plan spans several GPUs".into());
+    if graphs && gpus_used.len() > 1 && mode != Mode::Pipeline {
+        // A stage's graph waits for all its inputs first and sends all its outputs last: right
+        // for a pipeline's steady state, wrong for one sample's latency across GPUs.
+        return Err(
+            "CUDA graphs replay single-GPU plans, or pipelines across GPUs; this is a multi-GPU latency plan".into()
+        );
     }
     let barrier = Barrier::new(gpus_used.len() + 1);
     let rounds = (repeats + 1) * if mode == Mode::Latency { samples } else { 1 };
@@ -313,8 +317,12 @@ pub fn execute(plan: &Plan, mode: Mode, samples: usize, repeats: usize, graphs: 
                         let mut r = Ok(());
                         for s in round * per_round..(round + 1) * per_round {
                             r = r.and_then(|_| match &st.graph {
-                                Some(graph) => graph.launch().map_err(|e| err("graph launch", e)),
-                                None => issue_sample(sh, st, s),
+                                Some(graph) => {
+                                    imports(sh, st, s)?;
+                                    graph.launch().map_err(|e| err("graph launch", e))?;
+                                    exports(sh, st, s)
+                                }
+                                None => issue_sample(sh, st, s, true),
                             });
                         }
                         issue += start.elapsed().as_secs_f64() * 1e3;
@@ -430,7 +438,12 @@ fn setup_thread(sh: &Shared, g: usize, graphs: bool) -> Result<ThreadState, Stri
     }
     if graphs {
         // One sample captured from every lane (fork from the first lane, join back into it),
-        // replayed as one graph per sample: no host launch cost per operator.
+        // replayed as one graph per sample: no host launch cost per operator. Across GPUs, the
+        // graph is the stage's compute; its imports run before it and its exports after it.
+        let crosses = st.mine.iter().any(|&t| !sh.wiring[t].imports.is_empty() || !sh.wiring[t].exports.is_empty());
+        if crosses && st.lanes.len() > 1 {
+            return Err("CUDA graphs across GPUs need one stream per GPU".into());
+        }
         let origin = &sh.streams[st.lanes[0]];
         origin.synchronize().map_err(|e| err("synchronize", e))?;
         origin
@@ -441,7 +454,7 @@ fn setup_thread(sh: &Shared, g: usize, graphs: bool) -> Result<ThreadState, Stri
         for &l in &st.lanes[1..] {
             sh.streams[l].wait(&fork).map_err(|e| err("wait", e))?;
         }
-        issue_sample(sh, &st, 0)?;
+        issue_sample(sh, &st, 0, false)?;
         let mut joins = vec![fork];
         for &l in &st.lanes[1..] {
             let e = ctx.new_event(None).map_err(|e| err("event", e))?;
@@ -463,8 +476,47 @@ fn setup_thread(sh: &Shared, g: usize, graphs: bool) -> Result<ThreadState, Stri
     Ok(st)
 }
 
-/// Issues sample `s` of this thread's tasks.
-fn issue_sample(sh: &Shared, st: &ThreadState, s: usize) -> Result<(), String> {
+/// Waits for (and copies) every input sample `s` of this thread's tasks takes from other GPUs.
+fn imports(sh: &Shared, st: &ThreadState, s: usize) -> Result<(), String> {
+    for &t in &st.mine {
+        import(sh, &sh.streams[sh.lane[t]], &sh.wiring[t], s)?;
+    }
+    Ok(())
+}
+
+/// Publishes every output sample `s` of this thread's tasks sends to other GPUs.
+fn exports(sh: &Shared, st: &ThreadState, s: usize) -> Result<(), String> {
+    for &t in &st.mine {
+        export(sh, &sh.streams[sh.lane[t]], &sh.wiring[t], s)?;
+    }
+    Ok(())
+}
+
+fn import(sh: &Shared, stream: &Arc<CudaStream>, w: &Wiring, s: usize) -> Result<(), String> {
+    for &(m, bytes, src, dst) in &w.imports {
+        let mb = &sh.mailboxes[m];
+        spin_until(|| mb.recorded.load(Ordering::Acquire) > s);
+        check("wait event", unsafe { sys::cuStreamWaitEvent(stream.cu_stream(), mb.ring[s % RING].cu_event(), 0) })?;
+        mb.waited.store(s + 1, Ordering::Release);
+        if bytes > 0 {
+            check("peer copy", unsafe { sys::cuMemcpyDtoDAsync_v2(dst, src, bytes, stream.cu_stream()) })?;
+        }
+    }
+    Ok(())
+}
+
+fn export(sh: &Shared, stream: &Arc<CudaStream>, w: &Wiring, s: usize) -> Result<(), String> {
+    for &m in &w.exports {
+        let mb = &sh.mailboxes[m];
+        spin_until(|| mb.waited.load(Ordering::Acquire) + RING > s);
+        mb.ring[s % RING].record(stream).map_err(|e| err("record", e))?;
+        mb.recorded.store(s + 1, Ordering::Release);
+    }
+    Ok(())
+}
+
+/// Issues sample `s` of this thread's tasks; without `cross`, leaves out what crosses GPUs.
+fn issue_sample(sh: &Shared, st: &ThreadState, s: usize, cross: bool) -> Result<(), String> {
     let lib = &sh.libs[st.gpu];
     for &t in &st.mine {
         let stream = &sh.streams[sh.lane[t]];
@@ -494,11 +546,8 @@ fn issue_sample(sh: &Shared, st: &ThreadState, s: usize) -> Result<(), String> {
         if let Some(e) = &st.events[t] {
             e.record(stream).map_err(|e| err("record", e))?;
         }
-        for &m in &w.exports {
-            let mb = &sh.mailboxes[m];
-            spin_until(|| mb.waited.load(Ordering::Acquire) + RING > s);
-            mb.ring[s % RING].record(stream).map_err(|e| err("record", e))?;
-            mb.recorded.store(s + 1, Ordering::Release);
+        if cross {
+            export(sh, stream, w, s)?;
         }
     }
     Ok(())
@@ -513,9 +562,10 @@ fn sync_lanes(sh: &Shared, st: &ThreadState) -> Result<(), String> {
 }
 
 /// Every operator of `g` on GPU 0, one at a time, with random inputs: after `warmup` launches,
-/// five rounds of `runs` back-to-back launches, each round timed by events on the GPU and by
-/// the clock on the host. Returns per operator the median (GPU ms, host ms) per launch: the
-/// time the GPU spends on it in a stream, and the time the host spends issuing it.
+/// five rounds of `runs` back-to-back eager launches timed by the host's clock, and five
+/// replays of those launches captured as a CUDA graph timed by events. Returns per operator the
+/// median (GPU ms, host ms) per launch: the time the GPU spends on it in a stream, and the
+/// time the host spends issuing it.
 pub fn profile_ops(
     g: &OpGraph,
     warmup: usize,
@@ -550,16 +600,35 @@ pub fn profile_ops(
         for _ in 0..warmup {
             kernel.launch(&lib, &stream, &h, &inputs, y.1)?;
         }
-        let (mut gpu, mut host) = (Vec::new(), Vec::new());
+        // Host: eager launches, timed by the clock (too few to fill the launch queue).
+        let mut host = Vec::new();
         for _ in 0..5 {
             stream.synchronize().map_err(|e| err("synchronize", e))?;
             let t0 = Instant::now();
-            start.record(&stream).map_err(|e| err("record", e))?;
             for _ in 0..runs {
                 kernel.launch(&lib, &stream, &h, &inputs, y.1)?;
             }
-            end.record(&stream).map_err(|e| err("record", e))?;
             host.push(t0.elapsed().as_secs_f64() * 1e3 / runs as f64);
+        }
+        stream.synchronize().map_err(|e| err("synchronize", e))?;
+        // GPU: the same launches captured as one graph and replayed, timed by events, so that
+        // the host's issue rate cannot stretch the GPU's time.
+        stream
+            .begin_capture(sys::CUstreamCaptureMode::CU_STREAM_CAPTURE_MODE_RELAXED)
+            .map_err(|e| err("capture", e))?;
+        for _ in 0..runs {
+            kernel.launch(&lib, &stream, &h, &inputs, y.1)?;
+        }
+        let graph = stream
+            .end_capture(sys::CUgraphInstantiate_flags(0))
+            .map_err(|e| err("end capture", e))?
+            .ok_or("the captured graph is empty")?;
+        graph.launch().map_err(|e| err("graph launch", e))?;
+        let mut gpu = Vec::new();
+        for _ in 0..5 {
+            start.record(&stream).map_err(|e| err("record", e))?;
+            graph.launch().map_err(|e| err("graph launch", e))?;
+            end.record(&stream).map_err(|e| err("record", e))?;
             end.synchronize().map_err(|e| err("synchronize", e))?;
             gpu.push(start.elapsed_ms(&end).map_err(|e| err("elapsed", e))? as f64 / runs as f64);
         }
