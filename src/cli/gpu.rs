@@ -302,6 +302,7 @@ pub fn validate(a: ValidateArgs) -> Result<i32> {
     for (file, kind, algorithm, plan, mode, predicted, roofline) in &jobs {
         // One failing plan (a kernel the library refuses, memory) is a row with its error; the
         // others still run, and the exit code says something failed.
+        eprintln!("{} {kind} {algorithm}: running {} tasks on {} GPU(s)", w.name, plan.tasks.len(), plan.gpus());
         match crate::gpu::execute(plan, *mode, a.samples, a.repeats, a.graphs) {
             Ok(m) => rows.push(row(&w, file, kind, algorithm, plan, *predicted, *roofline, &m)),
             Err(e) => {

@@ -13,7 +13,7 @@ use cudarc::driver::sys;
 use cudarc::driver::{CudaContext, CudaEvent, CudaGraph, CudaSlice, CudaStream};
 use kernels::{address, Handles, Kernel, Library};
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Barrier};
 use std::time::Instant;
 
@@ -89,6 +89,8 @@ fn time_ms(
     runs: usize,
     mut f: impl FnMut() -> Result<(), String>,
 ) -> Result<f64, String> {
+    // `f` may make raw driver calls on `stream`, which act in the current context.
+    stream.context().bind_to_thread().map_err(|e| err("bind", e))?;
     for _ in 0..warmup {
         f()?;
     }
@@ -151,9 +153,14 @@ struct Mailbox {
 
 const RING: usize = 4;
 
-fn spin_until(f: impl Fn() -> bool) {
+/// Spins until `f` holds; gives up when another GPU thread has failed (its records would
+/// never come).
+fn spin_until(abort: &AtomicBool, f: impl Fn() -> bool) -> Result<(), String> {
     let mut spins = 0u32;
     while !f() {
+        if abort.load(Ordering::Relaxed) {
+            return Err("stopped: another GPU thread failed".into());
+        }
         spins += 1;
         if spins < 1000 {
             std::hint::spin_loop();
@@ -161,6 +168,7 @@ fn spin_until(f: impl Fn() -> bool) {
             std::thread::yield_now();
         }
     }
+    Ok(())
 }
 
 /// What a task takes in: its input addresses, and the imports it performs first.
@@ -284,6 +292,7 @@ pub fn execute(plan: &Plan, mode: Mode, samples: usize, repeats: usize, graphs: 
         );
     }
     let barrier = Barrier::new(gpus_used.len() + 1);
+    let abort = AtomicBool::new(false);
     let rounds = (repeats + 1) * if mode == Mode::Latency { samples } else { 1 };
     let per_round = if mode == Mode::Latency { 1 } else { samples };
     let sh = Shared {
@@ -298,6 +307,7 @@ pub fn execute(plan: &Plan, mode: Mode, samples: usize, repeats: usize, graphs: 
         out_addr: &out_addr,
         devices,
         info: &info,
+        abort: &abort,
     };
     let mut issue_ms = vec![0.0f64; gpus_used.len()];
     let wall = std::thread::scope(|scope| -> Result<Vec<f64>, String> {
@@ -309,6 +319,9 @@ pub fn execute(plan: &Plan, mode: Mode, samples: usize, repeats: usize, graphs: 
                 // the barriers with nothing to do, and report the error at the end.
                 let setup = setup_thread(sh, g, graphs);
                 let mut failure = setup.as_ref().err().cloned();
+                if failure.is_some() {
+                    sh.abort.store(true, Ordering::Relaxed);
+                }
                 let mut issue = 0.0;
                 for round in 0..rounds {
                     barrier.wait();
@@ -327,6 +340,9 @@ pub fn execute(plan: &Plan, mode: Mode, samples: usize, repeats: usize, graphs: 
                         }
                         issue += start.elapsed().as_secs_f64() * 1e3;
                         failure = r.and_then(|_| sync_lanes(sh, st)).err();
+                        if failure.is_some() {
+                            sh.abort.store(true, Ordering::Relaxed);
+                        }
                     }
                     barrier.wait();
                 }
@@ -378,6 +394,8 @@ struct Shared<'a> {
     out_addr: &'a [u64],
     devices: usize,
     info: &'a GpuInfo,
+    /// Set by a GPU thread that failed, so that the others stop waiting for it.
+    abort: &'a AtomicBool,
 }
 
 /// One GPU thread's own: its tasks in issue order, their kernels (prepared on this thread, as
@@ -493,9 +511,13 @@ fn exports(sh: &Shared, st: &ThreadState, s: usize) -> Result<(), String> {
 }
 
 fn import(sh: &Shared, stream: &Arc<CudaStream>, w: &Wiring, s: usize) -> Result<(), String> {
+    if !w.imports.is_empty() {
+        // The raw calls below act in the thread's current context, which must be the stream's.
+        stream.context().bind_to_thread().map_err(|e| err("bind", e))?;
+    }
     for &(m, bytes, src, dst) in &w.imports {
         let mb = &sh.mailboxes[m];
-        spin_until(|| mb.recorded.load(Ordering::Acquire) > s);
+        spin_until(sh.abort, || mb.recorded.load(Ordering::Acquire) > s)?;
         check("wait event", unsafe { sys::cuStreamWaitEvent(stream.cu_stream(), mb.ring[s % RING].cu_event(), 0) })?;
         mb.waited.store(s + 1, Ordering::Release);
         if bytes > 0 {
@@ -508,7 +530,7 @@ fn import(sh: &Shared, stream: &Arc<CudaStream>, w: &Wiring, s: usize) -> Result
 fn export(sh: &Shared, stream: &Arc<CudaStream>, w: &Wiring, s: usize) -> Result<(), String> {
     for &m in &w.exports {
         let mb = &sh.mailboxes[m];
-        spin_until(|| mb.waited.load(Ordering::Acquire) + RING > s);
+        spin_until(sh.abort, || mb.waited.load(Ordering::Acquire) + RING > s)?;
         mb.ring[s % RING].record(stream).map_err(|e| err("record", e))?;
         mb.recorded.store(s + 1, Ordering::Release);
     }
@@ -526,7 +548,7 @@ fn issue_sample(sh: &Shared, st: &ThreadState, s: usize, cross: bool) -> Result<
         }
         for &(m, bytes, src, dst) in &w.imports {
             let mb = &sh.mailboxes[m];
-            spin_until(|| mb.recorded.load(Ordering::Acquire) > s);
+            spin_until(sh.abort, || mb.recorded.load(Ordering::Acquire) > s)?;
             check("wait event", unsafe {
                 sys::cuStreamWaitEvent(stream.cu_stream(), mb.ring[s % RING].cu_event(), 0)
             })?;
