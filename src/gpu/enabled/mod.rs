@@ -67,6 +67,19 @@ fn enable_peers(ctxs: &[Arc<CudaContext>]) -> Result<Vec<(usize, usize, bool)>, 
                 {
                     return Err(format!("peer access {a}->{b}: {r:?}"));
                 }
+                // cudarc allocates from the device's default memory pool, whose memory peer
+                // access does not cover: the pool itself must let GPU a in. Without this a
+                // copy between the GPUs fails, or the driver stages it through the host.
+                let mut pool = std::ptr::null_mut();
+                check("default memory pool", unsafe { sys::cuDeviceGetDefaultMemPool(&mut pool, b as i32) })?;
+                let desc = sys::CUmemAccessDesc {
+                    location: sys::CUmemLocation {
+                        type_: sys::CUmemLocationType::CU_MEM_LOCATION_TYPE_DEVICE,
+                        id: a as i32,
+                    },
+                    flags: sys::CUmemAccess_flags::CU_MEM_ACCESS_FLAGS_PROT_READWRITE,
+                };
+                check("memory pool access", unsafe { sys::cuMemPoolSetAccess(pool, &desc, 1) })?;
             }
             out.push((a, b, can == 1));
         }
@@ -171,12 +184,22 @@ fn spin_until(abort: &AtomicBool, f: impl Fn() -> bool) -> Result<(), String> {
     Ok(())
 }
 
+/// A dependency on another GPU: the mailbox to wait on, and the copy to make.
+struct Import {
+    mailbox: usize,
+    bytes: usize,
+    src: u64,
+    src_gpu: usize,
+    dst: u64,
+    dst_gpu: usize,
+}
+
 /// What a task takes in: its input addresses, and the imports it performs first.
 struct Wiring {
     /// Address of each dependency's data (the producer's buffer, or the local copy).
     inputs: Vec<u64>,
-    /// (mailbox, bytes, source address, destination address): wait, then copy if bytes > 0.
-    imports: Vec<(usize, usize, u64, u64)>,
+    /// Wait on a mailbox, then copy its producer's bytes over if any.
+    imports: Vec<Import>,
     /// Same-GPU producers on other lanes whose events to wait for.
     local_waits: Vec<usize>,
     /// Mailboxes this task records into.
@@ -270,7 +293,14 @@ pub fn execute(plan: &Plan, mode: Mode, samples: usize, repeats: usize, graphs: 
                 out_addr[u]
             };
             imported.insert((u, lane[t]), dst);
-            wiring[t].imports.push((m, d.bytes, out_addr[u], dst));
+            wiring[t].imports.push(Import {
+                mailbox: m,
+                bytes: d.bytes,
+                src: out_addr[u],
+                src_gpu: phys(u),
+                dst,
+                dst_gpu: phys(t),
+            });
             wiring[t].inputs.push(dst);
             wiring[u].exports.push(m);
         }
@@ -359,10 +389,19 @@ pub fn execute(plan: &Plan, mode: Mode, samples: usize, repeats: usize, graphs: 
             barrier.wait();
             wall.push(start.elapsed().as_secs_f64() * 1e3 / per_round as f64);
         }
+        // Report the thread that failed first, not those it stopped.
+        let mut errors = Vec::new();
         for (i, h) in handles.into_iter().enumerate() {
-            issue_ms[i] = h.join().map_err(|_| "a GPU thread panicked".to_string())??;
+            match h.join().map_err(|_| "a GPU thread panicked".to_string())? {
+                Ok(ms) => issue_ms[i] = ms,
+                Err(e) => errors.push(e),
+            }
         }
-        Ok(wall)
+        errors.sort_by_key(|e| e.contains("another GPU thread failed"));
+        match errors.into_iter().next() {
+            Some(e) => Err(e),
+            None => Ok(wall),
+        }
     })?;
     let warmup = rounds / (repeats + 1);
     let mut timed: Vec<f64> = wall[warmup..].to_vec();
@@ -515,13 +554,14 @@ fn import(sh: &Shared, stream: &Arc<CudaStream>, w: &Wiring, s: usize) -> Result
         // The raw calls below act in the thread's current context, which must be the stream's.
         stream.context().bind_to_thread().map_err(|e| err("bind", e))?;
     }
-    for &(m, bytes, src, dst) in &w.imports {
-        let mb = &sh.mailboxes[m];
+    for i in &w.imports {
+        let mb = &sh.mailboxes[i.mailbox];
         spin_until(sh.abort, || mb.recorded.load(Ordering::Acquire) > s)?;
         check("wait event", unsafe { sys::cuStreamWaitEvent(stream.cu_stream(), mb.ring[s % RING].cu_event(), 0) })?;
         mb.waited.store(s + 1, Ordering::Release);
-        if bytes > 0 {
-            check("peer copy", unsafe { sys::cuMemcpyDtoDAsync_v2(dst, src, bytes, stream.cu_stream()) })?;
+        if i.bytes > 0 {
+            let (sc, dc) = (sh.ctxs[i.src_gpu].cu_ctx(), sh.ctxs[i.dst_gpu].cu_ctx());
+            check("peer copy", unsafe { sys::cuMemcpyPeerAsync(i.dst, dc, i.src, sc, i.bytes, stream.cu_stream()) })?;
         }
     }
     Ok(())
@@ -546,16 +586,8 @@ fn issue_sample(sh: &Shared, st: &ThreadState, s: usize, cross: bool) -> Result<
         for &u in &w.local_waits {
             stream.wait(st.events[u].as_ref().expect("producer event")).map_err(|e| err("wait", e))?;
         }
-        for &(m, bytes, src, dst) in &w.imports {
-            let mb = &sh.mailboxes[m];
-            spin_until(sh.abort, || mb.recorded.load(Ordering::Acquire) > s)?;
-            check("wait event", unsafe {
-                sys::cuStreamWaitEvent(stream.cu_stream(), mb.ring[s % RING].cu_event(), 0)
-            })?;
-            mb.waited.store(s + 1, Ordering::Release);
-            if bytes > 0 {
-                check("peer copy", unsafe { sys::cuMemcpyDtoDAsync_v2(dst, src, bytes, stream.cu_stream()) })?;
-            }
+        if cross {
+            import(sh, stream, w, s)?;
         }
         match &st.kernels[t] {
             Some(k) => {
@@ -699,7 +731,9 @@ pub fn profile_links(runs: usize) -> Result<Vec<LinkFit>, String> {
         let name = if direct { "GPU 0 to GPU 1 (peer access)" } else { "GPU 0 to GPU 1 (no peer access)" };
         measure(name, &mut |b| {
             time_ms(&s1, 2, runs, || {
-                check("copy", unsafe { sys::cuMemcpyDtoDAsync_v2(dst1_p, src_p, b, s1.cu_stream()) })
+                check("peer copy", unsafe {
+                    sys::cuMemcpyPeerAsync(dst1_p, ctxs[1].cu_ctx(), src_p, ctxs[0].cu_ctx(), b, s1.cu_stream())
+                })
             })
         })?;
         s1.synchronize().map_err(|e| err("synchronize", e))?;
