@@ -60,7 +60,8 @@ if [ "$gpus" -ge 2 ] || [ -n "${PAPER:-}" ]; then
     w=.gpu/w/$n.json
     p=(.gpu/p/"$n"/placements/*.json)
     [ -e "${p[0]}" ] || continue
-    $B validate "$w" "${p[@]}" --busy --samples "$samples" --repeats "$repeats" --out "$out/validate_paper_$n.json" 2>&1 | tee -a "$log"
+    $B validate "$w" "${p[@]}" --busy --samples "${PAPER_SAMPLES:-20}" --repeats "${PAPER_REPEATS:-3}" \
+      --out "$out/validate_paper_$n.json" 2>&1 | tee -a "$log"
   done
 fi
 # The device tool returns a limited number of files: everything travels in one archive.

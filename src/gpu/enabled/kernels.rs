@@ -60,6 +60,11 @@ extern "C" __global__ void rows_layernorm(const float* x, float* y, const float*
     float mean = s / cols, inv = rsqrtf(fmaxf(q / cols - mean * mean, 0.0f) + 1e-5f);
     for (unsigned int j = lane; j < cols; j += 32) o[j] = (r[j] - mean) * inv * w[j] + w[cols + j];
 }
+// Copies words from another GPU's memory through peer access (NVLink loads): a kernel, so
+// the host never waits on it, unlike a driver peer copy.
+extern "C" __global__ void copy_words(const unsigned int* src, unsigned int* dst, unsigned long long n) {
+    GRID_STRIDE(i, n) { dst[i] = src[i]; }
+}
 extern "C" __global__ void gather(const float* ids, const float* table, float* y, unsigned int tokens, unsigned int hidden, unsigned int rows) {
     GRID_STRIDE(i, (unsigned long long)tokens * hidden) {
         unsigned int t = (unsigned int)(i / hidden), h = (unsigned int)(i % hidden);
@@ -69,8 +74,8 @@ extern "C" __global__ void gather(const float* ids, const float* table, float* y
 }
 "#;
 
-const NAMES: [&str; 9] =
-    ["busy", "fill", "affine", "relu", "add", "concat_part", "rows_softmax", "rows_layernorm", "gather"];
+const NAMES: [&str; 10] =
+    ["busy", "fill", "affine", "relu", "add", "concat_part", "rows_softmax", "rows_layernorm", "gather", "copy_words"];
 
 /// The NVRTC kernels, loaded into one GPU's context.
 pub struct Library {
@@ -106,6 +111,16 @@ pub fn busy(lib: &Library, stream: &Arc<CudaStream>, cycles: u64, sink: u64) -> 
     b.arg(&sink);
     let cfg = LaunchConfig { grid_dim: (1, 1, 1), block_dim: (32, 1, 1), shared_mem_bytes: 0 };
     unsafe { b.launch(cfg) }.map(|_| ()).map_err(|e| err("launch busy", e))
+}
+
+/// Copies `bytes` (a multiple of 4) from `src`, on any GPU this one has peer access to, to `dst`.
+pub fn copy(lib: &Library, stream: &Arc<CudaStream>, src: u64, dst: u64, bytes: usize) -> Result<(), String> {
+    let n = (bytes / 4) as u64;
+    let mut b = stream.launch_builder(lib.get("copy_words"));
+    b.arg(&src);
+    b.arg(&dst);
+    b.arg(&n);
+    unsafe { b.launch(grid(n)) }.map(|_| ()).map_err(|e| err("launch copy", e))
 }
 
 /// Fills `n` floats at `p` with uniform values in [-scale, scale]: never time on zeros.

@@ -338,6 +338,7 @@ pub fn execute(plan: &Plan, mode: Mode, samples: usize, repeats: usize, graphs: 
         devices,
         info: &info,
         abort: &abort,
+        peer_kernel_copies: peers.iter().all(|p| p.2),
     };
     let mut issue_ms = vec![0.0f64; gpus_used.len()];
     let wall = std::thread::scope(|scope| -> Result<Vec<f64>, String> {
@@ -435,6 +436,8 @@ struct Shared<'a> {
     info: &'a GpuInfo,
     /// Set by a GPU thread that failed, so that the others stop waiting for it.
     abort: &'a AtomicBool,
+    /// Every pair of GPUs has peer access: copies between GPUs run as kernels.
+    peer_kernel_copies: bool,
 }
 
 /// One GPU thread's own: its tasks in issue order, their kernels (prepared on this thread, as
@@ -559,7 +562,11 @@ fn import(sh: &Shared, stream: &Arc<CudaStream>, w: &Wiring, s: usize) -> Result
         spin_until(sh.abort, || mb.recorded.load(Ordering::Acquire) > s)?;
         check("wait event", unsafe { sys::cuStreamWaitEvent(stream.cu_stream(), mb.ring[s % RING].cu_event(), 0) })?;
         mb.waited.store(s + 1, Ordering::Release);
-        if i.bytes > 0 {
+        if i.bytes > 0 && sh.peer_kernel_copies {
+            kernels::copy(&sh.libs[i.dst_gpu], stream, i.src, i.dst, i.bytes)?;
+        } else if i.bytes > 0 {
+            // Measured on two H200s: the driver's peer copy blocks the issuing host thread,
+            // which chains the GPU threads into one; kept only where peer access is missing.
             let (sc, dc) = (sh.ctxs[i.src_gpu].cu_ctx(), sh.ctxs[i.dst_gpu].cu_ctx());
             check("peer copy", unsafe { sys::cuMemcpyPeerAsync(i.dst, dc, i.src, sc, i.bytes, stream.cu_stream()) })?;
         }
@@ -728,12 +735,22 @@ pub fn profile_links(runs: usize) -> Result<Vec<LinkFit>, String> {
         let dst1 = s1.alloc_zeros::<u8>(biggest).map_err(|e| err("alloc", e))?;
         let dst1_p = address(&dst1, &s1);
         let direct = peers.iter().any(|p| p.0 == 0 && p.1 == 1 && p.2);
-        let name = if direct { "GPU 0 to GPU 1 (peer access)" } else { "GPU 0 to GPU 1 (no peer access)" };
+        let name = if direct {
+            "GPU 0 to GPU 1 (copy kernel over peer access)"
+        } else {
+            "GPU 0 to GPU 1 (driver peer copy, no peer access)"
+        };
+        let lib1 = Library::load(&ctxs[1], &compile()?)?;
         measure(name, &mut |b| {
             time_ms(&s1, 2, runs, || {
-                check("peer copy", unsafe {
-                    sys::cuMemcpyPeerAsync(dst1_p, ctxs[1].cu_ctx(), src_p, ctxs[0].cu_ctx(), b, s1.cu_stream())
-                })
+                if direct {
+                    // The executor's mechanism: a copy kernel on GPU 1 reading GPU 0's memory.
+                    kernels::copy(&lib1, &s1, src_p, dst1_p, b)
+                } else {
+                    check("peer copy", unsafe {
+                        sys::cuMemcpyPeerAsync(dst1_p, ctxs[1].cu_ctx(), src_p, ctxs[0].cu_ctx(), b, s1.cu_stream())
+                    })
+                }
             })
         })?;
         s1.synchronize().map_err(|e| err("synchronize", e))?;
