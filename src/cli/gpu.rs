@@ -96,7 +96,7 @@ pub fn profile(a: ProfileArgs) -> Result<i32> {
             "gpu": info.name, "gpus": info.devices, "driver": info.driver, "date_utc": now(),
             "kernels": plan::REAL_KERNELS, "precision": "fp32 tensors; TF32 tensor cores allowed in cuDNN and cuBLAS",
             "warmup": a.warmup, "runs": a.runs,
-            "statistic": "per operator, the median of five rounds of back-to-back launches, per launch",
+            "statistic": "per operator and launch: GPU time, the median of five replays of a CUDA graph of `runs` launches (events); host time, the median of five rounds of `runs` eager launches (clock)",
             "cost": cost, "links": fits, "cpu_times": "from the cost model (not measured)", "sizes": "from the cost model",
             "gpu_ms_total": gpu_ms.iter().sum::<f64>(), "host_ms_total": host_ms.iter().sum::<f64>(),
             "op_gpu_ms": gpu_ms, "op_host_ms": host_ms,
