@@ -254,6 +254,10 @@ pub struct FiguresArgs {
     /// Folder for the figures and their README.
     #[arg(long, default_value = "plots", value_name = "DIR")]
     pub out: PathBuf,
+    /// Measured GPU results (`bench validate` JSON files, searched recursively) for the
+    /// predicted-vs-measured figure; never rerun here.
+    #[arg(long, default_value = "results/gpu", value_name = "DIR")]
+    pub gpu_results: PathBuf,
     #[command(flatten)]
     pub common: CommonArgs,
 }

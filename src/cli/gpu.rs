@@ -205,17 +205,20 @@ fn relative(measured: f64, predicted: f64) -> f64 {
     (measured - predicted).abs() / measured
 }
 
-#[allow(clippy::too_many_arguments)]
-fn row(
-    w: &Workload,
-    file: &Path,
-    kind: &str,
-    algorithm: &str,
-    plan: &Plan,
+/// One placement or schedule to run: its plan, how, and what it is predicted to take.
+struct Job {
+    file: std::path::PathBuf,
+    kind: &'static str,
+    algorithm: String,
+    plan: Plan,
+    mode: Mode,
     predicted: f64,
     roofline: Option<f64>,
-    m: &Measurement,
-) -> Value {
+}
+
+fn row(w: &Workload, job: &Job, m: &Measurement) -> Value {
+    let Job { file, kind, algorithm, plan, predicted, roofline, .. } = job;
+    let (predicted, roofline) = (*predicted, *roofline);
     let mut sorted = m.repeats_ms.clone();
     sorted.sort_by(f64::total_cmp);
     let spread = (sorted[sorted.len() - 1] - sorted[0]) / m.per_sample_ms;
@@ -246,7 +249,7 @@ pub fn validate(a: ValidateArgs) -> Result<i32> {
     let (w, v) = read_workload(&a.workload)?;
     let zoo = if a.busy { None } else { zoo_of(&w, &v)? };
     // Everything is checked and planned before the first GPU call.
-    let mut jobs: Vec<(std::path::PathBuf, &str, String, Plan, Mode, f64, Option<f64>)> = Vec::new();
+    let mut jobs: Vec<Job> = Vec::new();
     let mut rows = Vec::new();
     for file in &a.placements {
         let split = Split::load(file)?;
@@ -278,7 +281,7 @@ pub fn validate(a: ValidateArgs) -> Result<i32> {
             Some(z) => plan::op_placement(&w, z.graph.clone(), &z.node_ops, &placement),
             None => plan::busy_placement(&w, &placement, &e),
         };
-        jobs.push((file.clone(), kind, algorithm, plan, mode, predicted, roofline));
+        jobs.push(Job { file: file.clone(), kind, algorithm, plan, mode, predicted, roofline });
     }
     for file in &a.schedules {
         let (s, predicted, algorithm) = load_schedule(&w, file)?;
@@ -295,16 +298,17 @@ pub fn validate(a: ValidateArgs) -> Result<i32> {
             None => None,
         };
         let plan = plan::schedule(&w, &s, graph).map_err(Error::Usage)?;
-        jobs.push((file.clone(), "hios", algorithm, plan, Mode::Latency, predicted, roofline));
+        jobs.push(Job { file: file.clone(), kind: "hios", algorithm, plan, mode: Mode::Latency, predicted, roofline });
     }
     crate::gpu::probe().map_err(gpu_err("bench validate"))?;
     let mut failed = false;
-    for (file, kind, algorithm, plan, mode, predicted, roofline) in &jobs {
+    for job in &jobs {
+        let Job { file, kind, algorithm, plan, mode, .. } = job;
         // One failing plan (a kernel the library refuses, memory) is a row with its error; the
         // others still run, and the exit code says something failed.
         eprintln!("{} {kind} {algorithm}: running {} tasks on {} GPU(s)", w.name, plan.tasks.len(), plan.gpus());
         match crate::gpu::execute(plan, *mode, a.samples, a.repeats, a.graphs) {
-            Ok(m) => rows.push(row(&w, file, kind, algorithm, plan, *predicted, *roofline, &m)),
+            Ok(m) => rows.push(row(&w, job, &m)),
             Err(e) => {
                 failed = true;
                 eprintln!("{} {kind} {algorithm}: error: {e}", w.name);

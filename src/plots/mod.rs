@@ -1,6 +1,7 @@
 //! Figures drawn from result files only (nothing is rerun here), one file per figure kind,
 //! each written as PNG and SVG with an embedded DejaVu font.
 
+pub mod fidelity;
 pub mod gantt;
 mod profile;
 mod relative;

@@ -1,0 +1,113 @@
+//! Predicted against measured time of the placements and schedules `bench validate` ran on
+//! real GPUs, on log axes around the diagonal, with the ±10% band of the fidelity goal.
+
+use super::{colour, legend, render, DrawResult, Figure, LEGEND_WIDTH};
+use crate::error::Result;
+use plotters::coord::Shift;
+use plotters::prelude::*;
+use std::path::Path;
+
+/// One validated row: the series it belongs to, its prediction and its measurement (ms), and
+/// whether the prediction is the roofline model's (else the workload's own, profiled or given).
+#[derive(Debug, Clone)]
+pub struct Point {
+    pub series: String,
+    pub predicted: f64,
+    pub measured: f64,
+    pub roofline: bool,
+}
+
+/// The series of a `bench validate` row: the GPUs and how it ran.
+pub fn series(row: &serde_json::Value) -> String {
+    let kernels = row["kernels"].as_str().unwrap_or("");
+    let gpu = row["gpu"].as_str().unwrap_or("").replace("NVIDIA ", "").replace(" 80GB HBM3", "");
+    let gpus = row["devices_used"].as_u64().unwrap_or(1);
+    let how = if kernels.starts_with("calibrated busy") {
+        "busy kernels"
+    } else if row["graphs"].as_bool() == Some(true) {
+        "graphs"
+    } else {
+        "eager"
+    };
+    format!("{gpu}x{gpus} {how}")
+}
+
+/// Rows of `bench validate` JSON files as points; rows with a roofline prediction give a
+/// second point in the roofline series.
+pub fn points(rows: &[serde_json::Value]) -> Vec<Point> {
+    let mut out = Vec::new();
+    for r in rows.iter().filter(|r| r["status"] == "measured") {
+        let (Some(p), Some(m)) = (r["predicted_ms"].as_f64(), r["measured_ms"].as_f64()) else { continue };
+        out.push(Point { series: series(r), predicted: p, measured: m, roofline: false });
+        if let Some(rp) = r["roofline_predicted_ms"].as_f64() {
+            out.push(Point { series: series(r), predicted: rp, measured: m, roofline: true });
+        }
+    }
+    out
+}
+
+pub fn plot(points: &[Point], stem: &Path) -> Result<Figure> {
+    super::register_fonts();
+    let mut names: Vec<String> = Vec::new();
+    for p in points {
+        if !names.contains(&p.series) {
+            names.push(p.series.clone());
+        }
+    }
+    names.sort();
+    let all = points.iter().flat_map(|p| [p.predicted, p.measured]);
+    let lo = all.clone().fold(f64::INFINITY, f64::min).max(1e-3) / 1.5;
+    let hi = all.fold(0.0, f64::max).max(lo * 10.0) * 1.5;
+    let own: Vec<&Point> = points.iter().filter(|p| !p.roofline).collect();
+    let within = own.iter().filter(|p| (p.measured - p.predicted).abs() / p.measured <= 0.1).count();
+    let (png, svg) = render!(stem, (1150, 750), |root: &DrawingArea<_, Shift>| -> DrawResult {
+        root.fill(&WHITE)?;
+        let (area, legend_area) = root.split_horizontally(root.dim_in_pixel().0 - LEGEND_WIDTH - 150);
+        legend(&legend_area, &names, false)?;
+        let note = ("sans-serif", 16).into_font().color(&BLACK);
+        let y = 60 + 26 * names.len() as i32 + 20;
+        legend_area.draw(&Circle::new((22, y), 6, BLACK.filled()))?;
+        legend_area.draw(&Text::new("profiled / given times", (42, y - 9), note.clone()))?;
+        legend_area.draw(&Circle::new((22, y + 26), 6, BLACK.stroke_width(2)))?;
+        legend_area.draw(&Text::new("roofline model", (42, y + 17), note))?;
+        let mut chart = ChartBuilder::on(&area)
+            .caption("Predicted vs measured time on real GPUs", ("sans-serif", 24))
+            .margin(14)
+            .x_label_area_size(50)
+            .y_label_area_size(70)
+            .build_cartesian_2d((lo..hi).log_scale(), (lo..hi).log_scale())?;
+        chart
+            .configure_mesh()
+            .x_desc("predicted (ms, log scale)")
+            .y_desc("measured (ms, log scale)")
+            .label_style(("sans-serif", 15))
+            .axis_desc_style(("sans-serif", 17))
+            .draw()?;
+        chart.draw_series(LineSeries::new([(lo, lo), (hi, hi)], BLACK.stroke_width(2)))?;
+        for f in [0.9, 1.1] {
+            chart.draw_series(LineSeries::new([(lo, lo * f), (hi, hi * f)], BLACK.mix(0.35).stroke_width(1)))?;
+        }
+        for (i, name) in names.iter().enumerate() {
+            let c = colour(i);
+            for p in points.iter().filter(|p| &p.series == name) {
+                let style = if p.roofline { c.stroke_width(2) } else { c.filled() };
+                chart.draw_series(std::iter::once(Circle::new((p.predicted, p.measured), 5, style)))?;
+            }
+        }
+        Ok(())
+    });
+    Ok(Figure {
+        png,
+        svg,
+        title: "GPUs: predicted vs measured".into(),
+        caption: format!(
+            "Each point is one placement or schedule run by `bench validate` on real GPUs (committed results under \
+             results/gpu/): x is the time its workload predicts (max-load for throughput placements, latency for \
+             latency placements and HIOS schedules), y the measured median; the diagonal is perfect, the grey lines \
+             ±10%. Filled points use the profiled cost model (eager launches, or CUDA-graph replay against GPU-only \
+             times; the paper's workloads give their own times and run as busy kernels), hollow points the roofline \
+             model for the same run. {within} of the {} filled points lie within ±10%.",
+            own.len()
+        ),
+    })
+}

@@ -1,0 +1,131 @@
+//! What the GPU executor would run, checked on the CPU: the profiled workloads of
+//! `inputs/profiled/` against the zoo models their provenance names, and the execution plans
+//! built from placements and HIOS schedules (every task once, dependencies issued first, the
+//! bytes copied between GPUs equal to the producer's tensor).
+
+use placebench::algorithms::{find, RunOptions};
+use placebench::evaluate::evaluate;
+use placebench::gpu::plan::{self, Work, BUSY_EDGE_BYTES, ELEMENT_BYTES};
+use placebench::hios::algorithms::{run, HiosOptions};
+use placebench::hios::{Contention, Problem};
+use placebench::workload::{load_workload, parse_workload, Workload};
+use placebench::zoo::export::node_ops;
+use placebench::zoo::{build, spec_from_provenance};
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+
+fn profiled_files() -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    for gpu in ["h100", "h200"] {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("inputs/profiled").join(gpu);
+        for e in std::fs::read_dir(&dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display())) {
+            out.push(e.expect("entry").path());
+        }
+    }
+    out.sort();
+    out
+}
+
+fn read(path: &Path) -> (Workload, Value) {
+    let bytes = std::fs::read(path).expect("readable");
+    let name = path.file_stem().unwrap().to_string_lossy().to_string();
+    (parse_workload(&bytes, path, &name).expect("valid workload"), serde_json::from_slice(&bytes).expect("JSON"))
+}
+
+/// Each node's accelerator time is the sum over its operators of the cost the file says it
+/// charges, recomputed here from the per-operator GPU and host times kept in the provenance.
+#[test]
+fn profiled_workloads_match_their_model_and_their_measurements() {
+    let files = profiled_files();
+    assert!(files.len() >= 8, "expected the H100 and H200 profiles, found {files:?}");
+    for f in files {
+        let (w, v) = read(&f);
+        let spec = spec_from_provenance(&v).unwrap_or_else(|| panic!("{}: no zoo provenance", f.display()));
+        let g = build(&spec);
+        let nodes = node_ops(&g, spec.export.granularity);
+        assert_eq!(nodes.len(), w.nodes.len(), "{}", f.display());
+        let p = &v["placebench"]["profiled"];
+        let gpu: Vec<f64> = serde_json::from_value(p["op_gpu_ms"].clone()).expect("op_gpu_ms");
+        let host: Vec<f64> = serde_json::from_value(p["op_host_ms"].clone()).expect("op_host_ms");
+        assert_eq!(gpu.len(), g.ops.len());
+        let eager = p["cost"].as_str().expect("cost").starts_with("eager");
+        for (v, ((name, ops), node)) in nodes.iter().zip(&w.nodes).enumerate() {
+            assert_eq!(node.name.as_deref(), Some(name.as_str()));
+            let want: f64 = ops.iter().map(|&o| if eager { gpu[o].max(host[o]) } else { gpu[o] }).sum();
+            assert!(
+                (node.acc_latency - want).abs() <= 1e-8 * want.max(1.0),
+                "{} node {v}: {} != {want}",
+                f.display(),
+                node.acc_latency
+            );
+        }
+    }
+}
+
+/// The DP's placement of a profiled Inception-v3 as a plan of real kernels: one task per
+/// operator, on its device's stage, each dependency issued before its consumer, and a copy of
+/// exactly the producer's fp32 tensor wherever the two sit in different stages.
+#[test]
+fn placement_plans_issue_every_operator_once_with_real_copies() {
+    let f = Path::new(env!("CARGO_MANIFEST_DIR")).join("inputs/profiled/h200/inceptionv3_b1_op_k2.json");
+    let (w, v) = read(&f);
+    let spec = spec_from_provenance(&v).expect("zoo provenance");
+    let g = build(&spec);
+    let ops: Vec<Vec<usize>> = node_ops(&g, spec.export.granularity).into_iter().map(|(_, o)| o).collect();
+    let outcome = find("dp").expect("dp").run(&w, &RunOptions::default()).expect("dp runs");
+    let placement = outcome.placement.expect("a placement");
+    let p = plan::op_placement(&w, g.clone(), &ops, &placement);
+    p.check().expect("dependencies issued first");
+    assert_eq!(p.tasks.len(), g.ops.len());
+    let stages = plan::stages(&placement, &w.topological_order());
+    assert_eq!(p.gpus(), stages.len());
+    let mut seen = vec![false; g.ops.len()];
+    for t in &p.tasks {
+        match t.work {
+            Work::Op { op } => {
+                assert!(!seen[op]);
+                seen[op] = true;
+                for d in &t.deps {
+                    let producer = &p.tasks[d.task];
+                    let Work::Op { op: u } = producer.work else { continue };
+                    let want = if producer.gpu == t.gpu { 0 } else { g.ops[u].numel() as usize * ELEMENT_BYTES };
+                    assert_eq!(d.bytes, want);
+                }
+            }
+            Work::Busy { ms } => assert_eq!(ms, 0.0, "only graph inputs run as empty tasks here"),
+        }
+    }
+    // A paper workload (no shapes): one busy task per node plus one per stage with traffic.
+    let paper = Path::new(env!("CARGO_MANIFEST_DIR")).join("inputs/throughput/resnet50_layers_inference.json");
+    let w = load_workload(&paper, "resnet50").expect("loads");
+    let split = find("dp").unwrap().run(&w, &RunOptions::default()).unwrap().placement.unwrap();
+    let e = evaluate(&w, &split.to_split(&w));
+    let p = plan::busy_placement(&w, &split, &e);
+    p.check().expect("dependencies issued first");
+    let with_comm = e.devices.iter().filter(|d| d.comm > 0.0).count();
+    assert_eq!(p.tasks.len(), w.nodes.len() + with_comm);
+    assert!(p.tasks.iter().flat_map(|t| &t.deps).all(|d| d.bytes == 0 || d.bytes == BUSY_EDGE_BYTES));
+}
+
+/// A HIOS schedule over two GPUs with intra-GPU streams as a plan: each operator once, on the
+/// GPU and stream the schedule gives it, after everything it waits for.
+#[test]
+fn schedule_plans_follow_the_schedule() {
+    let f = Path::new(env!("CARGO_MANIFEST_DIR")).join("inputs/profiled/h200/bert_b1_op_k2_gpucost.json");
+    let (w, v) = read(&f);
+    let spec = spec_from_provenance(&v).expect("zoo provenance");
+    let g = build(&spec);
+    let problem = Problem::from_workload(&w, 132.0 * 2048.0, Contention::Shared { beta: 0.1 });
+    let o = HiosOptions { gpus: 2, window: 2, streams: 2, max_group: 3, part: 10 };
+    let (s, _) = run("hios-lp-intra", &problem, Some(&w), &o).expect("schedules");
+    let p = plan::schedule(&w, &s, Some(g.clone())).expect("a plan");
+    p.check().expect("dependencies issued first");
+    assert_eq!(p.tasks.len(), w.nodes.len());
+    for t in &p.tasks {
+        if let Work::Op { op } = t.work {
+            assert_eq!(t.gpu, s.gpu_of[op]);
+            let stream = s.stages[t.gpu].iter().find_map(|st| st.iter().position(|grp| grp.contains(&op)));
+            assert_eq!(Some(t.stream), stream);
+        }
+    }
+}
