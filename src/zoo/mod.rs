@@ -1,13 +1,14 @@
 //! Our own workloads: a model zoo of operator graphs with real shapes and a cost model that
 //! writes them as dnn-partitioning JSON (`bench gen`), including the embedded defaults.
 //!
-//! Models: ResNet-50, Inception-v3, RandWire (seeded WS(N, K, P) stages), a BERT encoder and a
-//! GPT-style decoder. NASNet-A is not in the zoo yet.
+//! Models: ResNet-50, Inception-v3, NASNet-A (Large and Mobile), RandWire (seeded WS(N, K, P)
+//! stages), a BERT encoder and a GPT-style decoder.
 
 pub mod cnn;
 pub mod cost;
 pub mod export;
 pub mod graph;
+pub mod nasnet;
 pub mod randwire;
 pub mod transformer;
 
@@ -23,6 +24,10 @@ use serde_json::{json, Value};
 pub enum Model {
     Resnet50,
     InceptionV3,
+    /// NASNet-A Large (331² in the paper).
+    Nasnet,
+    /// NASNet-A Mobile (224²).
+    NasnetMobile,
     Randwire,
     Bert,
     Gpt,
@@ -51,6 +56,8 @@ pub fn build(spec: &GenSpec) -> OpGraph {
     match spec.model {
         Model::Resnet50 => cnn::resnet50(spec.batch, spec.image, 1000),
         Model::InceptionV3 => cnn::inception_v3(spec.batch, spec.image, 1000),
+        Model::Nasnet => nasnet::nasnet(&nasnet::NasNet::large(), spec.batch, spec.image, 1000),
+        Model::NasnetMobile => nasnet::nasnet(&nasnet::NasNet::mobile(), spec.batch, spec.image, 1000),
         Model::Randwire => randwire::randwire(&spec.randwire, spec.batch, spec.image, 1000),
         Model::Bert => transformer::bert(&transformer::Transformer::bert_base(spec.layers), spec.batch, spec.seq),
         Model::Gpt => transformer::gpt(&transformer::Transformer::gpt2_small(spec.layers), spec.batch, spec.seq),
@@ -77,7 +84,7 @@ fn generate_with(spec: &GenSpec, measured: Option<&export::Measured>, how: Optio
     });
     let p = parameters.as_object_mut().expect("object");
     match spec.model {
-        Model::Resnet50 | Model::InceptionV3 => {
+        Model::Resnet50 | Model::InceptionV3 | Model::Nasnet | Model::NasnetMobile => {
             p.insert("image".into(), json!(spec.image));
         }
         Model::Randwire => {
