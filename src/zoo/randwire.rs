@@ -113,7 +113,9 @@ pub fn randwire(cfg: &RandWire, batch: usize, image: usize, classes: usize) -> O
     let x = g.activation("conv2.relu", x);
     let x = g.conv("conv2.conv", x, c, (3, 3), (2, 2), (1, 1), 1);
     let mut x = g.batch_norm("conv2.bn", x);
-    for (i, (width, nodes)) in [(c, cfg.nodes / 2), (2 * c, cfg.nodes), (4 * c, cfg.nodes)].into_iter().enumerate() {
+    // Small regime (Xie et al. 2019, Table 1): conv3–conv5 are random stages of N nodes each, of
+    // C, 2C and 4C channels (the N/2-node stage is the regular regime's conv2).
+    for (i, (width, nodes)) in [(c, cfg.nodes), (2 * c, cfg.nodes), (4 * c, cfg.nodes)].into_iter().enumerate() {
         g.block(format!("conv{}", i + 3));
         x = stage(&mut g, x, width, nodes.max(2), cfg, &mut rng);
     }
@@ -142,16 +144,17 @@ mod tests {
     }
 
     /// The paper's small-regime RandWire-WS(4, 0.75) has 5.6 M parameters and 583 M FLOPs
-    /// (multiply-adds) at 224² (Xie et al. 2019, Table 2). Parameters agree within 5% (the
-    /// graphs are random); our multiply-adds are 14% lower (501 M), a gap we have not traced,
-    /// so that figure is only checked to 15%.
+    /// (multiply-adds) at 224², a mean over random graphs (Xie et al. 2019, Table 2). Over
+    /// seeds 0–3 ours give 5.49–5.71 M and 576–589 M: each seed is checked to 5% and 3%.
     #[test]
     fn randwire_small_matches_published_counts() {
-        let g = randwire(&RandWire::default(), 1, 224, 1000);
-        g.check_shapes().unwrap();
-        assert_eq!(g.ops.last().unwrap().shape, vec![1, 1000]);
-        let (p, m) = (g.params() as f64, g.macs());
-        assert!((p - 5.6e6).abs() <= 0.05 * 5.6e6, "{p}");
-        assert!((m - 583e6).abs() <= 0.15 * 583e6, "{m}");
+        for seed in 0..4 {
+            let g = randwire(&RandWire { seed, ..RandWire::default() }, 1, 224, 1000);
+            g.check_shapes().unwrap();
+            assert_eq!(g.ops.last().unwrap().shape, vec![1, 1000]);
+            let (p, m) = (g.params() as f64, g.macs());
+            assert!((p - 5.6e6).abs() <= 0.05 * 5.6e6, "seed {seed}: {p}");
+            assert!((m - 583e6).abs() <= 0.03 * 583e6, "seed {seed}: {m}");
+        }
     }
 }
