@@ -116,7 +116,7 @@ fn schedule_plans_follow_the_schedule() {
     let spec = spec_from_provenance(&v).expect("zoo provenance");
     let g = build(&spec);
     let problem = Problem::from_workload(&w, 132.0 * 2048.0, Contention::Shared { beta: 0.1 });
-    let o = HiosOptions { gpus: 2, window: 2, streams: 2, max_group: 3, part: 10 };
+    let o = HiosOptions { gpus: 2, ..HiosOptions::default() };
     let (s, _) = run("hios-lp-intra", &problem, Some(&w), &o).expect("schedules");
     let p = plan::schedule(&w, &s, Some(g.clone())).expect("a plan");
     p.check().expect("dependencies issued first");

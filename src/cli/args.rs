@@ -359,6 +359,11 @@ pub struct HiosArgs {
     /// Largest stage of the IOS-style DP.
     #[arg(long, default_value_t = 3)]
     pub max_group: usize,
+    /// HIOS-LP/MR and the intra pass as the reference code behaves (builder order instead of
+    /// LST order, a path's first weight ignored, HIOS-MR's first predecessor only, the intra
+    /// window stuck at the first rejected pair), to compare with its published numbers.
+    #[arg(long)]
+    pub faithful: bool,
     /// Output folder (default results/hios when no FILE is given).
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,

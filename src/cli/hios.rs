@@ -23,11 +23,8 @@ pub(crate) const GPU_CAPACITY: f64 = 132.0 * 2048.0;
 /// sizes, batch 1, operator graphs with H200 times and NVLink transfers.
 pub fn zoo_cnns() -> Result<Vec<Workload>> {
     let mut out = Vec::new();
-    // NASNet-A Large (1,233 operators at any size) at its own 331² and at 512² only: its
-    // schedules take longest, and the HIOS paper runs it at those sizes.
-    let sizes = |m: Model| if m == Model::Nasnet { &[331, 512][..] } else { &[331, 512, 768, 1280][..] };
     for model in [Model::InceptionV3, Model::Nasnet, Model::Randwire] {
-        for &image in sizes(model) {
+        for image in [331, 512, 768, 1280] {
             let spec = GenSpec {
                 model,
                 batch: 1,
@@ -112,7 +109,14 @@ pub fn hios_records(a: &HiosArgs) -> Result<(Vec<Record>, Vec<ScheduleFile>)> {
     let results: Vec<(Record, Option<serde_json::Value>)> = cells
         .par_iter()
         .map(|&(w, k, name)| {
-            let o = HiosOptions { gpus: k, window: a.window, streams: a.streams, max_group: a.max_group, part: 10 };
+            let o = HiosOptions {
+                gpus: k,
+                window: a.window,
+                streams: a.streams,
+                max_group: a.max_group,
+                part: 10,
+                faithful: a.faithful,
+            };
             let r = cell(w, k, name, contention, &o, a.common.seed);
             if let Some(b) = &bar {
                 b.inc(1);
@@ -167,8 +171,11 @@ fn cell(
 ) -> (Record, Option<serde_json::Value>) {
     let p = Problem::from_workload(w, GPU_CAPACITY, contention);
     let options = format!(
-        "gpus={k};window={};streams={};max_group={};contention={contention:?}",
-        o.window, o.streams, o.max_group
+        "gpus={k};window={};streams={};max_group={};contention={contention:?}{}",
+        o.window,
+        o.streams,
+        o.max_group,
+        if o.faithful { ";faithful" } else { "" }
     );
     let mut r = Record::new(&format!("{}@k{k}", w.name), &w.content_hash, "hios-latency", name, options, seed);
     r.status = Status::Feasible;

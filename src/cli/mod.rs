@@ -518,6 +518,7 @@ fn figures(a: FiguresArgs) -> Result<i32> {
             window: 2,
             streams: 2,
             max_group: 3,
+            faithful: false,
             out: Some(hios_dir.clone()),
             json: false,
             common: a.common.clone(),

@@ -20,11 +20,17 @@ pub struct HiosOptions {
     /// Largest stage of the IOS-style DP, and operators per DP part.
     pub max_group: usize,
     pub part: usize,
+    /// Reproduce the reference code's quirks (spec §2.8, 1–5) instead of the intended
+    /// algorithms: builder order for LST order, the source's weight left out of path lengths,
+    /// HIOS-MR looking at the first predecessor only, and the intra window stuck at the first
+    /// pair it rejects. (Quirk 3, the no-op validity check, is the intended behaviour too: the
+    /// longest candidate path is taken.)
+    pub faithful: bool,
 }
 
 impl Default for HiosOptions {
     fn default() -> Self {
-        HiosOptions { gpus: 2, window: 2, streams: 2, max_group: 3, part: 10 }
+        HiosOptions { gpus: 2, window: 2, streams: 2, max_group: 3, part: 10, faithful: false }
     }
 }
 
@@ -45,13 +51,15 @@ pub fn run(name: &str, p: &Problem, w: Option<&Workload>, o: &HiosOptions) -> Re
         "cpop" => Ok(list_schedule(p, k, true)),
         "dp-split" => dp_split(p, w.ok_or("dp-split needs the workload")?, k),
         "hios-lp" | "hios-lp-intra" => {
-            let s = hios_lp(p, k)?;
+            let s = hios_lp(p, k, o.faithful)?;
             finish(p, s, name.ends_with("-intra"), o)
         }
         "hios-mr" | "hios-mr-intra" => {
-            let (s, claimed) = hios_mr(p, k);
-            if name.ends_with("-intra") {
-                finish(p, s, true, o)
+            let (s, claimed) = hios_mr(p, k, o.faithful);
+            // The faithful DP's own makespan ignores all but the first predecessor, so it is
+            // not a claim about the schedule: report the simulator's latency instead.
+            if name.ends_with("-intra") || o.faithful {
+                finish(p, s, name.ends_with("-intra"), o)
             } else {
                 Ok((s, claimed))
             }
@@ -64,6 +72,21 @@ fn finish(p: &Problem, s: Schedule, intra: bool, o: &HiosOptions) -> Result<(Sch
     let s = if intra { intra_pass(p, s, o)? } else { s };
     let l = simulate(p, &s)?.latency;
     Ok((s, l))
+}
+
+/// The order HIOS walks operators in: LST order as intended, or (faithful) the model builder's
+/// order, which the reference ends up with because its LSTs are all 0 (quirk 1): operator ids
+/// when they are topological, else the workload's topological order.
+pub fn walk_order(p: &Problem, faithful: bool) -> Vec<usize> {
+    if !faithful {
+        return lst_order(p);
+    }
+    let ids_topological = (0..p.len()).all(|v| p.succ[v].iter().all(|&s| s > v));
+    if ids_topological {
+        (0..p.len()).collect()
+    } else {
+        p.order.clone()
+    }
 }
 
 /// Operators by ascending latest start time of the critical-path method (all transfers paid),
@@ -123,9 +146,9 @@ fn partial_latency(p: &Problem, gpu_of: &[Option<usize>], k: usize, order: &[usi
 /// HIOS-LP: repeatedly take the longest remaining path (node times plus every transfer) and
 /// put its unplaced operators on the GPU that gives the placed part the least latency. If
 /// the result is slower than one GPU, one GPU is kept (a guarantee the reference lacks).
-pub fn hios_lp(p: &Problem, k: usize) -> Result<Schedule, String> {
+pub fn hios_lp(p: &Problem, k: usize, faithful: bool) -> Result<Schedule, String> {
     let n = p.len();
-    let order = lst_order(p);
+    let order = walk_order(p, faithful);
     let mut remaining: Vec<Vec<bool>> = p.succ.iter().map(|s| vec![true; s.len()]).collect();
     let mut gpu_of: Vec<Option<usize>> = vec![None; n];
     loop {
@@ -134,7 +157,9 @@ pub fn hios_lp(p: &Problem, k: usize) -> Result<Schedule, String> {
         let mut from = vec![usize::MAX; n];
         for &v in &p.order {
             if best[v] == f64::NEG_INFINITY {
-                best[v] = p.w[v];
+                // A path's first operator: its own time counts, except in the reference, where
+                // its EFT is 0 (quirk 5).
+                best[v] = if faithful { 0.0 } else { p.w[v] };
             }
             for (i, &s) in p.succ[v].iter().enumerate() {
                 if remaining[v][i] {
@@ -185,9 +210,21 @@ pub fn hios_lp(p: &Problem, k: usize) -> Result<Schedule, String> {
 /// HIOS-MR, the intended DP (spec §2.3): operators in LST order; state (position, GPU) keeps
 /// the best history; the next operator on GPU k starts after GPU k's last operator and after
 /// every predecessor's finish plus its transfer when on another GPU.
-pub fn hios_mr(p: &Problem, k: usize) -> (Schedule, f64) {
+pub fn hios_mr(p: &Problem, k: usize, faithful: bool) -> (Schedule, f64) {
     let n = p.len();
-    let order = lst_order(p);
+    let order = walk_order(p, faithful);
+    // The reference's running minimum is never reset, so only the first predecessor (the
+    // earliest in topological order) counts (quirk 4).
+    let mut position = vec![0; n];
+    for (i, &v) in p.order.iter().enumerate() {
+        position[v] = i;
+    }
+    let preds: Vec<Vec<usize>> = (0..n)
+        .map(|v| match (faithful, p.pred[v].iter().min_by_key(|&&q| position[q])) {
+            (true, Some(&first)) => vec![first],
+            _ => p.pred[v].clone(),
+        })
+        .collect();
     #[derive(Clone)]
     struct State {
         gpu: Vec<usize>,
@@ -218,7 +255,7 @@ pub fn hios_mr(p: &Problem, k: usize) -> (Schedule, f64) {
                     continue;
                 }
                 let ready =
-                    p.pred[v].iter().map(|&q| s.fin[q] + if s.gpu[q] != g { p.c[q] } else { 0.0 }).fold(0.0, f64::max);
+                    preds[v].iter().map(|&q| s.fin[q] + if s.gpu[q] != g { p.c[q] } else { 0.0 }).fold(0.0, f64::max);
                 let end = s.clock[g].max(ready) + p.w[v];
                 if best.is_none_or(|(b, _)| end < b) {
                     best = Some((end, j));
@@ -278,7 +315,7 @@ pub fn intra_pass(p: &Problem, mut best: Schedule, o: &HiosOptions) -> Result<Sc
     let mut t = simulate(p, &best)?.latency;
     let mut unvisited: Vec<Vec<usize>> =
         best.stages.iter().map(|st| st.iter().flat_map(|s| s.iter().flatten().copied()).collect()).collect();
-    for v in lst_order(p) {
+    for v in walk_order(p, o.faithful) {
         let g = best.gpu_of[v];
         if !unvisited[g].contains(&v) {
             continue;
@@ -303,6 +340,9 @@ pub fn intra_pass(p: &Problem, mut best: Schedule, o: &HiosOptions) -> Result<Sc
                 t = l;
                 unvisited[g].retain(|x| !members.contains(x));
             }
+            // The reference removes the rejected head with the wrong key, so its window stays
+            // on that pair for every later operator of the GPU (quirk 2).
+            None if o.faithful => {}
             None => unvisited[g].retain(|&x| x != v),
         }
     }
