@@ -347,9 +347,10 @@ pub struct HiosArgs {
     /// Contention model of concurrent streams: shared (default) or reference (HIOS's simulator).
     #[arg(long, default_value = "shared")]
     pub contention: String,
-    /// Oversubscription penalty β of the shared contention model.
-    #[arg(long, default_value_t = 0.1)]
-    pub beta: f64,
+    /// Oversubscription penalty β of the shared contention model (default 0.1); repeat it to
+    /// sweep the model's sensitivity (one row per value, the value in the options column).
+    #[arg(long = "beta", value_name = "BETA")]
+    pub beta: Vec<f64>,
     /// Intra-GPU sliding window.
     #[arg(long, default_value_t = 2)]
     pub window: usize,

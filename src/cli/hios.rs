@@ -63,11 +63,17 @@ pub type ScheduleFile = (String, String);
 /// Schedules every cell the arguments name; returns the records (with schedule file names)
 /// and the schedule files' names and contents.
 pub fn hios_records(a: &HiosArgs) -> Result<(Vec<Record>, Vec<ScheduleFile>)> {
-    let contention = match a.contention.as_str() {
-        "shared" => Contention::Shared { beta: a.beta },
-        "reference" => Contention::Reference,
+    // Several --beta values sweep the contention model's sensitivity: one cell per value.
+    let betas = if a.beta.is_empty() { vec![0.1] } else { a.beta.clone() };
+    if let Some(b) = betas.iter().find(|b| !(b.is_finite() && **b >= 0.0)) {
+        return Err(Error::Usage(format!("--beta {b}: a penalty must be a finite number >= 0")));
+    }
+    let contentions: Vec<Contention> = match a.contention.as_str() {
+        "shared" => betas.iter().map(|&beta| Contention::Shared { beta }).collect(),
+        "reference" => vec![Contention::Reference],
         other => return Err(Error::Usage(format!("--contention {other}: shared or reference"))),
     };
+    let sweep = contentions.len() > 1;
     let mut workloads = Vec::new();
     if a.files.is_empty() {
         workloads.extend(zoo_cnns()?);
@@ -97,18 +103,20 @@ pub fn hios_records(a: &HiosArgs) -> Result<(Vec<Record>, Vec<ScheduleFile>)> {
         a.algos.iter().map(String::as_str).collect()
     };
     let gpus = if a.gpus.is_empty() { vec![1, 2, 4, 8] } else { a.gpus.clone() };
-    let mut cells: Vec<(&Workload, usize, &str)> = Vec::new();
+    let mut cells: Vec<(&Workload, usize, &str, Contention)> = Vec::new();
     for w in &workloads {
         for &k in &gpus {
-            for &n in &algos {
-                cells.push((w, k, n));
+            for &c in &contentions {
+                for &n in &algos {
+                    cells.push((w, k, n, c));
+                }
             }
         }
     }
     let bar = progress_bar(cells.len(), a.common.quiet);
     let results: Vec<(Record, Option<serde_json::Value>)> = cells
         .par_iter()
-        .map(|&(w, k, name)| {
+        .map(|&(w, k, name, contention)| {
             let o = HiosOptions {
                 gpus: k,
                 window: a.window,
@@ -131,7 +139,10 @@ pub fn hios_records(a: &HiosArgs) -> Result<(Vec<Record>, Vec<ScheduleFile>)> {
     let mut files = Vec::new();
     for (mut r, schedule) in results {
         if let Some(s) = schedule {
-            let name = format!("{}__{}.json", r.workload.replace('/', "__"), r.algorithm);
+            let beta =
+                if sweep { format!("__{}", r.options.split(';').last().unwrap_or_default()) } else { String::new() };
+            let name = format!("{}__{}{beta}.json", r.workload.replace('/', "__"), r.algorithm);
+            let name = name.replace([' ', '{', '}', ':'], "").replace("contention=Shared", "");
             files.push((name.clone(), serde_json::to_string_pretty(&s).unwrap_or_default()));
             r.placement_file = Some(name);
         }

@@ -514,7 +514,7 @@ fn figures(a: FiguresArgs) -> Result<i32> {
             algos: vec![],
             gpus: vec![],
             contention: "shared".into(),
-            beta: 0.1,
+            beta: vec![0.1],
             window: 2,
             streams: 2,
             max_group: 3,
