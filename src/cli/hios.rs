@@ -139,8 +139,11 @@ pub fn hios_records(a: &HiosArgs) -> Result<(Vec<Record>, Vec<ScheduleFile>)> {
     let mut files = Vec::new();
     for (mut r, schedule) in results {
         if let Some(s) = schedule {
-            let beta =
-                if sweep { format!("__{}", r.options.split(';').last().unwrap_or_default()) } else { String::new() };
+            let beta = if sweep {
+                format!("__{}", r.options.split(';').find(|kv| kv.starts_with("contention=")).unwrap_or_default())
+            } else {
+                String::new()
+            };
             let name = format!("{}__{}{beta}.json", r.workload.replace('/', "__"), r.algorithm);
             let name = name.replace([' ', '{', '}', ':'], "").replace("contention=Shared", "");
             files.push((name.clone(), serde_json::to_string_pretty(&s).unwrap_or_default()));
