@@ -84,6 +84,8 @@ pub struct IpOptions {
     pub symmetry_breaking: bool,
     /// Latency IP: contiguous subgraphs per accelerator (the reference's q).
     pub subgraphs_per_device: usize,
+    /// Further HiGHS options (`--highs-option NAME=VALUE`), recorded in the options column.
+    pub highs_options: Vec<(String, String)>,
 }
 
 impl Default for IpOptions {
@@ -95,6 +97,7 @@ impl Default for IpOptions {
             warm_start: true,
             symmetry_breaking: false,
             subgraphs_per_device: 1,
+            highs_options: Vec::new(),
         }
     }
 }

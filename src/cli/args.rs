@@ -145,6 +145,17 @@ pub struct IpArgs {
     /// detects the symmetry itself, and does better without them).
     #[arg(long)]
     pub symmetry_breaking: bool,
+    /// A further HiGHS option for the integer programs, NAME=VALUE (repeatable), e.g.
+    /// `presolve=off` or `mip_heuristic_effort=0.3`; recorded in the options column.
+    #[arg(long = "highs-option", value_name = "NAME=VALUE", value_parser = parse_highs_option)]
+    pub highs_options: Vec<(String, String)>,
+}
+
+fn parse_highs_option(s: &str) -> Result<(String, String), String> {
+    match s.split_once('=') {
+        Some((k, v)) if !k.trim().is_empty() && !v.trim().is_empty() => Ok((k.trim().into(), v.trim().into())),
+        _ => Err(format!("{s:?}: expected NAME=VALUE")),
+    }
 }
 
 impl IpArgs {
@@ -156,6 +167,7 @@ impl IpArgs {
             warm_start: !self.no_warm_start,
             symmetry_breaking: self.symmetry_breaking,
             subgraphs_per_device,
+            highs_options: self.highs_options.clone(),
         }
     }
 }

@@ -23,6 +23,8 @@ pub struct SolveOptions {
     pub mip_gap: f64,
     pub threads: usize,
     pub seed: u64,
+    /// Further HiGHS options, as `name`, `value` text (typed on the way in).
+    pub extra: Vec<(String, String)>,
 }
 
 /// How the solve ended.
@@ -135,6 +137,20 @@ impl Mip {
         model.set_option("mip_rel_gap", opts.mip_gap);
         model.set_option("random_seed", (opts.seed % i32::MAX as u64) as i32);
         model.set_option("threads", opts.threads.max(1) as i32);
+        for (k, v) in &opts.extra {
+            // HiGHS options are typed: the first type the value parses as and HiGHS accepts.
+            let ok = match v.as_str() {
+                "true" | "false" => model.try_set_option(k.as_str(), v == "true").is_ok(),
+                _ => {
+                    v.parse::<i32>().is_ok_and(|x| model.try_set_option(k.as_str(), x).is_ok())
+                        || v.parse::<f64>().is_ok_and(|x| model.try_set_option(k.as_str(), x).is_ok())
+                        || model.try_set_option(k.as_str(), v.as_str()).is_ok()
+                }
+            };
+            if !ok {
+                return fail(format!("HiGHS rejected the option {k}={v}"));
+            }
+        }
         if let Some(s) = start {
             if model.try_set_solution(Some(s), None, None, None).is_err() {
                 return fail("MIP start of the wrong length".into());
@@ -189,11 +205,37 @@ mod tests {
         let x = m.binary(1.0);
         let y = m.binary(1.0);
         m.row(1.5, f64::INFINITY, &[(x, 1.0), (y, 1.0)]);
-        let r = m.solve(&SolveOptions { time_limit: 10.0, mip_gap: 0.0, threads: 1, seed: 0 }, None);
+        let r = m.solve(&SolveOptions { time_limit: 10.0, mip_gap: 0.0, threads: 1, seed: 0, extra: vec![] }, None);
         assert_eq!(r.status, SolveStatus::Optimal);
         assert_eq!(r.objective, Some(2.0));
         assert_eq!(r.bound, Some(2.0));
         assert_eq!(r.value(x) + r.value(y), 2.0);
         assert!(r.nodes.is_some());
+    }
+
+    /// Extra options reach HiGHS typed (a string, an integer, a float); an unknown one fails
+    /// the solve with its name instead of being ignored.
+    #[test]
+    fn extra_options_are_applied_or_refused() {
+        let build = || {
+            let mut m = Mip::new();
+            let x = m.binary(1.0);
+            let y = m.binary(1.0);
+            m.row(1.5, f64::INFINITY, &[(x, 1.0), (y, 1.0)]);
+            m
+        };
+        let opts = |extra: &[(&str, &str)]| SolveOptions {
+            time_limit: 10.0,
+            mip_gap: 0.0,
+            threads: 1,
+            seed: 0,
+            extra: extra.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
+        };
+        let ok = build()
+            .solve(&opts(&[("presolve", "off"), ("mip_max_nodes", "1000"), ("mip_heuristic_effort", "0.3")]), None);
+        assert_eq!((ok.status, ok.objective), (SolveStatus::Optimal, Some(2.0)));
+        let bad = build().solve(&opts(&[("no_such_option", "1")]), None);
+        assert_eq!(bad.status, SolveStatus::Other);
+        assert!(bad.raw_status.contains("no_such_option"), "{}", bad.raw_status);
     }
 }

@@ -35,13 +35,17 @@ impl Algorithm for LatencyIp {
     }
 
     fn options(&self, opts: &RunOptions) -> String {
-        format!(
+        let mut o = format!(
             "time_limit={};mip_gap={};subgraphs_per_device={};symmetry_breaking={}",
             opts.time_limit.unwrap_or(DEFAULT_TIME_LIMIT),
             opts.ip.mip_gap,
             opts.ip.subgraphs_per_device.max(1),
             opts.ip.symmetry_breaking
-        )
+        );
+        for (k, v) in &opts.ip.highs_options {
+            o += &format!(";highs.{k}={v}");
+        }
+        o
     }
 
     fn deterministic(&self) -> bool {

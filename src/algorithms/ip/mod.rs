@@ -86,6 +86,7 @@ pub(crate) fn solve_options(opts: &RunOptions, default_limit: f64) -> SolveOptio
         mip_gap: opts.ip.mip_gap,
         threads: opts.threads,
         seed: opts.seed,
+        extra: opts.ip.highs_options.clone(),
     }
 }
 

@@ -298,6 +298,9 @@ impl Algorithm for ThroughputIp {
         if self.contig {
             o += &format!(";contig_on_cpus={}", ip.contig_on_cpus);
         }
+        for (k, v) in &ip.highs_options {
+            o += &format!(";highs.{k}={v}");
+        }
         o
     }
 
