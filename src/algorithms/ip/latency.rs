@@ -3,8 +3,8 @@
 //! Slot 0 is "the CPUs" (unlimited and parallel, as in the paper's model); slots 1..=q·k are
 //! subgraphs, q per accelerator, run one after the other. Each subgraph is contiguous and runs
 //! as one call: it starts when every input it receives is done, then receives, computes and
-//! sends. `U`, the big-M, is the latency of running everything on one CPU, which bounds the
-//! optimum because that placement is always feasible. Differences from the reference: classes
+//! sends. `U`, the big-M, is the latency of running everything on the CPUs (their critical
+//! path), which bounds the optimum because that placement is always feasible. Differences from the reference: classes
 //! stay within one subgraph (the reference only keeps them on one accelerator, which matters
 //! for q > 1), and for q > 1 the dual bound is not reported as a bound on every placement
 //! (it holds for placements of at most q pieces per accelerator).
@@ -65,7 +65,10 @@ impl Algorithm for LatencyIp {
         let slots = subgraphs + 1;
         let classes = Classes::of(w);
         let cl = &w.class_of;
-        let big_m = w.nodes.iter().map(|v| v.cpu_latency).sum::<f64>().max(1e-9);
+        // Every node on the CPUs (unlimited, parallel) is always feasible, with the CPU critical
+        // path as its latency; an optimum is no slower, so `total ≤ U` keeps one, and then every
+        // time in the program is at most U: a valid big-M, tighter than Σ cpuLatency.
+        let big_m = cpu_critical_path(w).max(1e-9);
         let mut mip = Mip::new();
         let rank = |s: usize| if s == 0 { (false, 0) } else { (true, (s - 1) / q) };
         let x = assignment(&mut mip, &classes, slots, rank, opts.ip.symmetry_breaking);
@@ -83,6 +86,7 @@ impl Algorithm for LatencyIp {
         let start: Vec<Var> = (0..slots).map(|_| mip.continuous(0.0, 0.0, inf)).collect();
         let finish: Vec<Var> = (0..slots).map(|_| mip.continuous(0.0, 0.0, inf)).collect();
         let total = mip.continuous(1.0, 0.0, inf);
+        mip.row(-inf, big_m, &[(total, 1.0)]);
 
         for j in 1..slots {
             // Contiguity of subgraph j over all edges (inference: every node is forward).
@@ -185,4 +189,13 @@ impl Algorithm for LatencyIp {
         }
         Ok(outcome.note("variables", variables).note("subgraphs_per_device", q))
     }
+}
+
+/// Latency of every node on the CPUs: the longest path of CPU times.
+fn cpu_critical_path(w: &Workload) -> f64 {
+    let mut fin = vec![0.0f64; w.len()];
+    for v in w.topological_order() {
+        fin[v] = w.pred[v].iter().map(|&u| fin[u]).fold(0.0, f64::max) + w.nodes[v].cpu_latency;
+    }
+    fin.into_iter().fold(0.0, f64::max)
 }
