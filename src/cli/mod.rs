@@ -532,7 +532,7 @@ fn figures(a: FiguresArgs) -> Result<i32> {
     let hios_records = load_results(&hios_dir)?.1;
     records.extend(hios_records.iter().cloned());
     let mut figures = plot_by_objective(&records, &a.out)?;
-    for model in ["zoo/inceptionv3_512", "zoo/randwire_512"] {
+    for model in ["zoo/inceptionv3_512", "zoo/nasnet_512", "zoo/randwire_512"] {
         let stem = a.out.join(format!("hios_scaling_{}", model.trim_start_matches("zoo/")));
         figures.push(crate::plots::scaling::plot(&hios_records, model, &stem)?);
     }
