@@ -102,20 +102,8 @@ impl OpGraph {
         &self.ops[x].shape
     }
 
-    fn push(
-        &mut self,
-        name: &str,
-        kind: OpKind,
-        inputs: &[usize],
-        shape: Vec<usize>,
-        params: u64,
-        flops: f64,
-    ) -> usize {
-        self.push_with(name, kind, inputs, shape, params, flops, Attrs::None)
-    }
-
     #[allow(clippy::too_many_arguments)]
-    fn push_with(
+    fn push(
         &mut self,
         name: &str,
         kind: OpKind,
@@ -133,7 +121,7 @@ impl OpGraph {
     }
 
     pub fn input(&mut self, name: &str, shape: Vec<usize>) -> usize {
-        self.push(name, OpKind::Input, &[], shape, 0, 0.0)
+        self.push(name, OpKind::Input, &[], shape, 0, 0.0, Attrs::None)
     }
 
     /// 2-D convolution on NCHW, no bias (a batch norm follows).
@@ -153,33 +141,41 @@ impl OpGraph {
         let shape = vec![n, out, window(h, k.0, s.0, p.0), window(w, k.1, s.1, p.1)];
         let per_out = (c / groups * k.0 * k.1) as u64;
         let flops = 2.0 * numel(&shape) * per_out as f64;
-        self.push_with(name, OpKind::Conv, &[x], shape, per_out * out as u64, flops, Attrs::Conv { k, s, p, groups })
+        self.push(name, OpKind::Conv, &[x], shape, per_out * out as u64, flops, Attrs::Conv { k, s, p, groups })
     }
 
     /// Batch norm: scale and shift per channel.
     pub fn batch_norm(&mut self, name: &str, x: usize) -> usize {
         let shape = self.shape(x).to_vec();
         let flops = 2.0 * numel(&shape);
-        self.push(name, OpKind::Norm, &[x], shape.clone(), 2 * shape[1] as u64, flops)
+        self.push(name, OpKind::Norm, &[x], shape.clone(), 2 * shape[1] as u64, flops, Attrs::None)
     }
 
     /// Layer norm over the last axis.
     pub fn layer_norm(&mut self, name: &str, x: usize) -> usize {
         let shape = self.shape(x).to_vec();
         let flops = 5.0 * numel(&shape);
-        self.push(name, OpKind::Norm, &[x], shape.clone(), 2 * *shape.last().expect("rank >= 1") as u64, flops)
+        self.push(
+            name,
+            OpKind::Norm,
+            &[x],
+            shape.clone(),
+            2 * *shape.last().expect("rank >= 1") as u64,
+            flops,
+            Attrs::None,
+        )
     }
 
     pub fn activation(&mut self, name: &str, x: usize) -> usize {
         let shape = self.shape(x).to_vec();
         let flops = numel(&shape);
-        self.push(name, OpKind::Activation, &[x], shape, 0, flops)
+        self.push(name, OpKind::Activation, &[x], shape, 0, flops, Attrs::None)
     }
 
     pub fn softmax(&mut self, name: &str, x: usize) -> usize {
         let shape = self.shape(x).to_vec();
         let flops = 5.0 * numel(&shape);
-        self.push(name, OpKind::Softmax, &[x], shape, 0, flops)
+        self.push(name, OpKind::Softmax, &[x], shape, 0, flops, Attrs::None)
     }
 
     /// Max pooling with a k×k window.
@@ -196,14 +192,14 @@ impl OpGraph {
         let [n, c, h, w] = self.shape(x).try_into().expect("pool takes NCHW");
         let shape = vec![n, c, window(h, k, s, p), window(w, k, s, p)];
         let flops = numel(&shape) * (k * k) as f64;
-        self.push_with(name, OpKind::Pool, &[x], shape, 0, flops, Attrs::Pool { k, s, p, max })
+        self.push(name, OpKind::Pool, &[x], shape, 0, flops, Attrs::Pool { k, s, p, max })
     }
 
     /// Global average pooling to N×C.
     pub fn global_pool(&mut self, name: &str, x: usize) -> usize {
         let [n, c, h, w] = self.shape(x).try_into().expect("pool takes NCHW");
         let flops = (n * c * h * w) as f64;
-        self.push_with(name, OpKind::Pool, &[x], vec![n, c], 0, flops, Attrs::GlobalPool)
+        self.push(name, OpKind::Pool, &[x], vec![n, c], 0, flops, Attrs::GlobalPool)
     }
 
     /// Element-wise sum of operands of one shape.
@@ -213,7 +209,7 @@ impl OpGraph {
             assert_eq!(self.shape(x), &shape[..], "{name}: adding shapes that differ");
         }
         let flops = numel(&shape) * (xs.len() - 1) as f64;
-        self.push(name, OpKind::Add, xs, shape, 0, flops)
+        self.push(name, OpKind::Add, xs, shape, 0, flops, Attrs::None)
     }
 
     /// Concatenation along axis 1 (channels for NCHW).
@@ -228,7 +224,7 @@ impl OpGraph {
             );
             shape[1] += s[1];
         }
-        self.push(name, OpKind::Concat, xs, shape, 0, 0.0)
+        self.push(name, OpKind::Concat, xs, shape, 0, 0.0, Attrs::None)
     }
 
     /// Dense layer on the last axis, with bias.
@@ -237,7 +233,7 @@ impl OpGraph {
         let inp = *shape.last().expect("rank >= 1");
         *shape.last_mut().expect("rank >= 1") = out;
         let flops = 2.0 * numel(&shape) * inp as f64;
-        self.push_with(name, OpKind::MatMul, &[x], shape, (inp * out + out) as u64, flops, Attrs::Linear)
+        self.push(name, OpKind::MatMul, &[x], shape, (inp * out + out) as u64, flops, Attrs::Linear)
     }
 
     /// Batched matrix product of activations: [b, m, k] × [b, k, n] (or `transpose_b`:
@@ -251,19 +247,27 @@ impl OpGraph {
         let mut shape = sa.clone();
         shape[r - 1] = n;
         let flops = 2.0 * numel(&shape) * sa[r - 1] as f64;
-        self.push_with(name, OpKind::MatMul, &[a, b], shape, 0, flops, Attrs::BatchedMatMul { transpose_b })
+        self.push(name, OpKind::MatMul, &[a, b], shape, 0, flops, Attrs::BatchedMatMul { transpose_b })
     }
 
     /// Reshape without data movement (split or merge heads); costs nothing but keeps shapes.
     pub fn reshape(&mut self, name: &str, x: usize, shape: Vec<usize>) -> usize {
         assert_eq!(numel(self.shape(x)), numel(&shape), "{name}: reshape changes the element count");
-        self.push_with(name, OpKind::Activation, &[x], shape, 0, 0.0, Attrs::Reshape)
+        self.push(name, OpKind::Activation, &[x], shape, 0, 0.0, Attrs::Reshape)
     }
 
     /// Token embedding (plus position) lookup: ids [b, s] → [b, s, hidden].
     pub fn embedding(&mut self, name: &str, x: usize, rows: usize, hidden: usize) -> usize {
         let [b, s] = self.shape(x).try_into().expect("embedding takes [batch, seq]");
-        self.push(name, OpKind::Embedding, &[x], vec![b, s, hidden], (rows * hidden) as u64, (b * s * hidden) as f64)
+        self.push(
+            name,
+            OpKind::Embedding,
+            &[x],
+            vec![b, s, hidden],
+            (rows * hidden) as u64,
+            (b * s * hidden) as f64,
+            Attrs::None,
+        )
     }
 
     /// Total parameters.
