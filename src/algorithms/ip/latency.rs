@@ -66,8 +66,10 @@ impl Algorithm for LatencyIp {
         let classes = Classes::of(w);
         let cl = &w.class_of;
         // Every node on the CPUs (unlimited, parallel) is always feasible, with the CPU critical
-        // path as its latency; an optimum is no slower, so `total ≤ U` keeps one, and then every
-        // time in the program is at most U: a valid big-M, tighter than Σ cpuLatency.
+        // path U as its latency, so an optimum has every time at most U. A big-M of U (tighter
+        // than Σ cpuLatency) can only cut off solutions slower than that, never admit a wrong
+        // one. An explicit `total ≤ U` row is left out: measured, it raised one bound and
+        // collapsed another (README, "Integer programs").
         let big_m = cpu_critical_path(w).max(1e-9);
         let mut mip = Mip::new();
         let rank = |s: usize| if s == 0 { (false, 0) } else { (true, (s - 1) / q) };
@@ -86,7 +88,6 @@ impl Algorithm for LatencyIp {
         let start: Vec<Var> = (0..slots).map(|_| mip.continuous(0.0, 0.0, inf)).collect();
         let finish: Vec<Var> = (0..slots).map(|_| mip.continuous(0.0, 0.0, inf)).collect();
         let total = mip.continuous(1.0, 0.0, inf);
-        mip.row(-inf, big_m, &[(total, 1.0)]);
 
         for j in 1..slots {
             // Contiguity of subgraph j over all edges (inference: every node is forward).
