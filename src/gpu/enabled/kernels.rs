@@ -595,6 +595,29 @@ impl Kernel {
     }
 }
 
+impl Drop for Kernel {
+    fn drop(&mut self) {
+        // SAFETY: the descriptors were created by `prepare` for this kernel alone; the buffers
+        // free themselves. Errors on destruction are not actionable here.
+        unsafe {
+            match self {
+                Kernel::Conv { x, y, w, conv, .. } => {
+                    dnn::cudnnDestroyTensorDescriptor(*x);
+                    dnn::cudnnDestroyTensorDescriptor(*y);
+                    dnn::cudnnDestroyFilterDescriptor(*w);
+                    dnn::cudnnDestroyConvolutionDescriptor(*conv);
+                }
+                Kernel::Pool { x, y, pool } => {
+                    dnn::cudnnDestroyTensorDescriptor(*x);
+                    dnn::cudnnDestroyTensorDescriptor(*y);
+                    dnn::cudnnDestroyPoolingDescriptor(*pool);
+                }
+                _ => {}
+            }
+        }
+    }
+}
+
 /// A kernel argument of any of the plain types the kernels take.
 trait Arg {
     fn push<'a>(&'a self, b: &mut cudarc::driver::LaunchArgs<'a>);
