@@ -38,7 +38,7 @@ pub enum Command {
     Gen(GenArgs),
     /// Schedule inference workloads onto K GPUs and their streams (HIOS and baselines), with
     /// latency predicted by the schedule simulator. Without FILEs: the zoo CNNs (Inception-v3,
-    /// RandWire at 331, 512, 768, 1280, batch 1) plus the `*.json` of each --inputs folder
+    /// NASNet-A Large, RandWire at 331, 512, 768, 1280, batch 1) plus the `*.json` of each --inputs folder
     /// (a dnn-partitioning checkout's latency-inputs/).
     Hios(HiosArgs),
     /// Run placements and HIOS schedules on this machine's GPUs and report measured against
