@@ -87,11 +87,6 @@ impl LinkFit {
             points.iter().map(|&(b, ms)| ((alpha + b as f64 * slope) - ms).abs() / ms).fold(0.0, f64::max);
         LinkFit { name: name.into(), alpha_ms: alpha, bytes_per_ms: 1.0 / slope, points, max_relative_error }
     }
-
-    /// Milliseconds to move `bytes`.
-    pub fn ms(&self, bytes: f64) -> f64 {
-        self.alpha_ms + bytes / self.bytes_per_ms
-    }
 }
 
 #[cfg(test)]
