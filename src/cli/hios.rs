@@ -137,15 +137,14 @@ pub fn hios_records(a: &HiosArgs) -> Result<(Vec<Record>, Vec<ScheduleFile>)> {
     }
     let mut records = Vec::with_capacity(results.len());
     let mut files = Vec::new();
-    for (mut r, schedule) in results {
+    // `par_iter().collect()` keeps the cells' order, so each result meets its cell here.
+    for ((mut r, schedule), cell) in results.into_iter().zip(&cells) {
         if let Some(s) = schedule {
-            let beta = if sweep {
-                format!("__{}", r.options.split(';').find(|kv| kv.starts_with("contention=")).unwrap_or_default())
-            } else {
-                String::new()
+            let beta = match cell.3 {
+                Contention::Shared { beta } if sweep => format!("__beta{beta}"),
+                _ => String::new(),
             };
             let name = format!("{}__{}{beta}.json", r.workload.replace('/', "__"), r.algorithm);
-            let name = name.replace([' ', '{', '}', ':'], "").replace("contention=Shared", "");
             files.push((name.clone(), serde_json::to_string_pretty(&s).unwrap_or_default()));
             r.placement_file = Some(name);
         }

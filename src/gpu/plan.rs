@@ -135,8 +135,7 @@ pub fn op_placement(w: &Workload, g: OpGraph, node_ops: &[Vec<usize>], placement
     let mut task_of = vec![usize::MAX; g.ops.len()];
     let mut tasks: Vec<Task> = Vec::new();
     let mut cpu_task = vec![usize::MAX; node_ops.len()];
-    let ops_in_order: Vec<usize> = (0..g.ops.len()).collect();
-    for &o in &ops_in_order {
+    for o in 0..g.ops.len() {
         let v = node_of[o];
         let s = stage(v);
         let dep = |u: usize, task_of: &[usize]| Dep {

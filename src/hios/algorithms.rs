@@ -219,12 +219,12 @@ pub fn hios_mr(p: &Problem, k: usize, faithful: bool) -> (Schedule, f64) {
     for (i, &v) in p.order.iter().enumerate() {
         position[v] = i;
     }
-    let preds: Vec<Vec<usize>> = (0..n)
-        .map(|v| match (faithful, p.pred[v].iter().min_by_key(|&&q| position[q])) {
-            (true, Some(&first)) => vec![first],
-            _ => p.pred[v].clone(),
-        })
-        .collect();
+    let firsts: Vec<Vec<usize>> = if faithful {
+        p.pred.iter().map(|ps| ps.iter().min_by_key(|&&q| position[q]).into_iter().copied().collect()).collect()
+    } else {
+        Vec::new()
+    };
+    let preds: &[Vec<usize>] = if faithful { &firsts } else { &p.pred };
     #[derive(Clone)]
     struct State {
         gpu: Vec<usize>,
