@@ -11,7 +11,10 @@ for lib in $(ldd .gpu/bench | awk '/scotch|libz|bz2|lzma/ { print $3 }'); do cp 
 for n in bert24_inference gnmt_inference resnet50_inference; do
   cp "$paper/throughput-inputs/LayerGraphs/$n.json" .gpu/w/
 done
-cp "$paper/throughput-inputs/OperatorGraphs/bert_l-3_inference.json" .gpu/w/
+# k = 3: one GPU per stage (and one for the CPU stage) on a 4-GPU machine.
+for n in bert_l-3_inference bert_l-6_inference bert_l-3_training bert_l-6_training; do
+  cp "$paper/throughput-inputs/OperatorGraphs/$n.json" .gpu/w/
+done
 for w in .gpu/w/*.json; do
   n=$(basename "$w" .json)
   [ -d ".gpu/p/$n/placements" ] || target-cuda/release/bench throughput "$w" --algo dp --algo ip-contig \

@@ -4,8 +4,10 @@
 # workloads with the algorithms (CPU), run the placements and schedules on the GPUs
 # (bench validate) and, on machines with several GPUs, re-run the paper's workloads as busy
 # kernels. Prepare on the CPU machine with scripts/gpu_prepare.sh. Results go to $OUT.
-# Env: MODELS ("model:image ..."), VALIDATE (models to place and run), ACCS (accelerators of
-# the profiled workloads; default: the GPUs present), KS (HIOS GPU counts), SAMPLES, REPEATS.
+# Env: MODELS ("model:image ..."), VALIDATE (models to schedule with HIOS and run), PLACE (of
+# those, the models also placed for throughput and latency and run: the DP needs graphs whose
+# ideals it can enumerate, not NASNet's or RandWire's), ACCS (accelerators of the profiled
+# workloads; default: the GPUs present), KS (HIOS GPU counts), SAMPLES, REPEATS, PAPER_NAMES.
 set -uo pipefail
 export LD_LIBRARY_PATH="$(pwd)/.gpu/lib:${LD_LIBRARY_PATH:-}"
 # Never NVLink multicast on the shared hosts (DEVELOPERS.md).
@@ -33,13 +35,15 @@ for spec in ${MODELS:-inception-v3:299 bert:0 resnet50:224 randwire:224}; do
   $B profile "$m" --batch 1 --image "${img/#0/224}" --seq 128 --layers 12 --granularity op --accs "$accs" --cpus 0 \
     --memory-fraction "$frac" --device "$dev" --link nvlink --out "$w" --gpu-cost-out "$wg" 2>&1 | tee -a "$log" || continue
   case " ${VALIDATE:-inception-v3 bert} " in *" $m "*) ;; *) continue ;; esac
+  place=no
+  case " ${PLACE:-inception-v3 bert} " in *" $m "*) place=yes ;; esac
   # Eager launches, one host thread per GPU.
-  $B throughput "$w" --algo dp --algo ip-contig --algo scotch --algo pipedream --algo local-search --algo one-device \
+  [ $place = yes ] && $B throughput "$w" --algo dp --algo ip-contig --algo scotch --algo pipedream --algo local-search --algo one-device \
     --time-limit 20 --quiet --out "$out/place/$name" 2>&1 | tee -a "$log"
-  $B validate "$w" "$out/place/$name"/placements/*.json --samples "$samples" --repeats "$repeats" \
+  [ $place = yes ] && $B validate "$w" "$out/place/$name"/placements/*.json --samples "$samples" --repeats "$repeats" \
     --out "$out/validate_throughput_$name.json" 2>&1 | tee -a "$log"
-  $B latency "$w" --algo greedy --algo dp --algo one-device --time-limit 20 --quiet --out "$out/latency/$name" 2>&1 | tee -a "$log"
-  $B validate "$w" "$out/latency/$name"/placements/*.json --latency --samples "$samples" --repeats "$repeats" \
+  [ $place = yes ] && $B latency "$w" --algo greedy --algo dp --algo one-device --time-limit 20 --quiet --out "$out/latency/$name" 2>&1 | tee -a "$log"
+  [ $place = yes ] && $B validate "$w" "$out/latency/$name"/placements/*.json --latency --samples "$samples" --repeats "$repeats" \
     --out "$out/validate_latency_$name.json" 2>&1 | tee -a "$log"
   $B hios "$w" $(hios_ks "$ks") --algo sequential --algo ios --algo heft --algo hios-lp --algo hios-mr \
     --algo hios-lp-intra --quiet --out "$out/hios/$name" 2>&1 | tee -a "$log"
@@ -49,14 +53,14 @@ for spec in ${MODELS:-inception-v3:299 bert:0 resnet50:224 randwire:224}; do
   $B hios "$wg" --gpus 1 --algo sequential --algo ios --algo hios-lp-intra --quiet --out "$out/hios/${name}_gpucost" 2>&1 | tee -a "$log"
   $B validate "$wg" $(schedules "$out/hios/${name}_gpucost") --graphs --samples "$samples" --repeats "$repeats" \
     --out "$out/validate_hios_graphs_$name.json" 2>&1 | tee -a "$log"
-  $B throughput "$wg" --algo dp --algo ip-contig --algo scotch --algo pipedream --algo local-search --algo one-device \
+  [ $place = yes ] && $B throughput "$wg" --algo dp --algo ip-contig --algo scotch --algo pipedream --algo local-search --algo one-device \
     --time-limit 20 --quiet --out "$out/place/${name}_gpucost" 2>&1 | tee -a "$log"
-  $B validate "$wg" "$out/place/${name}_gpucost"/placements/*.json --graphs --samples "$samples" --repeats "$repeats" \
+  [ $place = yes ] && $B validate "$wg" "$out/place/${name}_gpucost"/placements/*.json --graphs --samples "$samples" --repeats "$repeats" \
     --out "$out/validate_throughput_graphs_$name.json" 2>&1 | tee -a "$log"
 done
 # The paper's workloads (placements made on the CPU machine into .gpu/p), as busy kernels.
 if [ "$gpus" -ge 2 ] || [ -n "${PAPER:-}" ]; then
-  for n in ${PAPER_NAMES:-bert24_inference gnmt_inference resnet50_inference bert_l-3_inference}; do
+  for n in ${PAPER_NAMES:-bert_l-3_inference bert_l-6_inference bert_l-3_training bert_l-6_training bert24_inference gnmt_inference resnet50_inference}; do
     w=.gpu/w/$n.json
     p=(.gpu/p/"$n"/placements/*.json)
     [ -e "${p[0]}" ] || continue

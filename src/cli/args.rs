@@ -434,4 +434,18 @@ pub struct ProfileArgs {
     /// launches pay).
     #[arg(long, value_name = "FILE")]
     pub gpu_cost_out: Option<PathBuf>,
+    /// Which GPU time the workloads charge: `warm` (the operator repeating itself, weights in
+    /// L2), `cold` (L2 flushed before each launch, inputs read back in), or `auto`: cold when
+    /// the model's weights and activations exceed GPU 0's L2, as they then do not stay there
+    /// between samples. Both are measured and kept in the provenance either way.
+    #[arg(long, value_enum, default_value_t = CacheState::Auto)]
+    pub cache: CacheState,
+}
+
+/// See `ProfileArgs::cache`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum CacheState {
+    Auto,
+    Warm,
+    Cold,
 }

@@ -1,7 +1,7 @@
 //! Stand-ins when placebench is built without the `cuda` feature.
 
 use super::plan::Plan;
-use super::{GpuInfo, LinkFit, Measurement, Mode};
+use super::{GpuInfo, LinkFit, Measurement, Mode, OpProfile};
 use crate::zoo::graph::OpGraph;
 
 const WHY: &str = "this bench was built without the `cuda` feature: rebuild with `cargo build --release --features cuda` on a machine with an NVIDIA driver";
@@ -20,12 +20,7 @@ pub fn execute(
     Err(WHY.into())
 }
 
-pub fn profile_ops(
-    _g: &OpGraph,
-    _warmup: usize,
-    _runs: usize,
-    _progress: impl FnMut(),
-) -> Result<Vec<(f64, f64)>, String> {
+pub fn profile_ops(_g: &OpGraph, _warmup: usize, _runs: usize, _progress: impl FnMut()) -> Result<OpProfile, String> {
     Err(WHY.into())
 }
 

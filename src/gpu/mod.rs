@@ -28,6 +28,25 @@ pub struct GpuInfo {
     pub libraries: bool,
 }
 
+/// One operator's measured times, milliseconds per launch.
+#[derive(Debug, Clone, Copy, Default, serde::Serialize)]
+pub struct OpTimes {
+    /// On the GPU, repeating itself (its weights and inputs in L2).
+    pub gpu_ms: f64,
+    /// On the GPU after L2 was flushed and its inputs read back in (weights from memory).
+    pub gpu_cold_ms: f64,
+    /// On the host, issuing one eager launch.
+    pub host_ms: f64,
+}
+
+/// What `profile_ops` measured: each operator, and GPU 0's L2 size, which decides whether a
+/// model runs warm or cold.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct OpProfile {
+    pub ops: Vec<OpTimes>,
+    pub l2_bytes: usize,
+}
+
 /// How samples go through a plan.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "lowercase")]

@@ -65,6 +65,13 @@ extern "C" __global__ void rows_layernorm(const float* x, float* y, const float*
 extern "C" __global__ void copy_words(const unsigned int* src, unsigned int* dst, unsigned long long n) {
     GRID_STRIDE(i, n) { dst[i] = src[i]; }
 }
+// Reads `n` floats and keeps nothing: pulls them into L2, or evicts everything else from it
+// when the buffer is several times the cache.
+extern "C" __global__ void read_all(const float* p, unsigned long long n, float* sink) {
+    float acc = 0.0f;
+    GRID_STRIDE(i, n) { acc += p[i]; }
+    if (acc == -12345.0f) { sink[0] = acc; }
+}
 extern "C" __global__ void gather(const float* ids, const float* table, float* y, unsigned int tokens, unsigned int hidden, unsigned int rows) {
     GRID_STRIDE(i, (unsigned long long)tokens * hidden) {
         unsigned int t = (unsigned int)(i / hidden), h = (unsigned int)(i % hidden);
@@ -74,8 +81,19 @@ extern "C" __global__ void gather(const float* ids, const float* table, float* y
 }
 "#;
 
-const NAMES: [&str; 10] =
-    ["busy", "fill", "affine", "relu", "add", "concat_part", "rows_softmax", "rows_layernorm", "gather", "copy_words"];
+const NAMES: [&str; 11] = [
+    "busy",
+    "fill",
+    "affine",
+    "relu",
+    "add",
+    "concat_part",
+    "rows_softmax",
+    "rows_layernorm",
+    "gather",
+    "copy_words",
+    "read_all",
+];
 
 /// The NVRTC kernels, loaded into one GPU's context.
 pub struct Library {
@@ -121,6 +139,15 @@ pub fn copy(lib: &Library, stream: &Arc<CudaStream>, src: u64, dst: u64, bytes: 
     b.arg(&dst);
     b.arg(&n);
     unsafe { b.launch(grid(n)) }.map(|_| ()).map_err(|e| err("launch copy", e))
+}
+
+/// Reads `n` floats at `p` (see `read_all`): one launch, results discarded.
+pub fn read_all(lib: &Library, stream: &Arc<CudaStream>, p: u64, n: u64, sink: u64) -> Result<(), String> {
+    let mut b = stream.launch_builder(lib.get("read_all"));
+    b.arg(&p);
+    b.arg(&n);
+    b.arg(&sink);
+    unsafe { b.launch(grid(n)) }.map(|_| ()).map_err(|e| err("launch read_all", e))
 }
 
 /// Fills `n` floats at `p` with uniform values in [-scale, scale]: never time on zeros.

@@ -7,7 +7,7 @@
 mod kernels;
 
 use super::plan::{Plan, Work, ELEMENT_BYTES};
-use super::{GpuInfo, LinkFit, Measurement, Mode};
+use super::{GpuInfo, LinkFit, Measurement, Mode, OpProfile, OpTimes};
 use crate::zoo::graph::OpGraph;
 use cudarc::driver::sys;
 use cudarc::driver::{CudaContext, CudaEvent, CudaGraph, CudaSlice, CudaStream};
@@ -622,17 +622,16 @@ fn sync_lanes(sh: &Shared, st: &ThreadState) -> Result<(), String> {
     Ok(())
 }
 
-/// Every operator of `g` on GPU 0, one at a time, with random inputs: after `warmup` launches,
-/// five rounds of `runs` back-to-back eager launches timed by the host's clock, and five
-/// replays of those launches captured as a CUDA graph timed by events. Returns per operator the
-/// median (GPU ms, host ms) per launch: the time the GPU spends on it in a stream, and the
-/// time the host spends issuing it.
-pub fn profile_ops(
-    g: &OpGraph,
-    warmup: usize,
-    runs: usize,
-    mut progress: impl FnMut(),
-) -> Result<Vec<(f64, f64)>, String> {
+/// Every operator of `g` on GPU 0, one at a time, with random inputs (never zeros). After
+/// `warmup` launches, per operator and launch, medians of five rounds of `runs` launches:
+/// - host: eager launches timed by the host's clock (what issuing costs);
+/// - GPU, warm: the launches captured as one CUDA graph, replayed and timed by events, so that
+///   the host cannot stretch them; the operator repeats itself, so its weights sit in L2;
+/// - GPU, cold: the same, with L2 flushed before each launch (a read of several times the
+///   cache) and the inputs read back in, minus a graph of the flushes alone: an operator
+///   whose weights come from memory while its inputs, just produced, are in L2, as in a
+///   model whose working set exceeds the cache.
+pub fn profile_ops(g: &OpGraph, warmup: usize, runs: usize, mut progress: impl FnMut()) -> Result<OpProfile, String> {
     if !driver_present() {
         return Err("no NVIDIA driver (libcuda) or NVRTC found on this machine".into());
     }
@@ -644,20 +643,51 @@ pub fn profile_ops(
     let lib = Library::load(&ctx, &compile()?)?;
     let h = Handles::new(&stream)?;
     let (start, end) = (timing_event(&ctx)?, timing_event(&ctx)?);
-    let mut out = Vec::with_capacity(g.ops.len());
+    let l2_bytes = ctx
+        .attribute(sys::CUdevice_attribute::CU_DEVICE_ATTRIBUTE_L2_CACHE_SIZE)
+        .map_err(|e| err("L2 size", e))? as usize;
+    // Three times the cache, read once, leaves nothing of what was there before.
+    let flush_n = (3 * l2_bytes / 4).max(1 << 20);
+    let flush = kernels::random_buffer(&lib, &stream, flush_n, 7, 1.0)?;
+    let sink = stream.alloc_zeros::<f32>(1).map_err(|e| err("alloc", e))?;
+    let sink_p = kernels::address(&sink, &stream);
+    let graph_ms = |launch: &mut dyn FnMut() -> Result<(), String>| -> Result<f64, String> {
+        stream
+            .begin_capture(sys::CUstreamCaptureMode::CU_STREAM_CAPTURE_MODE_RELAXED)
+            .map_err(|e| err("capture", e))?;
+        for _ in 0..runs {
+            launch()?;
+        }
+        let graph = stream
+            .end_capture(sys::CUgraphInstantiate_flags(0))
+            .map_err(|e| err("end capture", e))?
+            .ok_or("the captured graph is empty")?;
+        graph.launch().map_err(|e| err("graph launch", e))?;
+        let mut ms = Vec::new();
+        for _ in 0..5 {
+            start.record(&stream).map_err(|e| err("record", e))?;
+            graph.launch().map_err(|e| err("graph launch", e))?;
+            end.record(&stream).map_err(|e| err("record", e))?;
+            end.synchronize().map_err(|e| err("synchronize", e))?;
+            ms.push(start.elapsed_ms(&end).map_err(|e| err("elapsed", e))? as f64 / runs as f64);
+        }
+        Ok(median(&mut ms))
+    };
+    let mut ops = Vec::with_capacity(g.ops.len());
     for (i, op) in g.ops.iter().enumerate() {
         let kernel = Kernel::prepare(op, &lib, &stream, &h, i as u32)?;
         if matches!(kernel, Kernel::Nothing) {
-            out.push((0.0, 0.0));
+            ops.push(OpTimes::default());
             progress();
             continue;
         }
         let mut bufs = Vec::new();
         for (j, s) in op.input_shapes.iter().enumerate() {
-            bufs.push(kernels::random_buffer(&lib, &stream, s.iter().product(), (i * 31 + j) as u32, 1.0)?);
+            let n: usize = s.iter().product();
+            bufs.push((kernels::random_buffer(&lib, &stream, n, (i * 31 + j) as u32, 1.0)?, n));
         }
         let y = kernels::random_buffer(&lib, &stream, op.numel() as usize, 3, 1.0)?;
-        let inputs: Vec<u64> = bufs.iter().map(|b| b.1).collect();
+        let inputs: Vec<u64> = bufs.iter().map(|b| b.0 .1).collect();
         for _ in 0..warmup {
             kernel.launch(&lib, &stream, &h, &inputs, y.1)?;
         }
@@ -672,31 +702,25 @@ pub fn profile_ops(
             host.push(t0.elapsed().as_secs_f64() * 1e3 / runs as f64);
         }
         stream.synchronize().map_err(|e| err("synchronize", e))?;
-        // GPU: the same launches captured as one graph and replayed, timed by events, so that
-        // the host's issue rate cannot stretch the GPU's time.
-        stream
-            .begin_capture(sys::CUstreamCaptureMode::CU_STREAM_CAPTURE_MODE_RELAXED)
-            .map_err(|e| err("capture", e))?;
-        for _ in 0..runs {
-            kernel.launch(&lib, &stream, &h, &inputs, y.1)?;
-        }
-        let graph = stream
-            .end_capture(sys::CUgraphInstantiate_flags(0))
-            .map_err(|e| err("end capture", e))?
-            .ok_or("the captured graph is empty")?;
-        graph.launch().map_err(|e| err("graph launch", e))?;
-        let mut gpu = Vec::new();
-        for _ in 0..5 {
-            start.record(&stream).map_err(|e| err("record", e))?;
-            graph.launch().map_err(|e| err("graph launch", e))?;
-            end.record(&stream).map_err(|e| err("record", e))?;
-            end.synchronize().map_err(|e| err("synchronize", e))?;
-            gpu.push(start.elapsed_ms(&end).map_err(|e| err("elapsed", e))? as f64 / runs as f64);
-        }
-        out.push((median(&mut gpu), median(&mut host)));
+        let warm = graph_ms(&mut || kernel.launch(&lib, &stream, &h, &inputs, y.1))?;
+        let mut evict = || -> Result<(), String> {
+            kernels::read_all(&lib, &stream, flush.1, flush_n as u64, sink_p)?;
+            for b in &bufs {
+                kernels::read_all(&lib, &stream, b.0 .1, b.1 as u64, sink_p)?;
+            }
+            Ok(())
+        };
+        let flushed = graph_ms(&mut || {
+            evict()?;
+            kernel.launch(&lib, &stream, &h, &inputs, y.1)
+        })?;
+        let flushes = graph_ms(&mut evict)?;
+        // The difference of two medians can dip below the warm time by noise; never below it.
+        let cold = (flushed - flushes).max(warm);
+        ops.push(OpTimes { gpu_ms: warm, gpu_cold_ms: cold, host_ms: median(&mut host) });
         progress();
     }
-    Ok(out)
+    Ok(OpProfile { ops, l2_bytes })
 }
 
 /// Copy times over a range of sizes, fitted to α + bytes/β: GPU 0 → GPU 1 (when there are
