@@ -30,6 +30,8 @@ schedules() { for s in "$1"/schedules/*.json; do echo --schedule "$s"; done; }
 for spec in ${MODELS:-inception-v3:299 bert:0 resnet50:224 randwire:224}; do
   m=${spec%%:*}; img=${spec##*:}
   name="${m//-/}_b1_op_k${accs}"
+  # A model run at several image sizes gets the size in its names.
+  [ "$(grep -o " $m:" <<< " ${MODELS:-}" | wc -l)" -gt 1 ] && name="${m//-/}${img}_b1_op_k${accs}"
   w="$out/profiled/$dev/$name.json"          # eager cost: max(GPU, host issue) per operator
   wg="$out/profiled/$dev/${name}_gpucost.json" # GPU time only: what a CUDA-graph replay pays
   $B profile "$m" --batch 1 --image "${img/#0/224}" --seq 128 --layers 12 --granularity op --accs "$accs" --cpus 0 \

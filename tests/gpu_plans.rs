@@ -129,3 +129,39 @@ fn schedule_plans_follow_the_schedule() {
         }
     }
 }
+
+/// A training split pipelined: every forward task runs at the front (lag 0), backward work on
+/// stage j of S runs S - 1 - j samples behind (PipeDream's one-forward-one-backward), and no
+/// task runs ahead of a producer. Inference splits stream with every lag 0. Checked against
+/// the stage numbering of the plan itself, on the DP's contiguous splits of the embedded
+/// ResNet-50 layer graphs.
+#[test]
+fn training_pipelines_run_backward_work_one_forward_one_backward() {
+    for (file, training) in [("resnet50_layers_training.json", true), ("resnet50_layers_inference.json", false)] {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("inputs/throughput").join(file);
+        let w = load_workload(&path, file).expect("loads");
+        let split = find("dp").unwrap().run(&w, &RunOptions::default()).unwrap().placement.unwrap();
+        let e = evaluate(&w, &split.to_split(&w));
+        let p = plan::busy_placement(&w, &split, &e);
+        let lags = p.pipeline_lags();
+        for (i, t) in p.tasks.iter().enumerate() {
+            for d in &t.deps {
+                let back = usize::from(t.gpu < p.tasks[d.task].gpu);
+                assert!(lags[i] >= lags[d.task] + back, "{file}: task {i} ahead of its producer");
+            }
+        }
+        let stages = p.gpus();
+        if !training {
+            assert!(lags.iter().all(|&l| l == 0), "{file}: an inference pipeline streams without lags");
+            continue;
+        }
+        assert!(stages >= 3, "{file}: a split of several stages to test, got {stages}");
+        let order = w.topological_order();
+        // Tasks are the nodes in topological order, then the stages' communication.
+        for (i, &v) in order.iter().enumerate() {
+            let task = &p.tasks[i];
+            let want = if w.nodes[v].backward { stages - 1 - task.gpu } else { 0 };
+            assert_eq!(lags[i], want, "{file}: node {v} on stage {}", task.gpu);
+        }
+    }
+}

@@ -68,6 +68,22 @@ impl Plan {
         self.tasks.iter().map(|t| t.gpu + 1).max().unwrap_or(0)
     }
 
+    /// How many samples behind the pipeline's front each task runs when samples stream through
+    /// (`Mode::Pipeline`): a task that takes a value back to an earlier stage (a backward pass
+    /// returning to the GPU that ran the forward) runs one sample later than its producer, so
+    /// that each GPU's in-order stream goes on with the next sample's forward work instead of
+    /// waiting for the whole chain. On a training split this is PipeDream's one-forward-one-
+    /// backward order (stage j of S runs backward S - 1 - j samples behind); on an inference
+    /// split every lag is 0.
+    pub fn pipeline_lags(&self) -> Vec<usize> {
+        let mut lag = vec![0usize; self.tasks.len()];
+        for (i, t) in self.tasks.iter().enumerate() {
+            lag[i] =
+                t.deps.iter().map(|d| lag[d.task] + usize::from(t.gpu < self.tasks[d.task].gpu)).max().unwrap_or(0);
+        }
+        lag
+    }
+
     /// Checks that every dependency points to an earlier task.
     pub fn check(&self) -> Result<(), String> {
         for (i, t) in self.tasks.iter().enumerate() {

@@ -155,7 +155,7 @@ pub fn probe() -> Result<GpuInfo, String> {
     Ok(GpuInfo { devices, name, cycles_per_ms, driver: driver_version(), libraries: kernels::libraries_present() })
 }
 
-/// Events passed from a producer's host thread to a consumer's: slot `s % RING` carries
+/// Events passed from a producer's host thread to a consumer's: slot `s % ring.len()` carries
 /// sample `s`; `recorded` and `waited` count samples, so that a slot is re-recorded only after
 /// the consumer has enqueued its wait on it.
 struct Mailbox {
@@ -252,6 +252,12 @@ pub fn execute(plan: &Plan, mode: Mode, samples: usize, repeats: usize, graphs: 
         keep.push(buf);
         out_addr.push(p);
     }
+    // Pipelines stream samples with each task its lag behind (one-forward-one-backward on
+    // training splits); a graph replays one whole sample, so there every lag is 0.
+    let lags = if mode == Mode::Pipeline && !graphs { plan.pipeline_lags() } else { vec![0; tasks.len()] };
+    let max_lag = lags.iter().copied().max().unwrap_or(0);
+    // A producer may run up to the largest lag ahead of its consumer: the ring must hold that.
+    let ring_len = RING + max_lag;
     // Wiring: imports once per (producer, consumer lane), by the lane's first consumer.
     let mut mailboxes: Vec<Mailbox> = Vec::new();
     let mut imported: HashMap<(usize, usize), u64> = HashMap::new();
@@ -281,7 +287,8 @@ pub fn execute(plan: &Plan, mode: Mode, samples: usize, repeats: usize, graphs: 
                 continue;
             }
             let ctx = &ctxs[phys(u)];
-            let ring = (0..RING).map(|_| ctx.new_event(None).map_err(|e| err("event", e))).collect::<Result<_, _>>()?;
+            let ring =
+                (0..ring_len).map(|_| ctx.new_event(None).map_err(|e| err("event", e))).collect::<Result<_, _>>()?;
             mailboxes.push(Mailbox { ring, recorded: AtomicUsize::new(0), waited: AtomicUsize::new(0) });
             let m = mailboxes.len() - 1;
             let dst = if d.bytes > 0 {
@@ -335,6 +342,7 @@ pub fn execute(plan: &Plan, mode: Mode, samples: usize, repeats: usize, graphs: 
         wiring: &wiring,
         mailboxes: &mailboxes,
         out_addr: &out_addr,
+        lags: &lags,
         devices,
         info: &info,
         abort: &abort,
@@ -359,14 +367,15 @@ pub fn execute(plan: &Plan, mode: Mode, samples: usize, repeats: usize, graphs: 
                     if let (Ok(st), None) = (&setup, &failure) {
                         let start = Instant::now();
                         let mut r = Ok(());
-                        for s in round * per_round..(round + 1) * per_round {
+                        let window = round * per_round..(round + 1) * per_round;
+                        for s in window.start..window.end + max_lag {
                             r = r.and_then(|_| match &st.graph {
                                 Some(graph) => {
                                     imports(sh, st, s)?;
                                     graph.launch().map_err(|e| err("graph launch", e))?;
                                     exports(sh, st, s)
                                 }
-                                None => issue_sample(sh, st, s, true),
+                                None => issue_step(sh, st, s, &window),
                             });
                         }
                         issue += start.elapsed().as_secs_f64() * 1e3;
@@ -432,6 +441,8 @@ struct Shared<'a> {
     wiring: &'a [Wiring],
     mailboxes: &'a [Mailbox],
     out_addr: &'a [u64],
+    /// Samples each task runs behind the pipeline's front (see `Plan::pipeline_lags`).
+    lags: &'a [usize],
     devices: usize,
     info: &'a GpuInfo,
     /// Set by a GPU thread that failed, so that the others stop waiting for it.
@@ -514,7 +525,7 @@ fn setup_thread(sh: &Shared, g: usize, graphs: bool) -> Result<ThreadState, Stri
         for &l in &st.lanes[1..] {
             sh.streams[l].wait(&fork).map_err(|e| err("wait", e))?;
         }
-        issue_sample(sh, &st, 0, false)?;
+        issue(sh, &st, |_| Some(0), false)?;
         let mut joins = vec![fork];
         for &l in &st.lanes[1..] {
             let e = ctx.new_event(None).map_err(|e| err("event", e))?;
@@ -560,7 +571,9 @@ fn import(sh: &Shared, stream: &Arc<CudaStream>, w: &Wiring, s: usize) -> Result
     for i in &w.imports {
         let mb = &sh.mailboxes[i.mailbox];
         spin_until(sh.abort, || mb.recorded.load(Ordering::Acquire) > s)?;
-        check("wait event", unsafe { sys::cuStreamWaitEvent(stream.cu_stream(), mb.ring[s % RING].cu_event(), 0) })?;
+        check("wait event", unsafe {
+            sys::cuStreamWaitEvent(stream.cu_stream(), mb.ring[s % mb.ring.len()].cu_event(), 0)
+        })?;
         mb.waited.store(s + 1, Ordering::Release);
         if i.bytes > 0 && sh.peer_kernel_copies {
             kernels::copy(&sh.libs[i.dst_gpu], stream, i.src, i.dst, i.bytes)?;
@@ -577,17 +590,25 @@ fn import(sh: &Shared, stream: &Arc<CudaStream>, w: &Wiring, s: usize) -> Result
 fn export(sh: &Shared, stream: &Arc<CudaStream>, w: &Wiring, s: usize) -> Result<(), String> {
     for &m in &w.exports {
         let mb = &sh.mailboxes[m];
-        spin_until(sh.abort, || mb.waited.load(Ordering::Acquire) + RING > s)?;
-        mb.ring[s % RING].record(stream).map_err(|e| err("record", e))?;
+        spin_until(sh.abort, || mb.waited.load(Ordering::Acquire) + mb.ring.len() > s)?;
+        mb.ring[s % mb.ring.len()].record(stream).map_err(|e| err("record", e))?;
         mb.recorded.store(s + 1, Ordering::Release);
     }
     Ok(())
 }
 
-/// Issues sample `s` of this thread's tasks; without `cross`, leaves out what crosses GPUs.
-fn issue_sample(sh: &Shared, st: &ThreadState, s: usize, cross: bool) -> Result<(), String> {
+/// Step `s` of a round whose samples are `window`: each task issues sample `s - lag`, where
+/// that sample is in the window.
+fn issue_step(sh: &Shared, st: &ThreadState, s: usize, window: &std::ops::Range<usize>) -> Result<(), String> {
+    issue(sh, st, |t| s.checked_sub(sh.lags[t]).filter(|x| window.contains(x)), true)
+}
+
+/// Issues each of this thread's tasks, in plan order, for the sample `sample_of` gives it;
+/// without `cross`, leaves out what crosses GPUs.
+fn issue(sh: &Shared, st: &ThreadState, sample_of: impl Fn(usize) -> Option<usize>, cross: bool) -> Result<(), String> {
     let lib = &sh.libs[st.gpu];
     for &t in &st.mine {
+        let Some(s) = sample_of(t) else { continue };
         let stream = &sh.streams[sh.lane[t]];
         let w = &sh.wiring[t];
         for &u in &w.local_waits {
