@@ -37,7 +37,7 @@ fn read(path: &Path) -> (Workload, Value) {
 #[test]
 fn profiled_workloads_match_their_model_and_their_measurements() {
     let files = profiled_files();
-    assert!(files.len() >= 8, "expected the H100 and H200 profiles, found {files:?}");
+    assert!(files.len() >= 26, "expected the H100 and H200 profiles, found {files:?}");
     for f in files {
         let (w, v) = read(&f);
         let spec = spec_from_provenance(&v).unwrap_or_else(|| panic!("{}: no zoo provenance", f.display()));
@@ -48,6 +48,21 @@ fn profiled_workloads_match_their_model_and_their_measurements() {
         let gpu: Vec<f64> = serde_json::from_value(p["op_gpu_ms"].clone()).expect("op_gpu_ms");
         let host: Vec<f64> = serde_json::from_value(p["op_host_ms"].clone()).expect("op_host_ms");
         assert_eq!(gpu.len(), g.ops.len());
+        if let Some(cold) = p.get("op_gpu_cold_ms") {
+            // Profiles with both GPU times charge the one the L2 rule picks: cold when every
+            // weight and output of the model (fp32, recomputed here) exceeds the L2 size.
+            let cold: Vec<f64> = serde_json::from_value(cold.clone()).expect("op_gpu_cold_ms");
+            let warm: Vec<f64> = serde_json::from_value(p["op_gpu_warm_ms"].clone()).expect("op_gpu_warm_ms");
+            assert!(cold.iter().zip(&warm).all(|(c, w)| c >= w), "{}: cold below warm", f.display());
+            let set = 4.0 * (g.params() + g.ops.iter().map(|o| o.numel()).sum::<u64>()) as f64;
+            assert_eq!(p["working_set_bytes"].as_f64(), Some(set), "{}", f.display());
+            let charged = p["gpu_time_charged"].as_str().expect("gpu_time_charged");
+            if p.get("cache").and_then(Value::as_str).unwrap_or("auto") == "auto" {
+                let l2 = p["l2_bytes"].as_f64().expect("l2_bytes");
+                assert_eq!(charged == "cold", set > l2, "{}", f.display());
+            }
+            assert_eq!(gpu, if charged == "cold" { cold } else { warm }, "{}", f.display());
+        }
         let eager = p["cost"].as_str().expect("cost").starts_with("eager");
         for (v, ((name, ops), node)) in nodes.iter().zip(&w.nodes).enumerate() {
             assert_eq!(node.name.as_deref(), Some(name.as_str()));

@@ -416,6 +416,11 @@ pub struct ValidateArgs {
     /// Write the rows as JSON here.
     #[arg(long)]
     pub out: Option<PathBuf>,
+    /// Run nothing: take the measurements from this earlier `bench validate` JSON file (rows
+    /// matched by plan file name) and recompute every prediction for them — the workload's
+    /// model, the roofline and the executor's issue model. Needs no GPU.
+    #[arg(long, value_name = "FILE")]
+    pub measured: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]

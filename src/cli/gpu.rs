@@ -7,7 +7,7 @@ use super::hios::GPU_CAPACITY;
 use crate::error::{Error, Result};
 use crate::evaluate::evaluate;
 use crate::gpu::plan::{self, Plan, ELEMENT_BYTES};
-use crate::gpu::{LinkFit, Measurement, Mode};
+use crate::gpu::{issue, LinkFit, Measurement, Mode};
 use crate::hios::{simulate, Contention, Problem, Schedule};
 use crate::placement::Split;
 use crate::results::write_atomic;
@@ -111,7 +111,7 @@ pub fn profile(a: ProfileArgs) -> Result<i32> {
             "warmup": a.warmup, "runs": a.runs,
             "statistic": "per operator and launch: GPU time, the median of five replays of a CUDA graph of `runs` launches (events), warm (the operator repeating itself) and cold (each launch after a read of 3x L2 and of its inputs, minus a graph of those reads alone); host time, the median of five rounds of `runs` eager launches (clock)",
             "l2_bytes": profile.l2_bytes, "working_set_bytes": working_set,
-            "gpu_time_charged": if cold { "cold" } else { "warm" },
+            "gpu_time_charged": if cold { "cold" } else { "warm" }, "cache": format!("{:?}", a.cache).to_lowercase(),
             "cost": cost, "links": fits, "cpu_times": "from the cost model (not measured)", "sizes": "from the cost model",
             "gpu_ms_total": gpu_ms.iter().sum::<f64>(), "host_ms_total": host_ms.iter().sum::<f64>(),
             "op_gpu_ms": gpu_ms, "op_host_ms": host_ms, "op_gpu_warm_ms": warm_ms, "op_gpu_cold_ms": cold_ms,
@@ -158,6 +158,40 @@ struct Zoo {
     node_ops: Vec<Vec<usize>>,
     granularity: Granularity,
     roofline: Option<Workload>,
+    /// Per-operator GPU and host times and the GPU-to-GPU copy fit of a profiled workload.
+    profile: Option<Profile>,
+}
+
+/// What the issue model needs from a profiled workload's provenance.
+struct Profile {
+    gpu_ms: Vec<f64>,
+    host_ms: Vec<f64>,
+    /// α (ms) and bytes per ms of copies between GPUs, where two GPUs were measured.
+    link: Option<(f64, f64)>,
+}
+
+fn profile_of(v: &Value) -> Option<Profile> {
+    let p = v.pointer("/placebench/profiled")?;
+    let times = |key: &str| serde_json::from_value::<Vec<f64>>(p[key].clone()).ok();
+    let link = p["links"].as_array().and_then(|links| {
+        links
+            .iter()
+            .find(|l| l["name"].as_str().is_some_and(|n| n.starts_with("GPU 0 to GPU 1")))
+            .and_then(|l| Some((l["alpha_ms"].as_f64()?, l["bytes_per_ms"].as_f64()?)))
+    });
+    Some(Profile { gpu_ms: times("op_gpu_ms")?, host_ms: times("op_host_ms")?, link })
+}
+
+/// The executor's issue model of a plan of real kernels (see `crate::gpu::issue`).
+fn issue_model(zoo: Option<&Zoo>, job: &Job, devices: usize, samples: usize, graphs: bool) -> Option<f64> {
+    let p = zoo?.profile.as_ref()?;
+    job.plan.graph.as_ref()?;
+    let mut costs = issue::Costs::of_ops(&job.plan, &p.gpu_ms, &p.host_ms, graphs);
+    if let Some((alpha, bytes_per_ms)) = p.link {
+        costs.copy_alpha_ms = alpha;
+        costs.copy_bytes_per_ms = bytes_per_ms;
+    }
+    Some(issue::predict(&job.plan, &costs, job.mode, devices, samples))
 }
 
 fn zoo_of(w: &Workload, v: &Value) -> Result<Option<Zoo>> {
@@ -181,6 +215,7 @@ fn zoo_of(w: &Workload, v: &Value) -> Result<Option<Zoo>> {
         node_ops: nodes.into_iter().map(|(_, ops)| ops).collect(),
         granularity: spec.export.granularity,
         roofline,
+        profile: profile_of(v),
     }))
 }
 
@@ -238,7 +273,7 @@ struct Job {
     roofline: Option<f64>,
 }
 
-fn row(w: &Workload, job: &Job, m: &Measurement) -> Value {
+fn row(w: &Workload, job: &Job, m: &Measurement, issue: Option<f64>) -> Value {
     let Job { file, kind, algorithm, plan, predicted, roofline, .. } = job;
     let (predicted, roofline) = (*predicted, *roofline);
     let mut sorted = m.repeats_ms.clone();
@@ -261,7 +296,22 @@ fn row(w: &Workload, job: &Job, m: &Measurement) -> Value {
         "roofline_predicted_ms": roofline, "roofline_relative_error": roofline.map(|r| relative(m.per_sample_ms, r)),
         "repeats_ms": m.repeats_ms, "spread": spread, "samples": m.samples,
         "issue_ms_per_sample": m.issue_ms_per_sample, "graphs": m.graphs, "date_utc": now(),
+        "issue_model_ms": issue, "issue_model_relative_error": issue.map(|p| relative(m.per_sample_ms, p)),
     })
+}
+
+/// An earlier measured row with every prediction recomputed for `job` (`--measured`).
+fn remodelled(old: &Value, job: &Job, issue: Option<f64>) -> Value {
+    let mut r = old.clone();
+    let measured = old["measured_ms"].as_f64().unwrap_or(f64::NAN);
+    r["predicted_ms"] = json!(job.predicted);
+    r["relative_error"] = json!(relative(measured, job.predicted));
+    r["roofline_predicted_ms"] = json!(job.roofline);
+    r["roofline_relative_error"] = json!(job.roofline.map(|p| relative(measured, p)));
+    r["issue_model_ms"] = json!(issue);
+    r["issue_model_relative_error"] = json!(issue.map(|p| relative(measured, p)));
+    r["remodelled_utc"] = json!(now());
+    r
 }
 
 pub fn validate(a: ValidateArgs) -> Result<i32> {
@@ -322,6 +372,9 @@ pub fn validate(a: ValidateArgs) -> Result<i32> {
         let plan = plan::schedule(&w, &s, graph).map_err(Error::Usage)?;
         jobs.push(Job { file: file.clone(), kind: "hios", algorithm, plan, mode: Mode::Latency, predicted, roofline });
     }
+    if let Some(path) = &a.measured {
+        return remodel(&a, path, &w, zoo.as_ref(), &jobs, rows);
+    }
     crate::gpu::probe().map_err(gpu_err("bench validate"))?;
     let mut failed = false;
     for job in &jobs {
@@ -330,7 +383,10 @@ pub fn validate(a: ValidateArgs) -> Result<i32> {
         // others still run, and the exit code says something failed.
         eprintln!("{} {kind} {algorithm}: running {} tasks on {} GPU(s)", w.name, plan.tasks.len(), plan.gpus());
         match crate::gpu::execute(plan, *mode, a.samples, a.repeats, a.graphs) {
-            Ok(m) => rows.push(row(&w, job, &m)),
+            Ok(m) => {
+                let issue = issue_model(zoo.as_ref(), job, m.gpu.devices, a.samples, a.graphs);
+                rows.push(row(&w, job, &m, issue))
+            }
             Err(e) => {
                 failed = true;
                 eprintln!("{} {kind} {algorithm}: error: {e}", w.name);
@@ -341,10 +397,52 @@ pub fn validate(a: ValidateArgs) -> Result<i32> {
             }
         }
     }
-    let text = serde_json::to_string_pretty(&rows).unwrap_or_default();
+    write_rows(&a, &rows)?;
+    Ok(i32::from(failed))
+}
+
+fn write_rows(a: &ValidateArgs, rows: &[Value]) -> Result<()> {
+    let text = serde_json::to_string_pretty(rows).unwrap_or_default();
     match &a.out {
         Some(p) => write_atomic(p, text.as_bytes())?,
         None => println!("{text}"),
     }
+    Ok(())
+}
+
+/// `--measured`: the earlier rows with their predictions recomputed; a plan without an
+/// earlier row, or a row for another workload, is an error (exit 1).
+fn remodel(
+    a: &ValidateArgs,
+    path: &Path,
+    w: &Workload,
+    zoo: Option<&Zoo>,
+    jobs: &[Job],
+    mut rows: Vec<Value>,
+) -> Result<i32> {
+    let text = std::fs::read(path).map_err(|e| Error::input(path, "file", e.to_string()))?;
+    let old: Vec<Value> = serde_json::from_slice(&text).map_err(|e| Error::input(path, "rows", e.to_string()))?;
+    let mut failed = false;
+    for job in jobs {
+        let name = job.file.file_name().map(|f| f.to_string_lossy().to_string());
+        let found = old.iter().find(|r| r["file"].as_str() == name.as_deref() && r["status"] == "measured");
+        match found {
+            Some(r) if r["workload_hash"] == json!(w.content_hash) => {
+                let devices = r["gpus_present"].as_u64().unwrap_or(1) as usize;
+                let samples = r["samples"].as_u64().unwrap_or(a.samples as u64) as usize;
+                let graphs = r["graphs"].as_bool().unwrap_or(a.graphs);
+                rows.push(remodelled(r, job, issue_model(zoo, job, devices, samples, graphs)));
+            }
+            Some(_) => {
+                failed = true;
+                eprintln!("{}: {name:?} was measured on another workload (hash differs)", path.display());
+            }
+            None => {
+                failed = true;
+                eprintln!("{}: no measured row for {name:?}", path.display());
+            }
+        }
+    }
+    write_rows(a, &rows)?;
     Ok(i32::from(failed))
 }

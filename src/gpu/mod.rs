@@ -4,6 +4,7 @@
 //! feature or without a driver every call returns an error that says so, and the CPU paths
 //! never need a GPU. `plan.rs` builds what runs, on the CPU.
 
+pub mod issue;
 pub mod plan;
 
 #[cfg(feature = "cuda")]

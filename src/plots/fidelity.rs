@@ -46,6 +46,65 @@ pub fn points(rows: &[serde_json::Value]) -> Vec<Point> {
     out
 }
 
+/// Fidelity of one series and kind of plan: median |measured − predicted| / measured and the
+/// rows within the goal's 10%, for the workload's own model and for the roofline model.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Summary {
+    pub series: String,
+    /// `throughput`, `latency` or `hios`.
+    pub kind: String,
+    pub rows: usize,
+    pub median_error: f64,
+    pub within_10: usize,
+    pub roofline_rows: usize,
+    pub roofline_median_error: Option<f64>,
+    pub roofline_within_10: usize,
+}
+
+fn error(predicted: f64, measured: f64) -> f64 {
+    (measured - predicted).abs() / measured
+}
+
+fn median(mut xs: Vec<f64>) -> Option<f64> {
+    xs.sort_by(f64::total_cmp);
+    (!xs.is_empty()).then(|| {
+        if xs.len() % 2 == 1 {
+            xs[xs.len() / 2]
+        } else {
+            (xs[xs.len() / 2 - 1] + xs[xs.len() / 2]) / 2.0
+        }
+    })
+}
+
+/// One summary per (series, kind) of the measured rows, sorted by both.
+pub fn summary(rows: &[serde_json::Value]) -> Vec<Summary> {
+    let mut groups: std::collections::BTreeMap<(String, String), Vec<&serde_json::Value>> = Default::default();
+    for r in rows.iter().filter(|r| r["status"] == "measured") {
+        let kind = r["kind"].as_str().unwrap_or("").to_string();
+        groups.entry((series(r), kind)).or_default().push(r);
+    }
+    let mut out = Vec::new();
+    for ((series, kind), rs) in groups {
+        let own: Vec<f64> =
+            rs.iter().filter_map(|r| Some(error(r["predicted_ms"].as_f64()?, r["measured_ms"].as_f64()?))).collect();
+        let roof: Vec<f64> = rs
+            .iter()
+            .filter_map(|r| Some(error(r["roofline_predicted_ms"].as_f64()?, r["measured_ms"].as_f64()?)))
+            .collect();
+        out.push(Summary {
+            series,
+            kind,
+            rows: own.len(),
+            within_10: own.iter().filter(|&&e| e <= 0.1).count(),
+            median_error: median(own).unwrap_or(f64::NAN),
+            roofline_rows: roof.len(),
+            roofline_within_10: roof.iter().filter(|&&e| e <= 0.1).count(),
+            roofline_median_error: median(roof),
+        });
+    }
+    out
+}
+
 pub fn plot(points: &[Point], stem: &Path) -> Result<Figure> {
     super::register_fonts();
     let mut names: Vec<String> = Vec::new();

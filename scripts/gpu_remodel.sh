@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Recomputes every prediction of the committed real-kernel GPU runs (results/gpu/*-real-kernels)
+# with the current models, measurements untouched: `bench validate --measured` for each
+# validate_*.json, from the profiled workload under inputs/profiled/ and the placements and
+# schedules the run kept. Needs no GPU. Usage: bash scripts/gpu_remodel.sh [RUN_FOLDER...]
+set -euo pipefail
+B=${BENCH:-target/release/bench}
+[ -x "$B" ] || cargo build --release
+[ $# -gt 0 ] || set -- results/gpu/*-real-kernels
+for run in "$@"; do
+  [ -d "$run" ] || continue
+  dev=$(grep -q H100 "$run/gpus.txt" && echo h100 || echo h200)
+  for f in "$run"/validate_*.json; do
+    base=$(basename "$f" .json)
+    case $base in
+      validate_throughput_graphs_*) name=${base#validate_throughput_graphs_}; w=${name}_gpucost; plans=("$run/place/${name}_gpucost/placements/"*.json); flags=(--graphs) ;;
+      validate_hios_graphs_*) name=${base#validate_hios_graphs_}; w=${name}_gpucost; plans=(); for s in "$run/hios/${name}_gpucost/schedules/"*.json; do plans+=(--schedule "$s"); done; flags=(--graphs) ;;
+      validate_throughput_*) name=${base#validate_throughput_}; w=$name; plans=("$run/place/$name/placements/"*.json); flags=() ;;
+      validate_latency_*) name=${base#validate_latency_}; w=$name; plans=("$run/latency/$name/placements/"*.json); flags=(--latency) ;;
+      validate_hios_*) name=${base#validate_hios_}; w=$name; plans=(); for s in "$run/hios/$name/schedules/"*.json; do plans+=(--schedule "$s"); done; flags=() ;;
+      *) continue ;;
+    esac
+    # A run whose workload file is not byte-for-byte the one measured is left as it is.
+    if "$B" validate "inputs/profiled/$dev/$w.json" "${plans[@]}" "${flags[@]}" --measured "$f" --out "$f.new" 2>"$f.err"; then
+      mv "$f.new" "$f"
+    else
+      echo "left as measured: $f ($(head -1 "$f.err"))" >&2
+      failed=1
+    fi
+    rm -f "$f.new" "$f.err"
+  done
+done
+exit "${failed:-0}"

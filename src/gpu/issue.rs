@@ -1,0 +1,165 @@
+//! The executor's issue model: what `bench validate` should measure for a plan if every
+//! operator took its profiled GPU time and every launch its profiled host time, issued the way
+//! the executor issues them. The workload's own model (max-load, latency, the HIOS simulator)
+//! knows nothing of the host; at batch 1 the host sets the pace of eager launches, so this
+//! model adds what the executor does: one host thread per GPU issuing that GPU's tasks in plan
+//! order (across all its streams), a thread waiting until a producer on another GPU has been
+//! issued before it can wait on its event, a copy kernel per cross-GPU input, and in pipelines
+//! each task its lag behind (`Plan::pipeline_lags`). A kernel starts when it has been issued,
+//! its stream is free and its inputs are done.
+//!
+//! Left out, on purpose: contention between concurrent streams of one GPU (they overlap
+//! freely here), the host cost of event records and waits, and the mailbox ring's limit on how
+//! far a producer runs ahead.
+
+use super::plan::{Plan, Work};
+use super::Mode;
+
+/// Per-task costs, in milliseconds.
+#[derive(Debug, Clone)]
+pub struct Costs {
+    /// GPU time of each task.
+    pub gpu_ms: Vec<f64>,
+    /// Host time to issue each task (0 under graph replay).
+    pub host_ms: Vec<f64>,
+    /// A copy between GPUs: `alpha_ms + bytes / bytes_per_ms` on the GPU.
+    pub copy_alpha_ms: f64,
+    pub copy_bytes_per_ms: f64,
+    /// Host time to launch one copy kernel.
+    pub copy_host_ms: f64,
+}
+
+impl Costs {
+    /// Costs of a plan of real kernels from per-operator times; busy tasks (graph inputs)
+    /// cost what they spin. `graphs`: each sample is one graph launch, no per-operator issue.
+    pub fn of_ops(plan: &Plan, op_gpu_ms: &[f64], op_host_ms: &[f64], graphs: bool) -> Costs {
+        let mut gpu_ms = Vec::with_capacity(plan.tasks.len());
+        let mut host_ms = Vec::with_capacity(plan.tasks.len());
+        for t in &plan.tasks {
+            let (g, h) = match t.work {
+                Work::Op { op } => {
+                    (op_gpu_ms.get(op).copied().unwrap_or(0.0), op_host_ms.get(op).copied().unwrap_or(0.0))
+                }
+                Work::Busy { ms } => (ms, 0.0),
+            };
+            gpu_ms.push(g);
+            host_ms.push(if graphs { 0.0 } else { h });
+        }
+        // The cheapest measured launch stands for a copy kernel's.
+        let cheapest = op_host_ms.iter().copied().filter(|&h| h > 0.0).fold(f64::INFINITY, f64::min);
+        let copy_host_ms = if graphs || !cheapest.is_finite() { 0.0 } else { cheapest };
+        Costs { gpu_ms, host_ms, copy_alpha_ms: 0.0, copy_bytes_per_ms: f64::INFINITY, copy_host_ms }
+    }
+}
+
+/// Predicted time per sample of `plan` run as `bench validate` runs it on `devices` GPUs:
+/// one sample start to finish (`Mode::Latency`), or `samples` samples streamed through and
+/// the whole stream's time divided by them (`Mode::Pipeline`, as the executor times a round).
+pub fn predict(plan: &Plan, costs: &Costs, mode: Mode, devices: usize, samples: usize) -> f64 {
+    let tasks = &plan.tasks;
+    let n = tasks.len();
+    let devices = devices.max(1);
+    let samples = if mode == Mode::Latency { 1 } else { samples.max(1) };
+    let lags = if mode == Mode::Pipeline { plan.pipeline_lags() } else { vec![0; n] };
+    let max_lag = lags.iter().copied().max().unwrap_or(0);
+    let phys = |t: usize| tasks[t].gpu % devices;
+    // Lanes as the executor makes them: one stream per (logical GPU, stream).
+    let mut lanes: Vec<(usize, usize)> = Vec::new();
+    let lane: Vec<usize> = tasks
+        .iter()
+        .map(|t| match lanes.iter().position(|&k| k == (t.gpu, t.stream)) {
+            Some(i) => i,
+            None => {
+                lanes.push((t.gpu, t.stream));
+                lanes.len() - 1
+            }
+        })
+        .collect();
+    let mut host = vec![0.0f64; devices];
+    let mut lane_free = vec![0.0f64; lanes.len()];
+    let mut issued = vec![0.0f64; n * samples];
+    let mut done = vec![0.0f64; n * samples];
+    let at = |t: usize, q: usize| t * samples + q;
+    let mut makespan = 0.0f64;
+    // Steps in order, tasks in plan order within a step: every producer's times are known
+    // before its consumer's (a producer's lag is never larger than its consumer's).
+    for step in 0..samples + max_lag {
+        for t in 0..n {
+            let Some(q) = step.checked_sub(lags[t]).filter(|&q| q < samples) else { continue };
+            let (g, l) = (phys(t), lane[t]);
+            let mut ready = 0.0f64;
+            for d in &tasks[t].deps {
+                let u = d.task;
+                if phys(u) == g {
+                    ready = ready.max(done[at(u, q)]);
+                    continue;
+                }
+                // Import: the host waits until the producer is issued, then launches the copy.
+                host[g] = host[g].max(issued[at(u, q)]) + costs.copy_host_ms;
+                let start = host[g].max(lane_free[l]).max(done[at(u, q)]);
+                let copy =
+                    if d.bytes > 0 { costs.copy_alpha_ms + d.bytes as f64 / costs.copy_bytes_per_ms } else { 0.0 };
+                lane_free[l] = start + copy;
+                ready = ready.max(lane_free[l]);
+            }
+            host[g] += costs.host_ms[t];
+            issued[at(t, q)] = host[g];
+            let end = host[g].max(lane_free[l]).max(ready) + costs.gpu_ms[t];
+            lane_free[l] = end;
+            done[at(t, q)] = end;
+            makespan = makespan.max(end);
+        }
+    }
+    // The executor's clock also waits for the host threads to finish issuing.
+    makespan.max(host.iter().copied().fold(0.0, f64::max)) / samples as f64
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::gpu::plan::{Dep, Task};
+
+    fn task(gpu: usize, stream: usize, deps: &[usize]) -> Task {
+        Task {
+            gpu,
+            stream,
+            work: Work::Busy { ms: 0.0 },
+            deps: deps.iter().map(|&task| Dep { task, bytes: 4 }).collect(),
+            out_bytes: 4,
+        }
+    }
+
+    fn costs(gpu: &[f64], host: &[f64]) -> Costs {
+        Costs {
+            gpu_ms: gpu.to_vec(),
+            host_ms: host.to_vec(),
+            copy_alpha_ms: 0.0,
+            copy_bytes_per_ms: f64::INFINITY,
+            copy_host_ms: 0.0,
+        }
+    }
+
+    /// A chain on one stream: the host issues ahead of the GPU, so the time is whichever of
+    /// the two sums is larger, plus what the other adds at the ends (worked by hand).
+    #[test]
+    fn one_stream_is_paced_by_the_slower_of_host_and_gpu() {
+        let plan = Plan { tasks: vec![task(0, 0, &[]), task(0, 0, &[0]), task(0, 0, &[1])], graph: None, kernels: "" };
+        // Host-bound: issues end at 3, 6, 9; each kernel (1 ms) runs right after its issue.
+        assert_eq!(predict(&plan, &costs(&[1.0; 3], &[3.0; 3]), Mode::Latency, 1, 1), 10.0);
+        // GPU-bound: issued at 1, 2, 3; kernels back to back from 1: ends 4, 7, 10.
+        assert_eq!(predict(&plan, &costs(&[3.0; 3], &[1.0; 3]), Mode::Latency, 1, 1), 10.0);
+        // Two streams of independent work: the GPU overlaps them, the host does not.
+        let two = Plan { tasks: vec![task(0, 0, &[]), task(0, 1, &[])], graph: None, kernels: "" };
+        assert_eq!(predict(&two, &costs(&[5.0; 2], &[1.0; 2]), Mode::Latency, 1, 1), 7.0);
+    }
+
+    /// A two-stage pipeline, 1 ms of GPU and no host cost per stage: n samples take n + 1 ms
+    /// (fill, then one per ms); on one GPU the stages share a host thread but not a stream.
+    #[test]
+    fn pipelines_overlap_stages_on_different_gpus() {
+        let plan = Plan { tasks: vec![task(0, 0, &[]), task(1, 0, &[0])], graph: None, kernels: "" };
+        let c = costs(&[1.0, 1.0], &[0.0, 0.0]);
+        assert_eq!(predict(&plan, &c, Mode::Pipeline, 2, 10), 1.1);
+        assert_eq!(predict(&plan, &c, Mode::Latency, 2, 10), 2.0);
+    }
+}
