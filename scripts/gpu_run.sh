@@ -7,7 +7,9 @@
 # Env: MODELS ("model:image ..."), VALIDATE (models to schedule with HIOS and run), PLACE (of
 # those, the models also placed for throughput and latency and run: the DP needs graphs whose
 # ideals it can enumerate, not NASNet's or RandWire's), ACCS (accelerators of the profiled
-# workloads; default: the GPUs present), KS (HIOS GPU counts), SAMPLES, REPEATS, PAPER_NAMES.
+# workloads; default: the GPUs present), KS (HIOS GPU counts), GRAPH_KS (the same for graph
+# replays; default 1), EAGER_HIOS (no: skip eager HIOS runs), PROFILED (a folder of profiles
+# made before: skip profiling), SAMPLES, REPEATS, PAPER_NAMES (none: skip the paper's).
 set -uo pipefail
 export LD_LIBRARY_PATH="$(pwd)/.gpu/lib:${LD_LIBRARY_PATH:-}"
 # Never NVLink multicast on the shared hosts (DEVELOPERS.md).
@@ -34,8 +36,14 @@ for spec in ${MODELS:-inception-v3:299 bert:0 resnet50:224 randwire:224}; do
   [ "$(grep -o " $m:" <<< " ${MODELS:-}" | wc -l)" -gt 1 ] && name="${m//-/}${img}_b1_op_k${accs}"
   w="$out/profiled/$dev/$name.json"          # eager cost: max(GPU, host issue) per operator
   wg="$out/profiled/$dev/${name}_gpucost.json" # GPU time only: what a CUDA-graph replay pays
-  $B profile "$m" --batch 1 --image "${img/#0/224}" --seq 128 --layers 12 --granularity op --accs "$accs" --cpus 0 \
-    --memory-fraction "$frac" --device "$dev" --link nvlink --out "$w" --gpu-cost-out "$wg" 2>&1 | tee -a "$log" || continue
+  if [ -n "${PROFILED:-}" ]; then
+    # Profiles made before (e.g. inputs/profiled/h200, carried): no profiling on this run.
+    w="$PROFILED/$name.json"; wg="$PROFILED/${name}_gpucost.json"
+    [ -e "$w" ] && [ -e "$wg" ] || { echo "no profile $w" | tee -a "$log"; continue; }
+  else
+    $B profile "$m" --batch 1 --image "${img/#0/224}" --seq 128 --layers 12 --granularity op --accs "$accs" --cpus 0 \
+      --memory-fraction "$frac" --device "$dev" --link nvlink --out "$w" --gpu-cost-out "$wg" 2>&1 | tee -a "$log" || continue
+  fi
   case " ${VALIDATE:-inception-v3 bert} " in *" $m "*) ;; *) continue ;; esac
   place=no
   case " ${PLACE:-inception-v3 bert} " in *" $m "*) place=yes ;; esac
@@ -47,12 +55,14 @@ for spec in ${MODELS:-inception-v3:299 bert:0 resnet50:224 randwire:224}; do
   [ $place = yes ] && $B latency "$w" --algo greedy --algo dp --algo one-device --time-limit 20 --quiet --out "$out/latency/$name" 2>&1 | tee -a "$log"
   [ $place = yes ] && $B validate "$w" "$out/latency/$name"/placements/*.json --latency --samples "$samples" --repeats "$repeats" \
     --out "$out/validate_latency_$name.json" 2>&1 | tee -a "$log"
-  $B hios "$w" $(hios_ks "$ks") --algo sequential --algo ios --algo heft --algo hios-lp --algo hios-mr \
-    --algo hios-lp-intra --quiet --out "$out/hios/$name" 2>&1 | tee -a "$log"
-  $B validate "$w" $(schedules "$out/hios/$name") --samples "$samples" --repeats "$repeats" \
-    --out "$out/validate_hios_$name.json" 2>&1 | tee -a "$log"
-  # CUDA-graph replay against the GPU-only cost: single-GPU schedules, and pipelines.
-  $B hios "$wg" --gpus 1 --algo sequential --algo ios --algo hios-lp-intra --quiet --out "$out/hios/${name}_gpucost" 2>&1 | tee -a "$log"
+  algos="--algo sequential --algo ios --algo heft --algo hios-lp --algo hios-mr --algo hios-lp-intra"
+  if [ "${EAGER_HIOS:-yes}" = yes ]; then
+    $B hios "$w" $(hios_ks "$ks") $algos --quiet --out "$out/hios/$name" 2>&1 | tee -a "$log"
+    $B validate "$w" $(schedules "$out/hios/$name") --samples "$samples" --repeats "$repeats" \
+      --out "$out/validate_hios_$name.json" 2>&1 | tee -a "$log"
+  fi
+  # CUDA-graph replay against the GPU-only cost: schedules (segments between GPUs), pipelines.
+  $B hios "$wg" $(hios_ks "${GRAPH_KS:-1}") $algos --quiet --out "$out/hios/${name}_gpucost" 2>&1 | tee -a "$log"
   $B validate "$wg" $(schedules "$out/hios/${name}_gpucost") --graphs --samples "$samples" --repeats "$repeats" \
     --out "$out/validate_hios_graphs_$name.json" 2>&1 | tee -a "$log"
   [ $place = yes ] && $B throughput "$wg" --algo dp --algo ip-contig --algo scotch --algo pipedream --algo local-search --algo one-device \

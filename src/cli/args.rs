@@ -403,8 +403,9 @@ pub struct ValidateArgs {
     /// Calibrated busy kernels even where the workload's model could run as real kernels.
     #[arg(long)]
     pub busy: bool,
-    /// Capture each sample as a CUDA graph and replay it (single-GPU plans): measures the GPUs
-    /// without the host's per-operator launch cost.
+    /// Capture each sample as CUDA graphs and replay them: measures the GPUs without the host's
+    /// per-operator launch cost. Per GPU, one graph per run of tasks between exchanges with
+    /// other GPUs (imports before it, exports after it).
     #[arg(long)]
     pub graphs: bool,
     /// Samples per repeat (pipelined for throughput placements, one after another otherwise).

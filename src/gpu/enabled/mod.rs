@@ -321,13 +321,6 @@ pub fn execute(plan: &Plan, mode: Mode, samples: usize, repeats: usize, graphs: 
         g.dedup();
         g
     };
-    if graphs && gpus_used.len() > 1 && mode != Mode::Pipeline {
-        // A stage's graph waits for all its inputs first and sends all its outputs last: right
-        // for a pipeline's steady state, wrong for one sample's latency across GPUs.
-        return Err(
-            "CUDA graphs replay single-GPU plans, or pipelines across GPUs; this is a multi-GPU latency plan".into()
-        );
-    }
     let barrier = Barrier::new(gpus_used.len() + 1);
     let abort = AtomicBool::new(false);
     let rounds = (repeats + 1) * if mode == Mode::Latency { samples } else { 1 };
@@ -369,13 +362,14 @@ pub fn execute(plan: &Plan, mode: Mode, samples: usize, repeats: usize, graphs: 
                         let mut r = Ok(());
                         let window = round * per_round..(round + 1) * per_round;
                         for s in window.start..window.end + max_lag {
-                            r = r.and_then(|_| match &st.graph {
-                                Some(graph) => {
-                                    imports(sh, st, s)?;
-                                    graph.launch().map_err(|e| err("graph launch", e))?;
-                                    exports(sh, st, s)
+                            r = r.and_then(|_| {
+                                if st.segments.is_empty() {
+                                    issue_step(sh, st, s, &window)
+                                } else if window.contains(&s) {
+                                    replay(sh, st, s)
+                                } else {
+                                    Ok(())
                                 }
-                                None => issue_step(sh, st, s, &window),
                             });
                         }
                         issue += start.elapsed().as_secs_f64() * 1e3;
@@ -462,9 +456,18 @@ struct ThreadState {
     cycles: Vec<u64>,
     events: Vec<Option<CudaEvent>>,
     sink: (CudaSlice<f32>, u64),
-    graph: Option<CudaGraph>,
-    /// Fork and join events of the capture, kept alive with the graph.
+    /// In graph mode, one sample as captured segments, replayed in order; empty otherwise.
+    segments: Vec<Segment>,
+    /// Fork and join events of the captures, kept alive with the graphs.
     _capture_events: Vec<CudaEvent>,
+}
+
+/// A run of one GPU thread's tasks between exchanges with other GPUs, as one CUDA graph: the
+/// first task's imports run before it, the last task's exports after it.
+struct Segment {
+    first: usize,
+    last: usize,
+    graph: Option<CudaGraph>,
 }
 
 fn setup_thread(sh: &Shared, g: usize, graphs: bool) -> Result<ThreadState, String> {
@@ -487,7 +490,7 @@ fn setup_thread(sh: &Shared, g: usize, graphs: bool) -> Result<ThreadState, Stri
         cycles: vec![0; n],
         events: (0..n).map(|_| None).collect(),
         sink,
-        graph: None,
+        segments: Vec::new(),
         _capture_events: Vec::new(),
     };
     for &t in &mine {
@@ -508,38 +511,58 @@ fn setup_thread(sh: &Shared, g: usize, graphs: bool) -> Result<ThreadState, Stri
         }
     }
     if graphs {
-        // One sample captured from every lane (fork from the first lane, join back into it),
-        // replayed as one graph per sample: no host launch cost per operator. Across GPUs, the
-        // graph is the stage's compute; its imports run before it and its exports after it.
-        let crosses = st.mine.iter().any(|&t| !sh.wiring[t].imports.is_empty() || !sh.wiring[t].exports.is_empty());
-        if crosses && st.lanes.len() > 1 {
-            return Err("CUDA graphs across GPUs need one stream per GPU".into());
+        // One sample cut into segments at every exchange with another GPU (a segment starts
+        // at a task that imports and ends at one that exports), each captured from its lanes
+        // (fork from the thread's first lane, join back into it) and replayed as one graph:
+        // no host launch per operator, while another GPU's inputs still arrive mid-sample.
+        let mut cuts: Vec<Vec<usize>> = Vec::new();
+        let mut cur: Vec<usize> = Vec::new();
+        for &t in &st.mine {
+            if !sh.wiring[t].imports.is_empty() && !cur.is_empty() {
+                cuts.push(std::mem::take(&mut cur));
+            }
+            cur.push(t);
+            if !sh.wiring[t].exports.is_empty() {
+                cuts.push(std::mem::take(&mut cur));
+            }
         }
-        let origin = &sh.streams[st.lanes[0]];
+        if !cur.is_empty() {
+            cuts.push(cur);
+        }
+        let origin_lane = st.lanes[0];
+        let origin = &sh.streams[origin_lane];
         origin.synchronize().map_err(|e| err("synchronize", e))?;
-        origin
-            .begin_capture(sys::CUstreamCaptureMode::CU_STREAM_CAPTURE_MODE_RELAXED)
-            .map_err(|e| err("capture", e))?;
-        let fork = ctx.new_event(None).map_err(|e| err("event", e))?;
-        fork.record(origin).map_err(|e| err("record", e))?;
-        for &l in &st.lanes[1..] {
-            sh.streams[l].wait(&fork).map_err(|e| err("wait", e))?;
+        let mut keep = Vec::new();
+        let mut segments = Vec::with_capacity(cuts.len());
+        for tasks in cuts {
+            let mut lanes: Vec<usize> = tasks.iter().map(|&t| sh.lane[t]).filter(|&l| l != origin_lane).collect();
+            lanes.sort_unstable();
+            lanes.dedup();
+            origin
+                .begin_capture(sys::CUstreamCaptureMode::CU_STREAM_CAPTURE_MODE_RELAXED)
+                .map_err(|e| err("capture", e))?;
+            let fork = ctx.new_event(None).map_err(|e| err("event", e))?;
+            fork.record(origin).map_err(|e| err("record", e))?;
+            for &l in &lanes {
+                sh.streams[l].wait(&fork).map_err(|e| err("wait", e))?;
+            }
+            issue(sh, &st, &tasks, |_| Some(0), false)?;
+            keep.push(fork);
+            for &l in &lanes {
+                let e = ctx.new_event(None).map_err(|e| err("event", e))?;
+                e.record(&sh.streams[l]).map_err(|e| err("record", e))?;
+                origin.wait(&e).map_err(|e| err("wait", e))?;
+                keep.push(e);
+            }
+            // A segment of empty tasks (graph inputs) captures nothing: only its exchanges run.
+            let graph = origin.end_capture(sys::CUgraphInstantiate_flags(0)).map_err(|e| err("end capture", e))?;
+            if let Some(g) = &graph {
+                g.upload().map_err(|e| err("graph upload", e))?;
+            }
+            segments.push(Segment { first: tasks[0], last: *tasks.last().expect("non-empty"), graph });
         }
-        issue(sh, &st, |_| Some(0), false)?;
-        let mut joins = vec![fork];
-        for &l in &st.lanes[1..] {
-            let e = ctx.new_event(None).map_err(|e| err("event", e))?;
-            e.record(&sh.streams[l]).map_err(|e| err("record", e))?;
-            origin.wait(&e).map_err(|e| err("wait", e))?;
-            joins.push(e);
-        }
-        let graph = origin
-            .end_capture(sys::CUgraphInstantiate_flags(0))
-            .map_err(|e| err("end capture", e))?
-            .ok_or("the captured graph is empty")?;
-        graph.upload().map_err(|e| err("graph upload", e))?;
-        st.graph = Some(graph);
-        st._capture_events = joins;
+        st.segments = segments;
+        st._capture_events = keep;
     }
     for &l in &st.lanes {
         sh.streams[l].synchronize().map_err(|e| err("synchronize", e))?;
@@ -547,18 +570,16 @@ fn setup_thread(sh: &Shared, g: usize, graphs: bool) -> Result<ThreadState, Stri
     Ok(st)
 }
 
-/// Waits for (and copies) every input sample `s` of this thread's tasks takes from other GPUs.
-fn imports(sh: &Shared, st: &ThreadState, s: usize) -> Result<(), String> {
-    for &t in &st.mine {
-        import(sh, &sh.streams[sh.lane[t]], &sh.wiring[t], s)?;
-    }
-    Ok(())
-}
-
-/// Publishes every output sample `s` of this thread's tasks sends to other GPUs.
-fn exports(sh: &Shared, st: &ThreadState, s: usize) -> Result<(), String> {
-    for &t in &st.mine {
-        export(sh, &sh.streams[sh.lane[t]], &sh.wiring[t], s)?;
+/// Replays sample `s` of this thread's segments on its first lane: each segment's imports
+/// (waits and copies), its graph, its exports.
+fn replay(sh: &Shared, st: &ThreadState, s: usize) -> Result<(), String> {
+    let origin = &sh.streams[st.lanes[0]];
+    for seg in &st.segments {
+        import(sh, origin, &sh.wiring[seg.first], s)?;
+        if let Some(g) = &seg.graph {
+            g.launch().map_err(|e| err("graph launch", e))?;
+        }
+        export(sh, origin, &sh.wiring[seg.last], s)?;
     }
     Ok(())
 }
@@ -600,18 +621,25 @@ fn export(sh: &Shared, stream: &Arc<CudaStream>, w: &Wiring, s: usize) -> Result
 /// Step `s` of a round whose samples are `window`: each task issues sample `s - lag`, where
 /// that sample is in the window.
 fn issue_step(sh: &Shared, st: &ThreadState, s: usize, window: &std::ops::Range<usize>) -> Result<(), String> {
-    issue(sh, st, |t| s.checked_sub(sh.lags[t]).filter(|x| window.contains(x)), true)
+    issue(sh, st, &st.mine, |t| s.checked_sub(sh.lags[t]).filter(|x| window.contains(x)), true)
 }
 
-/// Issues each of this thread's tasks, in plan order, for the sample `sample_of` gives it;
-/// without `cross`, leaves out what crosses GPUs.
-fn issue(sh: &Shared, st: &ThreadState, sample_of: impl Fn(usize) -> Option<usize>, cross: bool) -> Result<(), String> {
+/// Issues `tasks` (this thread's, in plan order), each for the sample `sample_of` gives it.
+/// Without `cross` (a graph capture) it leaves out what crosses GPUs, and waits only on
+/// producers among `tasks`: earlier segments are done before a segment's graph starts.
+fn issue(
+    sh: &Shared,
+    st: &ThreadState,
+    tasks: &[usize],
+    sample_of: impl Fn(usize) -> Option<usize>,
+    cross: bool,
+) -> Result<(), String> {
     let lib = &sh.libs[st.gpu];
-    for &t in &st.mine {
+    for &t in tasks {
         let Some(s) = sample_of(t) else { continue };
         let stream = &sh.streams[sh.lane[t]];
         let w = &sh.wiring[t];
-        for &u in &w.local_waits {
+        for &u in w.local_waits.iter().filter(|u| cross || tasks.contains(u)) {
             stream.wait(st.events[u].as_ref().expect("producer event")).map_err(|e| err("wait", e))?;
         }
         if cross {
