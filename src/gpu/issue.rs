@@ -4,7 +4,8 @@
 //! knows nothing of the host; at batch 1 the host sets the pace of eager launches, so this
 //! model adds what the executor does: one host thread per GPU issuing that GPU's tasks in plan
 //! order (across all its streams), a thread waiting until a producer on another GPU has been
-//! issued before it can wait on its event, a copy kernel per cross-GPU input, and in pipelines
+//! issued before it can wait on its event, a copy kernel per cross-GPU input on the receiving
+//! GPU's one copy stream (copies overlap compute, not each other), and in pipelines
 //! each task its lag behind (`Plan::pipeline_lags`). A kernel starts when it has been issued,
 //! its stream is free and its inputs are done.
 //!
@@ -77,6 +78,7 @@ pub fn predict(plan: &Plan, costs: &Costs, mode: Mode, devices: usize, samples: 
         .collect();
     let mut host = vec![0.0f64; devices];
     let mut lane_free = vec![0.0f64; lanes.len()];
+    let mut copy_free = vec![0.0f64; devices];
     let mut issued = vec![0.0f64; n * samples];
     let mut done = vec![0.0f64; n * samples];
     let at = |t: usize, q: usize| t * samples + q;
@@ -94,13 +96,17 @@ pub fn predict(plan: &Plan, costs: &Costs, mode: Mode, devices: usize, samples: 
                     ready = ready.max(done[at(u, q)]);
                     continue;
                 }
-                // Import: the host waits until the producer is issued, then launches the copy.
-                host[g] = host[g].max(issued[at(u, q)]) + costs.copy_host_ms;
-                let start = host[g].max(lane_free[l]).max(done[at(u, q)]);
-                let copy =
-                    if d.bytes > 0 { costs.copy_alpha_ms + d.bytes as f64 / costs.copy_bytes_per_ms } else { 0.0 };
-                lane_free[l] = start + copy;
-                ready = ready.max(lane_free[l]);
+                // Import: the host waits until the producer is issued; the copy runs on the
+                // receiving GPU's copy stream, off the compute streams.
+                host[g] = host[g].max(issued[at(u, q)]);
+                if d.bytes == 0 {
+                    ready = ready.max(done[at(u, q)]);
+                    continue;
+                }
+                host[g] += costs.copy_host_ms;
+                let start = host[g].max(copy_free[g]).max(done[at(u, q)]);
+                copy_free[g] = start + costs.copy_alpha_ms + d.bytes as f64 / costs.copy_bytes_per_ms;
+                ready = ready.max(copy_free[g]);
             }
             host[g] += costs.host_ms[t];
             issued[at(t, q)] = host[g];
@@ -151,6 +157,17 @@ mod tests {
         // Two streams of independent work: the GPU overlaps them, the host does not.
         let two = Plan { tasks: vec![task(0, 0, &[]), task(0, 1, &[])], graph: None, kernels: "" };
         assert_eq!(predict(&two, &costs(&[5.0; 2], &[1.0; 2]), Mode::Latency, 1, 1), 7.0);
+    }
+
+    /// A copy from another GPU overlaps the compute queued before its consumer: A (1 ms, GPU
+    /// 0) feeds C on GPU 1 through a 1 ms copy while B (5 ms) runs there, so C starts at 5, not
+    /// after a copy queued behind B at 6.
+    #[test]
+    fn copies_from_other_gpus_overlap_compute() {
+        let plan = Plan { tasks: vec![task(0, 0, &[]), task(1, 0, &[]), task(1, 0, &[0])], graph: None, kernels: "" };
+        let mut c = costs(&[1.0, 5.0, 1.0], &[0.0; 3]);
+        c.copy_alpha_ms = 1.0;
+        assert_eq!(predict(&plan, &c, Mode::Latency, 2, 1), 6.0);
     }
 
     /// A two-stage pipeline, 1 ms of GPU and no host cost per stage: n samples take n + 1 ms

@@ -188,6 +188,8 @@ fn spin_until(abort: &AtomicBool, f: impl Fn() -> bool) -> Result<(), String> {
 struct Import {
     mailbox: usize,
     bytes: usize,
+    /// Recorded on the receiving GPU's copy stream after the copy; the consumer waits on it.
+    copied: CudaEvent,
     src: u64,
     src_gpu: usize,
     dst: u64,
@@ -238,6 +240,8 @@ pub fn execute(plan: &Plan, mode: Mode, samples: usize, repeats: usize, graphs: 
     let streams: Vec<Arc<CudaStream>> =
         lane_gpu.iter().map(|&g| ctxs[g].new_stream().map_err(|e| err("stream", e))).collect::<Result<_, _>>()?;
     let libs: Vec<Library> = ctxs.iter().map(|c| Library::load(c, &ptx)).collect::<Result<_, _>>()?;
+    let copy_streams: Vec<Arc<CudaStream>> =
+        ctxs.iter().map(|c| c.new_stream().map_err(|e| err("stream", e))).collect::<Result<_, _>>()?;
     // Output buffers, filled with random values (never time on zeros).
     let mut keep: Vec<CudaSlice<f32>> = Vec::new();
     let mut out_addr = Vec::with_capacity(tasks.len());
@@ -300,9 +304,11 @@ pub fn execute(plan: &Plan, mode: Mode, samples: usize, repeats: usize, graphs: 
                 out_addr[u]
             };
             imported.insert((u, lane[t]), dst);
+            let copied = ctxs[phys(t)].new_event(None).map_err(|e| err("event", e))?;
             wiring[t].imports.push(Import {
                 mailbox: m,
                 bytes: d.bytes,
+                copied,
                 src: out_addr[u],
                 src_gpu: phys(u),
                 dst,
@@ -329,6 +335,7 @@ pub fn execute(plan: &Plan, mode: Mode, samples: usize, repeats: usize, graphs: 
         plan,
         ctxs: &ctxs,
         streams: &streams,
+        copy_streams: &copy_streams,
         libs: &libs,
         lane: &lane,
         lane_gpu: &lane_gpu,
@@ -429,6 +436,8 @@ struct Shared<'a> {
     plan: &'a Plan,
     ctxs: &'a [Arc<CudaContext>],
     streams: &'a [Arc<CudaStream>],
+    /// One stream per GPU for copies from other GPUs.
+    copy_streams: &'a [Arc<CudaStream>],
     libs: &'a [Library],
     lane: &'a [usize],
     lane_gpu: &'a [usize],
@@ -592,18 +601,28 @@ fn import(sh: &Shared, stream: &Arc<CudaStream>, w: &Wiring, s: usize) -> Result
     for i in &w.imports {
         let mb = &sh.mailboxes[i.mailbox];
         spin_until(sh.abort, || mb.recorded.load(Ordering::Acquire) > s)?;
-        check("wait event", unsafe {
-            sys::cuStreamWaitEvent(stream.cu_stream(), mb.ring[s % mb.ring.len()].cu_event(), 0)
-        })?;
+        let sent = mb.ring[s % mb.ring.len()].cu_event();
+        if i.bytes == 0 {
+            check("wait event", unsafe { sys::cuStreamWaitEvent(stream.cu_stream(), sent, 0) })?;
+            mb.waited.store(s + 1, Ordering::Release);
+            continue;
+        }
+        // The copy runs on the receiving GPU's copy stream, so that it overlaps the compute
+        // queued before its consumer (transfers are delays in the schedule's model, not work
+        // on a compute stream); the consumer's stream waits for it.
+        let copies = &sh.copy_streams[i.dst_gpu];
+        check("wait event", unsafe { sys::cuStreamWaitEvent(copies.cu_stream(), sent, 0) })?;
         mb.waited.store(s + 1, Ordering::Release);
-        if i.bytes > 0 && sh.peer_kernel_copies {
-            kernels::copy(&sh.libs[i.dst_gpu], stream, i.src, i.dst, i.bytes)?;
-        } else if i.bytes > 0 {
+        if sh.peer_kernel_copies {
+            kernels::copy(&sh.libs[i.dst_gpu], copies, i.src, i.dst, i.bytes)?;
+        } else {
             // Measured on two H200s: the driver's peer copy blocks the issuing host thread,
             // which chains the GPU threads into one; kept only where peer access is missing.
             let (sc, dc) = (sh.ctxs[i.src_gpu].cu_ctx(), sh.ctxs[i.dst_gpu].cu_ctx());
-            check("peer copy", unsafe { sys::cuMemcpyPeerAsync(i.dst, dc, i.src, sc, i.bytes, stream.cu_stream()) })?;
+            check("peer copy", unsafe { sys::cuMemcpyPeerAsync(i.dst, dc, i.src, sc, i.bytes, copies.cu_stream()) })?;
         }
+        i.copied.record(copies).map_err(|e| err("record", e))?;
+        stream.wait(&i.copied).map_err(|e| err("wait", e))?;
     }
     Ok(())
 }
