@@ -19,17 +19,9 @@ pub struct Point {
 
 /// The series of a `bench validate` row: the GPUs and how it ran.
 pub fn series(row: &serde_json::Value) -> String {
-    let kernels = row["kernels"].as_str().unwrap_or("");
     let gpu = row["gpu"].as_str().unwrap_or("").replace("NVIDIA ", "").replace(" 80GB HBM3", "");
     let gpus = row["devices_used"].as_u64().unwrap_or(1);
-    let how = if kernels.starts_with("calibrated busy") {
-        "busy kernels"
-    } else if row["graphs"].as_bool() == Some(true) {
-        "graphs"
-    } else {
-        "eager"
-    };
-    format!("{gpu}x{gpus} {how}")
+    format!("{gpu}x{gpus} {}", launches(row))
 }
 
 /// Rows of `bench validate` JSON files as points; rows with a roofline prediction give a
@@ -46,16 +38,24 @@ pub fn points(rows: &[serde_json::Value]) -> Vec<Point> {
     out
 }
 
-/// Fidelity of one series and kind of plan: median |measured − predicted| / measured and the
-/// rows within the goal's 10%, for the workload's own model and for the roofline model.
+/// Fidelity of one group of validated rows (machine, GPUs used, launches, kind of plan):
+/// median |measured − predicted| / measured and the rows within the goal's 10%, for the
+/// workload's own model, the executor's issue model and the roofline model.
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct Summary {
-    pub series: String,
+    /// GPUs present and their name, e.g. `4xH200`.
+    pub machine: String,
+    pub gpus_used: u64,
+    /// `eager`, `graphs` or `busy kernels`.
+    pub launches: String,
     /// `throughput`, `latency` or `hios`.
     pub kind: String,
     pub rows: usize,
     pub median_error: f64,
     pub within_10: usize,
+    pub issue_rows: usize,
+    pub issue_median_error: Option<f64>,
+    pub issue_within_10: usize,
     pub roofline_rows: usize,
     pub roofline_median_error: Option<f64>,
     pub roofline_within_10: usize,
@@ -67,42 +67,61 @@ fn error(predicted: f64, measured: f64) -> f64 {
 
 fn median(mut xs: Vec<f64>) -> Option<f64> {
     xs.sort_by(f64::total_cmp);
-    (!xs.is_empty()).then(|| {
-        if xs.len() % 2 == 1 {
-            xs[xs.len() / 2]
-        } else {
-            (xs[xs.len() / 2 - 1] + xs[xs.len() / 2]) / 2.0
-        }
-    })
+    let n = xs.len();
+    (n > 0).then(|| if n % 2 == 1 { xs[n / 2] } else { (xs[n / 2 - 1] + xs[n / 2]) / 2.0 })
 }
 
-/// One summary per (series, kind) of the measured rows, sorted by both.
+fn launches(row: &serde_json::Value) -> &'static str {
+    if row["kernels"].as_str().unwrap_or("").starts_with("calibrated busy") {
+        "busy kernels"
+    } else if row["graphs"].as_bool() == Some(true) {
+        "graphs"
+    } else {
+        "eager"
+    }
+}
+
+/// One summary per group of the measured rows, sorted by machine, GPUs, launches and kind.
 pub fn summary(rows: &[serde_json::Value]) -> Vec<Summary> {
-    let mut groups: std::collections::BTreeMap<(String, String), Vec<&serde_json::Value>> = Default::default();
+    type Key = (String, u64, String, String);
+    let mut groups: std::collections::BTreeMap<Key, Vec<&serde_json::Value>> = Default::default();
     for r in rows.iter().filter(|r| r["status"] == "measured") {
-        let kind = r["kind"].as_str().unwrap_or("").to_string();
-        groups.entry((series(r), kind)).or_default().push(r);
+        let gpu = r["gpu"].as_str().unwrap_or("").replace("NVIDIA ", "").replace(" 80GB HBM3", "");
+        let machine = format!("{}x{gpu}", r["gpus_present"].as_u64().unwrap_or(1));
+        let key = (
+            machine,
+            r["devices_used"].as_u64().unwrap_or(1),
+            launches(r).into(),
+            r["kind"].as_str().unwrap_or("").into(),
+        );
+        groups.entry(key).or_default().push(r);
     }
-    let mut out = Vec::new();
-    for ((series, kind), rs) in groups {
-        let own: Vec<f64> =
-            rs.iter().filter_map(|r| Some(error(r["predicted_ms"].as_f64()?, r["measured_ms"].as_f64()?))).collect();
-        let roof: Vec<f64> = rs
-            .iter()
-            .filter_map(|r| Some(error(r["roofline_predicted_ms"].as_f64()?, r["measured_ms"].as_f64()?)))
-            .collect();
-        out.push(Summary {
-            series,
-            kind,
-            rows: own.len(),
-            within_10: own.iter().filter(|&&e| e <= 0.1).count(),
-            median_error: median(own).unwrap_or(f64::NAN),
-            roofline_rows: roof.len(),
-            roofline_within_10: roof.iter().filter(|&&e| e <= 0.1).count(),
-            roofline_median_error: median(roof),
-        });
-    }
-    out
+    let errors = |rs: &[&serde_json::Value], key: &str| -> Vec<f64> {
+        rs.iter().filter_map(|r| Some(error(r[key].as_f64()?, r["measured_ms"].as_f64()?))).collect()
+    };
+    let within = |es: &[f64]| es.iter().filter(|&&e| e <= 0.1).count();
+    groups
+        .into_iter()
+        .map(|((machine, gpus_used, launches, kind), rs)| {
+            let (own, issue, roof) =
+                (errors(&rs, "predicted_ms"), errors(&rs, "issue_model_ms"), errors(&rs, "roofline_predicted_ms"));
+            Summary {
+                machine,
+                gpus_used,
+                launches,
+                kind,
+                rows: own.len(),
+                within_10: within(&own),
+                median_error: median(own).unwrap_or(f64::NAN),
+                issue_rows: issue.len(),
+                issue_within_10: within(&issue),
+                issue_median_error: median(issue),
+                roofline_rows: roof.len(),
+                roofline_within_10: within(&roof),
+                roofline_median_error: median(roof),
+            }
+        })
+        .collect()
 }
 
 pub fn plot(points: &[Point], stem: &Path) -> Result<Figure> {
