@@ -69,17 +69,17 @@ impl Plan {
     }
 
     /// How many samples behind the pipeline's front each task runs when samples stream through
-    /// (`Mode::Pipeline`): a task that takes a value back to an earlier stage (a backward pass
-    /// returning to the GPU that ran the forward) runs one sample later than its producer, so
-    /// that each GPU's in-order stream goes on with the next sample's forward work instead of
-    /// waiting for the whole chain. On a training split this is PipeDream's one-forward-one-
-    /// backward order (stage j of S runs backward S - 1 - j samples behind); on an inference
-    /// split every lag is 0.
+    /// (`Mode::Pipeline`): one more than its producer for every hop between stages, so that no
+    /// GPU's host thread, issuing its tasks in order, ever waits on another thread's progress
+    /// within a step, and each stream goes on with the next sample instead of waiting for a
+    /// chain through other GPUs. On a training split this is a one-forward-one-backward order
+    /// (the backward of stage j runs 2(S - 1 - j) samples behind its forward); where stages
+    /// outnumber GPUs, the stages a GPU shares no longer wait for each other.
     pub fn pipeline_lags(&self) -> Vec<usize> {
         let mut lag = vec![0usize; self.tasks.len()];
         for (i, t) in self.tasks.iter().enumerate() {
             lag[i] =
-                t.deps.iter().map(|d| lag[d.task] + usize::from(t.gpu < self.tasks[d.task].gpu)).max().unwrap_or(0);
+                t.deps.iter().map(|d| lag[d.task] + usize::from(t.gpu != self.tasks[d.task].gpu)).max().unwrap_or(0);
         }
         lag
     }
