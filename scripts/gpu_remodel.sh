@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
-# Recomputes every prediction of the committed real-kernel GPU runs (results/gpu/*-real-kernels)
-# with the current models, measurements untouched: `bench validate --measured` for each
-# validate_*.json, from the profiled workload under inputs/profiled/ and the placements and
-# schedules the run kept. Needs no GPU. Usage: bash scripts/gpu_remodel.sh [RUN_FOLDER...]
+# Recomputes every prediction of the committed GPU runs (results/gpu/*-real-kernels and
+# *-busy-kernels) with the current models, measurements untouched: `bench validate --measured`
+# for each validate_*.json, from the profiled workload under inputs/profiled/ (or the paper's
+# workload under $PLACEBENCH_PAPER_INPUTS) and the placements and schedules the run kept.
+# Needs no GPU. Usage: bash scripts/gpu_remodel.sh [RUN_FOLDER...]
 set -euo pipefail
 B=${BENCH:-target/release/bench}
 [ -x "$B" ] || cargo build --release
-[ $# -gt 0 ] || set -- results/gpu/*-real-kernels
+paper="${PLACEBENCH_PAPER_INPUTS:-../shared/dnn-partitioning}"
+[ $# -gt 0 ] || set -- results/gpu/*-real-kernels results/gpu/*-busy-kernels
 for run in "$@"; do
   [ -d "$run" ] || continue
   dev=$(grep -q H100 "$run/gpus.txt" && echo h100 || echo h200)
@@ -18,10 +20,16 @@ for run in "$@"; do
       validate_throughput_*) name=${base#validate_throughput_}; w=$name; plans=("$run/place/$name/placements/"*.json); flags=() ;;
       validate_latency_*) name=${base#validate_latency_}; w=$name; plans=("$run/latency/$name/placements/"*.json); flags=(--latency) ;;
       validate_hios_*) name=${base#validate_hios_}; w=$name; plans=(); for s in "$run/hios/$name/schedules/"*.json; do plans+=(--schedule "$s"); done; flags=() ;;
+      validate_paper_*) name=${base#validate_paper_}; plans=("$run/place/$name/placements/"*.json); flags=(--busy)
+        [ -e "${plans[0]}" ] || continue ;;
       *) continue ;;
     esac
+    case $base in
+      validate_paper_*) wf=$(ls "$paper"/throughput-inputs/*/"$name.json" | head -1) ;;
+      *) wf="inputs/profiled/$dev/$w.json" ;;
+    esac
     # A run whose workload file is not byte-for-byte the one measured is left as it is.
-    if "$B" validate "inputs/profiled/$dev/$w.json" "${plans[@]}" "${flags[@]}" --measured "$f" --out "$f.new" 2>"$f.err"; then
+    if "$B" validate "$wf" "${plans[@]}" "${flags[@]}" --measured "$f" --out "$f.new" 2>"$f.err"; then
       mv "$f.new" "$f"
     else
       echo "left as measured: $f ($(head -1 "$f.err"))" >&2

@@ -184,13 +184,19 @@ fn profile_of(v: &Value) -> Option<Profile> {
 
 /// The executor's issue model of a plan of real kernels (see `crate::gpu::issue`).
 fn issue_model(zoo: Option<&Zoo>, job: &Job, devices: usize, samples: usize, graphs: bool) -> Option<f64> {
-    let p = zoo?.profile.as_ref()?;
-    job.plan.graph.as_ref()?;
-    let mut costs = issue::Costs::of_ops(&job.plan, &p.gpu_ms, &p.host_ms, graphs);
-    if let Some((alpha, bytes_per_ms)) = p.link {
-        costs.copy_alpha_ms = alpha;
-        costs.copy_bytes_per_ms = bytes_per_ms;
-    }
+    let costs = match (zoo.and_then(|z| z.profile.as_ref()), &job.plan.graph) {
+        (Some(p), Some(_)) => {
+            let mut costs = issue::Costs::of_ops(&job.plan, &p.gpu_ms, &p.host_ms, graphs);
+            if let Some((alpha, bytes_per_ms)) = p.link {
+                costs.copy_alpha_ms = alpha;
+                costs.copy_bytes_per_ms = bytes_per_ms;
+            }
+            costs
+        }
+        (_, None) => issue::Costs::of_busy(&job.plan),
+        // Real kernels of a workload without measured times: nothing to model them with.
+        (None, Some(_)) => return None,
+    };
     Some(issue::predict(&job.plan, &costs, job.mode, devices, samples))
 }
 

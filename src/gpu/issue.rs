@@ -28,9 +28,26 @@ pub struct Costs {
     pub copy_bytes_per_ms: f64,
     /// Host time to launch one copy kernel.
     pub copy_host_ms: f64,
+    /// Each sample replayed as CUDA graphs: pipelines then stream without lags, as the
+    /// executor runs them.
+    pub replay: bool,
 }
 
 impl Costs {
+    /// Costs of a busy-kernel plan: each task spins its time; launches and the small copies
+    /// carrying dependencies are left at 0 (microseconds against tasks of milliseconds).
+    pub fn of_busy(plan: &Plan) -> Costs {
+        let gpu_ms = plan.tasks.iter().map(|t| if let Work::Busy { ms } = t.work { ms } else { 0.0 }).collect();
+        Costs {
+            gpu_ms,
+            host_ms: vec![0.0; plan.tasks.len()],
+            copy_alpha_ms: 0.0,
+            copy_bytes_per_ms: f64::INFINITY,
+            copy_host_ms: 0.0,
+            replay: false,
+        }
+    }
+
     /// Costs of a plan of real kernels from per-operator times; busy tasks (graph inputs)
     /// cost what they spin. `graphs`: each sample is one graph launch, no per-operator issue.
     pub fn of_ops(plan: &Plan, op_gpu_ms: &[f64], op_host_ms: &[f64], graphs: bool) -> Costs {
@@ -49,7 +66,7 @@ impl Costs {
         // The cheapest measured launch stands for a copy kernel's.
         let cheapest = op_host_ms.iter().copied().filter(|&h| h > 0.0).fold(f64::INFINITY, f64::min);
         let copy_host_ms = if graphs || !cheapest.is_finite() { 0.0 } else { cheapest };
-        Costs { gpu_ms, host_ms, copy_alpha_ms: 0.0, copy_bytes_per_ms: f64::INFINITY, copy_host_ms }
+        Costs { gpu_ms, host_ms, copy_alpha_ms: 0.0, copy_bytes_per_ms: f64::INFINITY, copy_host_ms, replay: graphs }
     }
 }
 
@@ -61,7 +78,7 @@ pub fn predict(plan: &Plan, costs: &Costs, mode: Mode, devices: usize, samples: 
     let n = tasks.len();
     let devices = devices.max(1);
     let samples = if mode == Mode::Latency { 1 } else { samples.max(1) };
-    let lags = if mode == Mode::Pipeline { plan.pipeline_lags() } else { vec![0; n] };
+    let lags = if mode == Mode::Pipeline && !costs.replay { plan.pipeline_lags() } else { vec![0; n] };
     let max_lag = lags.iter().copied().max().unwrap_or(0);
     let phys = |t: usize| tasks[t].gpu % devices;
     // Lanes as the executor makes them: one stream per (logical GPU, stream).
@@ -142,6 +159,7 @@ mod tests {
             copy_alpha_ms: 0.0,
             copy_bytes_per_ms: f64::INFINITY,
             copy_host_ms: 0.0,
+            replay: false,
         }
     }
 
