@@ -44,3 +44,49 @@ fn gpu_commands_say_there_is_no_gpu_and_exit_2() {
     assert!(err.contains("no/such/workload.json"), "{err}");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// `validate --measured` needs no GPU: it keeps an earlier run's measurements and recomputes
+/// the predictions. Checked on the committed H100 graph replays of BERT-base's HIOS schedules:
+/// every measured field comes back unchanged, the workload's prediction is the schedule's own
+/// latency, and for the one-stream sequential schedule (no host launches under graph replay, one
+/// GPU, no copies) the issue model is the sum of the profiled GPU times of every operator,
+/// recomputed here from the profile's provenance.
+#[test]
+fn measured_runs_are_remodelled_without_a_gpu() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let workload = root.join("inputs/profiled/h100/bert_b1_op_k1_gpucost.json");
+    let run = root.join("results/gpu/h100-real-kernels");
+    let schedules = run.join("hios/bert_b1_op_k1_gpucost/schedules");
+    let measured = run.join("validate_hios_graphs_bert_b1_op_k1.json");
+    let out = std::env::temp_dir().join(format!("placebench-remodel-{}.json", std::process::id()));
+    let mut args = vec!["validate".to_string(), workload.to_string_lossy().to_string()];
+    for e in std::fs::read_dir(&schedules).unwrap() {
+        args.push("--schedule".into());
+        args.push(e.unwrap().path().to_string_lossy().to_string());
+    }
+    args.extend(
+        ["--graphs", "--measured", measured.to_str().unwrap(), "--out", out.to_str().unwrap()].map(String::from),
+    );
+    let (code, err) = bench(&args.iter().map(String::as_str).collect::<Vec<_>>());
+    assert_eq!(code, 0, "{err}");
+    let read = |p: &Path| -> Vec<serde_json::Value> { serde_json::from_slice(&std::fs::read(p).unwrap()).unwrap() };
+    let (old, new) = (read(&measured), read(&out));
+    let profile: serde_json::Value = serde_json::from_slice(&std::fs::read(&workload).unwrap()).unwrap();
+    let gpu_sum: f64 =
+        profile["placebench"]["profiled"]["op_gpu_ms"].as_array().unwrap().iter().map(|x| x.as_f64().unwrap()).sum();
+    assert_eq!(new.len(), 3);
+    for r in &new {
+        let before = old.iter().find(|o| o["file"] == r["file"]).expect("the same plan measured");
+        for key in ["measured_ms", "repeats_ms", "samples", "gpu", "date_utc", "graphs"] {
+            assert_eq!(r[key], before[key], "{key} of {}", r["file"]);
+        }
+        let schedule: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(schedules.join(r["file"].as_str().unwrap())).unwrap()).unwrap();
+        assert_eq!(r["predicted_ms"], schedule["latency"]);
+        let issue = r["issue_model_ms"].as_f64().expect("an issue model");
+        if r["algorithm"] == "sequential" {
+            assert!((issue - gpu_sum).abs() < 1e-9 * gpu_sum, "{issue} against {gpu_sum}");
+        }
+    }
+    std::fs::remove_file(&out).ok();
+}
