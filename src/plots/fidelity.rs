@@ -7,14 +7,26 @@ use plotters::coord::Shift;
 use plotters::prelude::*;
 use std::path::Path;
 
-/// One validated row: the series it belongs to, its prediction and its measurement (ms), and
-/// whether the prediction is the roofline model's (else the workload's own, profiled or given).
+/// Which model a point's prediction comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Model {
+    /// The workload's own: max-load, latency or the HIOS simulation of its (profiled or
+    /// given) times.
+    Own,
+    /// The executor's issue model (`crate::gpu::issue`).
+    Issue,
+    /// The roofline cost model of the same zoo workload.
+    Roofline,
+}
+
+/// One validated row under one model: the series it belongs to, its prediction and its
+/// measurement (ms).
 #[derive(Debug, Clone)]
 pub struct Point {
     pub series: String,
     pub predicted: f64,
     pub measured: f64,
-    pub roofline: bool,
+    pub model: Model,
 }
 
 /// The series of a `bench validate` row: the GPUs and how it ran.
@@ -24,15 +36,17 @@ pub fn series(row: &serde_json::Value) -> String {
     format!("{gpu}x{gpus} {}", launches(row))
 }
 
-/// Rows of `bench validate` JSON files as points; rows with a roofline prediction give a
-/// second point in the roofline series.
+/// Rows of `bench validate` JSON files as points, one per model that predicted the row.
 pub fn points(rows: &[serde_json::Value]) -> Vec<Point> {
     let mut out = Vec::new();
     for r in rows.iter().filter(|r| r["status"] == "measured") {
-        let (Some(p), Some(m)) = (r["predicted_ms"].as_f64(), r["measured_ms"].as_f64()) else { continue };
-        out.push(Point { series: series(r), predicted: p, measured: m, roofline: false });
-        if let Some(rp) = r["roofline_predicted_ms"].as_f64() {
-            out.push(Point { series: series(r), predicted: rp, measured: m, roofline: true });
+        let Some(measured) = r["measured_ms"].as_f64() else { continue };
+        for (key, model) in
+            [("predicted_ms", Model::Own), ("issue_model_ms", Model::Issue), ("roofline_predicted_ms", Model::Roofline)]
+        {
+            if let Some(predicted) = r[key].as_f64() {
+                out.push(Point { series: series(r), predicted, measured, model });
+            }
         }
     }
     out
@@ -136,8 +150,8 @@ pub fn plot(points: &[Point], stem: &Path) -> Result<Figure> {
     let all = points.iter().flat_map(|p| [p.predicted, p.measured]);
     let lo = all.clone().fold(f64::INFINITY, f64::min).max(1e-3) / 1.5;
     let hi = all.fold(0.0, f64::max).max(lo * 10.0) * 1.5;
-    let own: Vec<&Point> = points.iter().filter(|p| !p.roofline).collect();
-    let within = own.iter().filter(|p| (p.measured - p.predicted).abs() / p.measured <= 0.1).count();
+    let count = |m: Model| points.iter().filter(|p| p.model == m).count();
+    let within = |m: Model| points.iter().filter(|p| p.model == m && error(p.predicted, p.measured) <= 0.1).count();
     let (png, svg) = render!(stem, (1150, 750), |root: &DrawingArea<_, Shift>| -> DrawResult {
         root.fill(&WHITE)?;
         let (area, legend_area) = root.split_horizontally(root.dim_in_pixel().0 - LEGEND_WIDTH - 150);
@@ -146,8 +160,10 @@ pub fn plot(points: &[Point], stem: &Path) -> Result<Figure> {
         let y = 60 + 26 * names.len() as i32 + 20;
         legend_area.draw(&Circle::new((22, y), 6, BLACK.filled()))?;
         legend_area.draw(&Text::new("profiled / given times", (42, y - 9), note.clone()))?;
-        legend_area.draw(&Circle::new((22, y + 26), 6, BLACK.stroke_width(2)))?;
-        legend_area.draw(&Text::new("roofline model", (42, y + 17), note))?;
+        legend_area.draw(&Cross::new((22, y + 26), 5, BLACK.stroke_width(2)))?;
+        legend_area.draw(&Text::new("issue model", (42, y + 17), note.clone()))?;
+        legend_area.draw(&Circle::new((22, y + 52), 6, BLACK.stroke_width(2)))?;
+        legend_area.draw(&Text::new("roofline model", (42, y + 43), note))?;
         let mut chart = ChartBuilder::on(&area)
             .caption("Predicted vs measured time on real GPUs", ("sans-serif", 24))
             .margin(14)
@@ -168,8 +184,12 @@ pub fn plot(points: &[Point], stem: &Path) -> Result<Figure> {
         for (i, name) in names.iter().enumerate() {
             let c = colour(i);
             for p in points.iter().filter(|p| &p.series == name) {
-                let style = if p.roofline { c.stroke_width(2) } else { c.filled() };
-                chart.draw_series(std::iter::once(Circle::new((p.predicted, p.measured), 5, style)))?;
+                let at = (p.predicted, p.measured);
+                match p.model {
+                    Model::Own => chart.draw_series(std::iter::once(Circle::new(at, 5, c.filled())))?,
+                    Model::Issue => chart.draw_series(std::iter::once(Cross::new(at, 4, c.stroke_width(2))))?,
+                    Model::Roofline => chart.draw_series(std::iter::once(Circle::new(at, 5, c.stroke_width(2))))?,
+                };
             }
         }
         Ok(())
@@ -183,9 +203,16 @@ pub fn plot(points: &[Point], stem: &Path) -> Result<Figure> {
              results/gpu/): x is the time its workload predicts (max-load for throughput placements, latency for \
              latency placements and HIOS schedules), y the measured median; the diagonal is perfect, the grey lines \
              ±10%. Filled points use the profiled cost model (eager launches, or CUDA-graph replay against GPU-only \
-             times; the paper's workloads give their own times and run as busy kernels), hollow points the roofline \
-             model for the same run. {within} of the {} filled points lie within ±10%.",
-            own.len()
+             times; the paper's workloads give their own times and run as busy kernels), crosses the executor's \
+             issue model (host issue, streams, copies and pipeline fill as the executor runs them), hollow points \
+             the roofline model for the same run. Within ±10%: {} of {} filled points, {} of {} crosses, {} of {} \
+             hollow points.",
+            within(Model::Own),
+            count(Model::Own),
+            within(Model::Issue),
+            count(Model::Issue),
+            within(Model::Roofline),
+            count(Model::Roofline)
         ),
     })
 }

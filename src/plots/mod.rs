@@ -108,7 +108,8 @@ fn short(workload: &str) -> String {
 
 /// One fixed colour per algorithm position, readable on white.
 fn colour(i: usize) -> RGBColor {
-    const PALETTE: [RGBColor; 10] = [
+    // Tableau's ten, then six darker ones, so that up to 16 series never share a colour.
+    const PALETTE: [RGBColor; 16] = [
         RGBColor(31, 119, 180),
         RGBColor(255, 127, 14),
         RGBColor(44, 160, 44),
@@ -119,6 +120,12 @@ fn colour(i: usize) -> RGBColor {
         RGBColor(127, 127, 127),
         RGBColor(188, 189, 34),
         RGBColor(23, 190, 207),
+        RGBColor(0, 0, 128),
+        RGBColor(128, 0, 0),
+        RGBColor(0, 100, 0),
+        RGBColor(204, 163, 0),
+        RGBColor(40, 40, 40),
+        RGBColor(0, 128, 128),
     ];
     PALETTE[i % PALETTE.len()]
 }
