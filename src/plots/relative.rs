@@ -14,6 +14,9 @@ use std::path::Path;
 /// Bars above this ratio are clipped and labelled with their value.
 const CAP: f64 = 3.0;
 
+/// Most workloads in one row of panels (rows are filled evenly).
+const PER_ROW: usize = 16;
+
 /// The reference of a workload: the best objective proven optimal (the DP's optimum over
 /// pipeline-ordered splits, or an IP solved to optimality), else the best feasible objective.
 fn reference(records: &[Record], workload: &str) -> Option<f64> {
@@ -30,57 +33,69 @@ pub fn plot(records: &[Record], kind: &str, dir: &Path) -> Result<Figure> {
         let r = records.iter().find(|r| r.workload == loads[w] && r.algorithm == a)?;
         Some(feasible_objective(r)? / refs[w]?)
     };
-    let width = (160 + loads.len() as u32 * (14 * algos.len() as u32 + 16)).max(900);
-    let size = (width, 720);
+    // Long sets of workloads (HIOS: every model, size and GPU count) wrap into rows of panels.
+    let rows = loads.len().div_ceil(PER_ROW).max(1);
+    let per_row = loads.len().div_ceil(rows).max(1);
+    let width = (160 + per_row as u32 * (14 * algos.len() as u32 + 16)).max(900);
+    let size = (width, 720 + 600 * (rows as u32 - 1));
     let (png, svg) =
         render!(&dir.join(format!("{kind}_relative")), size, |root: &DrawingArea<_, Shift>| -> DrawResult {
             root.fill(&WHITE)?;
             let (plot_area, legend_area) = root.split_horizontally(root.dim_in_pixel().0 - LEGEND_WIDTH);
             legend(&legend_area, &algos, false)?;
-            let mut chart = ChartBuilder::on(&plot_area)
-                .caption(
-                    format!("{kind}: objective relative to the reference (1 = best proven, else best found)"),
-                    ("sans-serif", 26),
-                )
-                .margin(16)
-                .x_label_area_size(170)
-                .y_label_area_size(70)
-                .build_cartesian_2d(0f64..loads.len() as f64, 0f64..CAP)?;
-            chart
-                .configure_mesh()
-                .disable_x_mesh()
-                .x_labels(0)
-                .y_desc("objective / reference")
-                .label_style(("sans-serif", 16))
-                .axis_desc_style(("sans-serif", 18))
-                .draw()?;
-            let group = 0.8 / algos.len().max(1) as f64;
-            for (ai, a) in algos.iter().enumerate() {
-                let c = colour(ai);
-                let bars: Vec<_> = (0..loads.len())
-                    .filter_map(|w| ratio(w, a).map(|r| (w, r)))
-                    .map(|(w, r)| {
-                        let x0 = w as f64 + 0.1 + ai as f64 * group;
-                        Rectangle::new([(x0, 0.0), (x0 + group * 0.9, r.min(CAP))], c.filled())
-                    })
-                    .collect();
-                chart.draw_series(bars)?;
-                for w in 0..loads.len() {
-                    if let Some(r) = ratio(w, a).filter(|&r| r > CAP) {
-                        let x = w as f64 + 0.1 + (ai as f64 + 0.45) * group;
-                        let style = ("sans-serif", 13)
-                            .into_font()
-                            .color(&WHITE)
-                            .transform(FontTransform::Rotate90)
-                            .pos(Pos::new(HPos::Left, VPos::Center));
-                        chart.draw_series(std::iter::once(Text::new(format!("{r:.1}x"), (x, CAP * 0.97), style)))?;
+            let (head, body) = plot_area.split_vertically(120);
+            head.titled(
+                &format!("{kind}: objective relative to the reference (1 = best proven, else best found)"),
+                ("sans-serif", 26),
+            )?;
+            for (row, panel) in body.split_evenly((rows, 1)).iter().enumerate() {
+                let first = row * per_row;
+                let here = per_row.min(loads.len() - first);
+                let mut chart = ChartBuilder::on(panel)
+                    .margin(16)
+                    .x_label_area_size(170)
+                    .y_label_area_size(70)
+                    .build_cartesian_2d(0f64..per_row as f64, 0f64..CAP)?;
+                chart
+                    .configure_mesh()
+                    .disable_x_mesh()
+                    .x_labels(0)
+                    .y_desc("objective / reference")
+                    .label_style(("sans-serif", 16))
+                    .axis_desc_style(("sans-serif", 18))
+                    .draw()?;
+                let group = 0.8 / algos.len().max(1) as f64;
+                for (ai, a) in algos.iter().enumerate() {
+                    let c = colour(ai);
+                    let bars: Vec<_> = (0..here)
+                        .filter_map(|i| ratio(first + i, a).map(|r| (i, r)))
+                        .map(|(i, r)| {
+                            let x0 = i as f64 + 0.1 + ai as f64 * group;
+                            Rectangle::new([(x0, 0.0), (x0 + group * 0.9, r.min(CAP))], c.filled())
+                        })
+                        .collect();
+                    chart.draw_series(bars)?;
+                    for i in 0..here {
+                        if let Some(r) = ratio(first + i, a).filter(|&r| r > CAP) {
+                            let x = i as f64 + 0.1 + (ai as f64 + 0.45) * group;
+                            let style = ("sans-serif", 13)
+                                .into_font()
+                                .color(&WHITE)
+                                .transform(FontTransform::Rotate90)
+                                .pos(Pos::new(HPos::Left, VPos::Center));
+                            chart.draw_series(std::iter::once(Text::new(
+                                format!("{r:.1}x"),
+                                (x, CAP * 0.97),
+                                style,
+                            )))?;
+                        }
                     }
                 }
+                chart.draw_series(LineSeries::new([(0.0, 1.0), (here as f64, 1.0)], BLACK.stroke_width(1)))?;
+                let positions: Vec<(i32, i32)> =
+                    (0..here).map(|i| chart.backend_coord(&(i as f64 + 0.5, 0.0))).collect();
+                workload_labels(root, &positions, &loads[first..first + here])?;
             }
-            chart.draw_series(LineSeries::new([(0.0, 1.0), (loads.len() as f64, 1.0)], BLACK.stroke_width(1)))?;
-            let positions: Vec<(i32, i32)> =
-                (0..loads.len()).map(|w| chart.backend_coord(&(w as f64 + 0.5, 0.0))).collect();
-            workload_labels(root, &positions, &loads)?;
             Ok(())
         });
     if refs.iter().all(Option::is_none) {
