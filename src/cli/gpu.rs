@@ -183,7 +183,13 @@ fn profile_of(v: &Value) -> Option<Profile> {
 }
 
 /// The executor's issue model of a plan of real kernels (see `crate::gpu::issue`).
-fn issue_model(zoo: Option<&Zoo>, job: &Job, devices: usize, samples: usize, graphs: bool) -> Option<f64> {
+fn issue_model(
+    zoo: Option<&Zoo>,
+    job: &Job,
+    devices: usize,
+    samples: usize,
+    graphs: bool,
+) -> Option<issue::Prediction> {
     let costs = match (zoo.and_then(|z| z.profile.as_ref()), &job.plan.graph) {
         (Some(p), Some(_)) => {
             let mut costs = issue::Costs::of_ops(&job.plan, &p.gpu_ms, &p.host_ms, graphs);
@@ -279,7 +285,8 @@ struct Job {
     roofline: Option<f64>,
 }
 
-fn row(w: &Workload, job: &Job, m: &Measurement, issue: Option<f64>) -> Value {
+fn row(w: &Workload, job: &Job, m: &Measurement, model: Option<issue::Prediction>) -> Value {
+    let issue = model.map(|p| p.per_sample_ms);
     let Job { file, kind, algorithm, plan, predicted, roofline, .. } = job;
     let (predicted, roofline) = (*predicted, *roofline);
     let mut sorted = m.repeats_ms.clone();
@@ -303,11 +310,13 @@ fn row(w: &Workload, job: &Job, m: &Measurement, issue: Option<f64>) -> Value {
         "repeats_ms": m.repeats_ms, "spread": spread, "samples": m.samples,
         "issue_ms_per_sample": m.issue_ms_per_sample, "graphs": m.graphs, "date_utc": now(),
         "issue_model_ms": issue, "issue_model_relative_error": issue.map(|p| relative(m.per_sample_ms, p)),
+        "issue_model_host_ms": model.map(|p| p.host_ms),
     })
 }
 
 /// An earlier measured row with every prediction recomputed for `job` (`--measured`).
-fn remodelled(old: &Value, job: &Job, issue: Option<f64>) -> Value {
+fn remodelled(old: &Value, job: &Job, model: Option<issue::Prediction>) -> Value {
+    let issue = model.map(|p| p.per_sample_ms);
     let mut r = old.clone();
     let measured = old["measured_ms"].as_f64().unwrap_or(f64::NAN);
     r["predicted_ms"] = json!(job.predicted);
@@ -316,6 +325,7 @@ fn remodelled(old: &Value, job: &Job, issue: Option<f64>) -> Value {
     r["roofline_relative_error"] = json!(job.roofline.map(|p| relative(measured, p)));
     r["issue_model_ms"] = json!(issue);
     r["issue_model_relative_error"] = json!(issue.map(|p| relative(measured, p)));
+    r["issue_model_host_ms"] = json!(model.map(|p| p.host_ms));
     r["remodelled_utc"] = json!(now());
     r
 }

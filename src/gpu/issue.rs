@@ -70,10 +70,20 @@ impl Costs {
     }
 }
 
-/// Predicted time per sample of `plan` run as `bench validate` runs it on `devices` GPUs:
+/// What the issue model predicts for a plan, per sample.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Prediction {
+    /// Time per sample, as the executor times it.
+    pub per_sample_ms: f64,
+    /// Host time of the busiest GPU thread (issuing and waiting for other threads), as the
+    /// executor's `issue_ms_per_sample` measures it.
+    pub host_ms: f64,
+}
+
+/// The issue model's prediction for `plan` run as `bench validate` runs it on `devices` GPUs:
 /// one sample start to finish (`Mode::Latency`), or `samples` samples streamed through and
 /// the whole stream's time divided by them (`Mode::Pipeline`, as the executor times a round).
-pub fn predict(plan: &Plan, costs: &Costs, mode: Mode, devices: usize, samples: usize) -> f64 {
+pub fn predict(plan: &Plan, costs: &Costs, mode: Mode, devices: usize, samples: usize) -> Prediction {
     let tasks = &plan.tasks;
     let n = tasks.len();
     let devices = devices.max(1);
@@ -134,7 +144,8 @@ pub fn predict(plan: &Plan, costs: &Costs, mode: Mode, devices: usize, samples: 
         }
     }
     // The executor's clock also waits for the host threads to finish issuing.
-    makespan.max(host.iter().copied().fold(0.0, f64::max)) / samples as f64
+    let busiest = host.iter().copied().fold(0.0, f64::max);
+    Prediction { per_sample_ms: makespan.max(busiest) / samples as f64, host_ms: busiest / samples as f64 }
 }
 
 #[cfg(test)]
@@ -169,12 +180,13 @@ mod tests {
     fn one_stream_is_paced_by_the_slower_of_host_and_gpu() {
         let plan = Plan { tasks: vec![task(0, 0, &[]), task(0, 0, &[0]), task(0, 0, &[1])], graph: None, kernels: "" };
         // Host-bound: issues end at 3, 6, 9; each kernel (1 ms) runs right after its issue.
-        assert_eq!(predict(&plan, &costs(&[1.0; 3], &[3.0; 3]), Mode::Latency, 1, 1), 10.0);
+        assert_eq!(predict(&plan, &costs(&[1.0; 3], &[3.0; 3]), Mode::Latency, 1, 1).host_ms, 9.0);
+        assert_eq!(predict(&plan, &costs(&[1.0; 3], &[3.0; 3]), Mode::Latency, 1, 1).per_sample_ms, 10.0);
         // GPU-bound: issued at 1, 2, 3; kernels back to back from 1: ends 4, 7, 10.
-        assert_eq!(predict(&plan, &costs(&[3.0; 3], &[1.0; 3]), Mode::Latency, 1, 1), 10.0);
+        assert_eq!(predict(&plan, &costs(&[3.0; 3], &[1.0; 3]), Mode::Latency, 1, 1).per_sample_ms, 10.0);
         // Two streams of independent work: the GPU overlaps them, the host does not.
         let two = Plan { tasks: vec![task(0, 0, &[]), task(0, 1, &[])], graph: None, kernels: "" };
-        assert_eq!(predict(&two, &costs(&[5.0; 2], &[1.0; 2]), Mode::Latency, 1, 1), 7.0);
+        assert_eq!(predict(&two, &costs(&[5.0; 2], &[1.0; 2]), Mode::Latency, 1, 1).per_sample_ms, 7.0);
     }
 
     /// A copy from another GPU overlaps the compute queued before its consumer: A (1 ms, GPU
@@ -185,7 +197,7 @@ mod tests {
         let plan = Plan { tasks: vec![task(0, 0, &[]), task(1, 0, &[]), task(1, 0, &[0])], graph: None, kernels: "" };
         let mut c = costs(&[1.0, 5.0, 1.0], &[0.0; 3]);
         c.copy_alpha_ms = 1.0;
-        assert_eq!(predict(&plan, &c, Mode::Latency, 2, 1), 6.0);
+        assert_eq!(predict(&plan, &c, Mode::Latency, 2, 1).per_sample_ms, 6.0);
     }
 
     /// A two-stage pipeline, 1 ms of GPU and no host cost per stage: n samples take n + 1 ms
@@ -194,7 +206,7 @@ mod tests {
     fn pipelines_overlap_stages_on_different_gpus() {
         let plan = Plan { tasks: vec![task(0, 0, &[]), task(1, 0, &[0])], graph: None, kernels: "" };
         let c = costs(&[1.0, 1.0], &[0.0, 0.0]);
-        assert_eq!(predict(&plan, &c, Mode::Pipeline, 2, 10), 1.1);
-        assert_eq!(predict(&plan, &c, Mode::Latency, 2, 10), 2.0);
+        assert_eq!(predict(&plan, &c, Mode::Pipeline, 2, 10).per_sample_ms, 1.1);
+        assert_eq!(predict(&plan, &c, Mode::Latency, 2, 10).per_sample_ms, 2.0);
     }
 }
