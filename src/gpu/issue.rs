@@ -103,6 +103,22 @@ pub fn predict(plan: &Plan, costs: &Costs, mode: Mode, devices: usize, samples: 
             }
         })
         .collect();
+    // The executor imports a producer's output once per consumer lane, for the lane's first
+    // consumer; later consumers on that lane find it there.
+    let mut import_of: std::collections::HashMap<(usize, usize), usize> = Default::default();
+    let imports: Vec<Vec<(usize, bool)>> = (0..n)
+        .map(|t| {
+            let cross = tasks[t].deps.iter().filter(|d| phys(d.task) != phys(t));
+            cross
+                .map(|d| {
+                    let next = import_of.len();
+                    let id = *import_of.entry((d.task, lane[t])).or_insert(next);
+                    (id, id == next)
+                })
+                .collect()
+        })
+        .collect();
+    let mut imported = vec![0.0f64; import_of.len() * samples];
     let mut host = vec![0.0f64; devices];
     let mut lane_free = vec![0.0f64; lanes.len()];
     let mut copy_free = vec![0.0f64; devices];
@@ -117,23 +133,29 @@ pub fn predict(plan: &Plan, costs: &Costs, mode: Mode, devices: usize, samples: 
             let Some(q) = step.checked_sub(lags[t]).filter(|&q| q < samples) else { continue };
             let (g, l) = (phys(t), lane[t]);
             let mut ready = 0.0f64;
+            let mut cross = imports[t].iter();
             for d in &tasks[t].deps {
                 let u = d.task;
                 if phys(u) == g {
                     ready = ready.max(done[at(u, q)]);
                     continue;
                 }
-                // Import: the host waits until the producer is issued; the copy runs on the
-                // receiving GPU's copy stream, off the compute streams.
-                host[g] = host[g].max(issued[at(u, q)]);
-                if d.bytes == 0 {
-                    ready = ready.max(done[at(u, q)]);
-                    continue;
+                let &(id, first) = cross.next().expect("one import per cross-GPU dependency");
+                let slot = id * samples + q;
+                if first {
+                    // Import: the host waits until the producer is issued; the copy runs on
+                    // the receiving GPU's copy stream, off the compute streams.
+                    host[g] = host[g].max(issued[at(u, q)]);
+                    imported[slot] = if d.bytes == 0 {
+                        done[at(u, q)]
+                    } else {
+                        host[g] += costs.copy_host_ms;
+                        let start = host[g].max(copy_free[g]).max(done[at(u, q)]);
+                        copy_free[g] = start + costs.copy_alpha_ms + d.bytes as f64 / costs.copy_bytes_per_ms;
+                        copy_free[g]
+                    };
                 }
-                host[g] += costs.copy_host_ms;
-                let start = host[g].max(copy_free[g]).max(done[at(u, q)]);
-                copy_free[g] = start + costs.copy_alpha_ms + d.bytes as f64 / costs.copy_bytes_per_ms;
-                ready = ready.max(copy_free[g]);
+                ready = ready.max(imported[slot]);
             }
             host[g] += costs.host_ms[t];
             issued[at(t, q)] = host[g];
@@ -198,6 +220,20 @@ mod tests {
         let mut c = costs(&[1.0, 5.0, 1.0], &[0.0; 3]);
         c.copy_alpha_ms = 1.0;
         assert_eq!(predict(&plan, &c, Mode::Latency, 2, 1).per_sample_ms, 6.0);
+    }
+
+    /// Two consumers on one stream of another GPU share one import, as in the executor: A
+    /// (1 ms, GPU 0) feeds B and C (1 ms each, GPU 1, one stream) through one copy of 1 ms
+    /// whose launch costs the host 1 ms: the copy runs 1–2, B 2–3, C 3–4, and the host spends
+    /// 1 ms, not 2.
+    #[test]
+    fn consumers_on_one_stream_share_one_import() {
+        let plan = Plan { tasks: vec![task(0, 0, &[]), task(1, 0, &[0]), task(1, 0, &[0])], graph: None, kernels: "" };
+        let mut c = costs(&[1.0; 3], &[0.0; 3]);
+        c.copy_alpha_ms = 1.0;
+        c.copy_host_ms = 1.0;
+        assert_eq!(predict(&plan, &c, Mode::Latency, 2, 1).per_sample_ms, 4.0);
+        assert_eq!(predict(&plan, &c, Mode::Latency, 2, 1).host_ms, 1.0);
     }
 
     /// A two-stage pipeline, 1 ms of GPU and no host cost per stage: n samples take n + 1 ms
