@@ -182,7 +182,8 @@ fn profile_of(v: &Value) -> Option<Profile> {
     Some(Profile { gpu_ms: times("op_gpu_ms")?, host_ms: times("op_host_ms")?, link })
 }
 
-/// The executor's issue model of a plan of real kernels (see `crate::gpu::issue`).
+/// The executor's issue model of a plan (see `crate::gpu::issue`): real kernels from the
+/// profile's times, busy kernels from their spin times.
 fn issue_model(
     zoo: Option<&Zoo>,
     job: &Job,
