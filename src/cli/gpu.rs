@@ -7,7 +7,7 @@ use super::hios::GPU_CAPACITY;
 use crate::error::{Error, Result};
 use crate::evaluate::evaluate;
 use crate::gpu::plan::{self, Plan, ELEMENT_BYTES};
-use crate::gpu::{issue, LinkFit, Measurement, Mode};
+use crate::gpu::{issue, relative_error, LinkFit, Measurement, Mode};
 use crate::hios::{simulate, Contention, Problem, Schedule};
 use crate::placement::Split;
 use crate::results::write_atomic;
@@ -192,14 +192,7 @@ fn issue_model(
     graphs: bool,
 ) -> Option<issue::Prediction> {
     let costs = match (zoo.and_then(|z| z.profile.as_ref()), &job.plan.graph) {
-        (Some(p), Some(_)) => {
-            let mut costs = issue::Costs::of_ops(&job.plan, &p.gpu_ms, &p.host_ms, graphs);
-            if let Some((alpha, bytes_per_ms)) = p.link {
-                costs.copy_alpha_ms = alpha;
-                costs.copy_bytes_per_ms = bytes_per_ms;
-            }
-            costs
-        }
+        (Some(p), Some(_)) => issue::Costs::of_ops(&job.plan, &p.gpu_ms, &p.host_ms, p.link, graphs),
         (_, None) => issue::Costs::of_busy(&job.plan),
         // Real kernels of a workload without measured times: nothing to model them with.
         (None, Some(_)) => return None,
@@ -271,10 +264,6 @@ fn load_schedule(w: &Workload, path: &Path) -> Result<(Schedule, f64, String)> {
     Ok((s, latency, algorithm))
 }
 
-fn relative(measured: f64, predicted: f64) -> f64 {
-    (measured - predicted).abs() / measured
-}
-
 /// One placement or schedule to run: its plan, how, and what it is predicted to take.
 struct Job {
     file: std::path::PathBuf,
@@ -306,11 +295,11 @@ fn row(w: &Workload, job: &Job, m: &Measurement, model: Option<issue::Prediction
         "kind": kind, "algorithm": algorithm, "status": "measured", "kernels": plan.kernels,
         "gpus_in_plan": plan.gpus(), "devices_used": m.devices_used, "gpu": m.gpu.name, "gpus_present": m.gpu.devices,
         "driver": m.gpu.driver, "peer_access": m.peer_access,
-        "predicted_ms": predicted, "measured_ms": m.per_sample_ms, "relative_error": relative(m.per_sample_ms, predicted),
-        "roofline_predicted_ms": roofline, "roofline_relative_error": roofline.map(|r| relative(m.per_sample_ms, r)),
+        "predicted_ms": predicted, "measured_ms": m.per_sample_ms, "relative_error": relative_error(m.per_sample_ms, predicted),
+        "roofline_predicted_ms": roofline, "roofline_relative_error": roofline.map(|r| relative_error(m.per_sample_ms, r)),
         "repeats_ms": m.repeats_ms, "spread": spread, "samples": m.samples,
         "issue_ms_per_sample": m.issue_ms_per_sample, "graphs": m.graphs, "date_utc": now(),
-        "issue_model_ms": issue, "issue_model_relative_error": issue.map(|p| relative(m.per_sample_ms, p)),
+        "issue_model_ms": issue, "issue_model_relative_error": issue.map(|p| relative_error(m.per_sample_ms, p)),
         "issue_model_host_ms": model.map(|p| p.host_ms),
     })
 }
@@ -321,11 +310,11 @@ fn remodelled(old: &Value, job: &Job, model: Option<issue::Prediction>) -> Value
     let mut r = old.clone();
     let measured = old["measured_ms"].as_f64().unwrap_or(f64::NAN);
     r["predicted_ms"] = json!(job.predicted);
-    r["relative_error"] = json!(relative(measured, job.predicted));
+    r["relative_error"] = json!(relative_error(measured, job.predicted));
     r["roofline_predicted_ms"] = json!(job.roofline);
-    r["roofline_relative_error"] = json!(job.roofline.map(|p| relative(measured, p)));
+    r["roofline_relative_error"] = json!(job.roofline.map(|p| relative_error(measured, p)));
     r["issue_model_ms"] = json!(issue);
-    r["issue_model_relative_error"] = json!(issue.map(|p| relative(measured, p)));
+    r["issue_model_relative_error"] = json!(issue.map(|p| relative_error(measured, p)));
     r["issue_model_host_ms"] = json!(model.map(|p| p.host_ms));
     r["remodelled_utc"] = json!(now());
     r

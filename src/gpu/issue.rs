@@ -49,8 +49,9 @@ impl Costs {
     }
 
     /// Costs of a plan of real kernels from per-operator times; busy tasks (graph inputs)
-    /// cost what they spin. `graphs`: each sample is one graph launch, no per-operator issue.
-    pub fn of_ops(plan: &Plan, op_gpu_ms: &[f64], op_host_ms: &[f64], graphs: bool) -> Costs {
+    /// cost what they spin. `link`: α (ms) and bytes per ms of a copy between GPUs (free when
+    /// none was measured). `graphs`: each sample is replayed as graphs, no per-operator issue.
+    pub fn of_ops(plan: &Plan, op_gpu_ms: &[f64], op_host_ms: &[f64], link: Option<(f64, f64)>, graphs: bool) -> Costs {
         let mut gpu_ms = Vec::with_capacity(plan.tasks.len());
         let mut host_ms = Vec::with_capacity(plan.tasks.len());
         for t in &plan.tasks {
@@ -66,7 +67,8 @@ impl Costs {
         // The cheapest measured launch stands for a copy kernel's.
         let cheapest = op_host_ms.iter().copied().filter(|&h| h > 0.0).fold(f64::INFINITY, f64::min);
         let copy_host_ms = if graphs || !cheapest.is_finite() { 0.0 } else { cheapest };
-        Costs { gpu_ms, host_ms, copy_alpha_ms: 0.0, copy_bytes_per_ms: f64::INFINITY, copy_host_ms, replay: graphs }
+        let (copy_alpha_ms, copy_bytes_per_ms) = link.unwrap_or((0.0, f64::INFINITY));
+        Costs { gpu_ms, host_ms, copy_alpha_ms, copy_bytes_per_ms, copy_host_ms, replay: graphs }
     }
 }
 

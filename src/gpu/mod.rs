@@ -17,6 +17,12 @@ mod disabled;
 #[cfg(not(feature = "cuda"))]
 pub use disabled::{execute, probe, profile_links, profile_ops};
 
+/// Relative error of a prediction, |measured − predicted| / measured: the fidelity measure of
+/// the validate rows and their summaries.
+pub fn relative_error(measured: f64, predicted: f64) -> f64 {
+    (measured - predicted).abs() / measured
+}
+
 /// What the machine offers.
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct GpuInfo {

@@ -3,6 +3,7 @@
 
 use super::{colour, legend, render, DrawResult, Figure, LEGEND_WIDTH};
 use crate::error::Result;
+use crate::gpu::relative_error;
 use plotters::coord::Shift;
 use plotters::prelude::*;
 use std::path::Path;
@@ -75,10 +76,6 @@ pub struct Summary {
     pub roofline_within_10: usize,
 }
 
-fn error(predicted: f64, measured: f64) -> f64 {
-    (measured - predicted).abs() / measured
-}
-
 fn median(mut xs: Vec<f64>) -> Option<f64> {
     xs.sort_by(f64::total_cmp);
     let n = xs.len();
@@ -111,7 +108,7 @@ pub fn summary(rows: &[serde_json::Value]) -> Vec<Summary> {
         groups.entry(key).or_default().push(r);
     }
     let errors = |rs: &[&serde_json::Value], key: &str| -> Vec<f64> {
-        rs.iter().filter_map(|r| Some(error(r[key].as_f64()?, r["measured_ms"].as_f64()?))).collect()
+        rs.iter().filter_map(|r| Some(relative_error(r["measured_ms"].as_f64()?, r[key].as_f64()?))).collect()
     };
     let within = |es: &[f64]| es.iter().filter(|&&e| e <= 0.1).count();
     groups
@@ -151,7 +148,8 @@ pub fn plot(points: &[Point], stem: &Path) -> Result<Figure> {
     let lo = all.clone().fold(f64::INFINITY, f64::min).max(1e-3) / 1.5;
     let hi = all.fold(0.0, f64::max).max(lo * 10.0) * 1.5;
     let count = |m: Model| points.iter().filter(|p| p.model == m).count();
-    let within = |m: Model| points.iter().filter(|p| p.model == m && error(p.predicted, p.measured) <= 0.1).count();
+    let within =
+        |m: Model| points.iter().filter(|p| p.model == m && relative_error(p.measured, p.predicted) <= 0.1).count();
     let (png, svg) = render!(stem, (1150, 750), |root: &DrawingArea<_, Shift>| -> DrawResult {
         root.fill(&WHITE)?;
         let (area, legend_area) = root.split_horizontally(root.dim_in_pixel().0 - LEGEND_WIDTH - 150);
