@@ -64,9 +64,25 @@ fn profiled_workloads_match_their_model_and_their_measurements() {
             assert_eq!(gpu, if charged == "cold" { cold } else { warm }, "{}", f.display());
         }
         let eager = p["cost"].as_str().expect("cost").starts_with("eager");
+        let charged = |o: usize| if eager { gpu[o].max(host[o]) } else { gpu[o] };
+        // Profiles that measured occupancies: each node's is its operators', weighted by the
+        // times the file charges.
+        let occupancy: Option<Vec<Option<f64>>> =
+            p.get("op_occupancy").map(|o| serde_json::from_value(o.clone()).expect("op_occupancy"));
         for (v, ((name, ops), node)) in nodes.iter().zip(&w.nodes).enumerate() {
+            if let Some(occ) = &occupancy {
+                let (tu, t) = ops
+                    .iter()
+                    .filter_map(|&o| occ[o].map(|u| (charged(o) * u, charged(o))))
+                    .fold((0.0, 0.0), |a, b| (a.0 + b.0, a.1 + b.1));
+                let want = (t > 0.0).then(|| tu / t);
+                assert_eq!(node.occupancy.is_some(), want.is_some(), "{} node {v}", f.display());
+                if let (Some(got), Some(want)) = (node.occupancy, want) {
+                    assert!((got - want).abs() < 1e-6, "{} node {v}: occupancy {got} != {want}", f.display());
+                }
+            }
             assert_eq!(node.name.as_deref(), Some(name.as_str()));
-            let want: f64 = ops.iter().map(|&o| if eager { gpu[o].max(host[o]) } else { gpu[o] }).sum();
+            let want: f64 = ops.iter().map(|&o| charged(o)).sum();
             assert!(
                 (node.acc_latency - want).abs() <= 1e-8 * want.max(1.0),
                 "{} node {v}: {} != {want}",
@@ -183,4 +199,82 @@ fn pipelines_run_each_stage_a_sample_behind_the_one_before() {
             }
         }
     }
+}
+
+/// The ping-pong `bench profile` times exchanges with: on two GPUs every one of its hops
+/// crosses between them (with a copy of the given bytes), on one GPU none does; both chains
+/// have the same tasks, so their difference is the exchanges alone.
+#[test]
+fn ping_pong_crosses_gpus_at_every_hop() {
+    let two = plan::ping_pong(8, 2, 0.005, 4096);
+    let one = plan::ping_pong(8, 1, 0.005, 4096);
+    assert_eq!(two.tasks.len(), 9);
+    two.check().unwrap();
+    let crossings = |p: &plan::Plan| {
+        p.tasks.iter().filter(|t| t.deps.iter().any(|d| p.tasks[d.task].gpu != t.gpu && d.bytes == 4096)).count()
+    };
+    assert_eq!(crossings(&two), 8);
+    assert_eq!(crossings(&one), 0);
+    assert_eq!((two.gpus(), one.gpus()), (2, 1));
+    assert_eq!(
+        two.tasks.iter().map(|t| &t.work).collect::<Vec<_>>(),
+        one.tasks.iter().map(|t| &t.work).collect::<Vec<_>>()
+    );
+}
+
+/// Measured occupancies written by `bench profile` reach the workload as each node's
+/// operators' occupancies weighted by their times (recomputed here), and HIOS uses them in
+/// place of the shape's estimate; a node whose operators launch nothing keeps the estimate.
+#[test]
+fn measured_occupancy_reaches_the_workload_and_hios() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("inputs/profiled/h100/inceptionv3_b1_op_k1_gpucost.json");
+    let (w0, v) = read(&path);
+    let mut spec = spec_from_provenance(&v).unwrap();
+    // Layer granularity: nodes of several operators, so the weighting is exercised.
+    spec.export.granularity = placebench::zoo::export::Granularity::Layer;
+    let g = build(&spec);
+    let op_ms: Vec<f64> = serde_json::from_value(v["placebench"]["profiled"]["op_gpu_ms"].clone()).unwrap();
+    let op_occupancy: Vec<Option<f64>> =
+        op_ms.iter().enumerate().map(|(i, &ms)| (ms > 0.0).then_some(0.25 + 0.75 * ((i * 37) % 11) as f64 / 10.0)).collect();
+    let link = placebench::zoo::cost::Link { name: "t".into(), bandwidth: 1e11, latency: 1e-5, source: String::new() };
+    let measured = placebench::zoo::export::Measured {
+        op_ms: op_ms.clone(),
+        link,
+        bytes_per_element: 4.0,
+        op_occupancy: op_occupancy.clone(),
+    };
+    let text = placebench::zoo::to_text(&placebench::zoo::generate_measured(&spec, &measured, Value::Null).unwrap());
+    let w = parse_workload(text.as_bytes(), Path::new("t.json"), "t").unwrap();
+    let p = Problem::from_workload(&w, 1e6, Contention::default());
+    let shape = Problem::from_workload(&w0, 1e6, Contention::default());
+    let nodes = node_ops(&g, spec.export.granularity);
+    assert!(nodes.iter().any(|(_, ops)| ops.len() > 2));
+    let mut measured_nodes = 0;
+    for (v, (_, ops)) in nodes.iter().enumerate() {
+        let (tu, t) = ops
+            .iter()
+            .filter_map(|&o| op_occupancy[o].map(|u| (op_ms[o] * u, op_ms[o])))
+            .fold((0.0, 0.0), |a, b| (a.0 + b.0, a.1 + b.1));
+        if t > 0.0 {
+            measured_nodes += 1;
+            assert!((w.nodes[v].occupancy.unwrap() - tu / t).abs() < 1e-6, "node {v}");
+            assert_eq!(p.u[v], w.nodes[v].occupancy.unwrap());
+        } else {
+            assert_eq!(w.nodes[v].occupancy, None);
+            let e = w.nodes[v].out_elements.unwrap();
+            assert_eq!(p.u[v], (e / 1e6).clamp(0.05, 1.0));
+        }
+    }
+    assert!(measured_nodes > 10);
+    // The op-granularity file without occupancies: every u from the shape.
+    assert!(w0.nodes.iter().zip(&shape.u).all(|(n, &u)| n.occupancy.is_none() && u <= 1.0));
+}
+
+/// An occupancy outside (0, 1] is refused, naming the node and the field.
+#[test]
+fn occupancy_out_of_range_is_refused() {
+    let text = r#"{"maxSizePerFPGA": 1, "maxFPGAs": 1, "maxCPUs": 0, "edges": [],
+        "nodes": [{"id": 3, "cpuLatency": 1, "fpgaLatency": 1, "supportedOnFpga": 1, "isBackwardNode": 0, "occupancy": 1.5}]}"#;
+    let e = parse_workload(text.as_bytes(), Path::new("bad.json"), "bad").unwrap_err().to_string();
+    assert!(e.contains("bad.json") && e.contains("node 3") && e.contains("occupancy"), "{e}");
 }

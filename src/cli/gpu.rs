@@ -27,14 +27,19 @@ fn now() -> String {
     humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string()
 }
 
-/// The link the profiled workload charges per edge: GPU to GPU where two GPUs were measured,
-/// else host staging (device to host, then host to device), the paper's model.
-fn edge_link(fits: &[LinkFit]) -> Link {
+/// The link the profiled workload charges per edge: GPU to GPU where two GPUs were measured
+/// (the copy, plus the exchange latency of graph replays), else host staging (device to host,
+/// then host to device), the paper's model.
+fn edge_link(fits: &[LinkFit], exchange: Option<&ExchangeLatency>) -> Link {
     if let Some(f) = fits.iter().find(|f| f.name.starts_with("GPU 0 to GPU 1")) {
+        let extra = exchange.map_or(0.0, |x| x.graphs_ms);
         return Link {
-            name: f.name.clone(),
+            name: match exchange {
+                Some(_) => format!("{}, plus the exchange latency of graph replays", f.name),
+                None => f.name.clone(),
+            },
             bandwidth: f.bytes_per_ms * 1e3,
-            latency: f.alpha_ms / 1e3,
+            latency: (f.alpha_ms + extra) / 1e3,
             source: "measured by bench profile".into(),
         };
     }
@@ -48,6 +53,48 @@ fn edge_link(fits: &[LinkFit]) -> Link {
         },
         _ => Link { name: "none measured".into(), bandwidth: f64::INFINITY, latency: 0.0, source: String::new() },
     }
+}
+
+/// What an exchange between two GPUs costs the executor beyond its copy, per launch mode:
+/// chains of busy tasks run one sample at a time, alternating between GPUs 0 and 1 or all on
+/// GPU 0; the difference per hop, less the copy's fitted time. It covers the consumer's wait
+/// on an event of another GPU and, under graph replay, the launch of one more segment.
+#[derive(Debug, Clone, serde::Serialize)]
+struct ExchangeLatency {
+    graphs_ms: f64,
+    eager_ms: f64,
+    hops: usize,
+    bytes: usize,
+    task_ms: f64,
+    /// Per sample: [two GPUs, one GPU] for graphs, then for eager launches.
+    chains_ms: [[f64; 2]; 2],
+    method: &'static str,
+}
+
+fn measure_exchange(fits: &[LinkFit], devices: usize) -> std::result::Result<Option<ExchangeLatency>, String> {
+    let Some(copy) = fits.iter().find(|f| f.name.starts_with("GPU 0 to GPU 1")) else { return Ok(None) };
+    if devices < 2 {
+        return Ok(None);
+    }
+    let (hops, bytes, task_ms) = (32, 16 << 10, 0.005);
+    let copy_ms = copy.alpha_ms + bytes as f64 / copy.bytes_per_ms;
+    let mut chains_ms = [[0.0; 2]; 2];
+    for (i, graphs) in [true, false].into_iter().enumerate() {
+        for (j, gpus) in [2, 1].into_iter().enumerate() {
+            let plan = plan::ping_pong(hops, gpus, task_ms, bytes);
+            chains_ms[i][j] = crate::gpu::execute(&plan, Mode::Latency, 50, 2, graphs)?.per_sample_ms;
+        }
+    }
+    let per_hop = |c: [f64; 2]| ((c[0] - c[1]) / hops as f64 - copy_ms).max(0.0);
+    Ok(Some(ExchangeLatency {
+        graphs_ms: per_hop(chains_ms[0]),
+        eager_ms: per_hop(chains_ms[1]),
+        hops,
+        bytes,
+        task_ms,
+        chains_ms,
+        method: "chains of hops + 1 busy tasks, one sample at a time (median of 100 samples), alternating GPUs 0 and 1 vs all on GPU 0: (two - one) / hops - the copy fit's time for bytes",
+    }))
 }
 
 pub fn profile(a: ProfileArgs) -> Result<i32> {
@@ -81,7 +128,14 @@ pub fn profile(a: ProfileArgs) -> Result<i32> {
             100.0 * f.max_relative_error
         );
     }
-    let link = edge_link(&fits);
+    let exchange = measure_exchange(&fits, info.devices).map_err(gpu_err("bench profile"))?;
+    if let Some(x) = &exchange {
+        eprintln!(
+            "exchange between GPUs beyond its copy: {:.4} ms under graph replay, {:.4} ms eager",
+            x.graphs_ms, x.eager_ms
+        );
+    }
+    let link = edge_link(&fits, exchange.as_ref());
     let working_set = working_set_bytes(&g);
     let cold = match a.cache {
         CacheState::Warm => false,
@@ -94,6 +148,8 @@ pub fn profile(a: ProfileArgs) -> Result<i32> {
     let gpu_ms = if cold { cold_ms.clone() } else { warm_ms.clone() };
     let host_ms: Vec<f64> = ops.iter().map(|t| t.host_ms).collect();
     let eager_ms: Vec<f64> = gpu_ms.iter().zip(&host_ms).map(|(g, h)| g.max(*h)).collect();
+    let occupancy: Vec<Option<f64>> = ops.iter().map(|t| t.occupancy()).collect();
+    let together_ms: Vec<f64> = ops.iter().map(|t| t.gpu_together_ms).collect();
     eprintln!(
         "operators: {:.3} ms on the GPU warm, {:.3} cold (charged: {}; working set {:.0} MB, L2 {:.0} MB), {:.3} ms to issue from the host, {:.3} ms eager (sum of the larger)",
         warm_ms.iter().sum::<f64>(),
@@ -112,9 +168,11 @@ pub fn profile(a: ProfileArgs) -> Result<i32> {
             "statistic": "per operator and launch: GPU time, the median of five replays of a CUDA graph of `runs` launches (events), warm (the operator repeating itself) and cold (each launch after a read of 3x L2 and of its inputs, minus a graph of those reads alone); host time, the median of five rounds of `runs` eager launches (clock)",
             "l2_bytes": profile.l2_bytes, "working_set_bytes": working_set,
             "gpu_time_charged": if cold { "cold" } else { "warm" }, "cache": format!("{:?}", a.cache).to_lowercase(),
-            "cost": cost, "links": fits, "cpu_times": "from the cost model (not measured)", "sizes": "from the cost model",
+            "cost": cost, "links": fits, "exchange": exchange, "cpu_times": "from the cost model (not measured)", "sizes": "from the cost model",
             "gpu_ms_total": gpu_ms.iter().sum::<f64>(), "host_ms_total": host_ms.iter().sum::<f64>(),
             "op_gpu_ms": gpu_ms, "op_host_ms": host_ms, "op_gpu_warm_ms": warm_ms, "op_gpu_cold_ms": cold_ms,
+            "together": crate::gpu::TOGETHER, "op_gpu_together_ms": together_ms, "op_occupancy": occupancy,
+            "occupancy": "per operator, its warm time with TOGETHER copies launched at once on as many streams over TOGETHER times its warm time alone, clamped to [1/TOGETHER, 1]; per node, weighted by the charged times",
         })
     };
     let mut outputs = vec![(a.model.out.clone(), eager_ms, "eager: max(GPU time, host issue time) per operator")];
@@ -122,7 +180,12 @@ pub fn profile(a: ProfileArgs) -> Result<i32> {
         outputs.push((Some(p.clone()), gpu_ms.clone(), "gpu: GPU time per operator (CUDA-graph replay)"));
     }
     for (out, op_ms, cost) in outputs {
-        let measured = Measured { op_ms, link: link.clone(), bytes_per_element: ELEMENT_BYTES as f64 };
+        let measured = Measured {
+            op_ms,
+            link: link.clone(),
+            bytes_per_element: ELEMENT_BYTES as f64,
+            op_occupancy: occupancy.clone(),
+        };
         let text = to_text(&generate_measured(&spec, &measured, how(cost))?);
         match out {
             Some(p) => {
@@ -168,6 +231,17 @@ struct Profile {
     host_ms: Vec<f64>,
     /// α (ms) and bytes per ms of copies between GPUs, where two GPUs were measured.
     link: Option<(f64, f64)>,
+    /// Exchange latency beyond the copy (ms): under graph replay, and eager; 0 in profiles
+    /// made before it was measured.
+    exchange_ms: (f64, f64),
+}
+
+impl Profile {
+    fn exchange(&self, graphs: bool) -> Option<issue::Exchange> {
+        let (alpha_ms, bytes_per_ms) = self.link?;
+        let latency_ms = if graphs { self.exchange_ms.0 } else { self.exchange_ms.1 };
+        Some(issue::Exchange { alpha_ms, bytes_per_ms, latency_ms })
+    }
 }
 
 fn profile_of(v: &Value) -> Option<Profile> {
@@ -179,25 +253,63 @@ fn profile_of(v: &Value) -> Option<Profile> {
             .find(|l| l["name"].as_str().is_some_and(|n| n.starts_with("GPU 0 to GPU 1")))
             .and_then(|l| Some((l["alpha_ms"].as_f64()?, l["bytes_per_ms"].as_f64()?)))
     });
-    Some(Profile { gpu_ms: times("op_gpu_ms")?, host_ms: times("op_host_ms")?, link })
+    let x = &p["exchange"];
+    let exchange_ms = (x["graphs_ms"].as_f64().unwrap_or(0.0), x["eager_ms"].as_f64().unwrap_or(0.0));
+    Some(Profile { gpu_ms: times("op_gpu_ms")?, host_ms: times("op_host_ms")?, link, exchange_ms })
 }
 
-/// The executor's issue model of a plan (see `crate::gpu::issue`): real kernels from the
-/// profile's times, busy kernels from their spin times.
+/// How a row's measured time was taken.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Timing {
+    /// One sample start to finish.
+    Latency,
+    /// A stream of `samples` samples over `samples`, fill and drain included (rows measured
+    /// before steady-state timing, which carry no `timing` field).
+    Stream,
+    /// A pipeline in steady state (see `Measurement::steady_ms_per_sample`).
+    Steady,
+}
+
+impl Timing {
+    fn of_row(r: &Value) -> Timing {
+        match r["timing"].as_str() {
+            Some("steady") => Timing::Steady,
+            Some("latency") => Timing::Latency,
+            Some(_) => Timing::Stream,
+            None if r["kind"] == "throughput" => Timing::Stream,
+            None => Timing::Latency,
+        }
+    }
+
+    fn name(self) -> &'static str {
+        match self {
+            Timing::Latency => "latency",
+            Timing::Stream => "stream",
+            Timing::Steady => "steady",
+        }
+    }
+}
+
+/// The executor's issue model of a plan (see `crate::gpu::issue`), timed as the row was:
+/// real kernels from the profile's times, busy kernels from their spin times.
 fn issue_model(
     zoo: Option<&Zoo>,
     job: &Job,
     devices: usize,
     samples: usize,
     graphs: bool,
+    timing: Timing,
 ) -> Option<issue::Prediction> {
     let costs = match (zoo.and_then(|z| z.profile.as_ref()), &job.plan.graph) {
-        (Some(p), Some(_)) => issue::Costs::of_ops(&job.plan, &p.gpu_ms, &p.host_ms, p.link, graphs),
+        (Some(p), Some(_)) => issue::Costs::of_ops(&job.plan, &p.gpu_ms, &p.host_ms, p.exchange(graphs), graphs),
         (_, None) => issue::Costs::of_busy(&job.plan),
         // Real kernels of a workload without measured times: nothing to model them with.
         (None, Some(_)) => return None,
     };
-    Some(issue::predict(&job.plan, &costs, job.mode, devices, samples))
+    Some(match timing {
+        Timing::Steady => issue::predict_steady(&job.plan, &costs, devices, samples),
+        _ => issue::predict(&job.plan, &costs, job.mode, devices, samples),
+    })
 }
 
 fn zoo_of(w: &Workload, v: &Value) -> Result<Option<Zoo>> {
@@ -275,31 +387,41 @@ struct Job {
     roofline: Option<f64>,
 }
 
+/// The measurement a row compares with its predictions: steady state for pipelines (what the
+/// max-load predicts), one sample start to finish for latencies.
+fn timed(m: &Measurement) -> (Timing, f64, &[f64]) {
+    match m.steady_ms_per_sample {
+        Some(ms) => (Timing::Steady, ms, &m.steady_repeats_ms),
+        None => (Timing::Latency, m.per_sample_ms, &m.repeats_ms),
+    }
+}
+
 fn row(w: &Workload, job: &Job, m: &Measurement, model: Option<issue::Prediction>) -> Value {
     let issue = model.map(|p| p.per_sample_ms);
     let Job { file, kind, algorithm, plan, predicted, roofline, .. } = job;
     let (predicted, roofline) = (*predicted, *roofline);
-    let mut sorted = m.repeats_ms.clone();
+    let (timing, measured, repeats) = timed(m);
+    let mut sorted = repeats.to_vec();
     sorted.sort_by(f64::total_cmp);
-    let spread = (sorted[sorted.len() - 1] - sorted[0]) / m.per_sample_ms;
+    let spread = (sorted[sorted.len() - 1] - sorted[0]) / measured;
     eprintln!(
-        "{} {kind} {algorithm}: predicted {predicted:.4} ms, measured {:.4} ms ({:+.1}%){}",
+        "{} {kind} {algorithm}: predicted {predicted:.4} ms, measured {measured:.4} ms ({:+.1}%){}{}",
         w.name,
-        m.per_sample_ms,
-        100.0 * (m.per_sample_ms - predicted) / predicted,
-        roofline
-            .map_or(String::new(), |r| format!("; roofline {r:.4} ms ({:+.1}%)", 100.0 * (m.per_sample_ms - r) / r)),
+        100.0 * (measured - predicted) / predicted,
+        roofline.map_or(String::new(), |r| format!("; roofline {r:.4} ms ({:+.1}%)", 100.0 * (measured - r) / r)),
+        issue.map_or(String::new(), |p| format!("; issue model {p:.4} ms ({:+.1}%)", 100.0 * (measured - p) / p)),
     );
+    let stream = (timing == Timing::Steady).then(|| json!({"ms": m.per_sample_ms, "repeats_ms": m.repeats_ms}));
     json!({
         "workload": w.name, "workload_hash": w.content_hash, "file": file.file_name().map(|f| f.to_string_lossy().to_string()),
         "kind": kind, "algorithm": algorithm, "status": "measured", "kernels": plan.kernels,
         "gpus_in_plan": plan.gpus(), "devices_used": m.devices_used, "gpu": m.gpu.name, "gpus_present": m.gpu.devices,
         "driver": m.gpu.driver, "peer_access": m.peer_access,
-        "predicted_ms": predicted, "measured_ms": m.per_sample_ms, "relative_error": relative_error(m.per_sample_ms, predicted),
-        "roofline_predicted_ms": roofline, "roofline_relative_error": roofline.map(|r| relative_error(m.per_sample_ms, r)),
-        "repeats_ms": m.repeats_ms, "spread": spread, "samples": m.samples,
+        "predicted_ms": predicted, "measured_ms": measured, "relative_error": relative_error(measured, predicted),
+        "roofline_predicted_ms": roofline, "roofline_relative_error": roofline.map(|r| relative_error(measured, r)),
+        "timing": timing.name(), "repeats_ms": repeats, "spread": spread, "samples": m.samples, "stream": stream,
         "issue_ms_per_sample": m.issue_ms_per_sample, "graphs": m.graphs, "date_utc": now(),
-        "issue_model_ms": issue, "issue_model_relative_error": issue.map(|p| relative_error(m.per_sample_ms, p)),
+        "issue_model_ms": issue, "issue_model_relative_error": issue.map(|p| relative_error(measured, p)),
         "issue_model_host_ms": model.map(|p| p.host_ms),
     })
 }
@@ -390,7 +512,7 @@ pub fn validate(a: ValidateArgs) -> Result<i32> {
         eprintln!("{} {kind} {algorithm}: running {} tasks on {} GPU(s)", w.name, plan.tasks.len(), plan.gpus());
         match crate::gpu::execute(plan, *mode, a.samples, a.repeats, a.graphs) {
             Ok(m) => {
-                let issue = issue_model(zoo.as_ref(), job, m.gpu.devices, a.samples, a.graphs);
+                let issue = issue_model(zoo.as_ref(), job, m.gpu.devices, a.samples, a.graphs, timed(&m).0);
                 rows.push(row(&w, job, &m, issue))
             }
             Err(e) => {
@@ -437,7 +559,8 @@ fn remodel(
                 let devices = r["gpus_present"].as_u64().unwrap_or(1) as usize;
                 let samples = r["samples"].as_u64().unwrap_or(a.samples as u64) as usize;
                 let graphs = r["graphs"].as_bool().unwrap_or(a.graphs);
-                rows.push(remodelled(r, job, issue_model(zoo, job, devices, samples, graphs)));
+                let model = issue_model(zoo, job, devices, samples, graphs, Timing::of_row(r));
+                rows.push(remodelled(r, job, model));
             }
             Some(_) => {
                 failed = true;

@@ -9,6 +9,10 @@
 //! each task its lag behind (`Plan::pipeline_lags`). A kernel starts when it has been issued,
 //! its stream is free and its inputs are done.
 //!
+//! An exchange between GPUs also costs a latency beyond its copy (the consumer's copy stream
+//! learning of an event recorded on another GPU, the launch of the graph segment after it),
+//! measured by `bench profile` as a ping-pong through the executor itself; it delays the copy.
+//!
 //! Left out, on purpose: contention between concurrent streams of one GPU (they overlap
 //! freely here), the host cost of event records and waits, and the mailbox ring's limit on how
 //! far a producer runs ahead.
@@ -28,6 +32,8 @@ pub struct Costs {
     pub copy_bytes_per_ms: f64,
     /// Host time to launch one copy kernel.
     pub copy_host_ms: f64,
+    /// Latency of an exchange between GPUs beyond its copy, before the copy starts.
+    pub exchange_ms: f64,
     /// Each sample replayed as CUDA graphs: pipelines then stream without lags, as the
     /// executor runs them.
     pub replay: bool,
@@ -44,14 +50,15 @@ impl Costs {
             copy_alpha_ms: 0.0,
             copy_bytes_per_ms: f64::INFINITY,
             copy_host_ms: 0.0,
+            exchange_ms: 0.0,
             replay: false,
         }
     }
 
     /// Costs of a plan of real kernels from per-operator times; busy tasks (graph inputs)
-    /// cost what they spin. `link`: α (ms) and bytes per ms of a copy between GPUs (free when
-    /// none was measured). `graphs`: each sample is replayed as graphs, no per-operator issue.
-    pub fn of_ops(plan: &Plan, op_gpu_ms: &[f64], op_host_ms: &[f64], link: Option<(f64, f64)>, graphs: bool) -> Costs {
+    /// cost what they spin. `link`: what an exchange between GPUs costs (free when none was
+    /// measured). `graphs`: each sample is replayed as graphs, no per-operator issue.
+    pub fn of_ops(plan: &Plan, op_gpu_ms: &[f64], op_host_ms: &[f64], link: Option<Exchange>, graphs: bool) -> Costs {
         let mut gpu_ms = Vec::with_capacity(plan.tasks.len());
         let mut host_ms = Vec::with_capacity(plan.tasks.len());
         for t in &plan.tasks {
@@ -67,9 +74,26 @@ impl Costs {
         // The cheapest measured launch stands for a copy kernel's.
         let cheapest = op_host_ms.iter().copied().filter(|&h| h > 0.0).fold(f64::INFINITY, f64::min);
         let copy_host_ms = if graphs || !cheapest.is_finite() { 0.0 } else { cheapest };
-        let (copy_alpha_ms, copy_bytes_per_ms) = link.unwrap_or((0.0, f64::INFINITY));
-        Costs { gpu_ms, host_ms, copy_alpha_ms, copy_bytes_per_ms, copy_host_ms, replay: graphs }
+        let x = link.unwrap_or(Exchange { alpha_ms: 0.0, bytes_per_ms: f64::INFINITY, latency_ms: 0.0 });
+        Costs {
+            gpu_ms,
+            host_ms,
+            copy_alpha_ms: x.alpha_ms,
+            copy_bytes_per_ms: x.bytes_per_ms,
+            copy_host_ms,
+            exchange_ms: x.latency_ms,
+            replay: graphs,
+        }
     }
+}
+
+/// What an exchange between GPUs costs: a copy of `alpha_ms + bytes / bytes_per_ms`, after a
+/// latency of `latency_ms` (as measured for the launch mode of the run).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Exchange {
+    pub alpha_ms: f64,
+    pub bytes_per_ms: f64,
+    pub latency_ms: f64,
 }
 
 /// What the issue model predicts for a plan, per sample.
@@ -148,11 +172,12 @@ pub fn predict(plan: &Plan, costs: &Costs, mode: Mode, devices: usize, samples: 
                     // Import: the host waits until the producer is issued; the copy runs on
                     // the receiving GPU's copy stream, off the compute streams.
                     host[g] = host[g].max(issued[at(u, q)]);
+                    let sent = done[at(u, q)] + costs.exchange_ms;
                     imported[slot] = if d.bytes == 0 {
-                        done[at(u, q)]
+                        sent
                     } else {
                         host[g] += costs.copy_host_ms;
-                        let start = host[g].max(copy_free[g]).max(done[at(u, q)]);
+                        let start = host[g].max(copy_free[g]).max(sent);
                         copy_free[g] = start + costs.copy_alpha_ms + d.bytes as f64 / costs.copy_bytes_per_ms;
                         copy_free[g]
                     };
@@ -170,6 +195,17 @@ pub fn predict(plan: &Plan, costs: &Costs, mode: Mode, devices: usize, samples: 
     // The executor's clock also waits for the host threads to finish issuing.
     let busiest = host.iter().copied().fold(0.0, f64::max);
     Prediction { per_sample_ms: makespan.max(busiest) / samples as f64, host_ms: busiest / samples as f64 }
+}
+
+/// The issue model's time per sample of a pipeline in steady state, as the executor measures
+/// it: streams of `samples` and `2 * samples` samples, and their difference over `samples`.
+pub fn predict_steady(plan: &Plan, costs: &Costs, devices: usize, samples: usize) -> Prediction {
+    let short = predict(plan, costs, Mode::Pipeline, devices, samples);
+    let long = predict(plan, costs, Mode::Pipeline, devices, 2 * samples);
+    Prediction {
+        per_sample_ms: 2.0 * long.per_sample_ms - short.per_sample_ms,
+        host_ms: 2.0 * long.host_ms - short.host_ms,
+    }
 }
 
 #[cfg(test)]
@@ -194,6 +230,7 @@ mod tests {
             copy_alpha_ms: 0.0,
             copy_bytes_per_ms: f64::INFINITY,
             copy_host_ms: 0.0,
+            exchange_ms: 0.0,
             replay: false,
         }
     }
@@ -222,6 +259,9 @@ mod tests {
         let mut c = costs(&[1.0, 5.0, 1.0], &[0.0; 3]);
         c.copy_alpha_ms = 1.0;
         assert_eq!(predict(&plan, &c, Mode::Latency, 2, 1).per_sample_ms, 6.0);
+        // An exchange latency of 5 ms delays the copy to 6–7, and C to 7–8.
+        c.exchange_ms = 5.0;
+        assert_eq!(predict(&plan, &c, Mode::Latency, 2, 1).per_sample_ms, 8.0);
     }
 
     /// Two consumers on one stream of another GPU share one import, as in the executor: A
@@ -246,5 +286,7 @@ mod tests {
         let c = costs(&[1.0, 1.0], &[0.0, 0.0]);
         assert_eq!(predict(&plan, &c, Mode::Pipeline, 2, 10).per_sample_ms, 1.1);
         assert_eq!(predict(&plan, &c, Mode::Latency, 2, 10).per_sample_ms, 2.0);
+        // Steady state: 20 samples take 21 ms, 10 take 11: 1 ms per sample, the max-load.
+        assert!((predict_steady(&plan, &c, 2, 10).per_sample_ms - 1.0).abs() < 1e-12);
     }
 }

@@ -44,6 +44,24 @@ pub struct OpTimes {
     pub gpu_cold_ms: f64,
     /// On the host, issuing one eager launch.
     pub host_ms: f64,
+    /// On the GPU, warm: `TOGETHER` copies launched at once on as many streams, until the last
+    /// ends.
+    pub gpu_together_ms: f64,
+}
+
+/// Copies of an operator `bench profile` runs together (see [`OpTimes::occupancy`]).
+pub const TOGETHER: usize = 4;
+
+impl OpTimes {
+    /// The share of the GPU the operator occupies alone, HIOS's `u`: `TOGETHER` copies at once
+    /// take `TOGETHER · u` times one copy's time where they share the GPU, and at least one
+    /// copy's time; so `u` is their time over `TOGETHER` copies', in [1 / TOGETHER, 1] (an
+    /// operator below 1 / TOGETHER reads as 1 / TOGETHER). `None` for operators that launch
+    /// nothing.
+    pub fn occupancy(&self) -> Option<f64> {
+        (self.gpu_ms > 0.0 && self.gpu_together_ms > 0.0)
+            .then(|| (self.gpu_together_ms / (TOGETHER as f64 * self.gpu_ms)).clamp(1.0 / TOGETHER as f64, 1.0))
+    }
 }
 
 /// What `profile_ops` measured: each operator, and GPU 0's L2 size, which decides whether a
@@ -67,9 +85,14 @@ pub enum Mode {
 /// A measured plan.
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct Measurement {
-    /// Median over the timed repeats (pipeline) or samples (latency).
+    /// Median over the timed repeats (pipeline: a stream of `samples` samples, fill and drain
+    /// included, over `samples`) or samples (latency).
     pub per_sample_ms: f64,
     pub repeats_ms: Vec<f64>,
+    /// Pipelines: time per sample in steady state, the median over repeats of
+    /// `(T(2 samples) - T(samples)) / samples` (streams of both lengths, run in turn).
+    pub steady_ms_per_sample: Option<f64>,
+    pub steady_repeats_ms: Vec<f64>,
     pub samples: usize,
     pub devices_used: usize,
     /// Host time spent issuing work, per sample, on the busiest GPU thread: near
@@ -118,6 +141,18 @@ impl LinkFit {
 #[cfg(test)]
 mod tests {
     use super::LinkFit;
+
+    #[test]
+    fn occupancy_is_the_time_of_copies_together_over_their_sum() {
+        let t = |together: f64| super::OpTimes { gpu_ms: 1.0, gpu_together_ms: together, ..Default::default() };
+        // Four copies in the time of two: each occupies half the GPU.
+        assert_eq!(t(2.0).occupancy(), Some(0.5));
+        // Faster than one copy or slower than four in a row (noise, contention) read as the
+        // bounds.
+        assert_eq!(t(0.9).occupancy(), Some(0.25));
+        assert_eq!(t(4.4).occupancy(), Some(1.0));
+        assert_eq!(super::OpTimes::default().occupancy(), None);
+    }
 
     #[test]
     fn link_fit_recovers_a_line() {

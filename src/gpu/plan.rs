@@ -95,6 +95,23 @@ impl Plan {
     }
 }
 
+/// A chain of `hops + 1` busy tasks of `ms` each, task `i` on GPU `i % gpus`, each passing
+/// `bytes` to the next: on two GPUs every hop is an exchange between them, on one none is.
+/// Timed one sample at a time, the difference per hop between the two is what an exchange
+/// costs the executor beyond its copy (`bench profile` measures it so).
+pub fn ping_pong(hops: usize, gpus: usize, ms: f64, bytes: usize) -> Plan {
+    let tasks = (0..=hops)
+        .map(|i| Task {
+            gpu: i % gpus.max(1),
+            stream: 0,
+            work: Work::Busy { ms },
+            deps: if i == 0 { Vec::new() } else { vec![Dep { task: i - 1, bytes }] },
+            out_bytes: bytes,
+        })
+        .collect();
+    Plan { tasks, graph: None, kernels: BUSY_KERNELS }
+}
+
 /// The pipeline stages of a placement: devices in order of their first node in `order`.
 pub fn stages(placement: &Placement, order: &[usize]) -> Vec<Device> {
     let mut out: Vec<Device> = Vec::new();

@@ -51,10 +51,15 @@ pub struct Problem {
 
 impl Problem {
     /// From any inference workload: `w` = `fpgaLatency`, `c` = the sender's edge cost, `u`
-    /// from the node's output shape (elements over what a GPU runs at once, `capacity`) where
-    /// the file records one, else 1 (an operator that fills the GPU).
+    /// the node's measured occupancy where the file records one (profiled workloads), else
+    /// from its output shape (elements over what a GPU runs at once, `capacity`) where it
+    /// records that, else 1 (an operator that fills the GPU).
     pub fn from_workload(w: &Workload, capacity: f64, contention: Contention) -> Problem {
-        let u = w.nodes.iter().map(|v| v.out_elements.map_or(1.0, |e| (e / capacity).clamp(0.05, 1.0))).collect();
+        let u = w
+            .nodes
+            .iter()
+            .map(|v| v.occupancy.unwrap_or_else(|| v.out_elements.map_or(1.0, |e| (e / capacity).clamp(0.05, 1.0))))
+            .collect();
         Problem {
             name: w.name.clone(),
             w: w.nodes.iter().map(|v| v.acc_latency).collect(),

@@ -58,6 +58,16 @@ pub fn parse_workload(bytes: &[u8], file: &Path, name: &str) -> Result<Workload>
                 .get("outShape")
                 .and_then(Value::as_array)
                 .and_then(|a| a.iter().map(Value::as_f64).product::<Option<f64>>()),
+            occupancy: match obj.get("occupancy") {
+                None | Some(Value::Null) => None,
+                Some(_) => {
+                    let u = f.nonneg_number("occupancy")?;
+                    if u == 0.0 || u > 1.0 {
+                        return Err(f.error("occupancy", &format!("must be in (0, 1], found {u}")));
+                    }
+                    Some(u)
+                }
+            },
             color_class: match obj.get("colorClass") {
                 None | Some(Value::Null) => None,
                 Some(_) => Some(f.integer("colorClass")?),

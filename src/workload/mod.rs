@@ -26,6 +26,9 @@ pub struct Node {
     /// Elements of the node's output tensor, when the file records its shape (`outShape`, as
     /// `bench gen` writes); HIOS's contention model uses it.
     pub out_elements: Option<f64>,
+    /// The share of a GPU the node occupies alone, measured (`occupancy`, as `bench profile`
+    /// writes it); HIOS's contention model prefers it to the shape's estimate.
+    pub occupancy: Option<f64>,
 }
 
 /// A workload with its derived graph structure. Node indices (`usize`) are dense positions in

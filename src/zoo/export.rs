@@ -75,6 +75,8 @@ pub struct Measured {
     pub link: Link,
     /// Bytes per element of the tensors the measured kernels moved.
     pub bytes_per_element: f64,
+    /// Measured occupancy per operator (`None` where the operator launches nothing).
+    pub op_occupancy: Vec<Option<f64>>,
 }
 
 /// The workload as JSON.
@@ -125,16 +127,32 @@ pub fn export_with(g: &OpGraph, opts: &ExportOptions, provenance: Value, measure
     };
     let size = |node: &Node| node.ops.iter().map(|&o| op_size(&g.ops[o], acc, opts.training)).sum::<f64>();
     let is_input = |node: &Node| node.ops.iter().all(|&o| g.ops[o].kind == OpKind::Input);
+    // A node's measured occupancy: its operators', weighted by their times.
+    let occupancy = |node: &Node| {
+        let m = measured?;
+        let (mut tu, mut t) = (0.0, 0.0);
+        for &o in &node.ops {
+            if let Some(u) = m.op_occupancy.get(o).copied().flatten() {
+                tu += m.op_ms[o] * u;
+                t += m.op_ms[o];
+            }
+        }
+        (t > 0.0).then(|| round(tu / t))
+    };
     let mut out_nodes = Vec::new();
     for (i, node) in nodes.iter().enumerate() {
         let last = &g.ops[*node.ops.last().expect("nodes are not empty")];
-        out_nodes.push(json!({
+        let mut v = json!({
             "id": i, "name": node.name, "colorClass": i,
             "cpuLatency": round(lat(node, &opts.cost.cpu)), "fpgaLatency": round(acc_ms(node)),
             "size": round(size(node)), "supportedOnFpga": true, "isBackwardNode": false,
             "kind": if node.ops.len() == 1 { last.kind.to_string() } else { "layer".into() },
             "outShape": last.shape, "ops": node.ops.len(),
-        }));
+        });
+        if let Some(u) = occupancy(node) {
+            v["occupancy"] = json!(u);
+        }
+        out_nodes.push(v);
     }
     let mut out_edges: Vec<Value> =
         edges.iter().map(|&(a, b)| json!({"sourceId": a, "destId": b, "cost": round(cost[a])})).collect();

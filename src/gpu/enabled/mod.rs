@@ -7,7 +7,7 @@
 mod kernels;
 
 use super::plan::{Plan, Work, ELEMENT_BYTES};
-use super::{GpuInfo, LinkFit, Measurement, Mode, OpProfile, OpTimes};
+use super::{GpuInfo, LinkFit, Measurement, Mode, OpProfile, OpTimes, TOGETHER};
 use crate::zoo::graph::OpGraph;
 use cudarc::driver::sys;
 use cudarc::driver::{CudaContext, CudaEvent, CudaGraph, CudaSlice, CudaStream};
@@ -329,8 +329,21 @@ pub fn execute(plan: &Plan, mode: Mode, samples: usize, repeats: usize, graphs: 
     };
     let barrier = Barrier::new(gpus_used.len() + 1);
     let abort = AtomicBool::new(false);
-    let rounds = (repeats + 1) * if mode == Mode::Latency { samples } else { 1 };
-    let per_round = if mode == Mode::Latency { 1 } else { samples };
+    // Rounds of samples: one sample each (latency); or, for pipelines, pairs of `samples` and
+    // `2 * samples` samples, whose difference is `samples` samples in steady state, without
+    // the fill and drain that the max-load leaves out. The first round (or pair) warms up.
+    let sizes: Vec<usize> = match mode {
+        Mode::Latency => vec![1; (repeats + 1) * samples],
+        Mode::Pipeline => (0..repeats + 1).flat_map(|_| [samples, 2 * samples]).collect(),
+    };
+    let windows: Vec<std::ops::Range<usize>> = sizes
+        .iter()
+        .scan(0usize, |start, &n| {
+            *start += n;
+            Some(*start - n..*start)
+        })
+        .collect();
+    let rounds = windows.len();
     let sh = Shared {
         plan,
         ctxs: &ctxs,
@@ -352,7 +365,7 @@ pub fn execute(plan: &Plan, mode: Mode, samples: usize, repeats: usize, graphs: 
     let wall = std::thread::scope(|scope| -> Result<Vec<f64>, String> {
         let mut handles = Vec::new();
         for &g in &gpus_used {
-            let (sh, barrier) = (&sh, &barrier);
+            let (sh, barrier, windows) = (&sh, &barrier, &windows);
             handles.push(scope.spawn(move || -> Result<f64, String> {
                 // A failure here must not leave the other threads at a barrier: keep meeting
                 // the barriers with nothing to do, and report the error at the end.
@@ -362,16 +375,15 @@ pub fn execute(plan: &Plan, mode: Mode, samples: usize, repeats: usize, graphs: 
                     sh.abort.store(true, Ordering::Relaxed);
                 }
                 let mut issue = 0.0;
-                for round in 0..rounds {
+                for window in windows {
                     barrier.wait();
                     if let (Ok(st), None) = (&setup, &failure) {
                         let start = Instant::now();
                         let mut r = Ok(());
-                        let window = round * per_round..(round + 1) * per_round;
                         for s in window.start..window.end + max_lag {
                             r = r.and_then(|_| {
                                 if st.segments.is_empty() {
-                                    issue_step(sh, st, s, &window)
+                                    issue_step(sh, st, s, window)
                                 } else if window.contains(&s) {
                                     replay(sh, st, s)
                                 } else {
@@ -398,7 +410,7 @@ pub fn execute(plan: &Plan, mode: Mode, samples: usize, repeats: usize, graphs: 
             barrier.wait();
             let start = Instant::now();
             barrier.wait();
-            wall.push(start.elapsed().as_secs_f64() * 1e3 / per_round as f64);
+            wall.push(start.elapsed().as_secs_f64() * 1e3);
         }
         // Report the thread that failed first, not those it stopped.
         let mut errors = Vec::new();
@@ -415,13 +427,22 @@ pub fn execute(plan: &Plan, mode: Mode, samples: usize, repeats: usize, graphs: 
         }
     })?;
     let warmup = rounds / (repeats + 1);
-    let mut timed: Vec<f64> = wall[warmup..].to_vec();
-    let repeats_ms = timed.clone();
-    let per_sample_ms = median(&mut timed);
-    let issue_per_sample = issue_ms.iter().fold(0.0f64, |a, &b| a.max(b)) / (rounds * per_round) as f64;
+    let total_samples: usize = sizes.iter().sum();
+    let issue_per_sample = issue_ms.iter().fold(0.0f64, |a, &b| a.max(b)) / total_samples as f64;
+    let (repeats_ms, steady_repeats_ms) = match mode {
+        Mode::Latency => (wall[warmup..].to_vec(), Vec::new()),
+        Mode::Pipeline => wall[warmup..]
+            .chunks(2)
+            .map(|pair| (pair[0] / samples as f64, (pair[1] - pair[0]) / samples as f64))
+            .unzip(),
+    };
+    let per_sample_ms = median(&mut repeats_ms.clone());
+    let steady_ms_per_sample = (!steady_repeats_ms.is_empty()).then(|| median(&mut steady_repeats_ms.clone()));
     Ok(Measurement {
         per_sample_ms,
         repeats_ms,
+        steady_ms_per_sample,
+        steady_repeats_ms,
         samples,
         devices_used: gpus_used.len(),
         issue_ms_per_sample: issue_per_sample,
@@ -698,7 +719,9 @@ fn sync_lanes(sh: &Shared, st: &ThreadState) -> Result<(), String> {
 /// - GPU, cold: the same, with L2 flushed before each launch (a read of several times the
 ///   cache) and the inputs read back in, minus a graph of the flushes alone: an operator
 ///   whose weights come from memory while its inputs, just produced, are in L2, as in a
-///   model whose working set exceeds the cache.
+///   model whose working set exceeds the cache;
+/// - GPU, together: `TOGETHER` copies launched at once on as many streams (warm), whose time
+///   against `TOGETHER` times the warm one is the share of the GPU the operator occupies.
 pub fn profile_ops(g: &OpGraph, warmup: usize, runs: usize, mut progress: impl FnMut()) -> Result<OpProfile, String> {
     if !driver_present() {
         return Err("no NVIDIA driver (libcuda) or NVRTC found on this machine".into());
@@ -719,6 +742,13 @@ pub fn profile_ops(g: &OpGraph, warmup: usize, runs: usize, mut progress: impl F
     let flush = kernels::random_buffer(&lib, &stream, flush_n, 7, 1.0)?;
     let sink = stream.alloc_zeros::<f32>(1).map_err(|e| err("alloc", e))?;
     let sink_p = kernels::address(&sink, &stream);
+    // Streams for the copies run alongside the first, each with its own handles.
+    let others: Vec<Arc<CudaStream>> =
+        (1..TOGETHER).map(|_| ctx.new_stream().map_err(|e| err("stream", e))).collect::<Result<_, _>>()?;
+    let other_handles: Vec<Handles> = others.iter().map(Handles::new).collect::<Result<_, _>>()?;
+    let fork = ctx.new_event(None).map_err(|e| err("event", e))?;
+    let joins: Vec<CudaEvent> =
+        others.iter().map(|_| ctx.new_event(None).map_err(|e| err("event", e))).collect::<Result<_, _>>()?;
     let graph_ms = |launch: &mut dyn FnMut() -> Result<(), String>| -> Result<f64, String> {
         stream
             .begin_capture(sys::CUstreamCaptureMode::CU_STREAM_CAPTURE_MODE_RELAXED)
@@ -785,7 +815,32 @@ pub fn profile_ops(g: &OpGraph, warmup: usize, runs: usize, mut progress: impl F
         let flushes = graph_ms(&mut evict)?;
         // The difference of two medians can dip below the warm time by noise; never below it.
         let cold = (flushed - flushes).max(warm);
-        ops.push(OpTimes { gpu_ms: warm, gpu_cold_ms: cold, host_ms: median(&mut host) });
+        // Together: TOGETHER copies started at once, one per stream, each with its own kernel
+        // (workspace) and output, joined before the next round, as the groups of a HIOS stage.
+        let mut copies = Vec::with_capacity(others.len());
+        for (k, (st, oh)) in others.iter().zip(&other_handles).enumerate() {
+            let kk = Kernel::prepare(op, &lib, st, oh, (i * TOGETHER + k + 1) as u32)?;
+            let yk = kernels::random_buffer(&lib, st, op.numel() as usize, 5 + k as u32, 1.0)?;
+            for _ in 0..warmup.min(3) {
+                kk.launch(&lib, st, oh, &inputs, yk.1)?;
+            }
+            st.synchronize().map_err(|e| err("synchronize", e))?;
+            copies.push((kk, yk));
+        }
+        let together = graph_ms(&mut || {
+            fork.record(&stream).map_err(|e| err("record", e))?;
+            for (st, ((kk, yk), oh)) in others.iter().zip(copies.iter().zip(&other_handles)) {
+                st.wait(&fork).map_err(|e| err("wait", e))?;
+                kk.launch(&lib, st, oh, &inputs, yk.1)?;
+            }
+            kernel.launch(&lib, &stream, &h, &inputs, y.1)?;
+            for (st, j) in others.iter().zip(&joins) {
+                j.record(st).map_err(|e| err("record", e))?;
+                stream.wait(j).map_err(|e| err("wait", e))?;
+            }
+            Ok(())
+        })?;
+        ops.push(OpTimes { gpu_ms: warm, gpu_cold_ms: cold, host_ms: median(&mut host), gpu_together_ms: together });
         progress();
     }
     Ok(OpProfile { ops, l2_bytes })
