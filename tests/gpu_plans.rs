@@ -142,7 +142,7 @@ fn placement_plans_issue_every_operator_once_with_real_copies() {
 /// GPU and stream the schedule gives it, after everything it waits for.
 #[test]
 fn schedule_plans_follow_the_schedule() {
-    let f = Path::new(env!("CARGO_MANIFEST_DIR")).join("inputs/profiled/h200/bert_b1_op_k2_gpucost.json");
+    let f = Path::new(env!("CARGO_MANIFEST_DIR")).join("inputs/profiled/h200/inceptionv3_b1_op_k2_gpucost.json");
     let (w, v) = read(&f);
     let spec = spec_from_provenance(&v).expect("zoo provenance");
     let g = build(&spec);
@@ -159,6 +159,40 @@ fn schedule_plans_follow_the_schedule() {
             assert_eq!(Some(t.stream), stream);
         }
     }
+    // Graph replay's segments are whole stages: tasks share a stage exactly where the
+    // schedule puts their operators in one stage of one GPU; only a segment's first stage
+    // takes inputs from the other GPU, only its last sends any.
+    let stage_of = |op: usize| s.stages[s.gpu_of[op]].iter().position(|st| st.iter().any(|grp| grp.contains(&op)));
+    let ops: Vec<(usize, usize)> =
+        (0..p.tasks.len()).filter_map(|t| if let Work::Op { op } = p.tasks[t].work { Some((t, op)) } else { None }).collect();
+    for &(a, x) in &ops {
+        for &(b, y) in ops.iter().filter(|&&(b, _)| b > a).take(40) {
+            let same = (s.gpu_of[x], stage_of(x)) == (s.gpu_of[y], stage_of(y));
+            assert_eq!(p.tasks[a].stage == p.tasks[b].stage, same, "operators {x} and {y}");
+        }
+    }
+    let crosses = |t: usize| p.tasks[t].deps.iter().any(|d| p.tasks[d.task].gpu != p.tasks[t].gpu);
+    let sends = |t: usize| p.tasks.iter().any(|x| x.gpu != p.tasks[t].gpu && x.deps.iter().any(|d| d.task == t));
+    let mut cut_stages = 0;
+    for gpu in 0..2 {
+        let mine: Vec<usize> = (0..p.tasks.len()).filter(|&t| p.tasks[t].gpu == gpu).collect();
+        let segments = p.segments(&mine, crosses, sends);
+        assert_eq!(segments.concat(), mine);
+        for seg in &segments {
+            let stages: Vec<usize> = seg.iter().map(|&t| p.tasks[t].stage).collect();
+            let (first, last) = (stages[0], stages[stages.len() - 1]);
+            for (&t, &st) in seg.iter().zip(&stages) {
+                assert!(!crosses(t) || st == first, "gpu {gpu}: a stage after the first takes inputs");
+                assert!(!sends(t) || st == last, "gpu {gpu}: a stage before the last sends outputs");
+            }
+            cut_stages += 1;
+        }
+        // No stage is split between segments.
+        for pair in segments.windows(2) {
+            assert_ne!(p.tasks[*pair[0].last().unwrap()].stage, p.tasks[pair[1][0]].stage);
+        }
+    }
+    assert!(cut_stages > 2, "a schedule with exchanges between its GPUs");
 }
 
 /// Pipelined plans: every task runs one sample behind its producer per hop between stages,

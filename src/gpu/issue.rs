@@ -17,7 +17,7 @@
 //! freely here), the host cost of event records and waits, and the mailbox ring's limit on how
 //! far a producer runs ahead.
 
-use super::plan::{Plan, Work};
+use super::plan::{Dep, Plan, Work};
 use super::Mode;
 
 /// Per-task costs, in milliseconds.
@@ -106,47 +106,84 @@ pub struct Prediction {
     pub host_ms: f64,
 }
 
+/// How the executor wires a plan on `devices` GPUs: each task's GPU and lane (one stream per
+/// logical GPU and stream), and its imports: one per producer on another GPU and consuming
+/// lane, made by the lane's first consumer (`(import id, whether this task makes it)` per
+/// cross-GPU dependency, in dependency order).
+struct Wiring {
+    gpu: Vec<usize>,
+    lane: Vec<usize>,
+    lanes: usize,
+    imports: Vec<Vec<(usize, bool)>>,
+    count: usize,
+}
+
+impl Wiring {
+    fn of(plan: &Plan, devices: usize) -> Wiring {
+        let tasks = &plan.tasks;
+        let gpu: Vec<usize> = tasks.iter().map(|t| t.gpu % devices).collect();
+        let mut keys: Vec<(usize, usize)> = Vec::new();
+        let lane: Vec<usize> = tasks
+            .iter()
+            .map(|t| match keys.iter().position(|&k| k == (t.gpu, t.stream)) {
+                Some(i) => i,
+                None => {
+                    keys.push((t.gpu, t.stream));
+                    keys.len() - 1
+                }
+            })
+            .collect();
+        let mut import_of: std::collections::HashMap<(usize, usize), usize> = Default::default();
+        let imports = (0..tasks.len())
+            .map(|t| {
+                let cross = tasks[t].deps.iter().filter(|d| gpu[d.task] != gpu[t]);
+                cross
+                    .map(|d| {
+                        let next = import_of.len();
+                        let id = *import_of.entry((d.task, lane[t])).or_insert(next);
+                        (id, id == next)
+                    })
+                    .collect()
+            })
+            .collect();
+        Wiring { gpu, lane, lanes: keys.len(), imports, count: import_of.len() }
+    }
+
+    /// The cross-GPU dependencies of task `t`, each with its import.
+    fn cross<'a>(&'a self, plan: &'a Plan, t: usize) -> impl Iterator<Item = (&'a Dep, (usize, bool))> + 'a {
+        plan.tasks[t].deps.iter().filter(move |d| self.gpu[d.task] != self.gpu[t]).zip(self.imports[t].iter().copied())
+    }
+}
+
+/// When a copy of `bytes` sent at `sent` has arrived on a GPU whose copy stream is free at
+/// `copy_free` (updated): copies run one after another, each after the exchange latency.
+fn arrival(costs: &Costs, copy_free: &mut f64, host: f64, sent: f64, bytes: usize) -> f64 {
+    let sent = sent + costs.exchange_ms;
+    if bytes == 0 {
+        return sent;
+    }
+    let start = host.max(*copy_free).max(sent);
+    *copy_free = start + costs.copy_alpha_ms + bytes as f64 / costs.copy_bytes_per_ms;
+    *copy_free
+}
+
 /// The issue model's prediction for `plan` run as `bench validate` runs it on `devices` GPUs:
 /// one sample start to finish (`Mode::Latency`), or `samples` samples streamed through and
 /// the whole stream's time divided by them (`Mode::Pipeline`, as the executor times a round).
 pub fn predict(plan: &Plan, costs: &Costs, mode: Mode, devices: usize, samples: usize) -> Prediction {
-    let tasks = &plan.tasks;
-    let n = tasks.len();
     let devices = devices.max(1);
     let samples = if mode == Mode::Latency { 1 } else { samples.max(1) };
-    let lags = if mode == Mode::Pipeline && !costs.replay { plan.pipeline_lags() } else { vec![0; n] };
+    if costs.replay {
+        return predict_replay(plan, costs, devices, samples);
+    }
+    let tasks = &plan.tasks;
+    let n = tasks.len();
+    let lags = if mode == Mode::Pipeline { plan.pipeline_lags() } else { vec![0; n] };
     let max_lag = lags.iter().copied().max().unwrap_or(0);
-    let phys = |t: usize| tasks[t].gpu % devices;
-    // Lanes as the executor makes them: one stream per (logical GPU, stream).
-    let mut lanes: Vec<(usize, usize)> = Vec::new();
-    let lane: Vec<usize> = tasks
-        .iter()
-        .map(|t| match lanes.iter().position(|&k| k == (t.gpu, t.stream)) {
-            Some(i) => i,
-            None => {
-                lanes.push((t.gpu, t.stream));
-                lanes.len() - 1
-            }
-        })
-        .collect();
-    // The executor imports a producer's output once per consumer lane, for the lane's first
-    // consumer; later consumers on that lane find it there.
-    let mut import_of: std::collections::HashMap<(usize, usize), usize> = Default::default();
-    let imports: Vec<Vec<(usize, bool)>> = (0..n)
-        .map(|t| {
-            let cross = tasks[t].deps.iter().filter(|d| phys(d.task) != phys(t));
-            cross
-                .map(|d| {
-                    let next = import_of.len();
-                    let id = *import_of.entry((d.task, lane[t])).or_insert(next);
-                    (id, id == next)
-                })
-                .collect()
-        })
-        .collect();
-    let mut imported = vec![0.0f64; import_of.len() * samples];
+    let w = Wiring::of(plan, devices);
+    let mut imported = vec![0.0f64; w.count * samples];
     let mut host = vec![0.0f64; devices];
-    let mut lane_free = vec![0.0f64; lanes.len()];
+    let mut lane_free = vec![0.0f64; w.lanes];
     let mut copy_free = vec![0.0f64; devices];
     let mut issued = vec![0.0f64; n * samples];
     let mut done = vec![0.0f64; n * samples];
@@ -157,30 +194,21 @@ pub fn predict(plan: &Plan, costs: &Costs, mode: Mode, devices: usize, samples: 
     for step in 0..samples + max_lag {
         for t in 0..n {
             let Some(q) = step.checked_sub(lags[t]).filter(|&q| q < samples) else { continue };
-            let (g, l) = (phys(t), lane[t]);
+            let (g, l) = (w.gpu[t], w.lane[t]);
             let mut ready = 0.0f64;
-            let mut cross = imports[t].iter();
-            for d in &tasks[t].deps {
-                let u = d.task;
-                if phys(u) == g {
-                    ready = ready.max(done[at(u, q)]);
-                    continue;
-                }
-                let &(id, first) = cross.next().expect("one import per cross-GPU dependency");
-                let slot = id * samples + q;
+            for d in tasks[t].deps.iter().filter(|d| w.gpu[d.task] == g) {
+                ready = ready.max(done[at(d.task, q)]);
+            }
+            for (d, (id, first)) in w.cross(plan, t) {
+                let (u, slot) = (d.task, id * samples + q);
                 if first {
                     // Import: the host waits until the producer is issued; the copy runs on
                     // the receiving GPU's copy stream, off the compute streams.
                     host[g] = host[g].max(issued[at(u, q)]);
-                    let sent = done[at(u, q)] + costs.exchange_ms;
-                    imported[slot] = if d.bytes == 0 {
-                        sent
-                    } else {
+                    if d.bytes > 0 {
                         host[g] += costs.copy_host_ms;
-                        let start = host[g].max(copy_free[g]).max(sent);
-                        copy_free[g] = start + costs.copy_alpha_ms + d.bytes as f64 / costs.copy_bytes_per_ms;
-                        copy_free[g]
-                    };
+                    }
+                    imported[slot] = arrival(costs, &mut copy_free[g], host[g], done[at(u, q)], d.bytes);
                 }
                 ready = ready.max(imported[slot]);
             }
@@ -197,6 +225,93 @@ pub fn predict(plan: &Plan, costs: &Costs, mode: Mode, devices: usize, samples: 
     Prediction { per_sample_ms: makespan.max(busiest) / samples as f64, host_ms: busiest / samples as f64 }
 }
 
+/// Graph replay: each GPU's share of a sample runs as segments (`Plan::segments`), one graph
+/// each on the GPU's first stream, one after another; a segment starts when the one before
+/// has ended and its imports have arrived, its tasks run on their lanes inside it, and what it
+/// exports leaves when all of it has ended. Launches cost the host nothing here.
+fn predict_replay(plan: &Plan, costs: &Costs, devices: usize, samples: usize) -> Prediction {
+    let n = plan.tasks.len();
+    let w = Wiring::of(plan, devices);
+    let mut exports = vec![false; n];
+    for t in 0..n {
+        for (d, (_, first)) in w.cross(plan, t) {
+            exports[d.task] |= first;
+        }
+    }
+    let mut segments: Vec<(usize, Vec<usize>)> = Vec::new();
+    let mut segment_of = vec![0usize; n];
+    for g in 0..devices {
+        let mine: Vec<usize> = (0..n).filter(|&t| w.gpu[t] == g).collect();
+        for cut in plan.segments(&mine, |t| w.imports[t].iter().any(|i| i.1), |t| exports[t]) {
+            for &t in &cut {
+                segment_of[t] = segments.len();
+            }
+            segments.push((g, cut));
+        }
+    }
+    // An order of segments in which every segment follows those it waits for: the one before
+    // it on its GPU and those its imports come from.
+    let m = segments.len();
+    let mut waits_for: Vec<Vec<usize>> = vec![Vec::new(); m];
+    for (i, (g, members)) in segments.iter().enumerate() {
+        if let Some(prev) = (0..i).rev().find(|&j| segments[j].0 == *g) {
+            waits_for[i].push(prev);
+        }
+        for &t in members {
+            waits_for[i].extend(w.cross(plan, t).map(|(d, _)| segment_of[d.task]));
+        }
+    }
+    let mut order = Vec::with_capacity(m);
+    let mut placed = vec![false; m];
+    while order.len() < m {
+        let before = order.len();
+        for i in 0..m {
+            if !placed[i] && waits_for[i].iter().all(|&j| placed[j] || j == i) {
+                placed[i] = true;
+                order.push(i);
+            }
+        }
+        if order.len() == before {
+            // Segments that wait on each other across GPUs: the executor would never finish.
+            return Prediction { per_sample_ms: f64::INFINITY, host_ms: 0.0 };
+        }
+    }
+    let mut prev_end = vec![0.0f64; devices];
+    let mut copy_free = vec![0.0f64; devices];
+    let mut lane_free = vec![0.0f64; w.lanes];
+    let mut imported = vec![0.0f64; w.count];
+    let mut done = vec![0.0f64; n];
+    let mut segment_end = vec![0.0f64; m];
+    for _ in 0..samples {
+        for &i in &order {
+            let (g, members) = &segments[i];
+            let mut start = prev_end[*g];
+            for &t in members {
+                for (d, (id, first)) in w.cross(plan, t) {
+                    if first {
+                        let sent = segment_end[segment_of[d.task]];
+                        imported[id] = arrival(costs, &mut copy_free[*g], 0.0, sent, d.bytes);
+                    }
+                    start = start.max(imported[id]);
+                }
+            }
+            let mut end = start;
+            for &t in members {
+                let ready =
+                    plan.tasks[t].deps.iter().filter(|d| w.gpu[d.task] == *g).map(|d| done[d.task]).fold(start, f64::max);
+                let finish = ready.max(lane_free[w.lane[t]]) + costs.gpu_ms[t];
+                lane_free[w.lane[t]] = finish;
+                done[t] = finish;
+                end = end.max(finish);
+            }
+            segment_end[i] = end;
+            prev_end[*g] = end;
+        }
+    }
+    let makespan = prev_end.iter().copied().fold(0.0, f64::max);
+    Prediction { per_sample_ms: makespan / samples as f64, host_ms: 0.0 }
+}
+
 /// The issue model's time per sample of a pipeline in steady state, as the executor measures
 /// it: streams of `samples` and `2 * samples` samples, and their difference over `samples`.
 pub fn predict_steady(plan: &Plan, costs: &Costs, devices: usize, samples: usize) -> Prediction {
@@ -211,7 +326,7 @@ pub fn predict_steady(plan: &Plan, costs: &Costs, devices: usize, samples: usize
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::gpu::plan::{Dep, Task};
+    use crate::gpu::plan::Task;
 
     fn task(gpu: usize, stream: usize, deps: &[usize]) -> Task {
         Task {
@@ -220,7 +335,16 @@ mod tests {
             work: Work::Busy { ms: 0.0 },
             deps: deps.iter().map(|&task| Dep { task, bytes: 4 }).collect(),
             out_bytes: 4,
+            stage: 0,
         }
+    }
+
+    /// A plan of `tasks`, each a stage of its own.
+    fn plan_of(mut tasks: Vec<Task>) -> Plan {
+        for (i, t) in tasks.iter_mut().enumerate() {
+            t.stage = i;
+        }
+        Plan { tasks, graph: None, kernels: "" }
     }
 
     fn costs(gpu: &[f64], host: &[f64]) -> Costs {
@@ -239,14 +363,14 @@ mod tests {
     /// the two sums is larger, plus what the other adds at the ends (worked by hand).
     #[test]
     fn one_stream_is_paced_by_the_slower_of_host_and_gpu() {
-        let plan = Plan { tasks: vec![task(0, 0, &[]), task(0, 0, &[0]), task(0, 0, &[1])], graph: None, kernels: "" };
+        let plan = plan_of(vec![task(0, 0, &[]), task(0, 0, &[0]), task(0, 0, &[1])]);
         // Host-bound: issues end at 3, 6, 9; each kernel (1 ms) runs right after its issue.
         assert_eq!(predict(&plan, &costs(&[1.0; 3], &[3.0; 3]), Mode::Latency, 1, 1).host_ms, 9.0);
         assert_eq!(predict(&plan, &costs(&[1.0; 3], &[3.0; 3]), Mode::Latency, 1, 1).per_sample_ms, 10.0);
         // GPU-bound: issued at 1, 2, 3; kernels back to back from 1: ends 4, 7, 10.
         assert_eq!(predict(&plan, &costs(&[3.0; 3], &[1.0; 3]), Mode::Latency, 1, 1).per_sample_ms, 10.0);
         // Two streams of independent work: the GPU overlaps them, the host does not.
-        let two = Plan { tasks: vec![task(0, 0, &[]), task(0, 1, &[])], graph: None, kernels: "" };
+        let two = plan_of(vec![task(0, 0, &[]), task(0, 1, &[])]);
         assert_eq!(predict(&two, &costs(&[5.0; 2], &[1.0; 2]), Mode::Latency, 1, 1).per_sample_ms, 7.0);
     }
 
@@ -255,7 +379,7 @@ mod tests {
     /// after a copy queued behind B at 6.
     #[test]
     fn copies_from_other_gpus_overlap_compute() {
-        let plan = Plan { tasks: vec![task(0, 0, &[]), task(1, 0, &[]), task(1, 0, &[0])], graph: None, kernels: "" };
+        let plan = plan_of(vec![task(0, 0, &[]), task(1, 0, &[]), task(1, 0, &[0])]);
         let mut c = costs(&[1.0, 5.0, 1.0], &[0.0; 3]);
         c.copy_alpha_ms = 1.0;
         assert_eq!(predict(&plan, &c, Mode::Latency, 2, 1).per_sample_ms, 6.0);
@@ -270,7 +394,7 @@ mod tests {
     /// 1 ms, not 2.
     #[test]
     fn consumers_on_one_stream_share_one_import() {
-        let plan = Plan { tasks: vec![task(0, 0, &[]), task(1, 0, &[0]), task(1, 0, &[0])], graph: None, kernels: "" };
+        let plan = plan_of(vec![task(0, 0, &[]), task(1, 0, &[0]), task(1, 0, &[0])]);
         let mut c = costs(&[1.0; 3], &[0.0; 3]);
         c.copy_alpha_ms = 1.0;
         c.copy_host_ms = 1.0;
@@ -282,11 +406,40 @@ mod tests {
     /// (fill, then one per ms); on one GPU the stages share a host thread but not a stream.
     #[test]
     fn pipelines_overlap_stages_on_different_gpus() {
-        let plan = Plan { tasks: vec![task(0, 0, &[]), task(1, 0, &[0])], graph: None, kernels: "" };
+        let plan = plan_of(vec![task(0, 0, &[]), task(1, 0, &[0])]);
         let c = costs(&[1.0, 1.0], &[0.0, 0.0]);
         assert_eq!(predict(&plan, &c, Mode::Pipeline, 2, 10).per_sample_ms, 1.1);
         assert_eq!(predict(&plan, &c, Mode::Latency, 2, 10).per_sample_ms, 2.0);
         // Steady state: 20 samples take 21 ms, 10 take 11: 1 ms per sample, the max-load.
         assert!((predict_steady(&plan, &c, 2, 10).per_sample_ms - 1.0).abs() < 1e-12);
+    }
+    /// Graph replay runs a stage as the schedule's model does: on GPU 1 a stage of two groups,
+    /// B (5 ms, stream 0) and C (1 ms, stream 1) which needs A (1 ms, GPU 0) through a copy
+    /// of 1 ms. Eager, B runs 0–5 while C waits for the copy (1–2) and runs 2–3: 5 ms. Replayed,
+    /// the stage starts when its inputs are in, at 2: B ends at 7.
+    #[test]
+    fn replay_starts_a_stage_when_all_its_inputs_are_in() {
+        let mut plan = plan_of(vec![task(0, 0, &[]), task(1, 0, &[]), task(1, 1, &[0])]);
+        plan.tasks[2].stage = 1;
+        let mut c = costs(&[1.0, 5.0, 1.0], &[0.0; 3]);
+        c.copy_alpha_ms = 1.0;
+        assert_eq!(predict(&plan, &c, Mode::Latency, 2, 1).per_sample_ms, 5.0);
+        c.replay = true;
+        assert_eq!(predict(&plan, &c, Mode::Latency, 2, 1).per_sample_ms, 7.0);
+    }
+
+    /// ... and its outputs leave when all of it has ended: on GPU 0 a stage of A (1 ms) and B
+    /// (4 ms, another stream); C (1 ms, GPU 1) needs A. Eager, C runs 1–2 (4 ms in all);
+    /// replayed, A's output leaves at 4 and C runs 4–5. Two samples replayed in a stream: the
+    /// second stage of GPU 0 starts at 4, C at 8, done at 9: 4.5 ms per sample.
+    #[test]
+    fn replay_sends_a_stages_outputs_when_it_ends() {
+        let mut plan = plan_of(vec![task(0, 0, &[]), task(0, 1, &[]), task(1, 0, &[0])]);
+        plan.tasks[1].stage = 0;
+        let mut c = costs(&[1.0, 4.0, 1.0], &[0.0; 3]);
+        assert_eq!(predict(&plan, &c, Mode::Latency, 2, 1).per_sample_ms, 4.0);
+        c.replay = true;
+        assert_eq!(predict(&plan, &c, Mode::Latency, 2, 1).per_sample_ms, 5.0);
+        assert_eq!(predict(&plan, &c, Mode::Pipeline, 2, 2).per_sample_ms, 4.5);
     }
 }

@@ -45,6 +45,11 @@ pub struct Task {
     pub deps: Vec<Dep>,
     /// Bytes of the task's output buffer.
     pub out_bytes: usize,
+    /// Tasks of one GPU sharing a stage form one HIOS stage (they are contiguous in a GPU's
+    /// issue order): under graph replay the stage's inputs from other GPUs all arrive before
+    /// it starts and its outputs leave when it has ended, as the schedule's model has it.
+    /// Elsewhere every task is a stage of its own (its index).
+    pub stage: usize,
 }
 
 /// Tasks in an order that respects every dependency (the order each GPU's host thread issues
@@ -84,6 +89,29 @@ impl Plan {
         lag
     }
 
+    /// One GPU's tasks (`mine`, in issue order) cut into the segments that graph replay runs,
+    /// each as one CUDA graph: a segment starts at a stage with a task that imports from
+    /// another GPU and ends after a stage with one that exports, so that a stage's inputs from
+    /// other GPUs all arrive before it starts and its outputs leave when all of it has ended
+    /// (the schedule model's stage; with a stage per task, a cut at every exchange).
+    pub fn segments(&self, mine: &[usize], imports: impl Fn(usize) -> bool, exports: impl Fn(usize) -> bool) -> Vec<Vec<usize>> {
+        let mut cuts: Vec<Vec<usize>> = Vec::new();
+        let mut cur: Vec<usize> = Vec::new();
+        for members in mine.chunk_by(|&a, &b| self.tasks[a].stage == self.tasks[b].stage) {
+            if members.iter().any(|&t| imports(t)) && !cur.is_empty() {
+                cuts.push(std::mem::take(&mut cur));
+            }
+            cur.extend_from_slice(members);
+            if members.iter().any(|&t| exports(t)) {
+                cuts.push(std::mem::take(&mut cur));
+            }
+        }
+        if !cur.is_empty() {
+            cuts.push(cur);
+        }
+        cuts
+    }
+
     /// Checks that every dependency points to an earlier task.
     pub fn check(&self) -> Result<(), String> {
         for (i, t) in self.tasks.iter().enumerate() {
@@ -107,6 +135,7 @@ pub fn ping_pong(hops: usize, gpus: usize, ms: f64, bytes: usize) -> Plan {
             work: Work::Busy { ms },
             deps: if i == 0 { Vec::new() } else { vec![Dep { task: i - 1, bytes }] },
             out_bytes: bytes,
+            stage: i,
         })
         .collect();
     Plan { tasks, graph: None, kernels: BUSY_KERNELS }
@@ -139,12 +168,14 @@ pub fn busy_placement(w: &Workload, placement: &Placement, e: &Evaluation) -> Pl
             .map(|&u| Dep { task: task_of[u], bytes: if stage(u) == s { 0 } else { BUSY_EDGE_BYTES } })
             .collect();
         task_of[v] = tasks.len();
-        tasks.push(Task { gpu: s, stream: 0, work: Work::Busy { ms }, deps, out_bytes: BUSY_EDGE_BYTES });
+        let stage = tasks.len();
+        tasks.push(Task { gpu: s, stream: 0, work: Work::Busy { ms }, deps, out_bytes: BUSY_EDGE_BYTES, stage });
     }
     for (s, d) in stage_of.iter().enumerate() {
         let comm = e.devices.iter().find(|x| x.device == *d).map_or(0.0, |x| x.comm);
         if comm > 0.0 {
-            tasks.push(Task { gpu: s, stream: 0, work: Work::Busy { ms: comm }, deps: Vec::new(), out_bytes: 4 });
+            let stage = tasks.len();
+            tasks.push(Task { gpu: s, stream: 0, work: Work::Busy { ms: comm }, deps: Vec::new(), out_bytes: 4, stage });
         }
     }
     Plan { tasks, graph: None, kernels: BUSY_KERNELS }
@@ -179,7 +210,8 @@ pub fn op_placement(w: &Workload, g: OpGraph, node_ops: &[Vec<usize>], placement
             let deps = g.ops[o].inputs.iter().map(|&u| dep(u, &task_of)).collect();
             task_of[o] = tasks.len();
             let work = if g.ops[o].kind == OpKind::Input { Work::Busy { ms: 0.0 } } else { Work::Op { op: o } };
-            tasks.push(Task { gpu: s, stream: 0, work, deps, out_bytes: g.ops[o].numel() as usize * ELEMENT_BYTES });
+            let (out_bytes, stage) = (g.ops[o].numel() as usize * ELEMENT_BYTES, tasks.len());
+            tasks.push(Task { gpu: s, stream: 0, work, deps, out_bytes, stage });
         } else if cpu_task[v] == usize::MAX {
             let inside = |u: usize| node_of[u] == v;
             let mut deps: Vec<Dep> = Vec::new();
@@ -198,6 +230,7 @@ pub fn op_placement(w: &Workload, g: OpGraph, node_ops: &[Vec<usize>], placement
                 work: Work::Busy { ms: w.nodes[v].cpu_latency },
                 deps,
                 out_bytes: out,
+                stage: tasks.len(),
             });
             task_of[o] = cpu_task[v];
         } else {
@@ -222,13 +255,17 @@ pub fn schedule(w: &Workload, s: &Schedule, graph: Option<OpGraph>) -> Result<Pl
     // the GPU's previous stage; inside a group, operators run in their listed order.
     let mut after: Vec<Vec<usize>> = vec![Vec::new(); n];
     let mut lane = vec![(0usize, 0usize); n];
+    let mut stage_id = vec![0usize; n];
+    let mut stages_seen = 0;
     for (gpu, stages) in s.stages.iter().enumerate() {
         let mut prev_ends: Vec<usize> = Vec::new();
         for stage in stages {
             let mut ends = Vec::new();
+            stages_seen += 1;
             for (q, group) in stage.iter().enumerate() {
                 for (i, &v) in group.iter().enumerate() {
                     lane[v] = (gpu, q);
+                    stage_id[v] = stages_seen;
                     if i == 0 {
                         after[v].extend(prev_ends.iter().copied());
                     } else {
@@ -286,7 +323,7 @@ pub fn schedule(w: &Workload, s: &Schedule, graph: Option<OpGraph>) -> Result<Pl
             None => Work::Busy { ms: w.nodes[v].acc_latency },
         };
         task_of[v] = tasks.len();
-        tasks.push(Task { gpu, stream, work, deps, out_bytes: bytes_of(v) });
+        tasks.push(Task { gpu, stream, work, deps, out_bytes: bytes_of(v), stage: stage_id[v] });
     }
     let kernels = if graph.is_some() { REAL_KERNELS } else { BUSY_KERNELS };
     Ok(Plan { tasks, graph, kernels })

@@ -492,13 +492,14 @@ struct ThreadState {
     _capture_events: Vec<CudaEvent>,
 }
 
-/// A run of one GPU thread's tasks between exchanges with other GPUs, as one CUDA graph: the
-/// first task's imports run before it, the last task's exports after it.
+/// A run of one GPU thread's stages between exchanges with other GPUs, as one CUDA graph: the
+/// imports of its tasks run before it, their exports after it (only its first stage imports,
+/// only its last exports).
 struct Segment {
-    first: usize,
-    last: usize,
+    tasks: Vec<usize>,
     graph: Option<CudaGraph>,
 }
+
 
 fn setup_thread(sh: &Shared, g: usize, graphs: bool) -> Result<ThreadState, String> {
     let ctx = &sh.ctxs[g];
@@ -545,20 +546,11 @@ fn setup_thread(sh: &Shared, g: usize, graphs: bool) -> Result<ThreadState, Stri
         // at a task that imports and ends at one that exports), each captured from its lanes
         // (fork from the thread's first lane, join back into it) and replayed as one graph:
         // no host launch per operator, while another GPU's inputs still arrive mid-sample.
-        let mut cuts: Vec<Vec<usize>> = Vec::new();
-        let mut cur: Vec<usize> = Vec::new();
-        for &t in &st.mine {
-            if !sh.wiring[t].imports.is_empty() && !cur.is_empty() {
-                cuts.push(std::mem::take(&mut cur));
-            }
-            cur.push(t);
-            if !sh.wiring[t].exports.is_empty() {
-                cuts.push(std::mem::take(&mut cur));
-            }
-        }
-        if !cur.is_empty() {
-            cuts.push(cur);
-        }
+        let cuts = sh.plan.segments(
+            &st.mine,
+            |t| !sh.wiring[t].imports.is_empty(),
+            |t| !sh.wiring[t].exports.is_empty(),
+        );
         let origin_lane = st.lanes[0];
         let origin = &sh.streams[origin_lane];
         origin.synchronize().map_err(|e| err("synchronize", e))?;
@@ -589,7 +581,7 @@ fn setup_thread(sh: &Shared, g: usize, graphs: bool) -> Result<ThreadState, Stri
             if let Some(g) = &graph {
                 g.upload().map_err(|e| err("graph upload", e))?;
             }
-            segments.push(Segment { first: tasks[0], last: *tasks.last().expect("non-empty"), graph });
+            segments.push(Segment { tasks, graph });
         }
         st.segments = segments;
         st._capture_events = keep;
@@ -605,11 +597,15 @@ fn setup_thread(sh: &Shared, g: usize, graphs: bool) -> Result<ThreadState, Stri
 fn replay(sh: &Shared, st: &ThreadState, s: usize) -> Result<(), String> {
     let origin = &sh.streams[st.lanes[0]];
     for seg in &st.segments {
-        import(sh, origin, &sh.wiring[seg.first], s)?;
+        for &t in &seg.tasks {
+            import(sh, origin, &sh.wiring[t], s)?;
+        }
         if let Some(g) = &seg.graph {
             g.launch().map_err(|e| err("graph launch", e))?;
         }
-        export(sh, origin, &sh.wiring[seg.last], s)?;
+        for &t in &seg.tasks {
+            export(sh, origin, &sh.wiring[t], s)?;
+        }
     }
     Ok(())
 }
