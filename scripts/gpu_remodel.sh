@@ -1,17 +1,19 @@
 #!/usr/bin/env bash
-# Recomputes every prediction of the committed GPU runs (results/gpu/*-real-kernels and
-# *-busy-kernels) with the current models, measurements untouched: `bench validate --measured`
-# for each validate_*.json, from the profiled workload under inputs/profiled/ (or the paper's
-# workload under $PLACEBENCH_PAPER_INPUTS) and the placements and schedules the run kept.
+# Recomputes every prediction of the committed GPU runs (results/gpu/*/) with the current
+# models, measurements untouched: `bench validate --measured` for each validate_*.json, from
+# the profiled workload the run measured (the run's own profiled/ folder where it keeps one,
+# else inputs/profiled/; the paper's workload under $PLACEBENCH_PAPER_INPUTS) and the
+# placements and schedules the run kept.
 # Needs no GPU. Usage: bash scripts/gpu_remodel.sh [RUN_FOLDER...]
 set -euo pipefail
 B=${BENCH:-target/release/bench}
 [ -x "$B" ] || cargo build --release
 paper="${PLACEBENCH_PAPER_INPUTS:-../shared/dnn-partitioning}"
-[ $# -gt 0 ] || set -- results/gpu/*-real-kernels results/gpu/*-busy-kernels
+[ $# -gt 0 ] || set -- results/gpu/*/
 for run in "$@"; do
   [ -d "$run" ] || continue
   dev=$(grep -q H100 "$run/gpus.txt" && echo h100 || echo h200)
+  run=${run%/}
   for f in "$run"/validate_*.json; do
     base=$(basename "$f" .json)
     case $base in
@@ -26,7 +28,7 @@ for run in "$@"; do
     esac
     case $base in
       validate_paper_*) wf=$(ls "$paper"/throughput-inputs/*/"$name.json" | head -1) ;;
-      *) wf="inputs/profiled/$dev/$w.json" ;;
+      *) wf="inputs/profiled/$dev/$w.json"; [ -e "$run/profiled/$dev/$w.json" ] && wf="$run/profiled/$dev/$w.json" ;;
     esac
     # A run whose workload file is not byte-for-byte the one measured is left as it is.
     if "$B" validate "$wf" "${plans[@]}" "${flags[@]}" --measured "$f" --out "$f.new" 2>"$f.err"; then

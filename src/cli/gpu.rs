@@ -227,8 +227,7 @@ struct Zoo {
 
 /// What the issue model needs from a profiled workload's provenance.
 struct Profile {
-    gpu_ms: Vec<f64>,
-    host_ms: Vec<f64>,
+    ops: issue::OpCosts,
     /// α (ms) and bytes per ms of copies between GPUs, where two GPUs were measured.
     link: Option<(f64, f64)>,
     /// Exchange latency beyond the copy (ms): under graph replay, and eager; 0 in profiles
@@ -255,7 +254,15 @@ fn profile_of(v: &Value) -> Option<Profile> {
     });
     let x = &p["exchange"];
     let exchange_ms = (x["graphs_ms"].as_f64().unwrap_or(0.0), x["eager_ms"].as_f64().unwrap_or(0.0));
-    Some(Profile { gpu_ms: times("op_gpu_ms")?, host_ms: times("op_host_ms")?, link, exchange_ms })
+    let ops = issue::OpCosts {
+        charged_ms: times("op_gpu_ms")?,
+        warm_ms: times("op_gpu_warm_ms"),
+        cold_ms: times("op_gpu_cold_ms"),
+        l2_bytes: p["l2_bytes"].as_f64(),
+        host_ms: times("op_host_ms")?,
+        occupancy: serde_json::from_value(p["op_occupancy"].clone()).ok(),
+    };
+    Some(Profile { ops, link, exchange_ms })
 }
 
 /// How a row's measured time was taken.
@@ -301,7 +308,7 @@ fn issue_model(
     timing: Timing,
 ) -> Option<issue::Prediction> {
     let costs = match (zoo.and_then(|z| z.profile.as_ref()), &job.plan.graph) {
-        (Some(p), Some(_)) => issue::Costs::of_ops(&job.plan, &p.gpu_ms, &p.host_ms, p.exchange(graphs), graphs),
+        (Some(p), Some(_)) => issue::Costs::of_ops(&job.plan, &p.ops, p.exchange(graphs), graphs, devices),
         (_, None) => issue::Costs::of_busy(&job.plan),
         // Real kernels of a workload without measured times: nothing to model them with.
         (None, Some(_)) => return None,

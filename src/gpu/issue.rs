@@ -13,9 +13,15 @@
 //! learning of an event recorded on another GPU, the launch of the graph segment after it),
 //! measured by `bench profile` as a ping-pong through the executor itself; it delays the copy.
 //!
-//! Left out, on purpose: contention between concurrent streams of one GPU (they overlap
-//! freely here), the host cost of event records and waits, and the mailbox ring's limit on how
-//! far a producer runs ahead.
+//! Under graph replay, the model follows the executor's segments (`Plan::segments`) and runs
+//! each HIOS stage inside them as the schedule model does ([`crate::hios::shared_stage_time`]
+//! from the operators' measured occupancies), and charges each operator between its warm and
+//! cold time by the share of its GPU's working set that cannot stay in L2 (a GPU that holds a
+//! pipeline stage small enough keeps its weights there from sample to sample).
+//!
+//! Left out, on purpose: contention between concurrent streams of one GPU in eager runs (they
+//! overlap freely there), contention between copies and compute, the host cost of event
+//! records and waits, and the mailbox ring's limit on how far a producer runs ahead.
 
 use super::plan::{Dep, Plan, Work};
 use super::Mode;
@@ -34,6 +40,8 @@ pub struct Costs {
     pub copy_host_ms: f64,
     /// Latency of an exchange between GPUs beyond its copy, before the copy starts.
     pub exchange_ms: f64,
+    /// Share of its GPU each task occupies alone (0: overlaps freely with anything).
+    pub occupancy: Vec<f64>,
     /// Each sample replayed as CUDA graphs: pipelines then stream without lags, as the
     /// executor runs them.
     pub replay: bool,
@@ -51,28 +59,36 @@ impl Costs {
             copy_bytes_per_ms: f64::INFINITY,
             copy_host_ms: 0.0,
             exchange_ms: 0.0,
+            occupancy: vec![0.0; plan.tasks.len()],
             replay: false,
         }
     }
 
-    /// Costs of a plan of real kernels from per-operator times; busy tasks (graph inputs)
-    /// cost what they spin. `link`: what an exchange between GPUs costs (free when none was
-    /// measured). `graphs`: each sample is replayed as graphs, no per-operator issue.
-    pub fn of_ops(plan: &Plan, op_gpu_ms: &[f64], op_host_ms: &[f64], link: Option<Exchange>, graphs: bool) -> Costs {
-        let mut gpu_ms = Vec::with_capacity(plan.tasks.len());
-        let mut host_ms = Vec::with_capacity(plan.tasks.len());
+    /// Costs of a plan of real kernels from per-operator measurements (`ops`) on `devices`
+    /// GPUs; busy tasks (graph inputs) cost what they spin. `link`: what an exchange between
+    /// GPUs costs (free when none was measured). `graphs`: each sample is replayed as graphs,
+    /// no per-operator issue.
+    pub fn of_ops(plan: &Plan, ops: &OpCosts, link: Option<Exchange>, graphs: bool, devices: usize) -> Costs {
+        let n = plan.tasks.len();
+        let miss = ops.miss_by_gpu(plan, devices.max(1));
+        let mut gpu_ms = Vec::with_capacity(n);
+        let mut host_ms = Vec::with_capacity(n);
+        let mut occupancy = Vec::with_capacity(n);
         for t in &plan.tasks {
-            let (g, h) = match t.work {
-                Work::Op { op } => {
-                    (op_gpu_ms.get(op).copied().unwrap_or(0.0), op_host_ms.get(op).copied().unwrap_or(0.0))
-                }
-                Work::Busy { ms } => (ms, 0.0),
+            let (g, h, u) = match t.work {
+                Work::Op { op } => (
+                    ops.gpu_ms(op, miss.as_ref().map(|m| m[t.gpu % devices.max(1)])),
+                    ops.host_ms.get(op).copied().unwrap_or(0.0),
+                    ops.occupancy.as_ref().and_then(|u| u.get(op).copied().flatten()).unwrap_or(0.0),
+                ),
+                Work::Busy { ms } => (ms, 0.0, 0.0),
             };
             gpu_ms.push(g);
             host_ms.push(if graphs { 0.0 } else { h });
+            occupancy.push(u);
         }
         // The cheapest measured launch stands for a copy kernel's.
-        let cheapest = op_host_ms.iter().copied().filter(|&h| h > 0.0).fold(f64::INFINITY, f64::min);
+        let cheapest = ops.host_ms.iter().copied().filter(|&h| h > 0.0).fold(f64::INFINITY, f64::min);
         let copy_host_ms = if graphs || !cheapest.is_finite() { 0.0 } else { cheapest };
         let x = link.unwrap_or(Exchange { alpha_ms: 0.0, bytes_per_ms: f64::INFINITY, latency_ms: 0.0 });
         Costs {
@@ -82,7 +98,47 @@ impl Costs {
             copy_bytes_per_ms: x.bytes_per_ms,
             copy_host_ms,
             exchange_ms: x.latency_ms,
+            occupancy,
             replay: graphs,
+        }
+    }
+}
+
+/// Per-operator measurements of a profiled workload (its provenance).
+#[derive(Debug, Clone, Default)]
+pub struct OpCosts {
+    /// The GPU time the workload charges.
+    pub charged_ms: Vec<f64>,
+    /// Warm and cold GPU times and the L2 size, where the profile measured them.
+    pub warm_ms: Option<Vec<f64>>,
+    pub cold_ms: Option<Vec<f64>>,
+    pub l2_bytes: Option<f64>,
+    pub host_ms: Vec<f64>,
+    pub occupancy: Option<Vec<Option<f64>>>,
+}
+
+impl OpCosts {
+    /// Per GPU, the share of its working set (fp32 weights and outputs of the operators placed
+    /// on it) that does not fit in L2: `max(0, 1 - L2 / working set)`, the share of reads that
+    /// miss when a sample streams through it all. `None` without warm and cold times.
+    fn miss_by_gpu(&self, plan: &Plan, devices: usize) -> Option<Vec<f64>> {
+        let (l2, g) = (self.l2_bytes?, plan.graph.as_ref()?);
+        self.warm_ms.as_ref().zip(self.cold_ms.as_ref())?;
+        let mut set = vec![0.0f64; devices];
+        for t in &plan.tasks {
+            if let Work::Op { op } = t.work {
+                set[t.gpu % devices] += ((g.ops[op].params + g.ops[op].numel()) * super::plan::ELEMENT_BYTES as u64) as f64;
+            }
+        }
+        Some(set.into_iter().map(|s| if s > 0.0 { (1.0 - l2 / s).max(0.0) } else { 0.0 }).collect())
+    }
+
+    /// Operator `op`'s time on a GPU whose reads miss L2 at rate `miss`: between its warm and
+    /// cold times; the charged time where those were not measured.
+    fn gpu_ms(&self, op: usize, miss: Option<f64>) -> f64 {
+        match (miss, &self.warm_ms, &self.cold_ms) {
+            (Some(m), Some(w), Some(c)) => w[op] + m * (c[op] - w[op]),
+            _ => self.charged_ms.get(op).copied().unwrap_or(0.0),
         }
     }
 }
@@ -227,8 +283,9 @@ pub fn predict(plan: &Plan, costs: &Costs, mode: Mode, devices: usize, samples: 
 
 /// Graph replay: each GPU's share of a sample runs as segments (`Plan::segments`), one graph
 /// each on the GPU's first stream, one after another; a segment starts when the one before
-/// has ended and its imports have arrived, its tasks run on their lanes inside it, and what it
-/// exports leaves when all of it has ended. Launches cost the host nothing here.
+/// has ended and its imports have arrived, runs its stages one after another (a stage's
+/// groups together, by their occupancies), and what it exports leaves when all of it has
+/// ended. Launches cost the host nothing here.
 fn predict_replay(plan: &Plan, costs: &Costs, devices: usize, samples: usize) -> Prediction {
     let n = plan.tasks.len();
     let w = Wiring::of(plan, devices);
@@ -278,7 +335,6 @@ fn predict_replay(plan: &Plan, costs: &Costs, devices: usize, samples: usize) ->
     }
     let mut prev_end = vec![0.0f64; devices];
     let mut copy_free = vec![0.0f64; devices];
-    let mut lane_free = vec![0.0f64; w.lanes];
     let mut imported = vec![0.0f64; w.count];
     let mut done = vec![0.0f64; n];
     let mut segment_end = vec![0.0f64; m];
@@ -295,14 +351,28 @@ fn predict_replay(plan: &Plan, costs: &Costs, devices: usize, samples: usize) ->
                     start = start.max(imported[id]);
                 }
             }
+            // Stage after stage; a stage's groups (its lanes) share the GPU by occupancy.
             let mut end = start;
-            for &t in members {
-                let ready =
-                    plan.tasks[t].deps.iter().filter(|d| w.gpu[d.task] == *g).map(|d| done[d.task]).fold(start, f64::max);
-                let finish = ready.max(lane_free[w.lane[t]]) + costs.gpu_ms[t];
-                lane_free[w.lane[t]] = finish;
-                done[t] = finish;
-                end = end.max(finish);
+            for stage in members.chunk_by(|&a, &b| plan.tasks[a].stage == plan.tasks[b].stage) {
+                let ready = stage
+                    .iter()
+                    .flat_map(|&t| plan.tasks[t].deps.iter().filter(|d| w.gpu[d.task] == *g))
+                    .map(|d| if stage.contains(&d.task) { end } else { done[d.task] })
+                    .fold(end, f64::max);
+                let mut groups: Vec<(usize, f64, f64)> = Vec::new();
+                for &t in stage {
+                    let (ms, u) = (costs.gpu_ms[t], costs.occupancy[t]);
+                    match groups.iter_mut().find(|x| x.0 == w.lane[t]) {
+                        Some(x) => (x.1, x.2) = (x.1 + ms, x.2 + ms * u),
+                        None => groups.push((w.lane[t], ms, ms * u)),
+                    }
+                }
+                let gw: Vec<f64> = groups.iter().map(|x| x.1).collect();
+                let gu: Vec<f64> = groups.iter().map(|x| if x.1 > 0.0 { x.2 / x.1 } else { 0.0 }).collect();
+                end = ready + crate::hios::shared_stage_time(&gw, &gu, crate::hios::DEFAULT_BETA);
+                for &t in stage {
+                    done[t] = end;
+                }
             }
             segment_end[i] = end;
             prev_end[*g] = end;
@@ -355,6 +425,7 @@ mod tests {
             copy_bytes_per_ms: f64::INFINITY,
             copy_host_ms: 0.0,
             exchange_ms: 0.0,
+            occupancy: vec![0.0; gpu.len()],
             replay: false,
         }
     }
@@ -441,5 +512,19 @@ mod tests {
         c.replay = true;
         assert_eq!(predict(&plan, &c, Mode::Latency, 2, 1).per_sample_ms, 5.0);
         assert_eq!(predict(&plan, &c, Mode::Pipeline, 2, 2).per_sample_ms, 4.5);
+    }
+
+    /// Replayed, a stage's groups share the GPU by occupancy (the schedule model's formula):
+    /// A and B (2 ms each, two streams, one stage) at occupancy 0.75 take max(2·0.75 + 2·0.75,
+    /// 2) + 0.1 · 0.5 · 2 = 3.1 ms; eager runs overlap them freely: 2 ms.
+    #[test]
+    fn replayed_stages_share_the_gpu_by_occupancy() {
+        let mut plan = plan_of(vec![task(0, 0, &[]), task(0, 1, &[])]);
+        plan.tasks[1].stage = 0;
+        let mut c = costs(&[2.0, 2.0], &[0.0; 2]);
+        c.occupancy = vec![0.75, 0.75];
+        assert_eq!(predict(&plan, &c, Mode::Latency, 1, 1).per_sample_ms, 2.0);
+        c.replay = true;
+        assert!((predict(&plan, &c, Mode::Latency, 1, 1).per_sample_ms - 3.1).abs() < 1e-12);
     }
 }

@@ -29,10 +29,26 @@ pub enum Contention {
     Reference,
 }
 
+/// The oversubscription cost of [`Contention::Shared`] unless told otherwise.
+pub const DEFAULT_BETA: f64 = 0.1;
+
 impl Default for Contention {
     fn default() -> Self {
-        Contention::Shared { beta: 0.1 }
+        Contention::Shared { beta: DEFAULT_BETA }
     }
+}
+
+/// [`Contention::Shared`]'s time of groups run at once, from each group's time alone `gw`
+/// and occupancy `gu`.
+pub fn shared_stage_time(gw: &[f64], gu: &[f64], beta: f64) -> f64 {
+    if gw.len() <= 1 {
+        return gw.first().copied().unwrap_or(0.0);
+    }
+    let work: f64 = gw.iter().zip(gu).map(|(w, u)| w * u).sum();
+    let longest = gw.iter().copied().fold(0.0, f64::max);
+    let over = (gu.iter().sum::<f64>() - 1.0).max(0.0);
+    let shortest = gw.iter().copied().fold(f64::INFINITY, f64::min);
+    work.max(longest) + beta * over * shortest
 }
 
 /// What HIOS schedules: per operator its time `w`, occupancy `u` and transfer cost `c`.
@@ -92,15 +108,13 @@ impl Problem {
             .zip(&gw)
             .map(|(g, &t)| if t > 0.0 { g.iter().map(|&v| self.w[v] * self.u[v]).sum::<f64>() / t } else { 0.0 })
             .collect();
-        let work: f64 = gw.iter().zip(&gu).map(|(w, u)| w * u).sum();
-        let longest = gw.iter().copied().fold(0.0, f64::max);
         match self.contention {
-            Contention::Shared { beta } => {
-                let over = (gu.iter().sum::<f64>() - 1.0).max(0.0);
-                let shortest = gw.iter().copied().fold(f64::INFINITY, f64::min);
-                work.max(longest) + beta * over * shortest
+            Contention::Shared { beta } => shared_stage_time(&gw, &gu, beta),
+            Contention::Reference => {
+                let work: f64 = gw.iter().zip(&gu).map(|(w, u)| w * u).sum();
+                let longest = gw.iter().copied().fold(0.0, f64::max);
+                0.5 * gw.iter().sum::<f64>() + 0.5 * work.max(longest)
             }
-            Contention::Reference => 0.5 * gw.iter().sum::<f64>() + 0.5 * work.max(longest),
         }
     }
 

@@ -63,7 +63,8 @@ pub struct Summary {
     pub gpus_used: u64,
     /// `eager`, `graphs` or `busy kernels`.
     pub launches: String,
-    /// `throughput`, `latency` or `hios`.
+    /// `throughput (steady)` (pipelines timed in steady state), `throughput (stream)` (timed
+    /// over fill and drain, before steady-state timing), `latency` or `hios`.
     pub kind: String,
     pub rows: usize,
     pub median_error: f64,
@@ -92,6 +93,15 @@ fn launches(row: &serde_json::Value) -> &'static str {
     }
 }
 
+fn kind(row: &serde_json::Value) -> String {
+    let kind = row["kind"].as_str().unwrap_or("");
+    match (kind, row["timing"].as_str()) {
+        ("throughput", Some("steady")) => "throughput (steady)".into(),
+        ("throughput", _) => "throughput (stream)".into(),
+        _ => kind.into(),
+    }
+}
+
 /// One summary per group of the measured rows, sorted by machine, GPUs, launches and kind.
 pub fn summary(rows: &[serde_json::Value]) -> Vec<Summary> {
     type Key = (String, u64, String, String);
@@ -103,7 +113,7 @@ pub fn summary(rows: &[serde_json::Value]) -> Vec<Summary> {
             machine,
             r["devices_used"].as_u64().unwrap_or(1),
             launches(r).into(),
-            r["kind"].as_str().unwrap_or("").into(),
+            kind(r),
         );
         groups.entry(key).or_default().push(r);
     }
