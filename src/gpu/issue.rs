@@ -23,7 +23,7 @@
 //! overlap freely there), contention between copies and compute, the host cost of event
 //! records and waits, and the mailbox ring's limit on how far a producer runs ahead.
 
-use super::plan::{Dep, Plan, Work};
+use super::plan::{copy_occupancy, Dep, Plan, Work};
 use super::Mode;
 
 /// Per-task costs, in milliseconds.
@@ -42,6 +42,9 @@ pub struct Costs {
     pub exchange_ms: f64,
     /// Share of its GPU each task occupies alone (0: overlaps freely with anything).
     pub occupancy: Vec<f64>,
+    /// Copies between GPUs hold their share of the receiving GPU while they run (copy kernels,
+    /// `plan::copy_occupancy`), slowing the compute they overlap.
+    pub copies_occupy: bool,
     /// Each sample replayed as CUDA graphs: pipelines then stream without lags, as the
     /// executor runs them.
     pub replay: bool,
@@ -60,6 +63,7 @@ impl Costs {
             copy_host_ms: 0.0,
             exchange_ms: 0.0,
             occupancy: vec![0.0; plan.tasks.len()],
+            copies_occupy: false,
             replay: false,
         }
     }
@@ -99,6 +103,7 @@ impl Costs {
             copy_host_ms,
             exchange_ms: x.latency_ms,
             occupancy,
+            copies_occupy: true,
             replay: graphs,
         }
     }
@@ -170,6 +175,8 @@ struct Wiring {
     gpu: Vec<usize>,
     lane: Vec<usize>,
     lanes: usize,
+    /// The GPU of each lane.
+    lane_gpu: Vec<usize>,
     imports: Vec<Vec<(usize, bool)>>,
     count: usize,
 }
@@ -202,7 +209,8 @@ impl Wiring {
                     .collect()
             })
             .collect();
-        Wiring { gpu, lane, lanes: keys.len(), imports, count: import_of.len() }
+        let lane_gpu = keys.iter().map(|k| k.0 % devices).collect();
+        Wiring { gpu, lane, lanes: keys.len(), lane_gpu, imports, count: import_of.len() }
     }
 
     /// The cross-GPU dependencies of task `t`, each with its import.
@@ -211,16 +219,32 @@ impl Wiring {
     }
 }
 
+/// A copy onto a GPU: when it ran, and the share of the GPU it held.
+struct Copy {
+    start: f64,
+    end: f64,
+    occupancy: f64,
+}
+
+impl Copy {
+    /// Pushes back work on the GPU that would have ended at `busy_until`: by the copy's share
+    /// of the GPU for as long as the two overlapped (a copy is a kernel on the receiving GPU,
+    /// and a large one holds every SM while it runs).
+    fn delay(&self, busy_until: f64) -> f64 {
+        busy_until + self.occupancy * (busy_until.min(self.end) - self.start).max(0.0)
+    }
+}
+
 /// When a copy of `bytes` sent at `sent` has arrived on a GPU whose copy stream is free at
 /// `copy_free` (updated): copies run one after another, each after the exchange latency.
-fn arrival(costs: &Costs, copy_free: &mut f64, host: f64, sent: f64, bytes: usize) -> f64 {
+fn arrival(costs: &Costs, copy_free: &mut f64, host: f64, sent: f64, bytes: usize) -> Copy {
     let sent = sent + costs.exchange_ms;
     if bytes == 0 {
-        return sent;
+        return Copy { start: sent, end: sent, occupancy: 0.0 };
     }
     let start = host.max(*copy_free).max(sent);
     *copy_free = start + costs.copy_alpha_ms + bytes as f64 / costs.copy_bytes_per_ms;
-    *copy_free
+    Copy { start, end: *copy_free, occupancy: if costs.copies_occupy { copy_occupancy(bytes) } else { 0.0 } }
 }
 
 /// The issue model's prediction for `plan` run as `bench validate` runs it on `devices` GPUs:
@@ -264,7 +288,13 @@ pub fn predict(plan: &Plan, costs: &Costs, mode: Mode, devices: usize, samples: 
                     if d.bytes > 0 {
                         host[g] += costs.copy_host_ms;
                     }
-                    imported[slot] = arrival(costs, &mut copy_free[g], host[g], done[at(u, q)], d.bytes);
+                    let copy = arrival(costs, &mut copy_free[g], host[g], done[at(u, q)], d.bytes);
+                    for (l, free) in lane_free.iter_mut().enumerate() {
+                        if w.lane_gpu[l] == g {
+                            *free = copy.delay(*free);
+                        }
+                    }
+                    imported[slot] = copy.end;
                 }
                 ready = ready.max(imported[slot]);
             }
@@ -346,7 +376,10 @@ fn predict_replay(plan: &Plan, costs: &Costs, devices: usize, samples: usize) ->
                 for (d, (id, first)) in w.cross(plan, t) {
                     if first {
                         let sent = segment_end[segment_of[d.task]];
-                        imported[id] = arrival(costs, &mut copy_free[*g], 0.0, sent, d.bytes);
+                        let copy = arrival(costs, &mut copy_free[*g], 0.0, sent, d.bytes);
+                        prev_end[*g] = copy.delay(prev_end[*g]);
+                        start = start.max(prev_end[*g]);
+                        imported[id] = copy.end;
                     }
                     start = start.max(imported[id]);
                 }
@@ -426,6 +459,7 @@ mod tests {
             copy_host_ms: 0.0,
             exchange_ms: 0.0,
             occupancy: vec![0.0; gpu.len()],
+            copies_occupy: false,
             replay: false,
         }
     }
@@ -526,5 +560,26 @@ mod tests {
         assert_eq!(predict(&plan, &c, Mode::Latency, 1, 1).per_sample_ms, 2.0);
         c.replay = true;
         assert!((predict(&plan, &c, Mode::Latency, 1, 1).per_sample_ms - 3.1).abs() < 1e-12);
+    }
+
+    /// A large copy between GPUs is a kernel that holds every SM of the receiving GPU while it
+    /// runs: A (1 ms, GPU 0) sends 4 MiB to C on GPU 1 through a copy of 1 ms, 1–2, while B
+    /// (5 ms) runs there from 0; B loses that millisecond and ends at 6, C runs 6–7. A copy
+    /// free of the SMs would leave B at 5 and C at 5–6.
+    #[test]
+    fn large_copies_take_the_receiving_gpu_while_they_run() {
+        let mut plan = plan_of(vec![task(0, 0, &[]), task(1, 0, &[]), task(1, 0, &[0])]);
+        plan.tasks[2].deps[0].bytes = 4 << 20;
+        assert_eq!(copy_occupancy(4 << 20), 1.0);
+        let mut c = costs(&[1.0, 5.0, 1.0], &[0.0; 3]);
+        c.copy_alpha_ms = 1.0;
+        assert_eq!(predict(&plan, &c, Mode::Latency, 2, 1).per_sample_ms, 6.0);
+        c.copies_occupy = true;
+        assert_eq!(predict(&plan, &c, Mode::Latency, 2, 1).per_sample_ms, 7.0);
+        // Replayed the same: C's segment waits for B's and for the copy.
+        c.replay = true;
+        assert_eq!(predict(&plan, &c, Mode::Latency, 2, 1).per_sample_ms, 7.0);
+        // A small copy holds a few blocks' share: 4 KiB is 4 blocks of 1056.
+        assert!((copy_occupancy(4096) - 4.0 / 1056.0).abs() < 1e-15);
     }
 }

@@ -19,6 +19,19 @@ pub const ELEMENT_BYTES: usize = 4;
 /// bytes, so the copy only carries the dependency; the modelled time is spent as busy time.
 pub const BUSY_EDGE_BYTES: usize = 64 << 10;
 
+/// The element-wise kernels' launch shape (copies between GPUs among them): blocks of
+/// `KERNEL_THREADS`, at most `KERNEL_BLOCKS_MAX`, a grid stride beyond; that fills the 2048
+/// resident threads of each of the 132 SMs of an H100 or H200.
+pub const KERNEL_THREADS: usize = 256;
+pub const KERNEL_BLOCKS_MAX: usize = 132 * 8;
+
+/// The share of its GPU's thread slots a copy of `bytes` between GPUs holds while it runs:
+/// its blocks over the most the GPU keeps resident.
+pub fn copy_occupancy(bytes: usize) -> f64 {
+    let blocks = (bytes / ELEMENT_BYTES).div_ceil(KERNEL_THREADS).clamp(1, KERNEL_BLOCKS_MAX);
+    blocks as f64 / KERNEL_BLOCKS_MAX as f64
+}
+
 /// What a task runs.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Work {

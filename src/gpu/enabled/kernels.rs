@@ -113,8 +113,9 @@ impl Library {
 }
 
 fn grid(n: u64) -> LaunchConfig {
-    let blocks = n.div_ceil(256).clamp(1, 132 * 8) as u32;
-    LaunchConfig { grid_dim: (blocks, 1, 1), block_dim: (256, 1, 1), shared_mem_bytes: 0 }
+    use crate::gpu::plan::{KERNEL_BLOCKS_MAX, KERNEL_THREADS};
+    let blocks = n.div_ceil(KERNEL_THREADS as u64).clamp(1, KERNEL_BLOCKS_MAX as u64) as u32;
+    LaunchConfig { grid_dim: (blocks, 1, 1), block_dim: (KERNEL_THREADS as u32, 1, 1), shared_mem_bytes: 0 }
 }
 
 fn rows_grid(rows: u64) -> LaunchConfig {
