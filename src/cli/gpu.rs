@@ -129,6 +129,16 @@ pub fn profile(a: ProfileArgs) -> Result<i32> {
         );
     }
     let exchange = measure_exchange(&fits, info.devices).map_err(gpu_err("bench profile"))?;
+    let interference = crate::gpu::profile_copy_interference(a.runs).map_err(gpu_err("bench profile"))?;
+    if let Some(x) = &interference {
+        eprintln!(
+            "a copy from GPU 0 beside an SM-filling kernel on GPU 1: {:.3} ms and {:.3} ms alone, {:.3} ms together ({:.0}% of the shorter lost)",
+            x.copy_ms,
+            x.compute_ms,
+            x.together_ms,
+            100.0 * x.lost_share
+        );
+    }
     if let Some(x) = &exchange {
         eprintln!(
             "exchange between GPUs beyond its copy: {:.4} ms under graph replay, {:.4} ms eager",
@@ -168,7 +178,7 @@ pub fn profile(a: ProfileArgs) -> Result<i32> {
             "statistic": "per operator and launch: GPU time, the median of five replays of a CUDA graph of `runs` launches (events), warm (the operator repeating itself) and cold (each launch after a read of 3x L2 and of its inputs, minus a graph of those reads alone); host time, the median of five rounds of `runs` eager launches (clock)",
             "l2_bytes": profile.l2_bytes, "working_set_bytes": working_set,
             "gpu_time_charged": if cold { "cold" } else { "warm" }, "cache": format!("{:?}", a.cache).to_lowercase(),
-            "cost": cost, "links": fits, "exchange": exchange, "cpu_times": "from the cost model (not measured)", "sizes": "from the cost model",
+            "cost": cost, "links": fits, "exchange": exchange, "copy_interference": interference, "cpu_times": "from the cost model (not measured)", "sizes": "from the cost model",
             "gpu_ms_total": gpu_ms.iter().sum::<f64>(), "host_ms_total": host_ms.iter().sum::<f64>(),
             "op_gpu_ms": gpu_ms, "op_host_ms": host_ms, "op_gpu_warm_ms": warm_ms, "op_gpu_cold_ms": cold_ms,
             "together": crate::gpu::TOGETHER, "op_gpu_together_ms": together_ms, "op_occupancy": occupancy,

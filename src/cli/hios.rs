@@ -145,7 +145,9 @@ pub fn hios_records(a: &HiosArgs) -> Result<(Vec<Record>, Vec<ScheduleFile>)> {
                 _ => String::new(),
             };
             let name = format!("{}__{}{beta}.json", r.workload.replace('/', "__"), r.algorithm);
-            files.push((name.clone(), serde_json::to_string_pretty(&s).unwrap_or_default()));
+            // Compact: pretty-printed, a schedule of a thousand operators runs to ten
+            // thousand lines, and GPU runs keep one per algorithm and GPU count.
+            files.push((name.clone(), serde_json::to_string(&s).unwrap_or_default() + "\n"));
             r.placement_file = Some(name);
         }
         records.push(r);

@@ -1,7 +1,7 @@
 //! Stand-ins when placebench is built without the `cuda` feature.
 
 use super::plan::Plan;
-use super::{GpuInfo, LinkFit, Measurement, Mode, OpProfile};
+use super::{CopyInterference, GpuInfo, LinkFit, Measurement, Mode, OpProfile};
 use crate::zoo::graph::OpGraph;
 
 const WHY: &str = "this bench was built without the `cuda` feature: rebuild with `cargo build --release --features cuda` on a machine with an NVIDIA driver";
@@ -25,5 +25,9 @@ pub fn profile_ops(_g: &OpGraph, _warmup: usize, _runs: usize, _progress: impl F
 }
 
 pub fn profile_links(_runs: usize) -> Result<Vec<LinkFit>, String> {
+    Err(WHY.into())
+}
+
+pub fn profile_copy_interference(_runs: usize) -> Result<Option<CopyInterference>, String> {
     Err(WHY.into())
 }

@@ -10,12 +10,12 @@ pub mod plan;
 #[cfg(feature = "cuda")]
 mod enabled;
 #[cfg(feature = "cuda")]
-pub use enabled::{execute, probe, profile_links, profile_ops};
+pub use enabled::{execute, probe, profile_copy_interference, profile_links, profile_ops};
 
 #[cfg(not(feature = "cuda"))]
 mod disabled;
 #[cfg(not(feature = "cuda"))]
-pub use disabled::{execute, probe, profile_links, profile_ops};
+pub use disabled::{execute, probe, profile_copy_interference, profile_links, profile_ops};
 
 /// Relative error of a prediction, |measured − predicted| / measured: the fidelity measure of
 /// the validate rows and their summaries.
@@ -105,6 +105,27 @@ pub struct Measurement {
     pub gpu: GpuInfo,
 }
 
+/// How much a copy from another GPU slows compute it runs beside on the receiving GPU: an
+/// SM-filling kernel (a read of a local buffer) and a copy kernel from GPU 0, each alone and
+/// both at once on two streams of GPU 1.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct CopyInterference {
+    pub bytes: usize,
+    pub compute_ms: f64,
+    pub copy_ms: f64,
+    pub together_ms: f64,
+    /// `(together - max(compute, copy)) / min(compute, copy)`, in [0, 1]: 0 when the two
+    /// overlap fully, 1 when they run one after the other.
+    pub lost_share: f64,
+}
+
+impl CopyInterference {
+    pub fn new(bytes: usize, compute_ms: f64, copy_ms: f64, together_ms: f64) -> CopyInterference {
+        let lost = (together_ms - compute_ms.max(copy_ms)) / compute_ms.min(copy_ms);
+        CopyInterference { bytes, compute_ms, copy_ms, together_ms, lost_share: lost.clamp(0.0, 1.0) }
+    }
+}
+
 /// Copy time fitted to `alpha_ms + bytes / bytes_per_ms` by least squares over the sizes.
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct LinkFit {
@@ -152,6 +173,14 @@ mod tests {
         assert_eq!(t(0.9).occupancy(), Some(0.25));
         assert_eq!(t(4.4).occupancy(), Some(1.0));
         assert_eq!(super::OpTimes::default().occupancy(), None);
+    }
+
+    #[test]
+    fn interference_is_the_share_of_the_shorter_lost() {
+        // 2 ms and 1 ms: 2 together is full overlap, 3 one after the other, 2.5 half lost.
+        assert_eq!(super::CopyInterference::new(1, 2.0, 1.0, 2.0).lost_share, 0.0);
+        assert_eq!(super::CopyInterference::new(1, 2.0, 1.0, 3.0).lost_share, 1.0);
+        assert_eq!(super::CopyInterference::new(1, 1.0, 2.0, 2.5).lost_share, 0.5);
     }
 
     #[test]

@@ -7,7 +7,7 @@
 mod kernels;
 
 use super::plan::{Plan, Work, ELEMENT_BYTES};
-use super::{GpuInfo, LinkFit, Measurement, Mode, OpProfile, OpTimes, TOGETHER};
+use super::{CopyInterference, GpuInfo, LinkFit, Measurement, Mode, OpProfile, OpTimes, TOGETHER};
 use crate::zoo::graph::OpGraph;
 use cudarc::driver::sys;
 use cudarc::driver::{CudaContext, CudaEvent, CudaGraph, CudaSlice, CudaStream};
@@ -902,4 +902,47 @@ pub fn profile_links(runs: usize) -> Result<Vec<LinkFit>, String> {
     s0.synchronize().map_err(|e| err("synchronize", e))?;
     unsafe { sys::cuMemFreeHost(host) };
     Ok(fits)
+}
+
+/// How a copy kernel from GPU 0 and an SM-filling kernel on GPU 1 share GPU 1 (see
+/// `CopyInterference`); `None` with fewer than two GPUs or without peer access (the executor
+/// then copies through the driver, not with a kernel).
+pub fn profile_copy_interference(runs: usize) -> Result<Option<CopyInterference>, String> {
+    let devices = CudaContext::device_count().map_err(|e| err("device count", e))? as usize;
+    if devices < 2 {
+        return Ok(None);
+    }
+    let ctxs = contexts(2)?;
+    let peers = enable_peers(&ctxs)?;
+    if !peers.iter().any(|p| p.0 == 0 && p.1 == 1 && p.2) {
+        return Ok(None);
+    }
+    let ptx = compile()?;
+    let (lib0, lib1) = (Library::load(&ctxs[0], &ptx)?, Library::load(&ctxs[1], &ptx)?);
+    let s0 = ctxs[0].new_stream().map_err(|e| err("stream", e))?;
+    let (a, b) = (ctxs[1].new_stream().map_err(|e| err("stream", e))?, ctxs[1].new_stream().map_err(|e| err("stream", e))?);
+    // 64 MiB over the link against a read of 1 GiB of local memory: similar times on H200.
+    let bytes = 64usize << 20;
+    let local_n = (1usize << 30) / ELEMENT_BYTES;
+    let src = kernels::random_buffer(&lib0, &s0, bytes / ELEMENT_BYTES, 1, 1.0)?;
+    s0.synchronize().map_err(|e| err("synchronize", e))?;
+    let dst = kernels::random_buffer(&lib1, &b, bytes / ELEMENT_BYTES, 2, 1.0)?;
+    let local = kernels::random_buffer(&lib1, &a, local_n, 3, 1.0)?;
+    let sink = kernels::random_buffer(&lib1, &a, 1, 4, 1.0)?;
+    b.synchronize().map_err(|e| err("synchronize", e))?;
+    let compute = || kernels::read_all(&lib1, &a, local.1, local_n as u64, sink.1);
+    let copy_on = |s: &Arc<CudaStream>| kernels::copy(&lib1, s, src.1, dst.1, bytes);
+    let compute_ms = time_ms(&a, 3, runs, compute)?;
+    let copy_ms = time_ms(&a, 3, runs, || copy_on(&a))?;
+    let (fork, join) = (ctxs[1].new_event(None).map_err(|e| err("event", e))?, ctxs[1].new_event(None).map_err(|e| err("event", e))?);
+    let together_ms = time_ms(&a, 3, runs, || {
+        fork.record(&a).map_err(|e| err("record", e))?;
+        b.wait(&fork).map_err(|e| err("wait", e))?;
+        copy_on(&b)?;
+        compute()?;
+        join.record(&b).map_err(|e| err("record", e))?;
+        a.wait(&join).map_err(|e| err("wait", e))
+    })?;
+    a.synchronize().map_err(|e| err("synchronize", e))?;
+    Ok(Some(CopyInterference::new(bytes, compute_ms, copy_ms, together_ms)))
 }
