@@ -163,8 +163,9 @@ fn schedule_plans_follow_the_schedule() {
     // schedule puts their operators in one stage of one GPU; only a segment's first stage
     // takes inputs from the other GPU, only its last sends any.
     let stage_of = |op: usize| s.stages[s.gpu_of[op]].iter().position(|st| st.iter().any(|grp| grp.contains(&op)));
-    let ops: Vec<(usize, usize)> =
-        (0..p.tasks.len()).filter_map(|t| if let Work::Op { op } = p.tasks[t].work { Some((t, op)) } else { None }).collect();
+    let ops: Vec<(usize, usize)> = (0..p.tasks.len())
+        .filter_map(|t| if let Work::Op { op } = p.tasks[t].work { Some((t, op)) } else { None })
+        .collect();
     for &(a, x) in &ops {
         for &(b, y) in ops.iter().filter(|&&(b, _)| b > a).take(40) {
             let same = (s.gpu_of[x], stage_of(x)) == (s.gpu_of[y], stage_of(y));
@@ -268,8 +269,11 @@ fn measured_occupancy_reaches_the_workload_and_hios() {
     spec.export.granularity = placebench::zoo::export::Granularity::Layer;
     let g = build(&spec);
     let op_ms: Vec<f64> = serde_json::from_value(v["placebench"]["profiled"]["op_gpu_ms"].clone()).unwrap();
-    let op_occupancy: Vec<Option<f64>> =
-        op_ms.iter().enumerate().map(|(i, &ms)| (ms > 0.0).then_some(0.25 + 0.75 * ((i * 37) % 11) as f64 / 10.0)).collect();
+    let op_occupancy: Vec<Option<f64>> = op_ms
+        .iter()
+        .enumerate()
+        .map(|(i, &ms)| (ms > 0.0).then_some(0.25 + 0.75 * ((i * 37) % 11) as f64 / 10.0))
+        .collect();
     let link = placebench::zoo::cost::Link { name: "t".into(), bandwidth: 1e11, latency: 1e-5, source: String::new() };
     let measured = placebench::zoo::export::Measured {
         op_ms: op_ms.clone(),

@@ -132,7 +132,8 @@ impl OpCosts {
         let mut set = vec![0.0f64; devices];
         for t in &plan.tasks {
             if let Work::Op { op } = t.work {
-                set[t.gpu % devices] += ((g.ops[op].params + g.ops[op].numel()) * super::plan::ELEMENT_BYTES as u64) as f64;
+                set[t.gpu % devices] +=
+                    ((g.ops[op].params + g.ops[op].numel()) * super::plan::ELEMENT_BYTES as u64) as f64;
             }
         }
         Some(set.into_iter().map(|s| if s > 0.0 { (1.0 - l2 / s).max(0.0) } else { 0.0 }).collect())

@@ -107,7 +107,12 @@ impl Plan {
     /// another GPU and ends after a stage with one that exports, so that a stage's inputs from
     /// other GPUs all arrive before it starts and its outputs leave when all of it has ended
     /// (the schedule model's stage; with a stage per task, a cut at every exchange).
-    pub fn segments(&self, mine: &[usize], imports: impl Fn(usize) -> bool, exports: impl Fn(usize) -> bool) -> Vec<Vec<usize>> {
+    pub fn segments(
+        &self,
+        mine: &[usize],
+        imports: impl Fn(usize) -> bool,
+        exports: impl Fn(usize) -> bool,
+    ) -> Vec<Vec<usize>> {
         let mut cuts: Vec<Vec<usize>> = Vec::new();
         let mut cur: Vec<usize> = Vec::new();
         for members in mine.chunk_by(|&a, &b| self.tasks[a].stage == self.tasks[b].stage) {
@@ -188,7 +193,14 @@ pub fn busy_placement(w: &Workload, placement: &Placement, e: &Evaluation) -> Pl
         let comm = e.devices.iter().find(|x| x.device == *d).map_or(0.0, |x| x.comm);
         if comm > 0.0 {
             let stage = tasks.len();
-            tasks.push(Task { gpu: s, stream: 0, work: Work::Busy { ms: comm }, deps: Vec::new(), out_bytes: 4, stage });
+            tasks.push(Task {
+                gpu: s,
+                stream: 0,
+                work: Work::Busy { ms: comm },
+                deps: Vec::new(),
+                out_bytes: 4,
+                stage,
+            });
         }
     }
     Plan { tasks, graph: None, kernels: BUSY_KERNELS }

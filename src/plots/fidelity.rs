@@ -109,12 +109,7 @@ pub fn summary(rows: &[serde_json::Value]) -> Vec<Summary> {
     for r in rows.iter().filter(|r| r["status"] == "measured") {
         let gpu = r["gpu"].as_str().unwrap_or("").replace("NVIDIA ", "").replace(" 80GB HBM3", "");
         let machine = format!("{}x{gpu}", r["gpus_present"].as_u64().unwrap_or(1));
-        let key = (
-            machine,
-            r["devices_used"].as_u64().unwrap_or(1),
-            launches(r).into(),
-            kind(r),
-        );
+        let key = (machine, r["devices_used"].as_u64().unwrap_or(1), launches(r).into(), kind(r));
         groups.entry(key).or_default().push(r);
     }
     let errors = |rs: &[&serde_json::Value], key: &str| -> Vec<f64> {

@@ -500,7 +500,6 @@ struct Segment {
     graph: Option<CudaGraph>,
 }
 
-
 fn setup_thread(sh: &Shared, g: usize, graphs: bool) -> Result<ThreadState, String> {
     let ctx = &sh.ctxs[g];
     ctx.bind_to_thread().map_err(|e| err("bind", e))?;
@@ -546,11 +545,8 @@ fn setup_thread(sh: &Shared, g: usize, graphs: bool) -> Result<ThreadState, Stri
         // at a task that imports and ends at one that exports), each captured from its lanes
         // (fork from the thread's first lane, join back into it) and replayed as one graph:
         // no host launch per operator, while another GPU's inputs still arrive mid-sample.
-        let cuts = sh.plan.segments(
-            &st.mine,
-            |t| !sh.wiring[t].imports.is_empty(),
-            |t| !sh.wiring[t].exports.is_empty(),
-        );
+        let cuts =
+            sh.plan.segments(&st.mine, |t| !sh.wiring[t].imports.is_empty(), |t| !sh.wiring[t].exports.is_empty());
         let origin_lane = st.lanes[0];
         let origin = &sh.streams[origin_lane];
         origin.synchronize().map_err(|e| err("synchronize", e))?;
@@ -920,7 +916,8 @@ pub fn profile_copy_interference(runs: usize) -> Result<Option<CopyInterference>
     let ptx = compile()?;
     let (lib0, lib1) = (Library::load(&ctxs[0], &ptx)?, Library::load(&ctxs[1], &ptx)?);
     let s0 = ctxs[0].new_stream().map_err(|e| err("stream", e))?;
-    let (a, b) = (ctxs[1].new_stream().map_err(|e| err("stream", e))?, ctxs[1].new_stream().map_err(|e| err("stream", e))?);
+    let (a, b) =
+        (ctxs[1].new_stream().map_err(|e| err("stream", e))?, ctxs[1].new_stream().map_err(|e| err("stream", e))?);
     // 64 MiB over the link against a read of 1 GiB of local memory: similar times on H200.
     let bytes = 64usize << 20;
     let local_n = (1usize << 30) / ELEMENT_BYTES;
@@ -934,7 +931,8 @@ pub fn profile_copy_interference(runs: usize) -> Result<Option<CopyInterference>
     let copy_on = |s: &Arc<CudaStream>| kernels::copy(&lib1, s, src.1, dst.1, bytes);
     let compute_ms = time_ms(&a, 3, runs, compute)?;
     let copy_ms = time_ms(&a, 3, runs, || copy_on(&a))?;
-    let (fork, join) = (ctxs[1].new_event(None).map_err(|e| err("event", e))?, ctxs[1].new_event(None).map_err(|e| err("event", e))?);
+    let (fork, join) =
+        (ctxs[1].new_event(None).map_err(|e| err("event", e))?, ctxs[1].new_event(None).map_err(|e| err("event", e))?);
     let together_ms = time_ms(&a, 3, runs, || {
         fork.record(&a).map_err(|e| err("record", e))?;
         b.wait(&fork).map_err(|e| err("wait", e))?;
