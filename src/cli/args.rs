@@ -404,10 +404,12 @@ pub struct ValidateArgs {
     #[arg(long)]
     pub busy: bool,
     /// Capture each sample as CUDA graphs and replay them: measures the GPUs without the host's
-    /// per-operator launch cost. Per GPU, one graph per run of tasks between exchanges with
-    /// other GPUs (imports before it, exports after it).
+    /// per-operator launch cost. Per GPU, one graph per run of HIOS stages between exchanges
+    /// with other GPUs (imports before it, exports after it).
     #[arg(long)]
     pub graphs: bool,
+    #[command(flatten)]
+    pub copy: CopyArgs,
     /// Samples per repeat (pipelined for throughput placements, one after another otherwise).
     #[arg(long, default_value_t = 200)]
     pub samples: usize,
@@ -446,6 +448,27 @@ pub struct ProfileArgs {
     /// between samples. Both are measured and kept in the provenance either way.
     #[arg(long, value_enum, default_value_t = CacheState::Auto)]
     pub cache: CacheState,
+    #[command(flatten)]
+    pub copy: CopyArgs,
+}
+
+/// How copies between GPUs run.
+#[derive(Debug, Args)]
+pub struct CopyArgs {
+    /// Copy between GPUs with 16-byte words on at most this many blocks of 256 threads,
+    /// leaving the other SMs to compute; without it, 4-byte words on up to every thread slot
+    /// of the GPU (a copy of 1 MiB or more then holds every SM while it runs).
+    #[arg(long, value_name = "BLOCKS", value_parser = clap::value_parser!(u32).range(1..=1056))]
+    pub copy_blocks: Option<u32>,
+}
+
+impl CopyArgs {
+    pub fn kernel(&self) -> crate::gpu::plan::CopyKernel {
+        match self.copy_blocks {
+            Some(b) => crate::gpu::plan::CopyKernel::Wide { blocks: b as usize },
+            None => crate::gpu::plan::CopyKernel::Words,
+        }
+    }
 }
 
 /// See `ProfileArgs::cache`.

@@ -6,7 +6,7 @@ use super::gen_spec;
 use super::hios::GPU_CAPACITY;
 use crate::error::{Error, Result};
 use crate::evaluate::evaluate;
-use crate::gpu::plan::{self, Plan, ELEMENT_BYTES};
+use crate::gpu::plan::{self, CopyKernel, Plan, ELEMENT_BYTES};
 use crate::gpu::{issue, relative_error, LinkFit, Measurement, Mode};
 use crate::hios::{simulate, Contention, Problem, Schedule};
 use crate::placement::Split;
@@ -71,18 +71,22 @@ struct ExchangeLatency {
     method: &'static str,
 }
 
-fn measure_exchange(fits: &[LinkFit], devices: usize) -> std::result::Result<Option<ExchangeLatency>, String> {
-    let Some(copy) = fits.iter().find(|f| f.name.starts_with("GPU 0 to GPU 1")) else { return Ok(None) };
+fn measure_exchange(
+    fits: &[LinkFit],
+    devices: usize,
+    copy: CopyKernel,
+) -> std::result::Result<Option<ExchangeLatency>, String> {
+    let Some(link) = fits.iter().find(|f| f.name.starts_with("GPU 0 to GPU 1")) else { return Ok(None) };
     if devices < 2 {
         return Ok(None);
     }
     let (hops, bytes, task_ms) = (32, 16 << 10, 0.005);
-    let copy_ms = copy.alpha_ms + bytes as f64 / copy.bytes_per_ms;
+    let copy_ms = link.alpha_ms + bytes as f64 / link.bytes_per_ms;
     let mut chains_ms = [[0.0; 2]; 2];
     for (i, graphs) in [true, false].into_iter().enumerate() {
         for (j, gpus) in [2, 1].into_iter().enumerate() {
             let plan = plan::ping_pong(hops, gpus, task_ms, bytes);
-            chains_ms[i][j] = crate::gpu::execute(&plan, Mode::Latency, 50, 2, graphs)?.per_sample_ms;
+            chains_ms[i][j] = crate::gpu::execute(&plan, Mode::Latency, 50, 2, graphs, copy)?.per_sample_ms;
         }
     }
     let per_hop = |c: [f64; 2]| ((c[0] - c[1]) / hops as f64 - copy_ms).max(0.0);
@@ -118,7 +122,8 @@ pub fn profile(a: ProfileArgs) -> Result<i32> {
     if let Some(b) = bar {
         b.finish_and_clear();
     }
-    let fits = crate::gpu::profile_links(a.runs).map_err(gpu_err("bench profile"))?;
+    let copy = a.copy.kernel();
+    let fits = crate::gpu::profile_links(a.runs, copy).map_err(gpu_err("bench profile"))?;
     for f in &fits {
         eprintln!(
             "{}: {:.4} ms + bytes / {:.1} GB/s (fit within {:.0}%)",
@@ -128,8 +133,8 @@ pub fn profile(a: ProfileArgs) -> Result<i32> {
             100.0 * f.max_relative_error
         );
     }
-    let exchange = measure_exchange(&fits, info.devices).map_err(gpu_err("bench profile"))?;
-    let interference = crate::gpu::profile_copy_interference(a.runs).map_err(gpu_err("bench profile"))?;
+    let exchange = measure_exchange(&fits, info.devices, copy).map_err(gpu_err("bench profile"))?;
+    let interference = crate::gpu::profile_copy_interference(a.runs, copy).map_err(gpu_err("bench profile"))?;
     if let Some(x) = &interference {
         eprintln!(
             "a copy from GPU 0 beside an SM-filling kernel on GPU 1: {:.3} ms and {:.3} ms alone, {:.3} ms together ({:.0}% of the shorter lost)",
@@ -178,7 +183,7 @@ pub fn profile(a: ProfileArgs) -> Result<i32> {
             "statistic": "per operator and launch: GPU time, the median of five replays of a CUDA graph of `runs` launches (events), warm (the operator repeating itself) and cold (each launch after a read of 3x L2 and of its inputs, minus a graph of those reads alone); host time, the median of five rounds of `runs` eager launches (clock)",
             "l2_bytes": profile.l2_bytes, "working_set_bytes": working_set,
             "gpu_time_charged": if cold { "cold" } else { "warm" }, "cache": format!("{:?}", a.cache).to_lowercase(),
-            "cost": cost, "links": fits, "exchange": exchange, "copy_interference": interference, "cpu_times": "from the cost model (not measured)", "sizes": "from the cost model",
+            "cost": cost, "links": fits, "copy_kernel": copy, "exchange": exchange, "copy_interference": interference, "cpu_times": "from the cost model (not measured)", "sizes": "from the cost model",
             "gpu_ms_total": gpu_ms.iter().sum::<f64>(), "host_ms_total": host_ms.iter().sum::<f64>(),
             "op_gpu_ms": gpu_ms, "op_host_ms": host_ms, "op_gpu_warm_ms": warm_ms, "op_gpu_cold_ms": cold_ms,
             "together": crate::gpu::TOGETHER, "op_gpu_together_ms": together_ms, "op_occupancy": occupancy,
@@ -309,16 +314,33 @@ impl Timing {
 
 /// The executor's issue model of a plan (see `crate::gpu::issue`), timed as the row was:
 /// real kernels from the profile's times, busy kernels from their spin times.
-fn issue_model(
-    zoo: Option<&Zoo>,
-    job: &Job,
+/// How a row was run: GPUs present, samples, graph replay, copy kernel, timing.
+struct Run {
     devices: usize,
     samples: usize,
     graphs: bool,
+    copy: CopyKernel,
     timing: Timing,
-) -> Option<issue::Prediction> {
+}
+
+impl Run {
+    /// As an earlier row says it was run (`--measured`); what it lacks, as `a` says (the copy
+    /// kernel: rows from before `--copy-blocks` ran the word copy).
+    fn of_row(r: &Value, a: &ValidateArgs) -> Run {
+        Run {
+            devices: r["gpus_present"].as_u64().unwrap_or(1) as usize,
+            samples: r["samples"].as_u64().unwrap_or(a.samples as u64) as usize,
+            graphs: r["graphs"].as_bool().unwrap_or(a.graphs),
+            copy: serde_json::from_value(r["copy_kernel"].clone()).unwrap_or(CopyKernel::Words),
+            timing: Timing::of_row(r),
+        }
+    }
+}
+
+fn issue_model(zoo: Option<&Zoo>, job: &Job, run: &Run) -> Option<issue::Prediction> {
+    let Run { devices, samples, graphs, copy, timing } = *run;
     let costs = match (zoo.and_then(|z| z.profile.as_ref()), &job.plan.graph) {
-        (Some(p), Some(_)) => issue::Costs::of_ops(&job.plan, &p.ops, p.exchange(graphs), graphs, devices),
+        (Some(p), Some(_)) => issue::Costs::of_ops(&job.plan, &p.ops, p.exchange(graphs), copy, graphs, devices),
         (_, None) => issue::Costs::of_busy(&job.plan),
         // Real kernels of a workload without measured times: nothing to model them with.
         (None, Some(_)) => return None,
@@ -437,7 +459,7 @@ fn row(w: &Workload, job: &Job, m: &Measurement, model: Option<issue::Prediction
         "predicted_ms": predicted, "measured_ms": measured, "relative_error": relative_error(measured, predicted),
         "roofline_predicted_ms": roofline, "roofline_relative_error": roofline.map(|r| relative_error(measured, r)),
         "timing": timing.name(), "repeats_ms": repeats, "spread": spread, "samples": m.samples, "stream": stream,
-        "issue_ms_per_sample": m.issue_ms_per_sample, "graphs": m.graphs, "date_utc": now(),
+        "issue_ms_per_sample": m.issue_ms_per_sample, "graphs": m.graphs, "copy_kernel": m.copy_kernel, "date_utc": now(),
         "issue_model_ms": issue, "issue_model_relative_error": issue.map(|p| relative_error(measured, p)),
         "issue_model_host_ms": model.map(|p| p.host_ms),
     })
@@ -527,9 +549,16 @@ pub fn validate(a: ValidateArgs) -> Result<i32> {
         // One failing plan (a kernel the library refuses, memory) is a row with its error; the
         // others still run, and the exit code says something failed.
         eprintln!("{} {kind} {algorithm}: running {} tasks on {} GPU(s)", w.name, plan.tasks.len(), plan.gpus());
-        match crate::gpu::execute(plan, *mode, a.samples, a.repeats, a.graphs) {
+        match crate::gpu::execute(plan, *mode, a.samples, a.repeats, a.graphs, a.copy.kernel()) {
             Ok(m) => {
-                let issue = issue_model(zoo.as_ref(), job, m.gpu.devices, a.samples, a.graphs, timed(&m).0);
+                let run = Run {
+                    devices: m.gpu.devices,
+                    samples: a.samples,
+                    graphs: a.graphs,
+                    copy: m.copy_kernel,
+                    timing: timed(&m).0,
+                };
+                let issue = issue_model(zoo.as_ref(), job, &run);
                 rows.push(row(&w, job, &m, issue))
             }
             Err(e) => {
@@ -573,10 +602,7 @@ fn remodel(
         let found = old.iter().find(|r| r["file"].as_str() == name.as_deref() && r["status"] == "measured");
         match found {
             Some(r) if r["workload_hash"] == json!(w.content_hash) => {
-                let devices = r["gpus_present"].as_u64().unwrap_or(1) as usize;
-                let samples = r["samples"].as_u64().unwrap_or(a.samples as u64) as usize;
-                let graphs = r["graphs"].as_bool().unwrap_or(a.graphs);
-                let model = issue_model(zoo, job, devices, samples, graphs, Timing::of_row(r));
+                let model = issue_model(zoo, job, &Run::of_row(r, a));
                 rows.push(remodelled(r, job, model));
             }
             Some(_) => {

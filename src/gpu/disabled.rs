@@ -1,6 +1,6 @@
 //! Stand-ins when placebench is built without the `cuda` feature.
 
-use super::plan::Plan;
+use super::plan::{CopyKernel, Plan};
 use super::{CopyInterference, GpuInfo, LinkFit, Measurement, Mode, OpProfile};
 use crate::zoo::graph::OpGraph;
 
@@ -16,6 +16,7 @@ pub fn execute(
     _samples: usize,
     _repeats: usize,
     _graphs: bool,
+    _copy: CopyKernel,
 ) -> Result<Measurement, String> {
     Err(WHY.into())
 }
@@ -24,10 +25,10 @@ pub fn profile_ops(_g: &OpGraph, _warmup: usize, _runs: usize, _progress: impl F
     Err(WHY.into())
 }
 
-pub fn profile_links(_runs: usize) -> Result<Vec<LinkFit>, String> {
+pub fn profile_links(_runs: usize, _copy: CopyKernel) -> Result<Vec<LinkFit>, String> {
     Err(WHY.into())
 }
 
-pub fn profile_copy_interference(_runs: usize) -> Result<Option<CopyInterference>, String> {
+pub fn profile_copy_interference(_runs: usize, _copy: CopyKernel) -> Result<Option<CopyInterference>, String> {
     Err(WHY.into())
 }

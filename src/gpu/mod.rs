@@ -102,6 +102,8 @@ pub struct Measurement {
     pub peer_access: bool,
     /// Whether each sample was replayed as a captured CUDA graph (no per-operator launches).
     pub graphs: bool,
+    /// The kernel that copied between GPUs.
+    pub copy_kernel: plan::CopyKernel,
     pub gpu: GpuInfo,
 }
 

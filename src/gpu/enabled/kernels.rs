@@ -4,6 +4,7 @@
 //! raw device pointers as many times as the executor needs.
 
 use super::err;
+use crate::gpu::plan::{CopyKernel, KERNEL_BLOCKS_MAX, KERNEL_THREADS};
 use crate::zoo::graph::{Attrs, Op, OpKind};
 use cudarc::cublas::sys as blas;
 use cudarc::cudnn::sys as dnn;
@@ -65,6 +66,17 @@ extern "C" __global__ void rows_layernorm(const float* x, float* y, const float*
 extern "C" __global__ void copy_words(const unsigned int* src, unsigned int* dst, unsigned long long n) {
     GRID_STRIDE(i, n) { dst[i] = src[i]; }
 }
+// The same in 16-byte words, four loads in flight per thread before their stores: enough bytes
+// in flight over the link from a few blocks, so that a copy need not hold every SM.
+extern "C" __global__ void copy_wide(const uint4* src, uint4* dst, unsigned long long n) {
+    unsigned long long s = (unsigned long long)gridDim.x * blockDim.x;
+    unsigned long long i = blockIdx.x * (unsigned long long)blockDim.x + threadIdx.x;
+    for (; i + 3 * s < n; i += 4 * s) {
+        uint4 a = src[i], b = src[i + s], c = src[i + 2 * s], d = src[i + 3 * s];
+        dst[i] = a; dst[i + s] = b; dst[i + 2 * s] = c; dst[i + 3 * s] = d;
+    }
+    for (; i < n; i += s) { dst[i] = src[i]; }
+}
 // Reads `n` floats and keeps nothing: pulls them into L2, or evicts everything else from it
 // when the buffer is several times the cache.
 extern "C" __global__ void read_all(const float* p, unsigned long long n, float* sink) {
@@ -81,7 +93,7 @@ extern "C" __global__ void gather(const float* ids, const float* table, float* y
 }
 "#;
 
-const NAMES: [&str; 11] = [
+const NAMES: [&str; 12] = [
     "busy",
     "fill",
     "affine",
@@ -92,6 +104,7 @@ const NAMES: [&str; 11] = [
     "rows_layernorm",
     "gather",
     "copy_words",
+    "copy_wide",
     "read_all",
 ];
 
@@ -113,7 +126,6 @@ impl Library {
 }
 
 fn grid(n: u64) -> LaunchConfig {
-    use crate::gpu::plan::{KERNEL_BLOCKS_MAX, KERNEL_THREADS};
     let blocks = n.div_ceil(KERNEL_THREADS as u64).clamp(1, KERNEL_BLOCKS_MAX as u64) as u32;
     LaunchConfig { grid_dim: (blocks, 1, 1), block_dim: (KERNEL_THREADS as u32, 1, 1), shared_mem_bytes: 0 }
 }
@@ -132,14 +144,41 @@ pub fn busy(lib: &Library, stream: &Arc<CudaStream>, cycles: u64, sink: u64) -> 
     unsafe { b.launch(cfg) }.map(|_| ()).map_err(|e| err("launch busy", e))
 }
 
-/// Copies `bytes` (a multiple of 4) from `src`, on any GPU this one has peer access to, to `dst`.
-pub fn copy(lib: &Library, stream: &Arc<CudaStream>, src: u64, dst: u64, bytes: usize) -> Result<(), String> {
-    let n = (bytes / 4) as u64;
-    let mut b = stream.launch_builder(lib.get("copy_words"));
-    b.arg(&src);
-    b.arg(&dst);
-    b.arg(&n);
-    unsafe { b.launch(grid(n)) }.map(|_| ()).map_err(|e| err("launch copy", e))
+/// Copies `bytes` (a multiple of 4) from `src`, on any GPU this one has peer access to, to `dst`
+/// (both 16-byte aligned), as `copy` says: 4-byte words on up to every thread slot of the GPU,
+/// or 16-byte words on at most `blocks` blocks (the last bytes short of 16 as words).
+pub fn copy(
+    lib: &Library,
+    stream: &Arc<CudaStream>,
+    src: u64,
+    dst: u64,
+    bytes: usize,
+    copy: CopyKernel,
+) -> Result<(), String> {
+    let launch = |name: &str, src: u64, dst: u64, n: u64, cfg: LaunchConfig| {
+        let mut b = stream.launch_builder(lib.get(name));
+        b.arg(&src);
+        b.arg(&dst);
+        b.arg(&n);
+        unsafe { b.launch(cfg) }.map(|_| ()).map_err(|e| err("launch copy", e))
+    };
+    match copy {
+        CopyKernel::Words => launch("copy_words", src, dst, (bytes / 4) as u64, grid((bytes / 4) as u64)),
+        CopyKernel::Wide { .. } => {
+            let wide = bytes / 16;
+            if wide > 0 {
+                let blocks = copy.grid(bytes) as u32;
+                let cfg = LaunchConfig { grid_dim: (blocks, 1, 1), block_dim: (KERNEL_THREADS as u32, 1, 1), shared_mem_bytes: 0 };
+                launch("copy_wide", src, dst, wide as u64, cfg)?;
+            }
+            let tail = (bytes % 16 / 4) as u64;
+            if tail > 0 {
+                let done = (wide * 16) as u64;
+                launch("copy_words", src + done, dst + done, tail, grid(tail))?;
+            }
+            Ok(())
+        }
+    }
 }
 
 /// Reads `n` floats at `p` (see `read_all`): one launch, results discarded.

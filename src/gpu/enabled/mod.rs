@@ -6,7 +6,7 @@
 
 mod kernels;
 
-use super::plan::{Plan, Work, ELEMENT_BYTES};
+use super::plan::{CopyKernel, Plan, Work, ELEMENT_BYTES};
 use super::{CopyInterference, GpuInfo, LinkFit, Measurement, Mode, OpProfile, OpTimes, TOGETHER};
 use crate::zoo::graph::OpGraph;
 use cudarc::driver::sys;
@@ -213,7 +213,14 @@ struct Wiring {
 /// Runs a plan: `Mode::Pipeline` pushes `samples` samples through without waiting between
 /// them (time per sample in steady state); `Mode::Latency` runs them one at a time (time per
 /// sample, start to finish). One warm-up repeat, then `repeats` timed ones.
-pub fn execute(plan: &Plan, mode: Mode, samples: usize, repeats: usize, graphs: bool) -> Result<Measurement, String> {
+pub fn execute(
+    plan: &Plan,
+    mode: Mode,
+    samples: usize,
+    repeats: usize,
+    graphs: bool,
+    copy: CopyKernel,
+) -> Result<Measurement, String> {
     plan.check()?;
     let info = probe()?;
     if plan.graph.is_some() && !info.libraries {
@@ -360,6 +367,7 @@ pub fn execute(plan: &Plan, mode: Mode, samples: usize, repeats: usize, graphs: 
         info: &info,
         abort: &abort,
         peer_kernel_copies: peers.iter().all(|p| p.2),
+        copy,
     };
     let mut issue_ms = vec![0.0f64; gpus_used.len()];
     let wall = std::thread::scope(|scope| -> Result<Vec<f64>, String> {
@@ -448,6 +456,7 @@ pub fn execute(plan: &Plan, mode: Mode, samples: usize, repeats: usize, graphs: 
         issue_ms_per_sample: issue_per_sample,
         peer_access: peers.iter().all(|p| p.2),
         graphs,
+        copy_kernel: copy,
         gpu: info,
     })
 }
@@ -473,6 +482,8 @@ struct Shared<'a> {
     abort: &'a AtomicBool,
     /// Every pair of GPUs has peer access: copies between GPUs run as kernels.
     peer_kernel_copies: bool,
+    /// The copy kernel.
+    copy: CopyKernel,
 }
 
 /// One GPU thread's own: its tasks in issue order, their kernels (prepared on this thread, as
@@ -627,7 +638,7 @@ fn import(sh: &Shared, stream: &Arc<CudaStream>, w: &Wiring, s: usize) -> Result
         check("wait event", unsafe { sys::cuStreamWaitEvent(copies.cu_stream(), sent, 0) })?;
         mb.waited.store(s + 1, Ordering::Release);
         if sh.peer_kernel_copies {
-            kernels::copy(&sh.libs[i.dst_gpu], copies, i.src, i.dst, i.bytes)?;
+            kernels::copy(&sh.libs[i.dst_gpu], copies, i.src, i.dst, i.bytes, sh.copy)?;
         } else {
             // Measured on two H200s: the driver's peer copy blocks the issuing host thread,
             // which chains the GPU threads into one; kept only where peer access is missing.
@@ -840,7 +851,7 @@ pub fn profile_ops(g: &OpGraph, warmup: usize, runs: usize, mut progress: impl F
 
 /// Copy times over a range of sizes, fitted to α + bytes/β: GPU 0 → GPU 1 (when there are
 /// two GPUs) and host ↔ GPU 0 through pinned memory.
-pub fn profile_links(runs: usize) -> Result<Vec<LinkFit>, String> {
+pub fn profile_links(runs: usize, copy: CopyKernel) -> Result<Vec<LinkFit>, String> {
     let devices = CudaContext::device_count().map_err(|e| err("device count", e))? as usize;
     let ctxs = contexts(devices.min(2))?;
     let peers = enable_peers(&ctxs)?;
@@ -884,7 +895,7 @@ pub fn profile_links(runs: usize) -> Result<Vec<LinkFit>, String> {
             time_ms(&s1, 2, runs, || {
                 if direct {
                     // The executor's mechanism: a copy kernel on GPU 1 reading GPU 0's memory.
-                    kernels::copy(&lib1, &s1, src_p, dst1_p, b)
+                    kernels::copy(&lib1, &s1, src_p, dst1_p, b, copy)
                 } else {
                     check("peer copy", unsafe {
                         sys::cuMemcpyPeerAsync(dst1_p, ctxs[1].cu_ctx(), src_p, ctxs[0].cu_ctx(), b, s1.cu_stream())
@@ -903,7 +914,7 @@ pub fn profile_links(runs: usize) -> Result<Vec<LinkFit>, String> {
 /// How a copy kernel from GPU 0 and an SM-filling kernel on GPU 1 share GPU 1 (see
 /// `CopyInterference`); `None` with fewer than two GPUs or without peer access (the executor
 /// then copies through the driver, not with a kernel).
-pub fn profile_copy_interference(runs: usize) -> Result<Option<CopyInterference>, String> {
+pub fn profile_copy_interference(runs: usize, copy: CopyKernel) -> Result<Option<CopyInterference>, String> {
     let devices = CudaContext::device_count().map_err(|e| err("device count", e))? as usize;
     if devices < 2 {
         return Ok(None);
@@ -928,7 +939,7 @@ pub fn profile_copy_interference(runs: usize) -> Result<Option<CopyInterference>
     let sink = kernels::random_buffer(&lib1, &a, 1, 4, 1.0)?;
     b.synchronize().map_err(|e| err("synchronize", e))?;
     let compute = || kernels::read_all(&lib1, &a, local.1, local_n as u64, sink.1);
-    let copy_on = |s: &Arc<CudaStream>| kernels::copy(&lib1, s, src.1, dst.1, bytes);
+    let copy_on = |s: &Arc<CudaStream>| kernels::copy(&lib1, s, src.1, dst.1, bytes, copy);
     let compute_ms = time_ms(&a, 3, runs, compute)?;
     let copy_ms = time_ms(&a, 3, runs, || copy_on(&a))?;
     let (fork, join) =
