@@ -11,7 +11,7 @@ export LD_LIBRARY_PATH="$(pwd)/.gpu/lib:${LD_LIBRARY_PATH:-}"
 export NCCL_NVLS_ENABLE=0 TORCH_SYMM_MEM_DISABLE_MULTICAST=1 NVSHMEM_DISABLE_NVLS=1
 B="timeout ${STEP_TIMEOUT:-150} .gpu/bench"
 out="${OUT:-results/gpu/copy-blocks}"
-mkdir -p "$out/sweep"
+mkdir -p "$out/sweep" "$out/words" "$out/wide"
 log="$out/log.txt"
 nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader | tee "$out/gpus.txt"
 gpus=$(nvidia-smi -L | wc -l)
@@ -40,8 +40,8 @@ for spec in ${MODELS:-nasnet:331 randwire:512}; do
     --algo hios-lp-intra --quiet --out "$out/hios/${name}_gpucost" 2>&1 | tee -a "$log"
   s=(); for f in "$out/hios/${name}_gpucost"/schedules/*.json; do s+=(--schedule "$f"); done
   $B validate "$wg" "${s[@]}" --graphs --samples "$samples" --repeats "$repeats" \
-    --out "$out/validate_hios_graphs_words_$name.json" 2>&1 | tee -a "$log"
+    --out "$out/words/validate_hios_graphs_$name.json" 2>&1 | tee -a "$log"
   $B validate "$wg" "${s[@]}" --graphs --copy-blocks "$pick" --samples "$samples" --repeats "$repeats" \
-    --out "$out/validate_hios_graphs_wide_$name.json" 2>&1 | tee -a "$log"
+    --out "$out/wide/validate_hios_graphs_$name.json" 2>&1 | tee -a "$log"
 done
 tar -czf /tmp/gpu_run.tar.gz -C "$out" . && rm -rf "${out:?}"/* && mv /tmp/gpu_run.tar.gz "$out/"

@@ -452,21 +452,26 @@ pub struct ProfileArgs {
     pub copy: CopyArgs,
 }
 
-/// How copies between GPUs run.
+/// How copies between GPUs run: a kernel on the receiving GPU reading the producer's memory.
 #[derive(Debug, Args)]
 pub struct CopyArgs {
-    /// Copy between GPUs with 16-byte words on at most this many blocks of 256 threads,
-    /// leaving the other SMs to compute; without it, 4-byte words on up to every thread slot
-    /// of the GPU (a copy of 1 MiB or more then holds every SM while it runs).
-    #[arg(long, value_name = "BLOCKS", value_parser = clap::value_parser!(u32).range(1..=1056))]
-    pub copy_blocks: Option<u32>,
+    /// Blocks of 256 threads a copy takes at most (16-byte words, four in flight per thread).
+    /// On 2×H200, 33 keep the link's bandwidth within 3% of a copy on every thread slot and
+    /// ran HIOS schedules on two GPUs 0.2–9% faster (results/gpu/h200x2-copy-blocks).
+    #[arg(long, value_name = "BLOCKS", default_value_t = 33, value_parser = clap::value_parser!(u32).range(1..=1056))]
+    pub copy_blocks: u32,
+    /// Copy 4-byte words on up to every thread slot of the GPU instead (the copies of the runs
+    /// before --copy-blocks).
+    #[arg(long, conflicts_with = "copy_blocks")]
+    pub word_copies: bool,
 }
 
 impl CopyArgs {
     pub fn kernel(&self) -> crate::gpu::plan::CopyKernel {
-        match self.copy_blocks {
-            Some(b) => crate::gpu::plan::CopyKernel::Wide { blocks: b as usize },
-            None => crate::gpu::plan::CopyKernel::Words,
+        if self.word_copies {
+            crate::gpu::plan::CopyKernel::Words
+        } else {
+            crate::gpu::plan::CopyKernel::Wide { blocks: self.copy_blocks as usize }
         }
     }
 }

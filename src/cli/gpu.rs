@@ -314,33 +314,30 @@ impl Timing {
 
 /// The executor's issue model of a plan (see `crate::gpu::issue`), timed as the row was:
 /// real kernels from the profile's times, busy kernels from their spin times.
-/// How a row was run: GPUs present, samples, graph replay, copy kernel, timing.
+/// How a row was run: GPUs present, samples, graph replay, timing.
 struct Run {
     devices: usize,
     samples: usize,
     graphs: bool,
-    copy: CopyKernel,
     timing: Timing,
 }
 
 impl Run {
-    /// As an earlier row says it was run (`--measured`); what it lacks, as `a` says (the copy
-    /// kernel: rows from before `--copy-blocks` ran the word copy).
+    /// As an earlier row says it was run (`--measured`); what it lacks, as `a` says.
     fn of_row(r: &Value, a: &ValidateArgs) -> Run {
         Run {
             devices: r["gpus_present"].as_u64().unwrap_or(1) as usize,
             samples: r["samples"].as_u64().unwrap_or(a.samples as u64) as usize,
             graphs: r["graphs"].as_bool().unwrap_or(a.graphs),
-            copy: serde_json::from_value(r["copy_kernel"].clone()).unwrap_or(CopyKernel::Words),
             timing: Timing::of_row(r),
         }
     }
 }
 
 fn issue_model(zoo: Option<&Zoo>, job: &Job, run: &Run) -> Option<issue::Prediction> {
-    let Run { devices, samples, graphs, copy, timing } = *run;
+    let Run { devices, samples, graphs, timing } = *run;
     let costs = match (zoo.and_then(|z| z.profile.as_ref()), &job.plan.graph) {
-        (Some(p), Some(_)) => issue::Costs::of_ops(&job.plan, &p.ops, p.exchange(graphs), copy, graphs, devices),
+        (Some(p), Some(_)) => issue::Costs::of_ops(&job.plan, &p.ops, p.exchange(graphs), graphs, devices),
         (_, None) => issue::Costs::of_busy(&job.plan),
         // Real kernels of a workload without measured times: nothing to model them with.
         (None, Some(_)) => return None,
@@ -551,13 +548,7 @@ pub fn validate(a: ValidateArgs) -> Result<i32> {
         eprintln!("{} {kind} {algorithm}: running {} tasks on {} GPU(s)", w.name, plan.tasks.len(), plan.gpus());
         match crate::gpu::execute(plan, *mode, a.samples, a.repeats, a.graphs, a.copy.kernel()) {
             Ok(m) => {
-                let run = Run {
-                    devices: m.gpu.devices,
-                    samples: a.samples,
-                    graphs: a.graphs,
-                    copy: m.copy_kernel,
-                    timing: timed(&m).0,
-                };
+                let run = Run { devices: m.gpu.devices, samples: a.samples, graphs: a.graphs, timing: timed(&m).0 };
                 let issue = issue_model(zoo.as_ref(), job, &run);
                 rows.push(row(&w, job, &m, issue))
             }

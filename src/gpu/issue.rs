@@ -23,7 +23,7 @@
 //! overlap freely there), contention between copies and compute, the host cost of event
 //! records and waits, and the mailbox ring's limit on how far a producer runs ahead.
 
-use super::plan::{CopyKernel, Dep, Plan, Work};
+use super::plan::{copy_hold, Dep, Plan, Work};
 use super::Mode;
 
 /// Per-task costs, in milliseconds.
@@ -42,10 +42,9 @@ pub struct Costs {
     pub exchange_ms: f64,
     /// Share of its GPU each task occupies alone (0: overlaps freely with anything).
     pub occupancy: Vec<f64>,
-    /// The kernel that copies between GPUs: each copy holds its share of the receiving GPU
-    /// while it runs (`CopyKernel::occupancy`), slowing the compute it overlaps; `None`: copies
-    /// hold nothing.
-    pub copy_kernel: Option<CopyKernel>,
+    /// Copies between GPUs hold their share of the receiving GPU while they run
+    /// (`plan::copy_hold`), slowing the compute they overlap.
+    pub copies_hold: bool,
     /// Each sample replayed as CUDA graphs: pipelines then stream without lags, as the
     /// executor runs them.
     pub replay: bool,
@@ -64,23 +63,16 @@ impl Costs {
             copy_host_ms: 0.0,
             exchange_ms: 0.0,
             occupancy: vec![0.0; plan.tasks.len()],
-            copy_kernel: None,
+            copies_hold: false,
             replay: false,
         }
     }
 
     /// Costs of a plan of real kernels from per-operator measurements (`ops`) on `devices`
     /// GPUs; busy tasks (graph inputs) cost what they spin. `link`: what an exchange between
-    /// GPUs costs (free when none was measured), `copy` the kernel that makes it. `graphs`:
-    /// each sample is replayed as graphs, no per-operator issue.
-    pub fn of_ops(
-        plan: &Plan,
-        ops: &OpCosts,
-        link: Option<Exchange>,
-        copy: CopyKernel,
-        graphs: bool,
-        devices: usize,
-    ) -> Costs {
+    /// GPUs costs (free when none was measured). `graphs`: each sample is replayed as graphs,
+    /// no per-operator issue.
+    pub fn of_ops(plan: &Plan, ops: &OpCosts, link: Option<Exchange>, graphs: bool, devices: usize) -> Costs {
         let n = plan.tasks.len();
         let miss = ops.miss_by_gpu(plan, devices.max(1));
         let mut gpu_ms = Vec::with_capacity(n);
@@ -111,7 +103,7 @@ impl Costs {
             copy_host_ms,
             exchange_ms: x.latency_ms,
             occupancy,
-            copy_kernel: Some(copy),
+            copies_hold: true,
             replay: graphs,
         }
     }
@@ -253,7 +245,7 @@ fn arrival(costs: &Costs, copy_free: &mut f64, host: f64, sent: f64, bytes: usiz
     }
     let start = host.max(*copy_free).max(sent);
     *copy_free = start + costs.copy_alpha_ms + bytes as f64 / costs.copy_bytes_per_ms;
-    Copy { start, end: *copy_free, occupancy: costs.copy_kernel.map_or(0.0, |k| k.occupancy(bytes)) }
+    Copy { start, end: *copy_free, occupancy: if costs.copies_hold { copy_hold(bytes) } else { 0.0 } }
 }
 
 /// The issue model's prediction for `plan` run as `bench validate` runs it on `devices` GPUs:
@@ -468,7 +460,7 @@ mod tests {
             copy_host_ms: 0.0,
             exchange_ms: 0.0,
             occupancy: vec![0.0; gpu.len()],
-            copy_kernel: None,
+            copies_hold: false,
             replay: false,
         }
     }
@@ -571,33 +563,26 @@ mod tests {
         assert!((predict(&plan, &c, Mode::Latency, 1, 1).per_sample_ms - 3.1).abs() < 1e-12);
     }
 
-    /// A large copy between GPUs is a kernel that holds every SM of the receiving GPU while it
-    /// runs: A (1 ms, GPU 0) sends 4 MiB to C on GPU 1 through a copy of 1 ms, 1–2, while B
-    /// (5 ms) runs there from 0; B loses that millisecond and ends at 6, C runs 6–7. A copy
-    /// free of the SMs would leave B at 5 and C at 5–6.
+    /// A large copy from another GPU holds the receiving GPU while it runs: A (1 ms, GPU 0)
+    /// sends 4 MiB to C on GPU 1 through a copy of 1 ms, 1–2, while B (5 ms) runs there from 0;
+    /// B loses that millisecond and ends at 6, C runs 6–7. A copy that held nothing would
+    /// leave B at 5 and C at 5–6.
     #[test]
     fn large_copies_take_the_receiving_gpu_while_they_run() {
         let mut plan = plan_of(vec![task(0, 0, &[]), task(1, 0, &[]), task(1, 0, &[0])]);
         plan.tasks[2].deps[0].bytes = 4 << 20;
-        assert_eq!(CopyKernel::Words.occupancy(4 << 20), 1.0);
+        assert_eq!(copy_hold(4 << 20), 1.0);
         let mut c = costs(&[1.0, 5.0, 1.0], &[0.0; 3]);
         c.copy_alpha_ms = 1.0;
         assert_eq!(predict(&plan, &c, Mode::Latency, 2, 1).per_sample_ms, 6.0);
-        c.copy_kernel = Some(CopyKernel::Words);
+        c.copies_hold = true;
         assert_eq!(predict(&plan, &c, Mode::Latency, 2, 1).per_sample_ms, 7.0);
         // Replayed the same: C's segment waits for B's and for the copy.
         c.replay = true;
         assert_eq!(predict(&plan, &c, Mode::Latency, 2, 1).per_sample_ms, 7.0);
-        // A small copy holds a few blocks' share: 4 KiB is 4 blocks of 1056; the wide kernel
-        // on at most 66 blocks holds 66 of 1056 for any large copy, and its 16-byte words
-        // need a quarter of the blocks.
-        assert!((CopyKernel::Words.occupancy(4096) - 4.0 / 1056.0).abs() < 1e-15);
-        assert_eq!(CopyKernel::Wide { blocks: 66 }.occupancy(4 << 20), 66.0 / 1056.0);
-        assert_eq!(CopyKernel::Wide { blocks: 66 }.grid(4096), 1);
-        assert_eq!(CopyKernel::Wide { blocks: 66 }.grid(16 * 256 * 10), 10);
-        // With it, B loses 66/1056 of the copy's millisecond: ends at 5.0625, C at 6.0625.
+        // A copy of 4 KiB holds 4 of the 1056 blocks of a full wave: B ends at 5 + 4/1056.
+        plan.tasks[2].deps[0].bytes = 4096;
         c.replay = false;
-        c.copy_kernel = Some(CopyKernel::Wide { blocks: 66 });
-        assert_eq!(predict(&plan, &c, Mode::Latency, 2, 1).per_sample_ms, 6.0625);
+        assert!((predict(&plan, &c, Mode::Latency, 2, 1).per_sample_ms - (6.0 + 4.0 / 1056.0)).abs() < 1e-12);
     }
 }

@@ -25,13 +25,22 @@ pub const BUSY_EDGE_BYTES: usize = 64 << 10;
 pub const KERNEL_THREADS: usize = 256;
 pub const KERNEL_BLOCKS_MAX: usize = 132 * 8;
 
+/// The share of the receiving GPU's compute a copy of `bytes` from another GPU takes while it
+/// runs. Measured on 2×H200 (`results/gpu/h200x2-copy-blocks/`), a 64 MiB copy and an
+/// SM-filling kernel beside it lose 89–99% of the shorter one's time whatever the copy's block
+/// count (16 to 1056): a copy that streams holds the GPU. One shorter than a full wave of the
+/// word kernel (1 MiB) is mostly latency and holds its share of that wave.
+pub fn copy_hold(bytes: usize) -> f64 {
+    CopyKernel::Words.grid(bytes) as f64 / KERNEL_BLOCKS_MAX as f64
+}
+
 /// How the executor copies between GPUs: a kernel on the receiving GPU reading the producer's
 /// memory over the link.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum CopyKernel {
-    /// 4-byte words, a block per 256 of them up to every thread slot of the GPU (what every run
-    /// before `--copy-blocks` used; rows without a `copy_kernel` field ran it).
+    /// 4-byte words, a block per 256 of them up to every thread slot of the GPU (`--word-copies`;
+    /// what every run before `--copy-blocks` used, and rows without a `copy_kernel` field ran).
     Words,
     /// 16-byte words, four in flight per thread, on at most `blocks` blocks.
     Wide { blocks: usize },
@@ -42,14 +51,10 @@ impl CopyKernel {
     pub fn grid(self, bytes: usize) -> usize {
         match self {
             CopyKernel::Words => (bytes / ELEMENT_BYTES).div_ceil(KERNEL_THREADS).clamp(1, KERNEL_BLOCKS_MAX),
-            CopyKernel::Wide { blocks } => (bytes / 16).div_ceil(KERNEL_THREADS).clamp(1, blocks.clamp(1, KERNEL_BLOCKS_MAX)),
+            CopyKernel::Wide { blocks } => {
+                (bytes / 16).div_ceil(KERNEL_THREADS).clamp(1, blocks.clamp(1, KERNEL_BLOCKS_MAX))
+            }
         }
-    }
-
-    /// The share of its GPU's thread slots a copy of `bytes` holds while it runs: its blocks
-    /// over the most the GPU keeps resident.
-    pub fn occupancy(self, bytes: usize) -> f64 {
-        self.grid(bytes) as f64 / KERNEL_BLOCKS_MAX as f64
     }
 }
 

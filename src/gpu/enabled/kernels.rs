@@ -168,7 +168,11 @@ pub fn copy(
             let wide = bytes / 16;
             if wide > 0 {
                 let blocks = copy.grid(bytes) as u32;
-                let cfg = LaunchConfig { grid_dim: (blocks, 1, 1), block_dim: (KERNEL_THREADS as u32, 1, 1), shared_mem_bytes: 0 };
+                let cfg = LaunchConfig {
+                    grid_dim: (blocks, 1, 1),
+                    block_dim: (KERNEL_THREADS as u32, 1, 1),
+                    shared_mem_bytes: 0,
+                };
                 launch("copy_wide", src, dst, wide as u64, cfg)?;
             }
             let tail = (bytes % 16 / 4) as u64;
