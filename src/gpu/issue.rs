@@ -9,19 +9,22 @@
 //! each task its lag behind (`Plan::pipeline_lags`). A kernel starts when it has been issued,
 //! its stream is free and its inputs are done.
 //!
-//! An exchange between GPUs also costs a latency beyond its copy (the consumer's copy stream
-//! learning of an event recorded on another GPU, the launch of the graph segment after it),
-//! measured by `bench profile` as a ping-pong through the executor itself; it delays the copy.
+//! A copy from another GPU holds the receiving GPU while it streams (`plan::copy_hold`:
+//! measured, compute beside it loses 89–99% of the overlap whatever the copy's block count),
+//! so it pushes back the work it overlaps there. An exchange could also cost a latency beyond
+//! its copy (`exchange_ms`, from `bench profile`'s ping-pong through the executor; measured 0
+//! on H200s).
 //!
-//! Under graph replay, the model follows the executor's segments (`Plan::segments`) and runs
-//! each HIOS stage inside them as the schedule model does ([`crate::hios::shared_stage_time`]
-//! from the operators' measured occupancies), and charges each operator between its warm and
-//! cold time by the share of its GPU's working set that cannot stay in L2 (a GPU that holds a
-//! pipeline stage small enough keeps its weights there from sample to sample).
+//! Each operator costs between its warm and cold time by the share of its GPU's working set
+//! that cannot stay in L2 (a GPU that holds a small enough pipeline stage keeps its weights
+//! there from sample to sample). Under graph replay the model follows the executor's segments
+//! (`Plan::segments`) and runs each HIOS stage inside them as the schedule model does
+//! ([`crate::hios::shared_stage_time`] from the operators' measured occupancies).
 //!
 //! Left out, on purpose: contention between concurrent streams of one GPU in eager runs (they
-//! overlap freely there), contention between copies and compute, the host cost of event
-//! records and waits, and the mailbox ring's limit on how far a producer runs ahead.
+//! overlap freely there), the order of operators' effect on the cache, the host cost of event
+//! records and waits, host threads slowing each other, and the mailbox ring's limit on how far
+//! a producer runs ahead.
 
 use super::plan::{copy_hold, Dep, Plan, Work};
 use super::Mode;
