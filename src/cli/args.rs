@@ -410,7 +410,9 @@ pub struct ValidateArgs {
     pub graphs: bool,
     #[command(flatten)]
     pub copy: CopyArgs,
-    /// Samples per repeat (pipelined for throughput placements, one after another otherwise).
+    /// Samples per repeat: throughput placements stream this many and then twice as many, and
+    /// the difference over this many is the time per sample in steady state; latency placements
+    /// and schedules run them one after another.
     #[arg(long, default_value_t = 200)]
     pub samples: usize,
     /// Timed repeats after one warm-up; the median is reported.
