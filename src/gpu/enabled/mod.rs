@@ -210,9 +210,10 @@ struct Wiring {
     local_event: bool,
 }
 
-/// Runs a plan: `Mode::Pipeline` pushes `samples` samples through without waiting between
-/// them (time per sample in steady state); `Mode::Latency` runs them one at a time (time per
-/// sample, start to finish). One warm-up repeat, then `repeats` timed ones.
+/// Runs a plan: `Mode::Pipeline` pushes streams of `samples` and `2 * samples` samples through
+/// without waiting between them, in turn (the stream's time per sample, and the steady state's
+/// from their difference); `Mode::Latency` runs them one at a time (time per sample, start to
+/// finish). One warm-up repeat, then `repeats` timed ones. Copies between GPUs run as `copy`.
 pub fn execute(
     plan: &Plan,
     mode: Mode,
