@@ -421,6 +421,11 @@ pub struct ValidateArgs {
     /// Write the rows as JSON here.
     #[arg(long)]
     pub out: Option<PathBuf>,
+    /// Run every plan in this process. By default each plan of several runs in a process of
+    /// its own (this command again, for that plan alone): in one process every plan after the
+    /// first measured 7–9% slower (results/gpu-history/h200-first-plan-in-process).
+    #[arg(long)]
+    pub in_process: bool,
     /// Run nothing: take the measurements from this earlier `bench validate` JSON file (rows
     /// matched by plan file name) and recompute every prediction for them — the workload's
     /// model, the roofline and the executor's issue model. Needs no GPU.

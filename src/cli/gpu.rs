@@ -540,6 +540,9 @@ pub fn validate(a: ValidateArgs) -> Result<i32> {
         return remodel(&a, path, &w, zoo.as_ref(), &jobs, rows);
     }
     crate::gpu::probe().map_err(gpu_err("bench validate"))?;
+    if !a.in_process && jobs.len() > 1 {
+        return validate_each_in_its_process(&a, &w, &jobs, rows);
+    }
     let mut failed = false;
     for job in &jobs {
         let Job { file, kind, algorithm, plan, mode, .. } = job;
@@ -563,6 +566,60 @@ pub fn validate(a: ValidateArgs) -> Result<i32> {
         }
     }
     write_rows(&a, &rows)?;
+    Ok(i32::from(failed))
+}
+
+/// The arguments that run `job` alone in a process of its own, with `a`'s options, its rows
+/// written to `out`.
+fn child_args(a: &ValidateArgs, job: &Job, out: &Path) -> Vec<std::ffi::OsString> {
+    let mut v: Vec<std::ffi::OsString> = vec!["validate".into(), a.workload.clone().into_os_string()];
+    if job.kind == "hios" {
+        v.push("--schedule".into());
+    }
+    v.push(job.file.clone().into_os_string());
+    for (on, flag) in [(a.latency, "--latency"), (a.busy, "--busy"), (a.graphs, "--graphs"), (true, "--in-process")] {
+        if on {
+            v.push(flag.into());
+        }
+    }
+    v.extend(["--samples".into(), a.samples.to_string().into(), "--repeats".into(), a.repeats.to_string().into()]);
+    if a.copy.word_copies {
+        v.push("--word-copies".into());
+    } else {
+        v.extend(["--copy-blocks".into(), a.copy.copy_blocks.to_string().into()]);
+    }
+    v.extend(["--out".into(), out.as_os_str().to_owned()]);
+    v
+}
+
+/// Runs each plan in a process of its own (`child_args`) and gathers their rows after `rows`;
+/// a process that fails is a row with its error, and the exit code says so.
+fn validate_each_in_its_process(a: &ValidateArgs, w: &Workload, jobs: &[Job], mut rows: Vec<Value>) -> Result<i32> {
+    let exe = std::env::current_exe().map_err(|e| Error::Usage(format!("bench validate: {e}")))?;
+    let dir = std::env::temp_dir().join(format!("placebench-validate-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).map_err(|e| Error::Usage(format!("{}: {e}", dir.display())))?;
+    let mut failed = false;
+    for (i, job) in jobs.iter().enumerate() {
+        let out = dir.join(format!("{i}.json"));
+        let status = std::process::Command::new(&exe).args(child_args(a, job, &out)).status();
+        let got = std::fs::read(&out).ok().and_then(|t| serde_json::from_slice::<Vec<Value>>(&t).ok());
+        match (status, got) {
+            (Ok(s), Some(child_rows)) => {
+                failed |= !s.success();
+                rows.extend(child_rows);
+            }
+            (status, _) => {
+                failed = true;
+                let why = status.map_or_else(|e| e.to_string(), |s| format!("its process ended with {s}"));
+                rows.push(
+                    json!({"workload": w.name, "file": job.file.file_name().map(|f| f.to_string_lossy().to_string()),
+                    "kind": job.kind, "algorithm": job.algorithm, "status": "error", "message": why}),
+                );
+            }
+        }
+    }
+    std::fs::remove_dir_all(&dir).ok();
+    write_rows(a, &rows)?;
     Ok(i32::from(failed))
 }
 
@@ -608,4 +665,68 @@ fn remodel(
     }
     write_rows(a, &rows)?;
     Ok(i32::from(failed))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cli::args::{Cli, Command};
+    use clap::Parser;
+
+    fn parse(args: &[std::ffi::OsString]) -> ValidateArgs {
+        let mut all: Vec<std::ffi::OsString> = vec!["bench".into()];
+        all.extend_from_slice(args);
+        match Cli::try_parse_from(all).expect("the child's arguments parse").command {
+            Command::Validate(v) => v,
+            _ => panic!("not validate"),
+        }
+    }
+
+    fn job(kind: &'static str, file: &str) -> Job {
+        Job {
+            file: file.into(),
+            kind,
+            algorithm: String::new(),
+            plan: Plan { tasks: Vec::new(), graph: None, kernels: "" },
+            mode: Mode::Latency,
+            predicted: 0.0,
+            roofline: None,
+        }
+    }
+
+    /// A plan's own process gets the parent's options back, for that plan alone, in process.
+    #[test]
+    fn a_child_runs_one_plan_with_the_parents_options() {
+        let parent = parse(
+            &[
+                "validate",
+                "w.json",
+                "a.json",
+                "b.json",
+                "--graphs",
+                "--latency",
+                "--samples",
+                "7",
+                "--repeats",
+                "2",
+                "--copy-blocks",
+                "66",
+            ]
+            .map(Into::into),
+        );
+        let child = parse(&child_args(&parent, &job("latency", "b.json"), Path::new("/tmp/o.json")));
+        assert_eq!(child.workload, parent.workload);
+        assert_eq!(child.placements, vec![std::path::PathBuf::from("b.json")]);
+        assert!(child.schedules.is_empty());
+        assert!(child.graphs && child.latency && !child.busy && child.in_process);
+        assert_eq!((child.samples, child.repeats), (7, 2));
+        assert_eq!(child.copy.kernel(), parent.copy.kernel());
+        assert_eq!(child.out.as_deref(), Some(Path::new("/tmp/o.json")));
+        // A schedule, busy kernels, word copies.
+        let parent = parse(&["validate", "w.json", "--schedule", "s.json", "--busy", "--word-copies"].map(Into::into));
+        let child = parse(&child_args(&parent, &job("hios", "s.json"), Path::new("o.json")));
+        assert_eq!(child.schedules, vec![std::path::PathBuf::from("s.json")]);
+        assert!(child.placements.is_empty() && child.busy && !child.graphs && child.copy.word_copies);
+        assert_eq!((child.samples, child.repeats), (parent.samples, parent.repeats));
+    }
 }
