@@ -10,7 +10,7 @@
 //! its stream is free and its inputs are done.
 //!
 //! A copy from another GPU holds the receiving GPU while it streams (`plan::copy_hold`:
-//! measured, compute beside it loses 89–99% of the overlap whatever the copy's block count),
+//! measured, compute beside it loses 89–100% of the overlap whatever the copy's block count),
 //! so it pushes back the work it overlaps there. An exchange could also cost a latency beyond
 //! its copy (`exchange_ms`, from `bench profile`'s ping-pong through the executor; measured 0
 //! on H200s).
@@ -189,17 +189,7 @@ impl Wiring {
     fn of(plan: &Plan, devices: usize) -> Wiring {
         let tasks = &plan.tasks;
         let gpu: Vec<usize> = tasks.iter().map(|t| t.gpu % devices).collect();
-        let mut keys: Vec<(usize, usize)> = Vec::new();
-        let lane: Vec<usize> = tasks
-            .iter()
-            .map(|t| match keys.iter().position(|&k| k == (t.gpu, t.stream)) {
-                Some(i) => i,
-                None => {
-                    keys.push((t.gpu, t.stream));
-                    keys.len() - 1
-                }
-            })
-            .collect();
+        let (lane, lane_gpu) = plan.lanes(devices);
         let mut import_of: std::collections::HashMap<(usize, usize), usize> = Default::default();
         let imports = (0..tasks.len())
             .map(|t| {
@@ -213,8 +203,7 @@ impl Wiring {
                     .collect()
             })
             .collect();
-        let lane_gpu = keys.iter().map(|k| k.0 % devices).collect();
-        Wiring { gpu, lane, lanes: keys.len(), lane_gpu, imports, count: import_of.len() }
+        Wiring { gpu, lane, lanes: lane_gpu.len(), lane_gpu, imports, count: import_of.len() }
     }
 
     /// The cross-GPU dependencies of task `t`, each with its import.

@@ -27,7 +27,7 @@ pub const KERNEL_BLOCKS_MAX: usize = 132 * 8;
 
 /// The share of the receiving GPU's compute a copy of `bytes` from another GPU takes while it
 /// runs. Measured on 2×H200 (`results/gpu/h200x2-copy-blocks/`), a 64 MiB copy and an
-/// SM-filling kernel beside it lose 89–99% of the shorter one's time whatever the copy's block
+/// SM-filling kernel beside it lose 89–100% of the shorter one's time whatever the copy's block
 /// count (16 to 1056): a copy that streams holds the GPU. One shorter than a full wave of the
 /// word kernel (1 MiB) is mostly latency and holds its share of that wave.
 pub fn copy_hold(bytes: usize) -> f64 {
@@ -154,6 +154,25 @@ impl Plan {
             cuts.push(cur);
         }
         cuts
+    }
+
+    /// The streams the executor makes on `devices` GPUs, one per logical GPU and stream in
+    /// order of first use: each task's lane, and each lane's GPU (the logical one modulo the
+    /// GPUs present).
+    pub fn lanes(&self, devices: usize) -> (Vec<usize>, Vec<usize>) {
+        let mut keys: Vec<(usize, usize)> = Vec::new();
+        let lane = self
+            .tasks
+            .iter()
+            .map(|t| match keys.iter().position(|&k| k == (t.gpu, t.stream)) {
+                Some(i) => i,
+                None => {
+                    keys.push((t.gpu, t.stream));
+                    keys.len() - 1
+                }
+            })
+            .collect();
+        (lane, keys.iter().map(|k| k.0 % devices).collect())
     }
 
     /// Checks that every dependency points to an earlier task.

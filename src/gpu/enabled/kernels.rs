@@ -162,17 +162,17 @@ pub fn copy(
         b.arg(&n);
         unsafe { b.launch(cfg) }.map(|_| ()).map_err(|e| err("launch copy", e))
     };
+    // The grid the issue model charges for (`CopyKernel::grid`).
+    let cfg = LaunchConfig {
+        grid_dim: (copy.grid(bytes) as u32, 1, 1),
+        block_dim: (KERNEL_THREADS as u32, 1, 1),
+        shared_mem_bytes: 0,
+    };
     match copy {
-        CopyKernel::Words => launch("copy_words", src, dst, (bytes / 4) as u64, grid((bytes / 4) as u64)),
+        CopyKernel::Words => launch("copy_words", src, dst, (bytes / 4) as u64, cfg),
         CopyKernel::Wide { .. } => {
             let wide = bytes / 16;
             if wide > 0 {
-                let blocks = copy.grid(bytes) as u32;
-                let cfg = LaunchConfig {
-                    grid_dim: (blocks, 1, 1),
-                    block_dim: (KERNEL_THREADS as u32, 1, 1),
-                    shared_mem_bytes: 0,
-                };
                 launch("copy_wide", src, dst, wide as u64, cfg)?;
             }
             let tail = (bytes % 16 / 4) as u64;

@@ -234,17 +234,7 @@ pub fn execute(
     let tasks = &plan.tasks;
     let phys = |t: usize| tasks[t].gpu % devices;
     // Lanes: one stream per (logical GPU, stream) pair, on its physical GPU.
-    let mut lane_of_key: HashMap<(usize, usize), usize> = HashMap::new();
-    let mut lane_gpu: Vec<usize> = Vec::new();
-    let lane: Vec<usize> = tasks
-        .iter()
-        .map(|t| {
-            *lane_of_key.entry((t.gpu, t.stream)).or_insert_with(|| {
-                lane_gpu.push(t.gpu % devices);
-                lane_gpu.len() - 1
-            })
-        })
-        .collect();
+    let (lane, lane_gpu) = plan.lanes(devices);
     let streams: Vec<Arc<CudaStream>> =
         lane_gpu.iter().map(|&g| ctxs[g].new_stream().map_err(|e| err("stream", e))).collect::<Result<_, _>>()?;
     let libs: Vec<Library> = ctxs.iter().map(|c| Library::load(c, &ptx)).collect::<Result<_, _>>()?;
