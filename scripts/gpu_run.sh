@@ -8,7 +8,8 @@
 # those, the models also placed for throughput and latency and run: the DP needs graphs whose
 # ideals it can enumerate, not NASNet's or RandWire's), ACCS (accelerators of the profiled
 # workloads; default: the GPUs present), KS (HIOS GPU counts), GRAPH_KS (the same for graph
-# replays; default 1), EAGER_HIOS (no: skip eager HIOS runs), PROFILED (a folder of profiles
+# replays; default 1), EAGER_HIOS (no: skip eager HIOS runs), EAGER_PLACE (no: skip eager runs of
+# the placements; graph replays only), PROFILED (a folder of profiles
 # made before: skip profiling), SAMPLES, REPEATS, PAPER_NAMES (none: skip the paper's).
 set -uo pipefail
 export LD_LIBRARY_PATH="$(pwd)/.gpu/lib:${LD_LIBRARY_PATH:-}"
@@ -47,13 +48,15 @@ for spec in ${MODELS:-inception-v3:299 bert:0 resnet50:224 randwire:224}; do
   case " ${VALIDATE:-inception-v3 bert} " in *" $m "*) ;; *) continue ;; esac
   place=no
   case " ${PLACE:-inception-v3 bert} " in *" $m "*) place=yes ;; esac
+  eager=$place
+  [ "${EAGER_PLACE:-yes}" = yes ] || eager=no
   # Eager launches, one host thread per GPU.
   [ $place = yes ] && $B throughput "$w" --algo dp --algo ip-contig --algo scotch --algo pipedream --algo local-search --algo one-device \
     --time-limit 20 --quiet --out "$out/place/$name" 2>&1 | tee -a "$log"
-  [ $place = yes ] && $B validate "$w" "$out/place/$name"/placements/*.json --samples "$samples" --repeats "$repeats" \
+  [ $eager = yes ] && $B validate "$w" "$out/place/$name"/placements/*.json --samples "$samples" --repeats "$repeats" \
     --out "$out/validate_throughput_$name.json" 2>&1 | tee -a "$log"
   [ $place = yes ] && $B latency "$w" --algo greedy --algo dp --algo one-device --time-limit 20 --quiet --out "$out/latency/$name" 2>&1 | tee -a "$log"
-  [ $place = yes ] && $B validate "$w" "$out/latency/$name"/placements/*.json --latency --samples "$samples" --repeats "$repeats" \
+  [ $eager = yes ] && $B validate "$w" "$out/latency/$name"/placements/*.json --latency --samples "$samples" --repeats "$repeats" \
     --out "$out/validate_latency_$name.json" 2>&1 | tee -a "$log"
   algos="--algo sequential --algo ios --algo heft --algo hios-lp --algo hios-mr --algo hios-lp-intra"
   if [ "${EAGER_HIOS:-yes}" = yes ]; then
@@ -69,6 +72,10 @@ for spec in ${MODELS:-inception-v3:299 bert:0 resnet50:224 randwire:224}; do
     --time-limit 20 --quiet --out "$out/place/${name}_gpucost" 2>&1 | tee -a "$log"
   [ $place = yes ] && $B validate "$wg" "$out/place/${name}_gpucost"/placements/*.json --graphs --samples "$samples" --repeats "$repeats" \
     --out "$out/validate_throughput_graphs_$name.json" 2>&1 | tee -a "$log"
+  [ $place = yes ] && $B latency "$wg" --algo greedy --algo dp --algo one-device --time-limit 20 --quiet \
+    --out "$out/latency/${name}_gpucost" 2>&1 | tee -a "$log"
+  [ $place = yes ] && $B validate "$wg" "$out/latency/${name}_gpucost"/placements/*.json --latency --graphs --samples "$samples" \
+    --repeats "$repeats" --out "$out/validate_latency_graphs_$name.json" 2>&1 | tee -a "$log"
 done
 # The paper's workloads (placements made on the CPU machine into .gpu/p), as busy kernels.
 if [ "$gpus" -ge 2 ] || [ -n "${PAPER:-}" ]; then
