@@ -14,7 +14,7 @@ use cudarc::driver::{CudaContext, CudaEvent, CudaGraph, CudaSlice, CudaStream};
 use kernels::{address, Handles, Kernel, Library};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{Arc, Barrier, Mutex};
+use std::sync::{Arc, Barrier};
 use std::time::Instant;
 
 pub(crate) fn err(what: &str, e: impl std::fmt::Debug) -> String {
@@ -34,50 +34,15 @@ fn driver_present() -> bool {
     unsafe { sys::is_culib_present() && cudarc::nvrtc::sys::is_culib_present() }
 }
 
-/// The primary contexts of the first `devices` GPUs. They are retained for the life of the
-/// process unless `PLACEBENCH_FRESH_CONTEXTS` is set (a diagnostic): that way every run of a
-/// process sees the same contexts, whereas a context destroyed and made again ran the same
-/// plan 8–11% slower than the first (results/gpu-history/h200-first-plan-in-process).
 fn contexts(devices: usize) -> Result<Vec<Arc<CudaContext>>, String> {
-    static HELD: Mutex<Vec<Arc<CudaContext>>> = Mutex::new(Vec::new());
-    let fresh = std::env::var_os("PLACEBENCH_FRESH_CONTEXTS").is_some();
-    let mut held = HELD.lock().map_err(|_| "a GPU thread panicked holding the contexts".to_string())?;
     (0..devices)
         .map(|d| {
-            if let Some(ctx) = held.iter().find(|c| c.ordinal() == d) {
-                return Ok(ctx.clone());
-            }
             let ctx = CudaContext::new(d).map_err(|e| err("context", e))?;
             // Explicit events order everything here; cudarc's per-buffer tracking would add
             // waits of its own between the streams that touch a buffer.
             // SAFETY: buffers outlive every stream that uses them (all are dropped after the
             // final synchronisation), and the plan's events order their uses.
             unsafe { ctx.disable_event_tracking() };
-            if std::env::var_os("PLACEBENCH_DIAG_POOL_KEEP").is_some() {
-                let mut pool = std::ptr::null_mut();
-                check("default memory pool", unsafe { sys::cuDeviceGetDefaultMemPool(&mut pool, d as i32) })?;
-                let mut keep = u64::MAX;
-                check("pool threshold", unsafe {
-                    sys::cuMemPoolSetAttribute(
-                        pool,
-                        sys::CUmemPool_attribute::CU_MEMPOOL_ATTR_RELEASE_THRESHOLD,
-                        (&mut keep as *mut u64).cast(),
-                    )
-                })?;
-            }
-            if let Some(mb) = std::env::var("PLACEBENCH_DIAG_PREALLOC_MB").ok().and_then(|v| v.parse::<usize>().ok()) {
-                let s = ctx.new_stream().map_err(|e| err("stream", e))?;
-                let b = s.alloc_zeros::<u8>(mb << 20).map_err(|e| err("alloc", e))?;
-                drop(b);
-                s.synchronize().map_err(|e| err("synchronize", e))?;
-            }
-            if std::env::var_os("PLACEBENCH_DIAG_DUMMY_HANDLES").is_some() {
-                let s = ctx.new_stream().map_err(|e| err("stream", e))?;
-                drop(Handles::new(&s)?);
-            }
-            if !fresh {
-                held.push(ctx.clone());
-            }
             Ok(ctx)
         })
         .collect()
@@ -272,22 +237,7 @@ pub fn execute(
     let (lane, lane_gpu) = plan.lanes(devices);
     let streams: Vec<Arc<CudaStream>> =
         lane_gpu.iter().map(|&g| ctxs[g].new_stream().map_err(|e| err("stream", e))).collect::<Result<_, _>>()?;
-    let libs: Vec<Arc<Library>> = if std::env::var_os("PLACEBENCH_DIAG_ONE_MODULE").is_some() {
-        static LIBS: Mutex<Vec<(usize, Arc<Library>)>> = Mutex::new(Vec::new());
-        let mut held = LIBS.lock().map_err(|_| "poisoned".to_string())?;
-        ctxs.iter()
-            .map(|c| {
-                if let Some((_, l)) = held.iter().find(|(o, _)| *o == c.ordinal()) {
-                    return Ok(l.clone());
-                }
-                let l = Arc::new(Library::load(c, &ptx)?);
-                held.push((c.ordinal(), l.clone()));
-                Ok(l)
-            })
-            .collect::<Result<_, String>>()?
-    } else {
-        ctxs.iter().map(|c| Library::load(c, &ptx).map(Arc::new)).collect::<Result<_, _>>()?
-    };
+    let libs: Vec<Library> = ctxs.iter().map(|c| Library::load(c, &ptx)).collect::<Result<_, _>>()?;
     let copy_streams: Vec<Arc<CudaStream>> =
         ctxs.iter().map(|c| c.new_stream().map_err(|e| err("stream", e))).collect::<Result<_, _>>()?;
     // Output buffers, filled with random values (never time on zeros).
@@ -509,7 +459,7 @@ struct Shared<'a> {
     streams: &'a [Arc<CudaStream>],
     /// One stream per GPU for copies from other GPUs.
     copy_streams: &'a [Arc<CudaStream>],
-    libs: &'a [Arc<Library>],
+    libs: &'a [Library],
     lane: &'a [usize],
     lane_gpu: &'a [usize],
     wiring: &'a [Wiring],
