@@ -10,7 +10,8 @@
 # workloads; default: the GPUs present), KS (HIOS GPU counts), GRAPH_KS (the same for graph
 # replays; default 1), EAGER_HIOS (no: skip eager HIOS runs), EAGER_PLACE (no: skip eager runs of
 # the placements; graph replays only), PROFILED (a folder of profiles
-# made before: skip profiling), SAMPLES, REPEATS, PAPER_NAMES (none: skip the paper's).
+# made before: skip profiling), CALIBRATE (no: use the GPU-time profile as measured, without
+# bench calibrate), SAMPLES, REPEATS, PAPER_NAMES (none: skip the paper's).
 set -uo pipefail
 export LD_LIBRARY_PATH="$(pwd)/.gpu/lib:${LD_LIBRARY_PATH:-}"
 # Never NVLink multicast on the shared hosts (DEVELOPERS.md).
@@ -46,6 +47,23 @@ for spec in ${MODELS:-inception-v3:299 bert:0 resnet50:224 randwire:224}; do
       --memory-fraction "$frac" --device "$dev" --link nvlink --out "$w" --gpu-cost-out "$wg" 2>&1 | tee -a "$log" || continue
   fi
   case " ${VALIDATE:-inception-v3 bert} " in *" $m "*) ;; *) continue ;; esac
+  # Calibration (bench calibrate): the one-device placement graph-replayed in steady state and
+  # one sample at a time anchor the GPU-time profile; everything below runs against it.
+  if [ "${CALIBRATE:-yes}" = yes ]; then
+    c="$out/calibration/$name"
+    $B throughput "$wg" --algo one-device --quiet --out "$c/throughput" 2>&1 | tee -a "$log"
+    $B latency "$wg" --algo one-device --quiet --out "$c/latency" 2>&1 | tee -a "$log"
+    $B validate "$wg" "$c"/throughput/placements/*.json --graphs --samples "$samples" --repeats "$repeats" \
+      --out "$c/throughput.json" 2>&1 | tee -a "$log"
+    $B validate "$wg" "$c"/latency/placements/*.json --latency --graphs --samples "$samples" --repeats "$repeats" \
+      --out "$c/latency.json" 2>&1 | tee -a "$log"
+    # The profile as measured stays beside the calibrated one (the calibration rows' workload).
+    mkdir -p "$out/profiled/$dev/uncalibrated"
+    cp "$wg" "$out/profiled/$dev/uncalibrated/${name}_gpucost.json" 2>/dev/null || true
+    cal="$out/profiled/$dev/${name}_gpucost.json"
+    $B calibrate "$wg" --measured "$c/throughput.json" --measured "$c/latency.json" --out "$cal.new" 2>&1 | tee -a "$log" \
+      && mv "$cal.new" "$cal" && wg="$cal"
+  fi
   place=no
   case " ${PLACE:-inception-v3 bert} " in *" $m "*) place=yes ;; esac
   eager=$place

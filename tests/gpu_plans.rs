@@ -57,11 +57,23 @@ fn profiled_workloads_match_their_model_and_their_measurements() {
             let set = 4.0 * (g.params() + g.ops.iter().map(|o| o.numel()).sum::<u64>()) as f64;
             assert_eq!(p["working_set_bytes"].as_f64(), Some(set), "{}", f.display());
             let charged = p["gpu_time_charged"].as_str().expect("gpu_time_charged");
-            if p.get("cache").and_then(Value::as_str).unwrap_or("auto") == "auto" {
-                let l2 = p["l2_bytes"].as_f64().expect("l2_bytes");
-                assert_eq!(charged == "cold", set > l2, "{}", f.display());
+            let l2 = p["l2_bytes"].as_f64().expect("l2_bytes");
+            if charged == "calibrated" {
+                // `bench calibrate` scaled warm and cold alike and charges their mix by the
+                // share of the working set beyond L2.
+                let miss = (1.0 - l2 / set).max(0.0);
+                for ((g, w), c) in gpu.iter().zip(&warm).zip(&cold) {
+                    let want = w + miss * (c - w);
+                    assert!((g - want).abs() <= 1e-12 * want.max(1.0), "{}: {g} against {want}", f.display());
+                }
+                let scale = p["calibration"]["scale"].as_f64().expect("calibration.scale");
+                assert!(scale > 0.0 && scale.is_finite(), "{}", f.display());
+            } else {
+                if p.get("cache").and_then(Value::as_str).unwrap_or("auto") == "auto" {
+                    assert_eq!(charged == "cold", set > l2, "{}", f.display());
+                }
+                assert_eq!(gpu, if charged == "cold" { cold } else { warm }, "{}", f.display());
             }
-            assert_eq!(gpu, if charged == "cold" { cold } else { warm }, "{}", f.display());
         }
         let eager = p["cost"].as_str().expect("cost").starts_with("eager");
         let charged = |o: usize| if eager { gpu[o].max(host[o]) } else { gpu[o] };

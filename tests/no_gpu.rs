@@ -97,3 +97,85 @@ fn measured_runs_are_remodelled_without_a_gpu() {
     }
     std::fs::remove_file(&out).ok();
 }
+
+/// `bench calibrate` needs no GPU. Checked on the committed H100 run made with a process per
+/// plan: BERT-base's profile calibrated on its one-device placement (pipeline in steady state,
+/// and one sample at a time) charges in all exactly the steady pipeline's measured time, read
+/// here from the run's file; remodelled with it, the issue model reproduces both calibration
+/// rows (marked as such) and predicts the other plans as before up to the one scale, computed
+/// here from the two measured and predicted numbers.
+#[test]
+fn a_profile_is_calibrated_on_its_one_gpu_runs_without_a_gpu() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let run = root.join("results/gpu/h100-process-per-plan");
+    // The profile the run measured with (kept with it), as `bench profile` wrote it.
+    let workload = run.join("profiled/h100/bert_b1_op_k1_gpucost.json");
+    let dir = std::env::temp_dir().join(format!("placebench-calibrate-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let calibrated = dir.join("bert_b1_op_k1_gpucost.json");
+    let (latency, throughput) = (
+        run.join("validate_latency_graphs_bert_b1_op_k1.json"),
+        run.join("validate_throughput_graphs_bert_b1_op_k1.json"),
+    );
+    let read = |p: &Path| -> serde_json::Value { serde_json::from_slice(&std::fs::read(p).unwrap()).unwrap() };
+    let (code, err) = bench(&[
+        "calibrate",
+        workload.to_str().unwrap(),
+        "--measured",
+        latency.to_str().unwrap(),
+        "--measured",
+        throughput.to_str().unwrap(),
+        "--out",
+        calibrated.to_str().unwrap(),
+    ]);
+    let rows_t = read(&throughput);
+    let rows_l = read(&latency);
+    let one = |rows: &serde_json::Value| {
+        rows.as_array().unwrap().iter().find(|r| r["algorithm"] == "one-device").unwrap().clone()
+    };
+    let (steady, alone) = (one(&rows_t), one(&rows_l));
+    assert_eq!(code, 0, "{err}");
+    let v = read(&calibrated);
+    let c = &v["placebench"]["profiled"]["calibration"];
+    let measured = steady["measured_ms"].as_f64().unwrap();
+    let scale = measured / steady["issue_model_ms"].as_f64().unwrap();
+    assert!((c["scale"].as_f64().unwrap() - scale).abs() < 1e-12);
+    let total: f64 = v["nodes"].as_array().unwrap().iter().map(|n| n["fpgaLatency"].as_f64().unwrap()).sum();
+    // The plan leaves the input tensor (a few hundred bytes) out of its working set.
+    assert!((total - measured).abs() < 1e-6 * measured, "{total} against {measured}");
+    let overhead = alone["measured_ms"].as_f64().unwrap() - scale * alone["issue_model_ms"].as_f64().unwrap();
+    assert!((c["sample_overhead_ms"].as_f64().unwrap() - overhead).abs() < 1e-12);
+    for (file, kind, rows) in [(&latency, "latency", &rows_l), (&throughput, "throughput", &rows_t)] {
+        let placements =
+            run.join(if kind == "latency" { "latency" } else { "place" }).join("bert_b1_op_k1_gpucost/placements");
+        let out = dir.join(format!("{kind}.json"));
+        let mut args = vec!["validate".to_string(), calibrated.to_string_lossy().to_string()];
+        for e in std::fs::read_dir(&placements).unwrap() {
+            args.push(e.unwrap().path().to_string_lossy().to_string());
+        }
+        if kind == "latency" {
+            args.push("--latency".into());
+        }
+        args.extend(
+            ["--graphs", "--measured", file.to_str().unwrap(), "--out", out.to_str().unwrap()].map(String::from),
+        );
+        let (code, err) = bench(&args.iter().map(String::as_str).collect::<Vec<_>>());
+        assert_eq!(code, 0, "{err}");
+        for r in read(&out).as_array().unwrap() {
+            let old = rows.as_array().unwrap().iter().find(|o| o["file"] == r["file"]).unwrap();
+            assert_eq!(r["measured_ms"], old["measured_ms"]);
+            let issue = r["issue_model_ms"].as_f64().unwrap();
+            let mine = r["algorithm"] == "one-device";
+            assert_eq!(r["calibration_row"], mine, "{}", r["file"]);
+            if mine {
+                let m = r["measured_ms"].as_f64().unwrap();
+                assert!((issue - m).abs() < 1e-9 * m, "{kind}: {issue} against {m}");
+            } else {
+                let extra = if kind == "latency" { overhead } else { 0.0 };
+                let want = scale * old["issue_model_ms"].as_f64().unwrap() + extra;
+                assert!((issue - want).abs() < 1e-9 * want, "{kind} {}: {issue} against {want}", r["file"]);
+            }
+        }
+    }
+    std::fs::remove_dir_all(&dir).ok();
+}

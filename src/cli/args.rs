@@ -51,6 +51,11 @@ pub enum Command {
     /// Measure a zoo model's operators (cuDNN, cuBLAS, NVRTC kernels) and copies on this
     /// machine's GPUs and write the workload with the measured times (needs `--features cuda`).
     Profile(ProfileArgs),
+    /// Anchor a profiled GPU-time workload (`bench profile --gpu-cost-out`) to measured runs of
+    /// the whole model on one GPU (the one-device placement graph-replayed, from `bench
+    /// validate` files): its GPU times scaled to the pipeline in steady state, and the
+    /// overhead of a sample run alone. Needs no GPU.
+    Calibrate(CalibrateArgs),
     /// Compare two results (files or folders): objective and time per cell; exits 1 on a
     /// regression (an objective worse beyond --tolerance, a row that became infeasible or failed).
     Compare(CompareArgs),
@@ -431,6 +436,24 @@ pub struct ValidateArgs {
     /// model, the roofline and the executor's issue model. Needs no GPU.
     #[arg(long, value_name = "FILE")]
     pub measured: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct CalibrateArgs {
+    /// The profiled workload (GPU times: `bench profile --gpu-cost-out`).
+    pub workload: PathBuf,
+    /// `bench validate --graphs` JSON files holding the runs to calibrate on (repeatable): the
+    /// plan in steady state (throughput placements), and one sample at a time (--latency, or a
+    /// HIOS schedule).
+    #[arg(long, value_name = "FILE", required = true)]
+    pub measured: Vec<PathBuf>,
+    /// The algorithm of the rows to calibrate on: a placement of the whole model on one GPU
+    /// (`one-device`), or `sequential` (the HIOS schedule, one sample at a time only).
+    #[arg(long, default_value = "one-device")]
+    pub algorithm: String,
+    /// Write the calibrated workload here instead of replacing WORKLOAD.
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]

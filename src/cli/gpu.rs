@@ -101,6 +101,43 @@ fn measure_exchange(
     }))
 }
 
+/// What forking a graph replay's stream into parallel groups and joining them costs: stages
+/// of 1, 2 and 4 busy groups (`plan::fork_join`) replayed one sample at a time; per stage and
+/// group beyond the first, the least-squares slope of the time per sample over the groups.
+#[derive(Debug, Clone, serde::Serialize)]
+struct ForkJoin {
+    per_extra_group_ms: f64,
+    stages: usize,
+    task_ms: f64,
+    groups: Vec<usize>,
+    per_sample_ms: Vec<f64>,
+    method: &'static str,
+}
+
+fn measure_fork_join(copy: CopyKernel) -> std::result::Result<ForkJoin, String> {
+    let (stages, task_ms, groups) = (64, 0.004, vec![1, 2, 4]);
+    let mut per_sample_ms = Vec::new();
+    for &g in &groups {
+        let plan = plan::fork_join(stages, g, task_ms);
+        per_sample_ms.push(crate::gpu::execute(&plan, Mode::Latency, 50, 3, true, copy)?.per_sample_ms);
+    }
+    // Slope of (time per sample, extra groups per stage) through the g = 1 point.
+    let (mut num, mut den) = (0.0, 0.0);
+    for (&g, &t) in groups.iter().zip(&per_sample_ms) {
+        let x = (stages * (g - 1)) as f64;
+        num += x * (t - per_sample_ms[0]);
+        den += x * x;
+    }
+    Ok(ForkJoin {
+        per_extra_group_ms: if den > 0.0 { (num / den).max(0.0) } else { 0.0 },
+        stages,
+        task_ms,
+        groups,
+        per_sample_ms,
+        method: "stages of 1, 2, 4 one-warp busy tasks (they overlap fully) on as many streams, every task after the whole stage before, CUDA-graph replayed one sample at a time (median of 3 repeats of 50 samples): least-squares slope of the time per sample over stages x (groups - 1), through the one-group point",
+    })
+}
+
 pub fn profile(a: ProfileArgs) -> Result<i32> {
     if a.model.embedded {
         return Err(Error::Usage("bench profile takes one MODEL, not --embedded".into()));
@@ -150,6 +187,11 @@ pub fn profile(a: ProfileArgs) -> Result<i32> {
             x.graphs_ms, x.eager_ms
         );
     }
+    let fork_join = measure_fork_join(copy).map_err(gpu_err("bench profile"))?;
+    eprintln!(
+        "forking a graph replay into parallel streams and joining them: {:.4} ms per stage and extra group ({:?} groups: {:?} ms per sample)",
+        fork_join.per_extra_group_ms, fork_join.groups, fork_join.per_sample_ms
+    );
     let link = edge_link(&fits, exchange.as_ref());
     let working_set = working_set_bytes(&g);
     let cold = match a.cache {
@@ -183,7 +225,7 @@ pub fn profile(a: ProfileArgs) -> Result<i32> {
             "statistic": "per operator and launch: GPU time, the median of five replays of a CUDA graph of `runs` launches (events), warm (the operator repeating itself) and cold (each launch after a read of 3x L2 and of its inputs, minus a graph of those reads alone); host time, the median of five rounds of `runs` eager launches (clock)",
             "l2_bytes": profile.l2_bytes, "working_set_bytes": working_set,
             "gpu_time_charged": if cold { "cold" } else { "warm" }, "cache": format!("{:?}", a.cache).to_lowercase(),
-            "cost": cost, "links": fits, "copy_kernel": copy, "exchange": exchange, "copy_interference": interference, "cpu_times": "from the cost model (not measured)", "sizes": "from the cost model",
+            "cost": cost, "links": fits, "copy_kernel": copy, "exchange": exchange, "fork_join": fork_join, "copy_interference": interference, "cpu_times": "from the cost model (not measured)", "sizes": "from the cost model",
             "gpu_ms_total": gpu_ms.iter().sum::<f64>(), "host_ms_total": host_ms.iter().sum::<f64>(),
             "op_gpu_ms": gpu_ms, "op_host_ms": host_ms, "op_gpu_warm_ms": warm_ms, "op_gpu_cold_ms": cold_ms,
             "together": crate::gpu::TOGETHER, "op_gpu_together_ms": together_ms, "op_occupancy": occupancy,
@@ -221,7 +263,7 @@ fn working_set_bytes(g: &OpGraph) -> f64 {
 }
 
 /// A workload read with its raw JSON (for the zoo provenance).
-fn read_workload(path: &Path) -> Result<(Workload, Value)> {
+pub(super) fn read_workload(path: &Path) -> Result<(Workload, Value)> {
     let bytes = std::fs::read(path).map_err(|e| Error::input(path, "file", e.to_string()))?;
     let name = path.file_stem().map(|s| s.to_string_lossy().to_string()).unwrap_or_default();
     let w = parse_workload(&bytes, path, &name)?;
@@ -231,9 +273,9 @@ fn read_workload(path: &Path) -> Result<(Workload, Value)> {
 
 /// What a zoo workload adds: its graph, each node's operators, and the roofline version of
 /// the workload when the file itself holds profiled times.
-struct Zoo {
+pub(super) struct Zoo {
     graph: OpGraph,
-    node_ops: Vec<Vec<usize>>,
+    pub(super) node_ops: Vec<Vec<usize>>,
     granularity: Granularity,
     roofline: Option<Workload>,
     /// Per-operator GPU and host times and the GPU-to-GPU copy fit of a profiled workload.
@@ -248,6 +290,10 @@ struct Profile {
     /// Exchange latency beyond the copy (ms): under graph replay, and eager; 0 in profiles
     /// made before it was measured.
     exchange_ms: (f64, f64),
+    /// Where `bench calibrate` scaled the profile: the (plan file, kind) of the rows it
+    /// calibrated on, and the content hashes of the workload before (rows measured on those
+    /// still apply).
+    calibration: Option<(Vec<(String, String)>, Vec<String>)>,
 }
 
 impl Profile {
@@ -276,8 +322,20 @@ fn profile_of(v: &Value) -> Option<Profile> {
         l2_bytes: p["l2_bytes"].as_f64(),
         host_ms: times("op_host_ms")?,
         occupancy: serde_json::from_value(p["op_occupancy"].clone()).ok(),
+        sample_overhead_ms: p["calibration"]["sample_overhead_ms"].as_f64().unwrap_or(0.0),
+        fork_join_ms: p["fork_join"]["per_extra_group_ms"].as_f64().unwrap_or(0.0),
     };
-    Some(Profile { ops, link, exchange_ms })
+    let c = &p["calibration"];
+    let strings = |v: &Value| -> Vec<String> {
+        v.as_array().map_or(Vec::new(), |a| a.iter().filter_map(|x| x.as_str().map(str::to_owned)).collect())
+    };
+    let calibration = c["rows"].as_array().map(|rows| {
+        let rows = rows
+            .iter()
+            .map(|r| (r["file"].as_str().unwrap_or("").to_owned(), r["kind"].as_str().unwrap_or("").to_owned()));
+        (rows.collect(), strings(&c["from_hashes"]))
+    });
+    Some(Profile { ops, link, exchange_ms, calibration })
 }
 
 /// How a row's measured time was taken.
@@ -348,7 +406,7 @@ fn issue_model(zoo: Option<&Zoo>, job: &Job, run: &Run) -> Option<issue::Predict
     })
 }
 
-fn zoo_of(w: &Workload, v: &Value) -> Result<Option<Zoo>> {
+pub(super) fn zoo_of(w: &Workload, v: &Value) -> Result<Option<Zoo>> {
     let Some(spec) = spec_from_provenance(v) else { return Ok(None) };
     if spec.export.training {
         return Ok(None);
@@ -432,7 +490,15 @@ fn timed(m: &Measurement) -> (Timing, f64, &[f64]) {
     }
 }
 
-fn row(w: &Workload, job: &Job, m: &Measurement, model: Option<issue::Prediction>) -> Value {
+/// Whether `job` is the plan its workload's profile was calibrated on (its own prediction then
+/// reproduces a measurement by construction).
+fn calibration_row(zoo: Option<&Zoo>, job: &Job) -> bool {
+    let name = job.file.file_name().map(|f| f.to_string_lossy().to_string());
+    let calibrated = zoo.and_then(|z| z.profile.as_ref()).and_then(|p| p.calibration.as_ref());
+    calibrated.is_some_and(|(rows, _)| rows.iter().any(|(file, kind)| Some(file) == name.as_ref() && kind == job.kind))
+}
+
+fn row(w: &Workload, zoo: Option<&Zoo>, job: &Job, m: &Measurement, model: Option<issue::Prediction>) -> Value {
     let issue = model.map(|p| p.per_sample_ms);
     let Job { file, kind, algorithm, plan, predicted, roofline, .. } = job;
     let (predicted, roofline) = (*predicted, *roofline);
@@ -448,25 +514,24 @@ fn row(w: &Workload, job: &Job, m: &Measurement, model: Option<issue::Prediction
         issue.map_or(String::new(), |p| format!("; issue model {p:.4} ms ({:+.1}%)", 100.0 * (measured - p) / p)),
     );
     let stream = (timing == Timing::Steady).then(|| json!({"ms": m.per_sample_ms, "repeats_ms": m.repeats_ms}));
-    json!({
+    let mut r = json!({
         "workload": w.name, "workload_hash": w.content_hash, "file": file.file_name().map(|f| f.to_string_lossy().to_string()),
         "kind": kind, "algorithm": algorithm, "status": "measured", "kernels": plan.kernels,
         "gpus_in_plan": plan.gpus(), "devices_used": m.devices_used, "gpu": m.gpu.name, "gpus_present": m.gpu.devices,
-        "driver": m.gpu.driver, "peer_access": m.peer_access,
-        "predicted_ms": predicted, "measured_ms": measured, "relative_error": relative_error(measured, predicted),
-        "roofline_predicted_ms": roofline, "roofline_relative_error": roofline.map(|r| relative_error(measured, r)),
+        "driver": m.gpu.driver, "peer_access": m.peer_access, "measured_ms": measured,
         "timing": timing.name(), "repeats_ms": repeats, "spread": spread, "samples": m.samples, "stream": stream,
         "issue_ms_per_sample": m.issue_ms_per_sample, "graphs": m.graphs, "copy_kernel": m.copy_kernel, "date_utc": now(),
-        "issue_model_ms": issue, "issue_model_relative_error": issue.map(|p| relative_error(measured, p)),
-        "issue_model_host_ms": model.map(|p| p.host_ms),
-    })
+    });
+    predict(&mut r, w, zoo, job, model);
+    r
 }
 
-/// An earlier measured row with every prediction recomputed for `job` (`--measured`).
-fn remodelled(old: &Value, job: &Job, model: Option<issue::Prediction>) -> Value {
+/// Writes into row `r` (its `measured_ms` set) every prediction for `job`: the workload's own,
+/// the roofline's and the issue model's, with their errors, the workload they come from, and
+/// whether `job` is the row its profile was calibrated on.
+fn predict(r: &mut Value, w: &Workload, zoo: Option<&Zoo>, job: &Job, model: Option<issue::Prediction>) {
     let issue = model.map(|p| p.per_sample_ms);
-    let mut r = old.clone();
-    let measured = old["measured_ms"].as_f64().unwrap_or(f64::NAN);
+    let measured = r["measured_ms"].as_f64().unwrap_or(f64::NAN);
     r["predicted_ms"] = json!(job.predicted);
     r["relative_error"] = json!(relative_error(measured, job.predicted));
     r["roofline_predicted_ms"] = json!(job.roofline);
@@ -474,8 +539,8 @@ fn remodelled(old: &Value, job: &Job, model: Option<issue::Prediction>) -> Value
     r["issue_model_ms"] = json!(issue);
     r["issue_model_relative_error"] = json!(issue.map(|p| relative_error(measured, p)));
     r["issue_model_host_ms"] = json!(model.map(|p| p.host_ms));
-    r["remodelled_utc"] = json!(now());
-    r
+    r["model_workload_hash"] = json!(w.content_hash);
+    r["calibration_row"] = json!(calibration_row(zoo, job));
 }
 
 pub fn validate(a: ValidateArgs) -> Result<i32> {
@@ -533,6 +598,19 @@ pub fn validate(a: ValidateArgs) -> Result<i32> {
             }
             None => None,
         };
+        // The schedule's latency under this workload's times (`bench calibrate` may have scaled
+        // them since the schedule was made), with the contention `bench hios` defaults to.
+        let own = Problem::from_workload(&w, GPU_CAPACITY, Contention::default());
+        let resimulated = simulate(&own, &s).map_err(Error::Usage)?.latency;
+        if zoo.as_ref().and_then(|z| z.profile.as_ref()).is_none_or(|p| p.calibration.is_none())
+            && (resimulated - predicted).abs() > 1e-9 * predicted.abs().max(1.0)
+        {
+            eprintln!(
+                "{}: latency {predicted} differs from {resimulated} simulated here (another --beta or workload?): the row uses {resimulated}",
+                file.display()
+            );
+        }
+        let predicted = resimulated;
         let plan = plan::schedule(&w, &s, graph).map_err(Error::Usage)?;
         jobs.push(Job { file: file.clone(), kind: "hios", algorithm, plan, mode: Mode::Latency, predicted, roofline });
     }
@@ -553,7 +631,7 @@ pub fn validate(a: ValidateArgs) -> Result<i32> {
             Ok(m) => {
                 let run = Run { devices: m.gpu.devices, samples: a.samples, graphs: a.graphs, timing: timed(&m).0 };
                 let issue = issue_model(zoo.as_ref(), job, &run);
-                rows.push(row(&w, job, &m, issue))
+                rows.push(row(&w, zoo.as_ref(), job, &m, issue))
             }
             Err(e) => {
                 failed = true;
@@ -648,10 +726,19 @@ fn remodel(
     for job in jobs {
         let name = job.file.file_name().map(|f| f.to_string_lossy().to_string());
         let found = old.iter().find(|r| r["file"].as_str() == name.as_deref() && r["status"] == "measured");
+        // Rows measured on the workload before `bench calibrate` scaled it still apply.
+        let before = zoo.and_then(|z| z.profile.as_ref()).and_then(|p| p.calibration.as_ref()).map(|c| &c.1);
+        let ours = |r: &Value| {
+            r["workload_hash"] == json!(w.content_hash)
+                || before.is_some_and(|h| h.iter().any(|h| r["workload_hash"] == json!(h)))
+        };
         match found {
-            Some(r) if r["workload_hash"] == json!(w.content_hash) => {
+            Some(r) if ours(r) => {
                 let model = issue_model(zoo, job, &Run::of_row(r, a));
-                rows.push(remodelled(r, job, model));
+                let mut r = r.clone();
+                predict(&mut r, w, zoo, job, model);
+                r["remodelled_utc"] = json!(now());
+                rows.push(r);
             }
             Some(_) => {
                 failed = true;

@@ -1,6 +1,7 @@
 //! The `bench` subcommands: resolve arguments into workloads and algorithms, run, write, print.
 
 pub mod args;
+mod calibrate;
 mod gpu;
 mod hios;
 
@@ -48,6 +49,7 @@ pub fn run(cli: Cli) -> Result<i32> {
         Command::Hios(a) => hios::hios(a),
         Command::Validate(a) => gpu::validate(a),
         Command::Profile(a) => gpu::profile(a),
+        Command::Calibrate(a) => calibrate::calibrate(a),
         Command::Gen(a) => gen(a),
         Command::Regress(a) => regress(a),
         Command::Plot(a) => plot_cmd(a),

@@ -51,6 +51,12 @@ pub struct Costs {
     /// Each sample replayed as CUDA graphs: pipelines then stream without lags, as the
     /// executor runs them.
     pub replay: bool,
+    /// What a sample run alone costs beyond its GPU time (the host's launches of its graphs,
+    /// waking up when they end): added to each one-sample prediction under graph replay.
+    pub sample_overhead_ms: f64,
+    /// Under graph replay, what a stage of several groups costs per group beyond the first
+    /// (forking the stream and joining it again).
+    pub fork_join_ms: f64,
 }
 
 impl Costs {
@@ -68,6 +74,8 @@ impl Costs {
             occupancy: vec![0.0; plan.tasks.len()],
             copies_hold: false,
             replay: false,
+            sample_overhead_ms: 0.0,
+            fork_join_ms: 0.0,
         }
     }
 
@@ -108,6 +116,8 @@ impl Costs {
             occupancy,
             copies_hold: true,
             replay: graphs,
+            sample_overhead_ms: if graphs { ops.sample_overhead_ms } else { 0.0 },
+            fork_join_ms: if graphs { ops.fork_join_ms } else { 0.0 },
         }
     }
 }
@@ -123,6 +133,12 @@ pub struct OpCosts {
     pub l2_bytes: Option<f64>,
     pub host_ms: Vec<f64>,
     pub occupancy: Option<Vec<Option<f64>>>,
+    /// Beyond its GPU time, what one sample run alone costs under graph replay
+    /// (`bench calibrate`; 0 where not measured).
+    pub sample_overhead_ms: f64,
+    /// What a graph replay pays per stage and group beyond the first for forking into
+    /// parallel streams and joining them (`bench profile`; 0 where not measured).
+    pub fork_join_ms: f64,
 }
 
 impl OpCosts {
@@ -247,7 +263,11 @@ pub fn predict(plan: &Plan, costs: &Costs, mode: Mode, devices: usize, samples: 
     let devices = devices.max(1);
     let samples = if mode == Mode::Latency { 1 } else { samples.max(1) };
     if costs.replay {
-        return predict_replay(plan, costs, devices, samples);
+        let mut p = predict_replay(plan, costs, devices, samples);
+        if mode == Mode::Latency {
+            p.per_sample_ms += costs.sample_overhead_ms;
+        }
+        return p;
     }
     let tasks = &plan.tasks;
     let n = tasks.len();
@@ -308,7 +328,8 @@ pub fn predict(plan: &Plan, costs: &Costs, mode: Mode, devices: usize, samples: 
 /// each on the GPU's first stream, one after another; a segment starts when the one before
 /// has ended and its imports have arrived, runs its stages one after another (a stage's
 /// groups together, by their occupancies), and what it exports leaves when all of it has
-/// ended. Launches cost the host nothing here.
+/// ended. Launches cost the host nothing here; forking a stage into parallel streams and
+/// joining them costs `fork_join_ms` per group beyond the first.
 fn predict_replay(plan: &Plan, costs: &Costs, devices: usize, samples: usize) -> Prediction {
     let n = plan.tasks.len();
     let w = Wiring::of(plan, devices);
@@ -395,7 +416,8 @@ fn predict_replay(plan: &Plan, costs: &Costs, devices: usize, samples: usize) ->
                 }
                 let gw: Vec<f64> = groups.iter().map(|x| x.1).collect();
                 let gu: Vec<f64> = groups.iter().map(|x| if x.1 > 0.0 { x.2 / x.1 } else { 0.0 }).collect();
-                end = ready + crate::hios::shared_stage_time(&gw, &gu, crate::hios::DEFAULT_BETA);
+                let fork_join = costs.fork_join_ms * groups.len().saturating_sub(1) as f64;
+                end = ready + crate::hios::shared_stage_time(&gw, &gu, crate::hios::DEFAULT_BETA) + fork_join;
                 for &t in stage {
                     done[t] = end;
                 }
@@ -454,6 +476,8 @@ mod tests {
             occupancy: vec![0.0; gpu.len()],
             copies_hold: false,
             replay: false,
+            sample_overhead_ms: 0.0,
+            fork_join_ms: 0.0,
         }
     }
 
@@ -511,6 +535,26 @@ mod tests {
         // Steady state: 20 samples take 21 ms, 10 take 11: 1 ms per sample, the max-load.
         assert!((predict_steady(&plan, &c, 2, 10).per_sample_ms - 1.0).abs() < 1e-12);
     }
+    /// Under graph replay each stage of several groups pays the fork and join per group beyond
+    /// the first, and a sample run alone the sample overhead: three stages of two one-warp
+    /// busy groups of 1 ms (occupancy 0: they overlap fully), fork/join 0.1, overhead 0.5:
+    /// 3 × (1 + 0.1) + 0.5 = 3.8 ms alone; the same stages of one group each pay no fork/join.
+    #[test]
+    fn replay_charges_forks_joins_and_the_sample_overhead() {
+        let two = crate::gpu::plan::fork_join(3, 2, 1.0);
+        assert_eq!(two.check(), Ok(()));
+        assert_eq!(two.lanes(1).1.len(), 2, "two streams");
+        let mut c = Costs::of_busy(&two);
+        (c.replay, c.fork_join_ms, c.sample_overhead_ms) = (true, 0.1, 0.5);
+        assert!((predict(&two, &c, Mode::Latency, 1, 1).per_sample_ms - 3.8).abs() < 1e-12);
+        // In a stream of samples (pipelines) the overhead of a sample alone is not paid.
+        assert!((predict(&two, &c, Mode::Pipeline, 1, 4).per_sample_ms - 3.3).abs() < 1e-12);
+        let one = crate::gpu::plan::fork_join(3, 1, 1.0);
+        let mut c = Costs::of_busy(&one);
+        (c.replay, c.fork_join_ms, c.sample_overhead_ms) = (true, 0.1, 0.5);
+        assert!((predict(&one, &c, Mode::Latency, 1, 1).per_sample_ms - 3.5).abs() < 1e-12);
+    }
+
     /// Graph replay runs a stage as the schedule's model does: on GPU 1 a stage of two groups,
     /// B (5 ms, stream 0) and C (1 ms, stream 1) which needs A (1 ms, GPU 0) through a copy
     /// of 1 ms. Eager, B runs 0–5 while C waits for the copy (1–2) and runs 2–3: 5 ms. Replayed,

@@ -204,6 +204,27 @@ pub fn ping_pong(hops: usize, gpus: usize, ms: f64, bytes: usize) -> Plan {
     Plan { tasks, graph: None, kernels: BUSY_KERNELS }
 }
 
+/// `stages` HIOS-like stages on one GPU, each of `groups` busy tasks of `ms` on as many
+/// streams, every task of a stage after every task of the stage before. Busy kernels take one
+/// warp, so a stage's tasks overlap fully: replayed one sample at a time against the same
+/// stages of one task each, the difference per stage and extra group is what forking and
+/// joining streams costs a graph replay (`bench profile` measures it so).
+pub fn fork_join(stages: usize, groups: usize, ms: f64) -> Plan {
+    let groups = groups.max(1);
+    let mut tasks = Vec::with_capacity(stages * groups);
+    for s in 0..stages {
+        for g in 0..groups {
+            let deps = if s == 0 {
+                Vec::new()
+            } else {
+                ((s - 1) * groups..s * groups).map(|task| Dep { task, bytes: 0 }).collect()
+            };
+            tasks.push(Task { gpu: 0, stream: g, work: Work::Busy { ms }, deps, out_bytes: 4, stage: s });
+        }
+    }
+    Plan { tasks, graph: None, kernels: BUSY_KERNELS }
+}
+
 /// The pipeline stages of a placement: devices in order of their first node in `order`.
 pub fn stages(placement: &Placement, order: &[usize]) -> Vec<Device> {
     let mut out: Vec<Device> = Vec::new();

@@ -64,7 +64,8 @@ pub struct Summary {
     /// `eager`, `graphs` or `busy kernels`.
     pub launches: String,
     /// `throughput (steady)` (pipelines timed in steady state), `throughput (stream)` (timed
-    /// over fill and drain, before steady-state timing), `latency` or `hios`.
+    /// over fill and drain, before steady-state timing), `latency`, `hios`, or `calibration`
+    /// (the row `bench calibrate` scaled the profile to).
     pub kind: String,
     pub rows: usize,
     pub median_error: f64,
@@ -94,6 +95,10 @@ fn launches(row: &serde_json::Value) -> &'static str {
 }
 
 fn kind(row: &serde_json::Value) -> String {
+    // The row a profile was calibrated on reproduces its measurement by construction.
+    if row["calibration_row"] == true {
+        return "calibration".into();
+    }
     let kind = row["kind"].as_str().unwrap_or("");
     match (kind, row["timing"].as_str()) {
         ("throughput", Some("steady")) => "throughput (steady)".into(),
