@@ -290,10 +290,15 @@ struct Profile {
     /// Exchange latency beyond the copy (ms): under graph replay, and eager; 0 in profiles
     /// made before it was measured.
     exchange_ms: (f64, f64),
-    /// Where `bench calibrate` scaled the profile: the (plan file, kind) of the rows it
-    /// calibrated on, and the content hashes of the workload before (rows measured on those
-    /// still apply).
-    calibration: Option<(Vec<(String, String)>, Vec<String>)>,
+    /// Where `bench calibrate` scaled the profile.
+    calibration: Option<Calibrated>,
+}
+
+/// The (plan file, kind) of the rows `bench calibrate` anchored a profile to, and the content
+/// hashes of the workload before (rows measured on those still apply).
+struct Calibrated {
+    rows: Vec<(String, String)>,
+    from_hashes: Vec<String>,
 }
 
 impl Profile {
@@ -333,7 +338,7 @@ fn profile_of(v: &Value) -> Option<Profile> {
         let rows = rows
             .iter()
             .map(|r| (r["file"].as_str().unwrap_or("").to_owned(), r["kind"].as_str().unwrap_or("").to_owned()));
-        (rows.collect(), strings(&c["from_hashes"]))
+        Calibrated { rows: rows.collect(), from_hashes: strings(&c["from_hashes"]) }
     });
     Some(Profile { ops, link, exchange_ms, calibration })
 }
@@ -495,7 +500,7 @@ fn timed(m: &Measurement) -> (Timing, f64, &[f64]) {
 fn calibration_row(zoo: Option<&Zoo>, job: &Job) -> bool {
     let name = job.file.file_name().map(|f| f.to_string_lossy().to_string());
     let calibrated = zoo.and_then(|z| z.profile.as_ref()).and_then(|p| p.calibration.as_ref());
-    calibrated.is_some_and(|(rows, _)| rows.iter().any(|(file, kind)| Some(file) == name.as_ref() && kind == job.kind))
+    calibrated.is_some_and(|c| c.rows.iter().any(|(file, kind)| Some(file) == name.as_ref() && kind == job.kind))
 }
 
 fn row(w: &Workload, zoo: Option<&Zoo>, job: &Job, m: &Measurement, model: Option<issue::Prediction>) -> Value {
@@ -727,7 +732,7 @@ fn remodel(
         let name = job.file.file_name().map(|f| f.to_string_lossy().to_string());
         let found = old.iter().find(|r| r["file"].as_str() == name.as_deref() && r["status"] == "measured");
         // Rows measured on the workload before `bench calibrate` scaled it still apply.
-        let before = zoo.and_then(|z| z.profile.as_ref()).and_then(|p| p.calibration.as_ref()).map(|c| &c.1);
+        let before = zoo.and_then(|z| z.profile.as_ref()).and_then(|p| p.calibration.as_ref()).map(|c| &c.from_hashes);
         let ours = |r: &Value| {
             r["workload_hash"] == json!(w.content_hash)
                 || before.is_some_and(|h| h.iter().any(|h| r["workload_hash"] == json!(h)))
