@@ -78,9 +78,22 @@ fn profiled_workloads_match_their_model_and_their_measurements() {
         let eager = p["cost"].as_str().expect("cost").starts_with("eager");
         let charged = |o: usize| if eager { gpu[o].max(host[o]) } else { gpu[o] };
         // Profiles that measured occupancies: each node's is its operators', weighted by the
-        // times the file charges.
-        let occupancy: Option<Vec<Option<f64>>> =
-            p.get("op_occupancy").map(|o| serde_json::from_value(o.clone()).expect("op_occupancy"));
+        // times the file charges, each operator's warm or cold share as its time is charged
+        // (a calibrated profile: the two mixed by the share of the working set beyond L2).
+        let list = |key: &str| -> Option<Vec<Option<f64>>> {
+            p.get(key).map(|o| serde_json::from_value(o.clone()).expect("a list of occupancies"))
+        };
+        let occupancy = list("op_occupancy").map(|warm| match list("op_occupancy_cold") {
+            None => warm,
+            Some(cold) => {
+                let miss = match p["gpu_time_charged"].as_str() {
+                    Some("cold") => 1.0,
+                    Some("calibrated") => p["calibration"]["miss_share"].as_f64().expect("miss_share"),
+                    _ => 0.0,
+                };
+                warm.iter().zip(&cold).map(|(w, c)| w.map(|w| c.map_or(w, |c| w + miss * (c - w)))).collect()
+            }
+        });
         for (v, ((name, ops), node)) in nodes.iter().zip(&w.nodes).enumerate() {
             if let Some(occ) = &occupancy {
                 let (tu, t) = ops

@@ -140,7 +140,11 @@ pub fn calibrate(a: CalibrateArgs) -> Result<i32> {
     let (scale, overhead) = fit(steady.as_ref(), alone.as_ref(), before["sample_overhead_ms"].as_f64().unwrap_or(0.0));
     let miss = (1.0 - l2 / set).max(0.0);
     let s = scaled(&warm, &cold, &together, miss, scale);
-    let occupancy: Vec<Option<f64>> = serde_json::from_value(p["op_occupancy"].clone()).unwrap_or_default();
+    let occupancy = crate::gpu::charged_occupancy(
+        &serde_json::from_value::<Vec<Option<f64>>>(p["op_occupancy"].clone()).unwrap_or_default(),
+        &serde_json::from_value::<Vec<Option<f64>>>(p["op_occupancy_cold"].clone()).unwrap_or_default(),
+        miss,
+    );
     let mut hashes: Vec<Value> = before["from_hashes"].as_array().cloned().unwrap_or_default();
     hashes.push(json!(w.content_hash));
     let total = s.charged.iter().sum::<f64>();
@@ -158,6 +162,11 @@ pub fn calibrate(a: CalibrateArgs) -> Result<i32> {
     p["op_gpu_warm_ms"] = json!(s.warm);
     p["op_gpu_cold_ms"] = json!(s.cold);
     p["op_gpu_together_ms"] = json!(s.together);
+    if let Some(cold) = p["op_gpu_together_cold_ms"].as_array_mut() {
+        for t in cold.iter_mut() {
+            *t = json!(t.as_f64().unwrap_or(0.0) * scale);
+        }
+    }
     p["op_gpu_ms"] = json!(s.charged);
     p["gpu_ms_total"] = json!(total);
     p["gpu_time_charged"] = json!("calibrated");

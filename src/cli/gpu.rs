@@ -207,6 +207,8 @@ pub fn profile(a: ProfileArgs) -> Result<i32> {
     let eager_ms: Vec<f64> = gpu_ms.iter().zip(&host_ms).map(|(g, h)| g.max(*h)).collect();
     let occupancy: Vec<Option<f64>> = ops.iter().map(|t| t.occupancy()).collect();
     let together_ms: Vec<f64> = ops.iter().map(|t| t.gpu_together_ms).collect();
+    let together_cold_ms: Vec<f64> = ops.iter().map(|t| t.gpu_together_cold_ms).collect();
+    let occupancy_cold: Vec<Option<f64>> = ops.iter().map(|t| t.occupancy_cold()).collect();
     eprintln!(
         "operators: {:.3} ms on the GPU warm, {:.3} cold (charged: {}; working set {:.0} MB, L2 {:.0} MB), {:.3} ms to issue from the host, {:.3} ms eager (sum of the larger)",
         warm_ms.iter().sum::<f64>(),
@@ -229,7 +231,8 @@ pub fn profile(a: ProfileArgs) -> Result<i32> {
             "gpu_ms_total": gpu_ms.iter().sum::<f64>(), "host_ms_total": host_ms.iter().sum::<f64>(),
             "op_gpu_ms": gpu_ms, "op_host_ms": host_ms, "op_gpu_warm_ms": warm_ms, "op_gpu_cold_ms": cold_ms,
             "together": crate::gpu::TOGETHER, "op_gpu_together_ms": together_ms, "op_occupancy": occupancy,
-            "occupancy": "per operator, its warm time with TOGETHER copies launched at once on as many streams over TOGETHER times its warm time alone, clamped to [1/TOGETHER, 1]; per node, weighted by the charged times",
+            "op_gpu_together_cold_ms": together_cold_ms, "op_occupancy_cold": occupancy_cold,
+            "occupancy": "per operator, its warm time with TOGETHER copies launched at once on as many streams over TOGETHER times its warm time alone, clamped to [1/TOGETHER, 1] (op_occupancy); the same cold, after an L2 flush, against its cold time (op_occupancy_cold); per node, the one that goes with the time charged (crate::gpu::charged_occupancy), weighted by the charged times",
         })
     };
     let mut outputs = vec![(a.model.out.clone(), eager_ms, "eager: max(GPU time, host issue time) per operator")];
@@ -241,7 +244,7 @@ pub fn profile(a: ProfileArgs) -> Result<i32> {
             op_ms,
             link: link.clone(),
             bytes_per_element: ELEMENT_BYTES as f64,
-            op_occupancy: occupancy.clone(),
+            op_occupancy: crate::gpu::charged_occupancy(&occupancy, &occupancy_cold, if cold { 1.0 } else { 0.0 }),
         };
         let text = to_text(&generate_measured(&spec, &measured, how(cost))?);
         match out {
@@ -327,6 +330,7 @@ fn profile_of(v: &Value) -> Option<Profile> {
         l2_bytes: p["l2_bytes"].as_f64(),
         host_ms: times("op_host_ms")?,
         occupancy: serde_json::from_value(p["op_occupancy"].clone()).ok(),
+        occupancy_cold: serde_json::from_value(p["op_occupancy_cold"].clone()).ok(),
         sample_overhead_ms: p["calibration"]["sample_overhead_ms"].as_f64().unwrap_or(0.0),
         fork_join_ms: p["fork_join"]["per_extra_group_ms"].as_f64().unwrap_or(0.0),
     };

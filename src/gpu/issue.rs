@@ -94,7 +94,7 @@ impl Costs {
                 Work::Op { op } => (
                     ops.gpu_ms(op, miss.as_ref().map(|m| m[t.gpu % devices.max(1)])),
                     ops.host_ms.get(op).copied().unwrap_or(0.0),
-                    ops.occupancy.as_ref().and_then(|u| u.get(op).copied().flatten()).unwrap_or(0.0),
+                    ops.occupancy(op, miss.as_ref().map(|m| m[t.gpu % devices.max(1)])),
                 ),
                 Work::Busy { ms } => (ms, 0.0, 0.0),
             };
@@ -133,6 +133,8 @@ pub struct OpCosts {
     pub l2_bytes: Option<f64>,
     pub host_ms: Vec<f64>,
     pub occupancy: Option<Vec<Option<f64>>>,
+    /// The same measured cold (`TOGETHER` copies after an L2 flush), where measured.
+    pub occupancy_cold: Option<Vec<Option<f64>>>,
     /// Beyond its GPU time, what one sample run alone costs under graph replay
     /// (`bench calibrate`; 0 where not measured).
     pub sample_overhead_ms: f64,
@@ -156,6 +158,18 @@ impl OpCosts {
             }
         }
         Some(set.into_iter().map(|s| if s > 0.0 { (1.0 - l2 / s).max(0.0) } else { 0.0 }).collect())
+    }
+
+    /// Operator `op`'s share of its GPU when its reads miss L2 at rate `miss`: between the
+    /// warm and the cold measurement as its time is, the warm one where only that was measured,
+    /// 0 (overlaps freely) where none was.
+    fn occupancy(&self, op: usize, miss: Option<f64>) -> f64 {
+        let at = |u: &Option<Vec<Option<f64>>>| u.as_ref().and_then(|u| u.get(op).copied().flatten());
+        match (at(&self.occupancy), at(&self.occupancy_cold), miss) {
+            (Some(w), Some(c), Some(m)) => w + m * (c - w),
+            (Some(w), _, _) => w,
+            _ => 0.0,
+        }
     }
 
     /// Operator `op`'s time on a GPU whose reads miss L2 at rate `miss`: between its warm and

@@ -47,6 +47,9 @@ pub struct OpTimes {
     /// On the GPU, warm: `TOGETHER` copies launched at once on as many streams, until the last
     /// ends.
     pub gpu_together_ms: f64,
+    /// The same `TOGETHER` copies started after L2 was flushed and the inputs read back in
+    /// (less a graph of those reads alone), as cold as `gpu_cold_ms`.
+    pub gpu_together_cold_ms: f64,
 }
 
 /// Copies of an operator `bench profile` runs together (see [`OpTimes::occupancy`]).
@@ -59,9 +62,30 @@ impl OpTimes {
     /// operator below 1 / TOGETHER reads as 1 / TOGETHER). `None` for operators that launch
     /// nothing.
     pub fn occupancy(&self) -> Option<f64> {
-        (self.gpu_ms > 0.0 && self.gpu_together_ms > 0.0)
-            .then(|| (self.gpu_together_ms / (TOGETHER as f64 * self.gpu_ms)).clamp(1.0 / TOGETHER as f64, 1.0))
+        share(self.gpu_together_ms, self.gpu_ms)
     }
+
+    /// The same share, cold: `TOGETHER` copies after a flush against `TOGETHER` cold ones.
+    pub fn occupancy_cold(&self) -> Option<f64> {
+        share(self.gpu_together_cold_ms, self.gpu_cold_ms)
+    }
+}
+
+/// Per operator, the occupancy that goes with the GPU time a workload charges: the warm
+/// share and the cold one mixed as the times are, by the share of reads that miss L2 (`miss`:
+/// 0 charges warm, 1 cold); the warm share alone where no cold one was measured.
+pub fn charged_occupancy(warm: &[Option<f64>], cold: &[Option<f64>], miss: f64) -> Vec<Option<f64>> {
+    warm.iter()
+        .enumerate()
+        .map(|(o, w)| match (w, cold.get(o).copied().flatten()) {
+            (Some(w), Some(c)) => Some(w + miss * (c - w)),
+            (w, _) => *w,
+        })
+        .collect()
+}
+
+fn share(together: f64, alone: f64) -> Option<f64> {
+    (alone > 0.0 && together > 0.0).then(|| (together / (TOGETHER as f64 * alone)).clamp(1.0 / TOGETHER as f64, 1.0))
 }
 
 /// What `profile_ops` measured: each operator, and GPU 0's L2 size, which decides whether a
@@ -175,6 +199,17 @@ mod tests {
         assert_eq!(t(0.9).occupancy(), Some(0.25));
         assert_eq!(t(4.4).occupancy(), Some(1.0));
         assert_eq!(super::OpTimes::default().occupancy(), None);
+    }
+
+    /// Cold: four copies after a flush in 3 ms against 1 ms cold alone: 0.75. Charged half
+    /// cold, the share is halfway between the warm 0.25 and 0.75; an operator without a cold
+    /// share keeps its warm one, one without any has none.
+    #[test]
+    fn the_charged_occupancy_mixes_warm_and_cold_as_the_times() {
+        let t = super::OpTimes { gpu_cold_ms: 1.0, gpu_together_cold_ms: 3.0, ..Default::default() };
+        assert_eq!(t.occupancy_cold(), Some(0.75));
+        let mixed = super::charged_occupancy(&[Some(0.25), Some(0.5), None], &[Some(0.75), None, None], 0.5);
+        assert_eq!(mixed, vec![Some(0.5), Some(0.5), None]);
     }
 
     #[test]

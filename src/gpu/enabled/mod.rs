@@ -715,7 +715,8 @@ fn sync_lanes(sh: &Shared, st: &ThreadState) -> Result<(), String> {
 ///   whose weights come from memory while its inputs, just produced, are in L2, as in a
 ///   model whose working set exceeds the cache;
 /// - GPU, together: `TOGETHER` copies launched at once on as many streams (warm), whose time
-///   against `TOGETHER` times the warm one is the share of the GPU the operator occupies.
+///   against `TOGETHER` times the warm one is the share of the GPU the operator occupies; and
+///   the same after the flush (less the flushes), against `TOGETHER` times the cold one.
 pub fn profile_ops(g: &OpGraph, warmup: usize, runs: usize, mut progress: impl FnMut()) -> Result<OpProfile, String> {
     if !driver_present() {
         return Err("no NVIDIA driver (libcuda) or NVRTC found on this machine".into());
@@ -821,7 +822,7 @@ pub fn profile_ops(g: &OpGraph, warmup: usize, runs: usize, mut progress: impl F
             st.synchronize().map_err(|e| err("synchronize", e))?;
             copies.push((kk, yk));
         }
-        let together = graph_ms(&mut || {
+        let launch_together = || -> Result<(), String> {
             fork.record(&stream).map_err(|e| err("record", e))?;
             for (st, ((kk, yk), oh)) in others.iter().zip(copies.iter().zip(&other_handles)) {
                 st.wait(&fork).map_err(|e| err("wait", e))?;
@@ -833,8 +834,22 @@ pub fn profile_ops(g: &OpGraph, warmup: usize, runs: usize, mut progress: impl F
                 stream.wait(j).map_err(|e| err("wait", e))?;
             }
             Ok(())
+        };
+        let together = graph_ms(&mut || launch_together())?;
+        // Together, cold: the same copies after the flush and the inputs read back in, less
+        // the reads alone, as `cold` is.
+        let together_flushed = graph_ms(&mut || {
+            evict()?;
+            launch_together()
         })?;
-        ops.push(OpTimes { gpu_ms: warm, gpu_cold_ms: cold, host_ms: median(&mut host), gpu_together_ms: together });
+        let together_cold = (together_flushed - flushes).max(together);
+        ops.push(OpTimes {
+            gpu_ms: warm,
+            gpu_cold_ms: cold,
+            host_ms: median(&mut host),
+            gpu_together_ms: together,
+            gpu_together_cold_ms: together_cold,
+        });
         progress();
     }
     Ok(OpProfile { ops, l2_bytes })
