@@ -431,6 +431,11 @@ pub struct ValidateArgs {
     /// first measured 7–9% slower (results/gpu-history/h200-first-plan-in-process).
     #[arg(long)]
     pub in_process: bool,
+    /// Run throughput placements that break only the workload's memory limit per device (a
+    /// modelled capacity, e.g. the share of a GPU a k-GPU profile allots each): `bench
+    /// calibrate` anchors such profiles on the whole model on one GPU. Rows say so.
+    #[arg(long)]
+    pub ignore_memory: bool,
     /// Run nothing: take the measurements from this earlier `bench validate` JSON file (rows
     /// matched by plan file name) and recompute every prediction for them — the workload's
     /// model, the roofline and the executor's issue model. Needs no GPU.

@@ -5,7 +5,7 @@ use super::args::{CacheState, ProfileArgs, ValidateArgs};
 use super::gen_spec;
 use super::hios::GPU_CAPACITY;
 use crate::error::{Error, Result};
-use crate::evaluate::evaluate;
+use crate::evaluate::{evaluate, Violation};
 use crate::gpu::plan::{self, CopyKernel, Plan, ELEMENT_BYTES};
 use crate::gpu::{issue, relative_error, LinkFit, Measurement, Mode};
 use crate::hios::{simulate, Contention, Problem, Schedule};
@@ -488,6 +488,8 @@ struct Job {
     mode: Mode,
     predicted: f64,
     roofline: Option<f64>,
+    /// Whether the placement keeps the workload's memory limits (schedules: always).
+    within_memory: bool,
 }
 
 /// The measurement a row compares with its predictions: steady state for pipelines (what the
@@ -550,6 +552,7 @@ fn predict(r: &mut Value, w: &Workload, zoo: Option<&Zoo>, job: &Job, model: Opt
     r["issue_model_host_ms"] = json!(model.map(|p| p.host_ms));
     r["model_workload_hash"] = json!(w.content_hash);
     r["calibration_row"] = json!(calibration_row(zoo, job));
+    r["within_memory"] = json!(job.within_memory);
 }
 
 pub fn validate(a: ValidateArgs) -> Result<i32> {
@@ -580,7 +583,8 @@ pub fn validate(a: ValidateArgs) -> Result<i32> {
             let roof = zoo.as_ref().and_then(|z| z.roofline.as_ref()).and_then(|r| evaluate(r, &split).latency.ok());
             ("latency", Mode::Latency, l.latency, roof.map(|l| l.latency))
         } else {
-            if !e.feasible() || !e.acyclic {
+            let runnable = e.violations.iter().all(|v| a.ignore_memory && matches!(v, Violation::Memory { .. }));
+            if !runnable || !e.acyclic {
                 rows.push(json!({"file": name, "status": "skipped", "message": "infeasible or not pipeline-ordered"}));
                 continue;
             }
@@ -591,7 +595,8 @@ pub fn validate(a: ValidateArgs) -> Result<i32> {
             Some(z) => plan::op_placement(&w, z.graph.clone(), &z.node_ops, &placement),
             None => plan::busy_placement(&w, &placement, &e),
         };
-        jobs.push(Job { file: file.clone(), kind, algorithm, plan, mode, predicted, roofline });
+        let within_memory = !e.violations.iter().any(|v| matches!(v, Violation::Memory { .. }));
+        jobs.push(Job { file: file.clone(), kind, algorithm, plan, mode, predicted, roofline, within_memory });
     }
     for file in &a.schedules {
         let (s, predicted, algorithm) = load_schedule(&w, file)?;
@@ -621,7 +626,16 @@ pub fn validate(a: ValidateArgs) -> Result<i32> {
         }
         let predicted = resimulated;
         let plan = plan::schedule(&w, &s, graph).map_err(Error::Usage)?;
-        jobs.push(Job { file: file.clone(), kind: "hios", algorithm, plan, mode: Mode::Latency, predicted, roofline });
+        jobs.push(Job {
+            file: file.clone(),
+            kind: "hios",
+            algorithm,
+            plan,
+            mode: Mode::Latency,
+            predicted,
+            roofline,
+            within_memory: true,
+        });
     }
     if let Some(path) = &a.measured {
         return remodel(&a, path, &w, zoo.as_ref(), &jobs, rows);
@@ -664,7 +678,14 @@ fn child_args(a: &ValidateArgs, job: &Job, out: &Path) -> Vec<std::ffi::OsString
         v.push("--schedule".into());
     }
     v.push(job.file.clone().into_os_string());
-    for (on, flag) in [(a.latency, "--latency"), (a.busy, "--busy"), (a.graphs, "--graphs"), (true, "--in-process")] {
+    let flags = [
+        (a.latency, "--latency"),
+        (a.busy, "--busy"),
+        (a.graphs, "--graphs"),
+        (a.ignore_memory, "--ignore-memory"),
+        (true, "--in-process"),
+    ];
+    for (on, flag) in flags {
         if on {
             v.push(flag.into());
         }
@@ -787,6 +808,7 @@ mod tests {
             mode: Mode::Latency,
             predicted: 0.0,
             roofline: None,
+            within_memory: true,
         }
     }
 
@@ -807,6 +829,7 @@ mod tests {
                 "2",
                 "--copy-blocks",
                 "66",
+                "--ignore-memory",
             ]
             .map(Into::into),
         );
@@ -814,7 +837,7 @@ mod tests {
         assert_eq!(child.workload, parent.workload);
         assert_eq!(child.placements, vec![std::path::PathBuf::from("b.json")]);
         assert!(child.schedules.is_empty());
-        assert!(child.graphs && child.latency && !child.busy && child.in_process);
+        assert!(child.graphs && child.latency && !child.busy && child.in_process && child.ignore_memory);
         assert_eq!((child.samples, child.repeats), (7, 2));
         assert_eq!(child.copy.kernel(), parent.copy.kernel());
         assert_eq!(child.out.as_deref(), Some(Path::new("/tmp/o.json")));
@@ -823,6 +846,7 @@ mod tests {
         let child = parse(&child_args(&parent, &job("hios", "s.json"), Path::new("o.json")));
         assert_eq!(child.schedules, vec![std::path::PathBuf::from("s.json")]);
         assert!(child.placements.is_empty() && child.busy && !child.graphs && child.copy.word_copies);
+        assert!(!child.ignore_memory);
         assert_eq!((child.samples, child.repeats), (parent.samples, parent.repeats));
     }
 }
