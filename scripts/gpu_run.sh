@@ -11,13 +11,16 @@
 # replays; default 1), EAGER_HIOS (no: skip eager HIOS runs), EAGER_PLACE (no: skip eager runs of
 # the placements; graph replays only), PROFILED (a folder of profiles
 # made before: skip profiling), CALIBRATE (no: use the GPU-time profile as measured, without
-# bench calibrate), SAMPLES, REPEATS, PAPER_NAMES (none: skip the paper's).
+# bench calibrate), PROCESSES (per plan; the median is kept), SAMPLES, REPEATS, PAPER_NAMES
+# (none: skip the paper's).
 set -uo pipefail
 export LD_LIBRARY_PATH="$(pwd)/.gpu/lib:${LD_LIBRARY_PATH:-}"
 # Never NVLink multicast on the shared hosts (DEVELOPERS.md).
 export NCCL_NVLS_ENABLE=0 TORCH_SYMM_MEM_DISABLE_MULTICAST=1 NVSHMEM_DISABLE_NVLS=1
 # A hung step costs device time: every step has a time limit.
 B="timeout ${STEP_TIMEOUT:-150} .gpu/bench"
+# Each plan in PROCESSES processes of its own, the median kept: processes differed by up to 8%.
+V="$B validate --processes ${PROCESSES:-1}"
 out="${OUT:-results/gpu/run}"
 mkdir -p "$out"
 nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader | tee "$out/gpus.txt"
@@ -54,9 +57,9 @@ for spec in ${MODELS:-inception-v3:299 bert:0 resnet50:224 randwire:224}; do
     $B throughput "$wg" --algo one-device --quiet --out "$c/throughput" 2>&1 | tee -a "$log"
     $B latency "$wg" --algo one-device --quiet --out "$c/latency" 2>&1 | tee -a "$log"
     # The whole model on one GPU breaks a k-GPU profile's memory share, not the GPU's memory.
-    $B validate "$wg" "$c"/throughput/placements/*.json --graphs --ignore-memory --samples "$samples" --repeats "$repeats" \
+    $V "$wg" "$c"/throughput/placements/*.json --graphs --ignore-memory --samples "$samples" --repeats "$repeats" \
       --out "$c/throughput.json" 2>&1 | tee -a "$log"
-    $B validate "$wg" "$c"/latency/placements/*.json --latency --graphs --samples "$samples" --repeats "$repeats" \
+    $V "$wg" "$c"/latency/placements/*.json --latency --graphs --samples "$samples" --repeats "$repeats" \
       --out "$c/latency.json" 2>&1 | tee -a "$log"
     # The profile as measured stays beside the calibrated one (the calibration rows' workload).
     mkdir -p "$out/profiled/$dev/uncalibrated"
@@ -72,28 +75,28 @@ for spec in ${MODELS:-inception-v3:299 bert:0 resnet50:224 randwire:224}; do
   # Eager launches, one host thread per GPU.
   [ $place = yes ] && $B throughput "$w" --algo dp --algo ip-contig --algo scotch --algo pipedream --algo local-search --algo one-device \
     --time-limit 20 --quiet --out "$out/place/$name" 2>&1 | tee -a "$log"
-  [ $eager = yes ] && $B validate "$w" "$out/place/$name"/placements/*.json --samples "$samples" --repeats "$repeats" \
+  [ $eager = yes ] && $V "$w" "$out/place/$name"/placements/*.json --samples "$samples" --repeats "$repeats" \
     --out "$out/validate_throughput_$name.json" 2>&1 | tee -a "$log"
   [ $place = yes ] && $B latency "$w" --algo greedy --algo dp --algo one-device --time-limit 20 --quiet --out "$out/latency/$name" 2>&1 | tee -a "$log"
-  [ $eager = yes ] && $B validate "$w" "$out/latency/$name"/placements/*.json --latency --samples "$samples" --repeats "$repeats" \
+  [ $eager = yes ] && $V "$w" "$out/latency/$name"/placements/*.json --latency --samples "$samples" --repeats "$repeats" \
     --out "$out/validate_latency_$name.json" 2>&1 | tee -a "$log"
   algos="--algo sequential --algo ios --algo heft --algo hios-lp --algo hios-mr --algo hios-lp-intra"
   if [ "${EAGER_HIOS:-yes}" = yes ]; then
     $B hios "$w" $(hios_ks "$ks") $algos --quiet --out "$out/hios/$name" 2>&1 | tee -a "$log"
-    $B validate "$w" $(schedules "$out/hios/$name") --samples "$samples" --repeats "$repeats" \
+    $V "$w" $(schedules "$out/hios/$name") --samples "$samples" --repeats "$repeats" \
       --out "$out/validate_hios_$name.json" 2>&1 | tee -a "$log"
   fi
   # CUDA-graph replay against the GPU-only cost: schedules (segments between GPUs), pipelines.
   $B hios "$wg" $(hios_ks "${GRAPH_KS:-1}") $algos --quiet --out "$out/hios/${name}_gpucost" 2>&1 | tee -a "$log"
-  $B validate "$wg" $(schedules "$out/hios/${name}_gpucost") --graphs --samples "$samples" --repeats "$repeats" \
+  $V "$wg" $(schedules "$out/hios/${name}_gpucost") --graphs --samples "$samples" --repeats "$repeats" \
     --out "$out/validate_hios_graphs_$name.json" 2>&1 | tee -a "$log"
   [ $place = yes ] && $B throughput "$wg" --algo dp --algo ip-contig --algo scotch --algo pipedream --algo local-search --algo one-device \
     --time-limit 20 --quiet --out "$out/place/${name}_gpucost" 2>&1 | tee -a "$log"
-  [ $place = yes ] && $B validate "$wg" "$out/place/${name}_gpucost"/placements/*.json --graphs --samples "$samples" --repeats "$repeats" \
+  [ $place = yes ] && $V "$wg" "$out/place/${name}_gpucost"/placements/*.json --graphs --samples "$samples" --repeats "$repeats" \
     --out "$out/validate_throughput_graphs_$name.json" 2>&1 | tee -a "$log"
   [ $place = yes ] && $B latency "$wg" --algo greedy --algo dp --algo one-device --time-limit 20 --quiet \
     --out "$out/latency/${name}_gpucost" 2>&1 | tee -a "$log"
-  [ $place = yes ] && $B validate "$wg" "$out/latency/${name}_gpucost"/placements/*.json --latency --graphs --samples "$samples" \
+  [ $place = yes ] && $V "$wg" "$out/latency/${name}_gpucost"/placements/*.json --latency --graphs --samples "$samples" \
     --repeats "$repeats" --out "$out/validate_latency_graphs_$name.json" 2>&1 | tee -a "$log"
 done
 # The paper's workloads (placements made on the CPU machine into .gpu/p), as busy kernels.
@@ -102,7 +105,7 @@ if [ "$gpus" -ge 2 ] || [ -n "${PAPER:-}" ]; then
     w=.gpu/w/$n.json
     p=(.gpu/p/"$n"/placements/*.json)
     [ -e "${p[0]}" ] || continue
-    $B validate "$w" "${p[@]}" --busy --samples "${PAPER_SAMPLES:-20}" --repeats "${PAPER_REPEATS:-3}" \
+    $V "$w" "${p[@]}" --busy --samples "${PAPER_SAMPLES:-20}" --repeats "${PAPER_REPEATS:-3}" \
       --out "$out/validate_paper_$n.json" 2>&1 | tee -a "$log"
   done
 fi

@@ -431,6 +431,11 @@ pub struct ValidateArgs {
     /// first measured 7–9% slower (results/gpu-history/h200-first-plan-in-process).
     #[arg(long)]
     pub in_process: bool,
+    /// Run each plan in this many processes of its own, in turn with the other plans, and
+    /// keep the row of the median: on 2×H200 some processes ran a plan 8% slower than others
+    /// did (results/gpu/h200x2-calibrated). Rows keep every process's time.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=15))]
+    pub processes: u32,
     /// Run throughput placements that break only the workload's memory limit per device (a
     /// modelled capacity, e.g. the share of a GPU a k-GPU profile allots each): `bench
     /// calibrate` anchors such profiles on the whole model on one GPU. Rows say so.

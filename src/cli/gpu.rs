@@ -641,7 +641,7 @@ pub fn validate(a: ValidateArgs) -> Result<i32> {
         return remodel(&a, path, &w, zoo.as_ref(), &jobs, rows);
     }
     crate::gpu::probe().map_err(gpu_err("bench validate"))?;
-    if !a.in_process && jobs.len() > 1 {
+    if !a.in_process && (jobs.len() > 1 || a.processes > 1) {
         return validate_each_in_its_process(&a, &w, &jobs, rows);
     }
     let mut failed = false;
@@ -700,35 +700,61 @@ fn child_args(a: &ValidateArgs, job: &Job, out: &Path) -> Vec<std::ffi::OsString
     v
 }
 
-/// Runs each plan in a process of its own (`child_args`) and gathers their rows after `rows`;
-/// a process that fails is a row with its error, and the exit code says so.
+/// Runs each plan in `--processes` processes of its own (`child_args`), the plans in turn, and
+/// gathers after `rows` each plan's row of the median time with every process's time; a
+/// process that fails is a row with its error, and the exit code says so.
 fn validate_each_in_its_process(a: &ValidateArgs, w: &Workload, jobs: &[Job], mut rows: Vec<Value>) -> Result<i32> {
     let exe = std::env::current_exe().map_err(|e| Error::Usage(format!("bench validate: {e}")))?;
     let dir = std::env::temp_dir().join(format!("placebench-validate-{}", std::process::id()));
     std::fs::create_dir_all(&dir).map_err(|e| Error::Usage(format!("{}: {e}", dir.display())))?;
     let mut failed = false;
-    for (i, job) in jobs.iter().enumerate() {
-        let out = dir.join(format!("{i}.json"));
-        let status = std::process::Command::new(&exe).args(child_args(a, job, &out)).status();
-        let got = std::fs::read(&out).ok().and_then(|t| serde_json::from_slice::<Vec<Value>>(&t).ok());
-        match (status, got) {
-            (Ok(s), Some(child_rows)) => {
-                failed |= !s.success();
-                rows.extend(child_rows);
-            }
-            (status, _) => {
-                failed = true;
-                let why = status.map_or_else(|e| e.to_string(), |s| format!("its process ended with {s}"));
-                rows.push(
-                    json!({"workload": w.name, "file": job.file.file_name().map(|f| f.to_string_lossy().to_string()),
-                    "kind": job.kind, "algorithm": job.algorithm, "status": "error", "message": why}),
-                );
+    let mut runs: Vec<Vec<Vec<Value>>> = vec![Vec::new(); jobs.len()];
+    for round in 0..a.processes {
+        for (i, job) in jobs.iter().enumerate() {
+            let out = dir.join(format!("{i}-{round}.json"));
+            let status = std::process::Command::new(&exe).args(child_args(a, job, &out)).status();
+            let got = std::fs::read(&out).ok().and_then(|t| serde_json::from_slice::<Vec<Value>>(&t).ok());
+            match (status, got) {
+                (Ok(s), Some(child_rows)) => {
+                    failed |= !s.success();
+                    runs[i].push(child_rows);
+                }
+                (status, _) => {
+                    failed = true;
+                    let why = status.map_or_else(|e| e.to_string(), |s| format!("its process ended with {s}"));
+                    rows.push(
+                        json!({"workload": w.name, "file": job.file.file_name().map(|f| f.to_string_lossy().to_string()),
+                        "kind": job.kind, "algorithm": job.algorithm, "status": "error", "message": why}),
+                    );
+                }
             }
         }
+    }
+    for plan_runs in runs {
+        rows.extend(median_run(plan_runs));
     }
     std::fs::remove_dir_all(&dir).ok();
     write_rows(a, &rows)?;
     Ok(i32::from(failed))
+}
+
+/// Of one plan's runs (each the rows of one process), the run whose measured time is the
+/// median (the lower one of an even count), its measured row given every run's time.
+fn median_run(mut runs: Vec<Vec<Value>>) -> Vec<Value> {
+    let time = |r: &Vec<Value>| {
+        r.iter().find(|x| x["status"] == "measured").and_then(|x| x["measured_ms"].as_f64()).unwrap_or(f64::INFINITY)
+    };
+    if runs.len() <= 1 {
+        return runs.pop().unwrap_or_default();
+    }
+    let times: Vec<f64> = runs.iter().map(time).collect();
+    let mut order: Vec<usize> = (0..runs.len()).collect();
+    order.sort_by(|&x, &y| times[x].total_cmp(&times[y]));
+    let mut chosen = runs.swap_remove(order[(order.len() - 1) / 2]);
+    for r in chosen.iter_mut().filter(|r| r["status"] == "measured") {
+        r["processes_ms"] = json!(times.iter().filter(|t| t.is_finite()).collect::<Vec<_>>());
+    }
+    chosen
 }
 
 fn write_rows(a: &ValidateArgs, rows: &[Value]) -> Result<()> {
@@ -812,6 +838,21 @@ mod tests {
         }
     }
 
+    /// Of a plan's runs in several processes, the median one is kept (the lower of two
+    /// middles), with every process's time; a run that measured nothing counts as slowest.
+    #[test]
+    fn the_median_process_is_kept_with_every_time() {
+        let run = |ms: f64| vec![json!({"status": "measured", "measured_ms": ms})];
+        let kept = median_run(vec![run(3.0), run(1.0), run(2.0)]);
+        assert_eq!(kept[0]["measured_ms"], 2.0);
+        assert_eq!(kept[0]["processes_ms"], json!([3.0, 1.0, 2.0]));
+        let kept = median_run(vec![run(4.0), run(1.0), run(3.0), run(2.0)]);
+        assert_eq!(kept[0]["measured_ms"], 2.0);
+        let failed = vec![json!({"status": "error"})];
+        assert_eq!(median_run(vec![failed.clone(), run(5.0), run(6.0)])[0]["measured_ms"], 6.0);
+        assert_eq!(median_run(vec![run(1.0)]), run(1.0));
+    }
+
     /// A plan's own process gets the parent's options back, for that plan alone, in process.
     #[test]
     fn a_child_runs_one_plan_with_the_parents_options() {
@@ -830,6 +871,8 @@ mod tests {
                 "--copy-blocks",
                 "66",
                 "--ignore-memory",
+                "--processes",
+                "3",
             ]
             .map(Into::into),
         );
@@ -838,6 +881,7 @@ mod tests {
         assert_eq!(child.placements, vec![std::path::PathBuf::from("b.json")]);
         assert!(child.schedules.is_empty());
         assert!(child.graphs && child.latency && !child.busy && child.in_process && child.ignore_memory);
+        assert_eq!(child.processes, 1, "a child runs its plan once");
         assert_eq!((child.samples, child.repeats), (7, 2));
         assert_eq!(child.copy.kernel(), parent.copy.kernel());
         assert_eq!(child.out.as_deref(), Some(Path::new("/tmp/o.json")));
