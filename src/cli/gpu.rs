@@ -297,10 +297,12 @@ struct Profile {
     calibration: Option<Calibrated>,
 }
 
-/// The (plan file, kind) of the rows `bench calibrate` anchored a profile to, and the content
-/// hashes of the workload before (rows measured on those still apply).
+/// What `bench calibrate` anchored a profile to: the algorithm of its plan (the whole model on
+/// one GPU) and the kinds of its rows, and the content hashes of the workload before (rows
+/// measured on those still apply).
 struct Calibrated {
-    rows: Vec<(String, String)>,
+    algorithm: String,
+    kinds: Vec<String>,
     from_hashes: Vec<String>,
 }
 
@@ -338,11 +340,10 @@ fn profile_of(v: &Value) -> Option<Profile> {
     let strings = |v: &Value| -> Vec<String> {
         v.as_array().map_or(Vec::new(), |a| a.iter().filter_map(|x| x.as_str().map(str::to_owned)).collect())
     };
-    let calibration = c["rows"].as_array().map(|rows| {
-        let rows = rows
-            .iter()
-            .map(|r| (r["file"].as_str().unwrap_or("").to_owned(), r["kind"].as_str().unwrap_or("").to_owned()));
-        Calibrated { rows: rows.collect(), from_hashes: strings(&c["from_hashes"]) }
+    let calibration = c["rows"].as_array().map(|rows| Calibrated {
+        algorithm: c["algorithm"].as_str().unwrap_or("").to_owned(),
+        kinds: rows.iter().filter_map(|r| r["kind"].as_str().map(str::to_owned)).collect(),
+        from_hashes: strings(&c["from_hashes"]),
     });
     Some(Profile { ops, link, exchange_ms, calibration })
 }
@@ -501,12 +502,13 @@ fn timed(m: &Measurement) -> (Timing, f64, &[f64]) {
     }
 }
 
-/// Whether `job` is the plan its workload's profile was calibrated on (its own prediction then
-/// reproduces a measurement by construction).
+/// Whether `job` is a plan of the kind its workload's profile was calibrated on: the whole
+/// model on one GPU by the calibration's algorithm, in steady state or one sample at a time
+/// (its own prediction then reproduces a measurement by construction).
 fn calibration_row(zoo: Option<&Zoo>, job: &Job) -> bool {
-    let name = job.file.file_name().map(|f| f.to_string_lossy().to_string());
     let calibrated = zoo.and_then(|z| z.profile.as_ref()).and_then(|p| p.calibration.as_ref());
-    calibrated.is_some_and(|c| c.rows.iter().any(|(file, kind)| Some(file) == name.as_ref() && kind == job.kind))
+    calibrated
+        .is_some_and(|c| job.plan.gpus() == 1 && job.algorithm == c.algorithm && c.kinds.iter().any(|k| k == job.kind))
 }
 
 fn row(w: &Workload, zoo: Option<&Zoo>, job: &Job, m: &Measurement, model: Option<issue::Prediction>) -> Value {
@@ -552,6 +554,7 @@ fn predict(r: &mut Value, w: &Workload, zoo: Option<&Zoo>, job: &Job, model: Opt
     r["issue_model_host_ms"] = json!(model.map(|p| p.host_ms));
     r["model_workload_hash"] = json!(w.content_hash);
     r["calibration_row"] = json!(calibration_row(zoo, job));
+    r["profile_calibrated"] = json!(zoo.and_then(|z| z.profile.as_ref()).is_some_and(|p| p.calibration.is_some()));
     r["within_memory"] = json!(job.within_memory);
 }
 
@@ -715,8 +718,11 @@ fn validate_each_in_its_process(a: &ValidateArgs, w: &Workload, jobs: &[Job], mu
             let status = std::process::Command::new(&exe).args(child_args(a, job, &out)).status();
             let got = std::fs::read(&out).ok().and_then(|t| serde_json::from_slice::<Vec<Value>>(&t).ok());
             match (status, got) {
-                (Ok(s), Some(child_rows)) => {
+                (Ok(s), Some(mut child_rows)) => {
                     failed |= !s.success();
+                    for r in child_rows.iter_mut().filter(|r| r["status"] == "measured") {
+                        r["own_process"] = json!(true);
+                    }
                     runs[i].push(child_rows);
                 }
                 (status, _) => {

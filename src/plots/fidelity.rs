@@ -63,6 +63,9 @@ pub struct Summary {
     pub gpus_used: u64,
     /// `eager`, `graphs` or `busy kernels`.
     pub launches: String,
+    /// `calibrated` (`bench calibrate` anchored the profile to one-GPU runs), `as measured`
+    /// (the operators' profile alone), or `given` (busy kernels of the workload's own times).
+    pub profile: String,
     /// `throughput (steady)` (pipelines timed in steady state), `throughput (stream)` (timed
     /// over fill and drain, before steady-state timing), `latency`, `hios`, or `calibration`
     /// (the row `bench calibrate` scaled the profile to).
@@ -107,14 +110,21 @@ fn kind(row: &serde_json::Value) -> String {
     }
 }
 
-/// One summary per group of the measured rows, sorted by machine, GPUs, launches and kind.
+/// One summary per group of the measured rows, sorted by machine, GPUs, launches, profile and
+/// kind.
 pub fn summary(rows: &[serde_json::Value]) -> Vec<Summary> {
-    type Key = (String, u64, String, String);
+    type Key = (String, u64, String, String, String);
     let mut groups: std::collections::BTreeMap<Key, Vec<&serde_json::Value>> = Default::default();
     for r in rows.iter().filter(|r| r["status"] == "measured") {
         let gpu = r["gpu"].as_str().unwrap_or("").replace("NVIDIA ", "").replace(" 80GB HBM3", "");
         let machine = format!("{}x{gpu}", r["gpus_present"].as_u64().unwrap_or(1));
-        let key = (machine, r["devices_used"].as_u64().unwrap_or(1), launches(r).into(), kind(r));
+        let launch = launches(r);
+        let profile = match (launch, r["profile_calibrated"].as_bool()) {
+            ("busy kernels", _) => "given",
+            (_, Some(true)) => "calibrated",
+            _ => "as measured",
+        };
+        let key = (machine, r["devices_used"].as_u64().unwrap_or(1), launch.into(), profile.into(), kind(r));
         groups.entry(key).or_default().push(r);
     }
     let errors = |rs: &[&serde_json::Value], key: &str| -> Vec<f64> {
@@ -123,13 +133,14 @@ pub fn summary(rows: &[serde_json::Value]) -> Vec<Summary> {
     let within = |es: &[f64]| es.iter().filter(|&&e| e <= 0.1).count();
     groups
         .into_iter()
-        .map(|((machine, gpus_used, launches, kind), rs)| {
+        .map(|((machine, gpus_used, launches, profile, kind), rs)| {
             let (own, issue, roof) =
                 (errors(&rs, "predicted_ms"), errors(&rs, "issue_model_ms"), errors(&rs, "roofline_predicted_ms"));
             Summary {
                 machine,
                 gpus_used,
                 launches,
+                profile,
                 kind,
                 rows: own.len(),
                 within_10: within(&own),
