@@ -9,8 +9,8 @@
 # SAMPLES, REPEATS.
 set -euo pipefail
 export LD_LIBRARY_PATH="$(pwd)/.gpu/lib:${LD_LIBRARY_PATH:-}"
-w="${W:-inputs/profiled/h100/bert_b1_op_k1_gpucost.json}"
-p="${P:-results/gpu/h100-stage-segments/place/bert_b1_op_k1_gpucost/placements}"
+w="${W:-results/gpu/h100-process-per-plan/profiled/h100/bert_b1_op_k1_gpucost.json}"
+p="${P:-results/gpu/h100-process-per-plan/place/bert_b1_op_k1_gpucost/placements}"
 out="${OUT:-results/gpu/first-plan}"
 mkdir -p "$out"
 nvidia-smi --query-gpu=name,driver_version,clocks.sm,clocks.max.sm,temperature.gpu --format=csv,noheader | tee "$out/gpus.txt"

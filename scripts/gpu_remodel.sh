@@ -19,6 +19,7 @@ for run in "$@"; do
     case $base in
       validate_throughput_graphs_*) name=${base#validate_throughput_graphs_}; w=${name}_gpucost; plans=("$run/place/${name}_gpucost/placements/"*.json); flags=(--graphs) ;;
       validate_hios_graphs_*) name=${base#validate_hios_graphs_}; w=${name}_gpucost; plans=(); for s in "$run/hios/${name}_gpucost/schedules/"*.json; do plans+=(--schedule "$s"); done; flags=(--graphs) ;;
+      validate_latency_graphs_*) name=${base#validate_latency_graphs_}; w=${name}_gpucost; plans=("$run/latency/${name}_gpucost/placements/"*.json); flags=(--latency --graphs) ;;
       validate_throughput_*) name=${base#validate_throughput_}; w=$name; plans=("$run/place/$name/placements/"*.json); flags=() ;;
       validate_latency_*) name=${base#validate_latency_}; w=$name; plans=("$run/latency/$name/placements/"*.json); flags=(--latency) ;;
       validate_hios_*) name=${base#validate_hios_}; w=$name; plans=(); for s in "$run/hios/$name/schedules/"*.json; do plans+=(--schedule "$s"); done; flags=() ;;

@@ -55,8 +55,8 @@ fn gpu_commands_say_there_is_no_gpu_and_exit_2() {
 #[test]
 fn measured_runs_are_remodelled_without_a_gpu() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let workload = root.join("results/gpu/h100-real-kernels/profiled/h100/bert_b1_op_k1_gpucost.json");
-    let run = root.join("results/gpu/h100-real-kernels");
+    let workload = root.join("results/gpu-history/h100-real-kernels/profiled/h100/bert_b1_op_k1_gpucost.json");
+    let run = root.join("results/gpu-history/h100-real-kernels");
     let schedules = run.join("hios/bert_b1_op_k1_gpucost/schedules");
     let measured = run.join("validate_hios_graphs_bert_b1_op_k1.json");
     let out = std::env::temp_dir().join(format!("placebench-remodel-{}.json", std::process::id()));

@@ -428,7 +428,7 @@ pub struct ValidateArgs {
     pub out: Option<PathBuf>,
     /// Run every plan in this process. By default each plan of several runs in a process of
     /// its own (this command again, for that plan alone): in one process every plan after the
-    /// first measured 7–9% slower (results/gpu-history/h200-first-plan-in-process).
+    /// first measured 8–12% slower (results/gpu/h100-first-plan-check).
     #[arg(long)]
     pub in_process: bool,
     /// Run each plan in this many processes of its own, in turn with the other plans, and
@@ -497,7 +497,7 @@ pub struct ProfileArgs {
 pub struct CopyArgs {
     /// Blocks of 256 threads a copy takes at most (16-byte words, four in flight per thread).
     /// On 2×H200, 33 keep the link's bandwidth within 3% of a copy on every thread slot and
-    /// ran HIOS schedules on two GPUs 0.2–9% faster (results/gpu/h200x2-copy-blocks).
+    /// ran HIOS schedules on two GPUs 0.2–9% faster (results/gpu-history/h200x2-copy-blocks).
     #[arg(long, value_name = "BLOCKS", default_value_t = 33, value_parser = clap::value_parser!(u32).range(1..=1056))]
     pub copy_blocks: u32,
     /// Copy 4-byte words on up to every thread slot of the GPU instead (the copies of the runs

@@ -26,7 +26,7 @@ pub const KERNEL_THREADS: usize = 256;
 pub const KERNEL_BLOCKS_MAX: usize = 132 * 8;
 
 /// The share of the receiving GPU's compute a copy of `bytes` from another GPU takes while it
-/// runs. Measured on 2×H200 (`results/gpu/h200x2-copy-blocks/`), a 64 MiB copy and an
+/// runs. Measured on 2×H200 (`results/gpu-history/h200x2-copy-blocks/`), a 64 MiB copy and an
 /// SM-filling kernel beside it lose 89–100% of the shorter one's time whatever the copy's block
 /// count (16 to 1056): a copy that streams holds the GPU. One shorter than a full wave of the
 /// word kernel (1 MiB) is mostly latency and holds its share of that wave.
