@@ -17,14 +17,18 @@
 //!
 //! Each operator costs between its warm and cold time by the share of its GPU's working set
 //! that cannot stay in L2 (a GPU that holds a small enough pipeline stage keeps its weights
-//! there from sample to sample). Under graph replay the model follows the executor's segments
+//! there from sample to sample), and its occupancy likewise between the warm and the cold
+//! measurement. Under graph replay the model follows the executor's segments
 //! (`Plan::segments`) and runs each HIOS stage inside them as the schedule model does
-//! ([`crate::hios::shared_stage_time`] from the operators' measured occupancies).
+//! ([`crate::hios::shared_stage_time`] from the operators' measured occupancies), plus the
+//! measured fork and join per extra stream; a sample run alone adds the sample overhead that
+//! `bench calibrate` measured (launching the graphs, waking when they end).
 //!
 //! Left out, on purpose: contention between concurrent streams of one GPU in eager runs (they
 //! overlap freely there), the order of operators' effect on the cache, the host cost of event
 //! records and waits, host threads slowing each other, and the mailbox ring's limit on how far
-//! a producer runs ahead.
+//! a producer runs ahead. Known wrong: different operators of a stage, graph-replayed, overlap
+//! far less than their occupancies say (IOS stages measure no faster than one stream; README).
 
 use super::plan::{copy_hold, Dep, Plan, Work};
 use super::Mode;
