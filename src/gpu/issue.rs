@@ -169,11 +169,8 @@ impl OpCosts {
     /// 0 (overlaps freely) where none was.
     fn occupancy(&self, op: usize, miss: Option<f64>) -> f64 {
         let at = |u: &Option<Vec<Option<f64>>>| u.as_ref().and_then(|u| u.get(op).copied().flatten());
-        match (at(&self.occupancy), at(&self.occupancy_cold), miss) {
-            (Some(w), Some(c), Some(m)) => w + m * (c - w),
-            (Some(w), _, _) => w,
-            _ => 0.0,
-        }
+        let cold = miss.and(at(&self.occupancy_cold));
+        super::mixed_occupancy(at(&self.occupancy), cold, miss.unwrap_or(0.0)).unwrap_or(0.0)
     }
 
     /// Operator `op`'s time on a GPU whose reads miss L2 at rate `miss`: between its warm and

@@ -75,13 +75,15 @@ impl OpTimes {
 /// share and the cold one mixed as the times are, by the share of reads that miss L2 (`miss`:
 /// 0 charges warm, 1 cold); the warm share alone where no cold one was measured.
 pub fn charged_occupancy(warm: &[Option<f64>], cold: &[Option<f64>], miss: f64) -> Vec<Option<f64>> {
-    warm.iter()
-        .enumerate()
-        .map(|(o, w)| match (w, cold.get(o).copied().flatten()) {
-            (Some(w), Some(c)) => Some(w + miss * (c - w)),
-            (w, _) => *w,
-        })
-        .collect()
+    warm.iter().enumerate().map(|(o, &w)| mixed_occupancy(w, cold.get(o).copied().flatten(), miss)).collect()
+}
+
+/// One operator's share of the GPU at L2 miss rate `miss` (see [`charged_occupancy`]).
+pub fn mixed_occupancy(warm: Option<f64>, cold: Option<f64>, miss: f64) -> Option<f64> {
+    match (warm, cold) {
+        (Some(w), Some(c)) => Some(w + miss * (c - w)),
+        (w, _) => w,
+    }
 }
 
 fn share(together: f64, alone: f64) -> Option<f64> {
