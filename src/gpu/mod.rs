@@ -50,6 +50,9 @@ pub struct OpTimes {
     /// The same `TOGETHER` copies started after L2 was flushed and the inputs read back in
     /// (less a graph of those reads alone), as cold as `gpu_cold_ms`.
     pub gpu_together_cold_ms: f64,
+    /// Warm, launched at once with the operator before it in the graph on another stream,
+    /// until both end (0 for the first operator and beside one that launches nothing).
+    pub gpu_pair_ms: f64,
 }
 
 /// Copies of an operator `bench profile` runs together (see [`OpTimes::occupancy`]).

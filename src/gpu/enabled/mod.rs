@@ -716,7 +716,9 @@ fn sync_lanes(sh: &Shared, st: &ThreadState) -> Result<(), String> {
 ///   model whose working set exceeds the cache;
 /// - GPU, together: `TOGETHER` copies launched at once on as many streams (warm), whose time
 ///   against `TOGETHER` times the warm one is the share of the GPU the operator occupies; and
-///   the same after the flush (less the flushes), against `TOGETHER` times the cold one.
+///   the same after the flush (less the flushes), against `TOGETHER` times the cold one;
+/// - GPU, pair: the operator launched at once with the one before it in the graph (warm, own
+///   buffers), as two groups of a HIOS stage run.
 pub fn profile_ops(g: &OpGraph, warmup: usize, runs: usize, mut progress: impl FnMut()) -> Result<OpProfile, String> {
     if !driver_present() {
         return Err("no NVIDIA driver (libcuda) or NVRTC found on this machine".into());
@@ -843,12 +845,45 @@ pub fn profile_ops(g: &OpGraph, warmup: usize, runs: usize, mut progress: impl F
             launch_together()
         })?;
         let together_cold = (together_flushed - flushes).max(together);
+        // A pair of different operators: this one beside the one before it in the graph (on
+        // buffers of its own, so independent here), warm, as two groups of a HIOS stage.
+        let pair = match i.checked_sub(1).map(|p| &g.ops[p]) {
+            Some(prev) => {
+                let (st, oh) = (&others[0], &other_handles[0]);
+                let pk = Kernel::prepare(prev, &lib, st, oh, (i * TOGETHER + TOGETHER + 1) as u32)?;
+                if matches!(pk, Kernel::Nothing) {
+                    0.0
+                } else {
+                    let mut pbufs = Vec::new();
+                    for (j, s) in prev.input_shapes.iter().enumerate() {
+                        let n: usize = s.iter().product();
+                        pbufs.push(kernels::random_buffer(&lib, st, n, (i * 37 + j) as u32, 1.0)?);
+                    }
+                    let pin: Vec<u64> = pbufs.iter().map(|b| b.1).collect();
+                    let py = kernels::random_buffer(&lib, st, prev.numel() as usize, 11, 1.0)?;
+                    for _ in 0..warmup.min(3) {
+                        pk.launch(&lib, st, oh, &pin, py.1)?;
+                    }
+                    st.synchronize().map_err(|e| err("synchronize", e))?;
+                    graph_ms(&mut || {
+                        fork.record(&stream).map_err(|e| err("record", e))?;
+                        st.wait(&fork).map_err(|e| err("wait", e))?;
+                        pk.launch(&lib, st, oh, &pin, py.1)?;
+                        kernel.launch(&lib, &stream, &h, &inputs, y.1)?;
+                        joins[0].record(st).map_err(|e| err("record", e))?;
+                        stream.wait(&joins[0]).map_err(|e| err("wait", e))
+                    })?
+                }
+            }
+            None => 0.0,
+        };
         ops.push(OpTimes {
             gpu_ms: warm,
             gpu_cold_ms: cold,
             host_ms: median(&mut host),
             gpu_together_ms: together,
             gpu_together_cold_ms: together_cold,
+            gpu_pair_ms: pair,
         });
         progress();
     }
