@@ -221,10 +221,12 @@ pub fn plot(points: &[Point], stem: &Path) -> Result<Figure> {
             "Each point is one placement or schedule run by `bench validate` on real GPUs (committed results under \
              results/gpu/): x is the time its workload predicts (max-load for throughput placements, latency for \
              latency placements and HIOS schedules), y the measured median; the diagonal is perfect, the grey lines \
-             ±10%. Filled points use the profiled cost model (eager launches, or CUDA-graph replay against GPU-only \
-             times; the paper's workloads give their own times and run as busy kernels), crosses the executor's \
-             issue model (host issue, streams, copies and pipeline fill as the executor runs them), hollow points \
-             the roofline model for the same run. Within ±10%: {} of {} filled points, {} of {} crosses, {} of {} \
+             ±10%. Filled points use the profiled cost model (CUDA-graph replay against GPU-only times, calibrated by \
+             `bench calibrate` on each model's one-device run, or as profiled for the older runs; the paper's \
+             workloads give their own times and run as busy kernels), crosses the executor's issue model (host \
+             issue, streams, copies, forks and joins, and pipeline fill as the executor runs them), hollow points \
+             the roofline model for the same run; the rows a profile was calibrated on are drawn too \
+             (plots/gpu_fidelity.csv counts them apart). Within ±10%: {} of {} filled points, {} of {} crosses, {} of {} \
              hollow points.",
             within(Model::Own),
             count(Model::Own),
