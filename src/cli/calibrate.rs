@@ -19,7 +19,7 @@
 //! counted apart in the fidelity summary.
 
 use super::args::CalibrateArgs;
-use super::gpu::{read_workload, zoo_of};
+use super::validate::{read_workload, zoo_of};
 use crate::error::{Error, Result};
 use crate::results::write_atomic;
 use serde_json::{json, Value};

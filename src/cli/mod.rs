@@ -2,8 +2,9 @@
 
 pub mod args;
 mod calibrate;
-mod gpu;
 mod hios;
+mod profile;
+mod validate;
 
 pub use hios::zoo_cnns;
 
@@ -47,8 +48,8 @@ pub fn run(cli: Cli) -> Result<i32> {
         Command::Perf(a) => perf(a),
         Command::Compare(a) => compare_cmd(a),
         Command::Hios(a) => hios::hios(a),
-        Command::Validate(a) => gpu::validate(a),
-        Command::Profile(a) => gpu::profile(a),
+        Command::Validate(a) => validate::validate(a),
+        Command::Profile(a) => profile::profile(a),
         Command::Calibrate(a) => calibrate::calibrate(a),
         Command::Gen(a) => gen(a),
         Command::Regress(a) => regress(a),

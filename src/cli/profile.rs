@@ -1,0 +1,315 @@
+//! `bench profile`: a zoo model's operators, copies and launch costs measured on this
+//! machine's GPUs (`crate::gpu`), written as dnn-partitioning workloads whose provenance keeps
+//! every measurement.
+
+use super::args::{CacheState, ProfileArgs};
+use super::gen_spec;
+use super::validate::{gpu_err, now};
+use crate::error::{Error, Result};
+use crate::gpu::plan::{self, CopyKernel, ELEMENT_BYTES};
+use crate::gpu::{LinkFit, Mode};
+use crate::results::write_atomic;
+use crate::zoo::cost::Link;
+use crate::zoo::export::Measured;
+use crate::zoo::graph::OpGraph;
+use crate::zoo::{build, generate_measured, to_text};
+use serde_json::json;
+
+/// The link the profiled workload charges per edge: GPU to GPU where two GPUs were measured
+/// (the copy, plus the exchange latency of graph replays), else host staging (device to host,
+/// then host to device), the paper's model.
+fn edge_link(fits: &[LinkFit], exchange: Option<&ExchangeLatency>) -> Link {
+    if let Some(f) = fits.iter().find(|f| f.name.starts_with("GPU 0 to GPU 1")) {
+        let extra = exchange.map_or(0.0, |x| x.graphs_ms);
+        return Link {
+            name: match exchange {
+                Some(_) => format!("{}, plus the exchange latency of graph replays", f.name),
+                None => f.name.clone(),
+            },
+            bandwidth: f.bytes_per_ms * 1e3,
+            latency: (f.alpha_ms + extra) / 1e3,
+            source: "measured by bench profile".into(),
+        };
+    }
+    let get = |prefix: &str| fits.iter().find(|f| f.name.starts_with(prefix));
+    match (get("device-to-host"), get("host-to-device")) {
+        (Some(d), Some(h)) => Link {
+            name: "host staging (device to host, host to device; one GPU measured)".into(),
+            bandwidth: 1e3 / (1.0 / d.bytes_per_ms + 1.0 / h.bytes_per_ms),
+            latency: (d.alpha_ms + h.alpha_ms) / 1e3,
+            source: "measured by bench profile".into(),
+        },
+        _ => Link { name: "none measured".into(), bandwidth: f64::INFINITY, latency: 0.0, source: String::new() },
+    }
+}
+
+/// What an exchange between two GPUs costs the executor beyond its copy, per launch mode:
+/// chains of busy tasks run one sample at a time, alternating between GPUs 0 and 1 or all on
+/// GPU 0; the difference per hop, less the copy's fitted time. It covers the consumer's wait
+/// on an event of another GPU and, under graph replay, the launch of one more segment.
+#[derive(Debug, Clone, serde::Serialize)]
+struct ExchangeLatency {
+    graphs_ms: f64,
+    eager_ms: f64,
+    hops: usize,
+    bytes: usize,
+    task_ms: f64,
+    /// Per sample: [two GPUs, one GPU] for graphs, then for eager launches.
+    chains_ms: [[f64; 2]; 2],
+    method: &'static str,
+}
+
+fn measure_exchange(
+    fits: &[LinkFit],
+    devices: usize,
+    copy: CopyKernel,
+) -> std::result::Result<Option<ExchangeLatency>, String> {
+    let Some(link) = fits.iter().find(|f| f.name.starts_with("GPU 0 to GPU 1")) else { return Ok(None) };
+    if devices < 2 {
+        return Ok(None);
+    }
+    let (hops, bytes, task_ms) = (32, 16 << 10, 0.005);
+    let copy_ms = link.alpha_ms + bytes as f64 / link.bytes_per_ms;
+    let mut chains_ms = [[0.0; 2]; 2];
+    for (i, graphs) in [true, false].into_iter().enumerate() {
+        for (j, gpus) in [2, 1].into_iter().enumerate() {
+            let plan = plan::ping_pong(hops, gpus, task_ms, bytes);
+            chains_ms[i][j] = crate::gpu::execute(&plan, Mode::Latency, 50, 2, graphs, copy)?.per_sample_ms;
+        }
+    }
+    let per_hop = |c: [f64; 2]| ((c[0] - c[1]) / hops as f64 - copy_ms).max(0.0);
+    Ok(Some(ExchangeLatency {
+        graphs_ms: per_hop(chains_ms[0]),
+        eager_ms: per_hop(chains_ms[1]),
+        hops,
+        bytes,
+        task_ms,
+        chains_ms,
+        method: "chains of hops + 1 busy tasks, one sample at a time (median of 100 samples), alternating GPUs 0 and 1 vs all on GPU 0: (two - one) / hops - the copy fit's time for bytes",
+    }))
+}
+
+/// What forking a graph replay's stream into parallel groups and joining them costs: stages
+/// of 1, 2 and 4 busy groups (`plan::fork_join`) replayed one sample at a time; per stage and
+/// group beyond the first, the least-squares slope of the time per sample over the groups.
+#[derive(Debug, Clone, serde::Serialize)]
+struct ForkJoin {
+    per_extra_group_ms: f64,
+    stages: usize,
+    task_ms: f64,
+    groups: Vec<usize>,
+    per_sample_ms: Vec<f64>,
+    method: &'static str,
+}
+
+fn measure_fork_join(copy: CopyKernel) -> std::result::Result<ForkJoin, String> {
+    let (stages, task_ms, groups) = (64, 0.004, vec![1, 2, 4]);
+    let mut per_sample_ms = Vec::new();
+    for &g in &groups {
+        let plan = plan::fork_join(stages, g, task_ms);
+        per_sample_ms.push(crate::gpu::execute(&plan, Mode::Latency, 50, 3, true, copy)?.per_sample_ms);
+    }
+    // Slope of (time per sample, extra groups per stage) through the g = 1 point.
+    let (mut num, mut den) = (0.0, 0.0);
+    for (&g, &t) in groups.iter().zip(&per_sample_ms) {
+        let x = (stages * (g - 1)) as f64;
+        num += x * (t - per_sample_ms[0]);
+        den += x * x;
+    }
+    Ok(ForkJoin {
+        per_extra_group_ms: if den > 0.0 { (num / den).max(0.0) } else { 0.0 },
+        stages,
+        task_ms,
+        groups,
+        per_sample_ms,
+        method: "stages of 1, 2, 4 one-warp busy tasks (they overlap fully) on as many streams, every task after the whole stage before, CUDA-graph replayed one sample at a time (median of 3 repeats of 50 samples): least-squares slope of the time per sample over stages x (groups - 1), through the one-group point",
+    })
+}
+
+/// Pairs of different operators run at once (each operator beside the one before it), summed
+/// over the pairs measured: their time, the two one after the other, and what the stage
+/// formula (`hios::shared_stage_time`) makes of them from their warm times and occupancies.
+#[derive(Debug, Clone, serde::Serialize)]
+struct Pairs {
+    pairs: usize,
+    measured_ms: f64,
+    serial_ms: f64,
+    formula_ms: f64,
+    method: &'static str,
+}
+
+fn pair_summary(ops: &[crate::gpu::OpTimes]) -> Pairs {
+    let mut p = Pairs {
+        pairs: 0,
+        measured_ms: 0.0,
+        serial_ms: 0.0,
+        formula_ms: 0.0,
+        method: "each operator launched at once with the one before it in the graph on two streams (warm, own buffers, a CUDA graph of runs launches, median of five), over the pairs where both launch kernels; formula: hios::shared_stage_time of the two warm times with their warm occupancies and the default beta",
+    };
+    for w in ops.windows(2) {
+        let (a, b) = (&w[0], &w[1]);
+        let (Some(ua), Some(ub)) = (a.occupancy(), b.occupancy()) else { continue };
+        if b.gpu_pair_ms <= 0.0 {
+            continue;
+        }
+        p.pairs += 1;
+        p.measured_ms += b.gpu_pair_ms;
+        p.serial_ms += a.gpu_ms + b.gpu_ms;
+        p.formula_ms += crate::hios::shared_stage_time(&[a.gpu_ms, b.gpu_ms], &[ua, ub], crate::hios::DEFAULT_BETA);
+    }
+    p
+}
+
+pub fn profile(a: ProfileArgs) -> Result<i32> {
+    if a.model.embedded {
+        return Err(Error::Usage("bench profile takes one MODEL, not --embedded".into()));
+    }
+    let spec = gen_spec(&a.model)?;
+    if spec.export.training {
+        return Err(Error::Usage("bench profile measures forward operators: drop --training".into()));
+    }
+    let info = crate::gpu::probe().map_err(gpu_err("bench profile"))?;
+    let g = build(&spec);
+    eprintln!("{} x {} ({}): profiling {} operators", info.devices, info.name, info.driver, g.ops.len());
+    let bar = super::progress_bar(g.ops.len(), false);
+    let profile = crate::gpu::profile_ops(&g, a.warmup, a.runs, || {
+        if let Some(b) = &bar {
+            b.inc(1);
+        }
+    })
+    .map_err(gpu_err("bench profile"))?;
+    if let Some(b) = bar {
+        b.finish_and_clear();
+    }
+    let copy = a.copy.kernel();
+    let fits = crate::gpu::profile_links(a.runs, copy).map_err(gpu_err("bench profile"))?;
+    for f in &fits {
+        eprintln!(
+            "{}: {:.4} ms + bytes / {:.1} GB/s (fit within {:.0}%)",
+            f.name,
+            f.alpha_ms,
+            f.bytes_per_ms / 1e6,
+            100.0 * f.max_relative_error
+        );
+    }
+    let exchange = measure_exchange(&fits, info.devices, copy).map_err(gpu_err("bench profile"))?;
+    let interference = crate::gpu::profile_copy_interference(a.runs, copy).map_err(gpu_err("bench profile"))?;
+    if let Some(x) = &interference {
+        eprintln!(
+            "a copy from GPU 0 beside an SM-filling kernel on GPU 1: {:.3} ms and {:.3} ms alone, {:.3} ms together ({:.0}% of the shorter lost)",
+            x.copy_ms,
+            x.compute_ms,
+            x.together_ms,
+            100.0 * x.lost_share
+        );
+    }
+    if let Some(x) = &exchange {
+        eprintln!(
+            "exchange between GPUs beyond its copy: {:.4} ms under graph replay, {:.4} ms eager",
+            x.graphs_ms, x.eager_ms
+        );
+    }
+    let fork_join = measure_fork_join(copy).map_err(gpu_err("bench profile"))?;
+    eprintln!(
+        "forking a graph replay into parallel streams and joining them: {:.4} ms per stage and extra group ({:?} groups: {:?} ms per sample)",
+        fork_join.per_extra_group_ms, fork_join.groups, fork_join.per_sample_ms
+    );
+    let link = edge_link(&fits, exchange.as_ref());
+    let working_set = working_set_bytes(&g);
+    let cold = match a.cache {
+        CacheState::Warm => false,
+        CacheState::Cold => true,
+        CacheState::Auto => working_set > profile.l2_bytes as f64,
+    };
+    let ops = &profile.ops;
+    let warm_ms: Vec<f64> = ops.iter().map(|t| t.gpu_ms).collect();
+    let cold_ms: Vec<f64> = ops.iter().map(|t| t.gpu_cold_ms).collect();
+    let gpu_ms = if cold { cold_ms.clone() } else { warm_ms.clone() };
+    let host_ms: Vec<f64> = ops.iter().map(|t| t.host_ms).collect();
+    let eager_ms: Vec<f64> = gpu_ms.iter().zip(&host_ms).map(|(g, h)| g.max(*h)).collect();
+    let occupancy: Vec<Option<f64>> = ops.iter().map(|t| t.occupancy()).collect();
+    let together_ms: Vec<f64> = ops.iter().map(|t| t.gpu_together_ms).collect();
+    let together_cold_ms: Vec<f64> = ops.iter().map(|t| t.gpu_together_cold_ms).collect();
+    let pair_ms: Vec<f64> = ops.iter().map(|t| t.gpu_pair_ms).collect();
+    let pairs = pair_summary(ops);
+    eprintln!(
+        "pairs of neighbouring operators launched at once (warm): {:.3} ms in all, against {:.3} one after the other and {:.3} by the stage formula with measured occupancies",
+        pairs.measured_ms, pairs.serial_ms, pairs.formula_ms
+    );
+    let occupancy_cold: Vec<Option<f64>> = ops.iter().map(|t| t.occupancy_cold()).collect();
+    eprintln!(
+        "operators: {:.3} ms on the GPU warm, {:.3} cold (charged: {}; working set {:.0} MB, L2 {:.0} MB), {:.3} ms to issue from the host, {:.3} ms eager (sum of the larger)",
+        warm_ms.iter().sum::<f64>(),
+        cold_ms.iter().sum::<f64>(),
+        if cold { "cold" } else { "warm" },
+        working_set / 1e6,
+        profile.l2_bytes as f64 / 1e6,
+        host_ms.iter().sum::<f64>(),
+        eager_ms.iter().sum::<f64>()
+    );
+    let how = |cost: &str| {
+        json!({
+            "gpu": info.name, "gpus": info.devices, "driver": info.driver, "date_utc": now(),
+            "kernels": plan::REAL_KERNELS, "precision": "fp32 tensors; TF32 tensor cores allowed in cuDNN and cuBLAS",
+            "warmup": a.warmup, "runs": a.runs,
+            "statistic": "per operator and launch: GPU time, the median of five replays of a CUDA graph of `runs` launches (events), warm (the operator repeating itself) and cold (each launch after a read of 3x L2 and of its inputs, minus a graph of those reads alone); host time, the median of five rounds of `runs` eager launches (clock)",
+            "l2_bytes": profile.l2_bytes, "working_set_bytes": working_set,
+            "gpu_time_charged": if cold { "cold" } else { "warm" }, "cache": format!("{:?}", a.cache).to_lowercase(),
+            "cost": cost, "links": fits, "copy_kernel": copy, "exchange": exchange, "fork_join": fork_join, "copy_interference": interference, "cpu_times": "from the cost model (not measured)", "sizes": "from the cost model",
+            "gpu_ms_total": gpu_ms.iter().sum::<f64>(), "host_ms_total": host_ms.iter().sum::<f64>(),
+            "op_gpu_ms": gpu_ms, "op_host_ms": host_ms, "op_gpu_warm_ms": warm_ms, "op_gpu_cold_ms": cold_ms,
+            "together": crate::gpu::TOGETHER, "op_gpu_together_ms": together_ms, "op_occupancy": occupancy,
+            "op_gpu_together_cold_ms": together_cold_ms, "op_occupancy_cold": occupancy_cold,
+            "op_gpu_pair_ms": pair_ms, "pairs": pairs,
+            "occupancy": "per operator, its warm time with TOGETHER copies launched at once on as many streams over TOGETHER times its warm time alone, clamped to [1/TOGETHER, 1] (op_occupancy); the same cold, after an L2 flush, against its cold time (op_occupancy_cold); per node, the one that goes with the time charged (crate::gpu::charged_occupancy), weighted by the charged times",
+        })
+    };
+    let mut outputs = vec![(a.model.out.clone(), eager_ms, "eager: max(GPU time, host issue time) per operator")];
+    if let Some(p) = &a.gpu_cost_out {
+        outputs.push((Some(p.clone()), gpu_ms.clone(), "gpu: GPU time per operator (CUDA-graph replay)"));
+    }
+    for (out, op_ms, cost) in outputs {
+        let measured = Measured {
+            op_ms,
+            link: link.clone(),
+            bytes_per_element: ELEMENT_BYTES as f64,
+            op_occupancy: crate::gpu::charged_occupancy(&occupancy, &occupancy_cold, if cold { 1.0 } else { 0.0 }),
+        };
+        let text = to_text(&generate_measured(&spec, &measured, how(cost))?);
+        match out {
+            Some(p) => {
+                write_atomic(&p, text.as_bytes())?;
+                eprintln!("wrote {}", p.display());
+            }
+            None => print!("{text}"),
+        }
+    }
+    Ok(0)
+}
+
+/// Bytes one sample touches: every weight and every operator's output, in fp32. Above the
+/// L2 size, weights are evicted between samples and operators run cold.
+fn working_set_bytes(g: &OpGraph) -> f64 {
+    let elements = g.params() + g.ops.iter().map(|o| o.numel()).sum::<u64>();
+    elements as f64 * ELEMENT_BYTES as f64
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Worked by hand: B (2 ms, u 0.5) beside A (1 ms, u 0.5) measured 2.5 ms; the formula
+    /// gives max(0.5 + 1, 2) = 2 plus beta 0.1 × (1 − 1 = 0 over) × 1 = 2; serial 3. C launches
+    /// nothing and is left out, as is the first operator.
+    #[test]
+    fn pairs_sum_measured_serial_and_formula_times() {
+        let t = |ms: f64, pair: f64| crate::gpu::OpTimes {
+            gpu_ms: ms,
+            gpu_together_ms: 2.0 * ms,
+            gpu_pair_ms: pair,
+            ..Default::default()
+        };
+        let p = pair_summary(&[t(1.0, 0.0), t(2.0, 2.5), crate::gpu::OpTimes::default()]);
+        assert_eq!((p.pairs, p.measured_ms, p.serial_ms, p.formula_ms), (1, 2.5, 3.0, 2.0));
+    }
+}
