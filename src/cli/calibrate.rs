@@ -22,22 +22,27 @@ use super::args::CalibrateArgs;
 use super::validate::{read_workload, zoo_of};
 use crate::error::{Error, Result};
 use crate::results::write_atomic;
+use crate::zoo::export::node_occupancy;
 use serde_json::{json, Value};
 
-/// Per operator: warm, cold and together times scaled by `scale`, and the time charged, the
-/// scaled `warm + miss · (cold − warm)`.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Scaled {
-    pub warm: Vec<f64>,
-    pub cold: Vec<f64>,
-    pub together: Vec<f64>,
-    pub charged: Vec<f64>,
+/// The per-operator GPU-time lists of a profile's provenance: all scale together.
+const GPU_TIMES: [&str; 4] = ["op_gpu_warm_ms", "op_gpu_cold_ms", "op_gpu_together_ms", "op_gpu_together_cold_ms"];
+
+/// Multiplies every GPU-time list `profiled` holds by `scale`.
+fn scale_times(profiled: &mut Value, scale: f64) {
+    for key in GPU_TIMES {
+        // `get_mut`, not indexing: indexing a missing key would add it as null.
+        if let Some(list) = profiled.get_mut(key).and_then(Value::as_array_mut) {
+            for t in list.iter_mut() {
+                *t = json!(t.as_f64().unwrap_or(0.0) * scale);
+            }
+        }
+    }
 }
 
-pub fn scaled(warm: &[f64], cold: &[f64], together: &[f64], miss: f64, scale: f64) -> Scaled {
-    let s = |xs: &[f64]| xs.iter().map(|x| x * scale).collect::<Vec<f64>>();
-    let charged = warm.iter().zip(cold).map(|(w, c)| scale * (w + miss * (c - w))).collect();
-    Scaled { warm: s(warm), cold: s(cold), together: s(together), charged }
+/// Per operator, the time charged: `warm + miss · (cold − warm)`.
+fn charged(warm: &[f64], cold: &[f64], miss: f64) -> Vec<f64> {
+    warm.iter().zip(cold).map(|(w, c)| w + miss * (c - w)).collect()
 }
 
 /// A row calibrated on: its plan file, kind, measured time and the issue model's prediction.
@@ -118,10 +123,9 @@ pub fn calibrate(a: CalibrateArgs) -> Result<i32> {
         return Err(bad("placebench.profiled.cost", "calibrate the GPU-time workload (bench profile --gpu-cost-out)"));
     }
     let (warm, cold) = (times(p, "op_gpu_warm_ms")?, times(p, "op_gpu_cold_ms")?);
-    let together = times(p, "op_gpu_together_ms").unwrap_or_else(|_| vec![0.0; warm.len()]);
     let l2 = p["l2_bytes"].as_f64().ok_or_else(|| bad("placebench.profiled.l2_bytes", "missing"))?;
     let set = p["working_set_bytes"].as_f64().ok_or_else(|| bad("placebench.profiled.working_set_bytes", "missing"))?;
-    if cold.len() != warm.len() || together.len() != warm.len() {
+    if cold.len() != warm.len() {
         return Err(bad("placebench.profiled", "operator time lists of different lengths"));
     }
     let mut rows: Vec<Value> = Vec::new();
@@ -139,7 +143,7 @@ pub fn calibrate(a: CalibrateArgs) -> Result<i32> {
     let before = &p["calibration"];
     let (scale, overhead) = fit(steady.as_ref(), alone.as_ref(), before["sample_overhead_ms"].as_f64().unwrap_or(0.0));
     let miss = (1.0 - l2 / set).max(0.0);
-    let s = scaled(&warm, &cold, &together, miss, scale);
+    let charged: Vec<f64> = charged(&warm, &cold, miss).into_iter().map(|t| t * scale).collect();
     let occupancy = crate::gpu::charged_occupancy(
         &serde_json::from_value::<Vec<Option<f64>>>(p["op_occupancy"].clone()).unwrap_or_default(),
         &serde_json::from_value::<Vec<Option<f64>>>(p["op_occupancy_cold"].clone()).unwrap_or_default(),
@@ -147,7 +151,7 @@ pub fn calibrate(a: CalibrateArgs) -> Result<i32> {
     );
     let mut hashes: Vec<Value> = before["from_hashes"].as_array().cloned().unwrap_or_default();
     hashes.push(json!(w.content_hash));
-    let total = s.charged.iter().sum::<f64>();
+    let total = charged.iter().sum::<f64>();
     let anchor_json = |x: &Anchor| json!({"file": x.file, "kind": x.kind, "measured_ms": x.measured_ms, "issue_model_ms": x.issue_ms});
     let anchored: Vec<Value> = [steady.as_ref(), alone.as_ref()].into_iter().flatten().map(anchor_json).collect();
     let calibration = json!({
@@ -159,28 +163,16 @@ pub fn calibrate(a: CalibrateArgs) -> Result<i32> {
         "method": "scale: the steady pipeline's measured time over the issue model's (else the one-sample row's); every GPU time of the profile times scale, each operator charged the scaled warm + miss_share x (cold - warm), miss_share = max(0, 1 - L2 / working set); sample overhead: the one-sample row's measured time less its scaled issue-model time, added by the issue model to one-sample predictions under graph replay",
     });
     let p = v.pointer_mut("/placebench/profiled").expect("checked above");
-    p["op_gpu_warm_ms"] = json!(s.warm);
-    p["op_gpu_cold_ms"] = json!(s.cold);
-    p["op_gpu_together_ms"] = json!(s.together);
-    if let Some(cold) = p["op_gpu_together_cold_ms"].as_array_mut() {
-        for t in cold.iter_mut() {
-            *t = json!(t.as_f64().unwrap_or(0.0) * scale);
-        }
-    }
-    p["op_gpu_ms"] = json!(s.charged);
+    scale_times(p, scale);
+    p["op_gpu_ms"] = json!(charged);
     p["gpu_ms_total"] = json!(total);
     p["gpu_time_charged"] = json!("calibrated");
     p["calibration"] = calibration;
     let nodes = v["nodes"].as_array_mut().ok_or_else(|| bad("nodes", "missing"))?;
     for (node, ops) in nodes.iter_mut().zip(&zoo.node_ops) {
-        node["fpgaLatency"] = json!(ops.iter().map(|&o| s.charged[o]).sum::<f64>());
-        // A node's occupancy is its operators', weighted by the times charged.
-        let (tu, t) = ops
-            .iter()
-            .filter_map(|&o| occupancy.get(o).copied().flatten().map(|u| (s.charged[o] * u, s.charged[o])))
-            .fold((0.0, 0.0), |acc, x| (acc.0 + x.0, acc.1 + x.1));
-        if node.get("occupancy").is_some() && t > 0.0 {
-            node["occupancy"] = json!(tu / t);
+        node["fpgaLatency"] = json!(ops.iter().map(|&o| charged[o]).sum::<f64>());
+        if let (Some(_), Some(u)) = (node.get("occupancy"), node_occupancy(ops, &charged, &occupancy)) {
+            node["occupancy"] = json!(u);
         }
     }
     let out = a.out.as_ref().unwrap_or(&a.workload);
@@ -200,14 +192,19 @@ mod tests {
     use super::*;
 
     /// Worked by hand: two operators, warm 1 and 2, cold 3 and 2, half the reads missing L2,
-    /// scale 0.5: charged 0.5 · (1 + 0.5 · 2) = 1 and 0.5 · 2 = 1.
+    /// scale 0.5: every GPU-time list halves, and the scaled lists charge 0.5 + 0.5 · 1 = 1
+    /// and 1 + 0.5 · 0 = 1 (the scale of the unscaled mix 1 + 0.5 · 2 = 2 and 2).
     #[test]
     fn charges_the_scaled_mix_of_warm_and_cold() {
-        let s = scaled(&[1.0, 2.0], &[3.0, 2.0], &[4.0, 8.0], 0.5, 0.5);
-        assert_eq!(s.warm, vec![0.5, 1.0]);
-        assert_eq!(s.cold, vec![1.5, 1.0]);
-        assert_eq!(s.together, vec![2.0, 4.0]);
-        assert_eq!(s.charged, vec![1.0, 1.0]);
+        let mut p = json!({"op_gpu_warm_ms": [1.0, 2.0], "op_gpu_cold_ms": [3.0, 2.0],
+                           "op_gpu_together_ms": [4.0, 8.0], "op_gpu_together_cold_ms": [6.0, 8.0]});
+        scale_times(&mut p, 0.5);
+        assert_eq!(p["op_gpu_warm_ms"], json!([0.5, 1.0]));
+        assert_eq!(p["op_gpu_cold_ms"], json!([1.5, 1.0]));
+        assert_eq!(p["op_gpu_together_ms"], json!([2.0, 4.0]));
+        assert_eq!(p["op_gpu_together_cold_ms"], json!([3.0, 4.0]));
+        assert_eq!(charged(&[0.5, 1.0], &[1.5, 1.0], 0.5), vec![1.0, 1.0]);
+        assert_eq!(charged(&[1.0, 2.0], &[3.0, 2.0], 0.5), vec![2.0, 2.0]);
     }
 
     fn row(hash: &str, kind: &str, graphs: bool, gpus: u64, measured: f64, issue: f64) -> Value {

@@ -67,6 +67,19 @@ fn nodes(g: &OpGraph, granularity: Granularity) -> Vec<Node> {
     }
 }
 
+/// A node's measured occupancy: its operators' (`op_occupancy`, `None` where one launches
+/// nothing), weighted by their times `op_ms`; `None` where none of them has one.
+pub fn node_occupancy(ops: &[usize], op_ms: &[f64], op_occupancy: &[Option<f64>]) -> Option<f64> {
+    let (mut tu, mut t) = (0.0, 0.0);
+    for &o in ops {
+        if let Some(u) = op_occupancy.get(o).copied().flatten() {
+            tu += op_ms[o] * u;
+            t += op_ms[o];
+        }
+    }
+    (t > 0.0).then(|| tu / t)
+}
+
 /// Times measured on a GPU that replace the cost model's accelerator times and link.
 #[derive(Debug, Clone)]
 pub struct Measured {
@@ -127,18 +140,8 @@ pub fn export_with(g: &OpGraph, opts: &ExportOptions, provenance: Value, measure
     };
     let size = |node: &Node| node.ops.iter().map(|&o| op_size(&g.ops[o], acc, opts.training)).sum::<f64>();
     let is_input = |node: &Node| node.ops.iter().all(|&o| g.ops[o].kind == OpKind::Input);
-    // A node's measured occupancy: its operators', weighted by their times.
-    let occupancy = |node: &Node| {
-        let m = measured?;
-        let (mut tu, mut t) = (0.0, 0.0);
-        for &o in &node.ops {
-            if let Some(u) = m.op_occupancy.get(o).copied().flatten() {
-                tu += m.op_ms[o] * u;
-                t += m.op_ms[o];
-            }
-        }
-        (t > 0.0).then(|| round(tu / t))
-    };
+    let occupancy =
+        |node: &Node| measured.and_then(|m| node_occupancy(&node.ops, &m.op_ms, &m.op_occupancy)).map(round);
     let mut out_nodes = Vec::new();
     for (i, node) in nodes.iter().enumerate() {
         let last = &g.ops[*node.ops.last().expect("nodes are not empty")];
