@@ -11,8 +11,9 @@
 # replays; default 1), EAGER_HIOS (no: skip eager HIOS runs), EAGER_PLACE (no: skip eager runs of
 # the placements; graph replays only), PROFILED (a folder of profiles
 # made before: skip profiling), CALIBRATE (no: use the GPU-time profile as measured, without
-# bench calibrate), PROCESSES (per plan; the median is kept), SAMPLES, REPEATS, PAPER_NAMES
-# (none: skip the paper's).
+# bench calibrate), PROCESSES (per plan; the median is kept), STAGE_TIMES (no: skip timing the
+# graph-replayed schedules' concurrent stages alone), SAMPLES, REPEATS, PAPER_NAMES (none: skip
+# the paper's).
 set -uo pipefail
 export LD_LIBRARY_PATH="$(pwd)/.gpu/lib:${LD_LIBRARY_PATH:-}"
 # Never NVLink multicast on the shared hosts (DEVELOPERS.md).
@@ -88,7 +89,8 @@ for spec in ${MODELS:-inception-v3:299 bert:0 resnet50:224 randwire:224}; do
   fi
   # CUDA-graph replay against the GPU-only cost: schedules (segments between GPUs), pipelines.
   $B hios "$wg" $(hios_ks "${GRAPH_KS:-1}") $algos --quiet --out "$out/hios/${name}_gpucost" 2>&1 | tee -a "$log"
-  $V "$wg" $(schedules "$out/hios/${name}_gpucost") --graphs --samples "$samples" --repeats "$repeats" \
+  stage_times=$( [ "${STAGE_TIMES:-yes}" = yes ] && echo --stage-times )
+  $V "$wg" $(schedules "$out/hios/${name}_gpucost") --graphs $stage_times --samples "$samples" --repeats "$repeats" \
     --out "$out/validate_hios_graphs_$name.json" 2>&1 | tee -a "$log"
   [ $place = yes ] && $B throughput "$wg" --algo dp --algo ip-contig --algo scotch --algo pipedream --algo local-search --algo one-device \
     --time-limit 20 --quiet --out "$out/place/${name}_gpucost" 2>&1 | tee -a "$log"

@@ -441,6 +441,11 @@ pub struct ValidateArgs {
     /// calibrate` anchors such profiles on the whole model on one GPU. Rows say so.
     #[arg(long)]
     pub ignore_memory: bool,
+    /// After each HIOS schedule of real kernels, also time every stage of several groups
+    /// alone on GPU 0 (warm, each operator on buffers of its own): its groups side by side on
+    /// as many streams, on one stream, and each group alone. Rows get them as `stages`.
+    #[arg(long)]
+    pub stage_times: bool,
     /// Run nothing: take the measurements from this earlier `bench validate` JSON file (rows
     /// matched by plan file name) and recompute every prediction for them — the workload's
     /// model, the roofline and the executor's issue model. Needs no GPU.

@@ -26,7 +26,12 @@ use crate::zoo::export::node_occupancy;
 use serde_json::{json, Value};
 
 /// The per-operator GPU-time lists of a profile's provenance: all scale together.
-const GPU_TIMES: [&str; 4] = ["op_gpu_warm_ms", "op_gpu_cold_ms", "op_gpu_together_ms", "op_gpu_together_cold_ms"];
+const GPU_TIMES: [&str; 5] =
+    ["op_gpu_warm_ms", "op_gpu_cold_ms", "op_gpu_together_ms", "op_gpu_together_cold_ms", "op_gpu_peer_ms"];
+
+/// The sums of the peers' summary (`bench profile`), scaled with the lists they sum; the
+/// concurrency efficiency, a ratio of them, stays.
+const PEER_SUMS: [&str; 3] = ["measured_ms", "serial_ms", "formula_ms"];
 
 /// Multiplies every GPU-time list `profiled` holds by `scale`.
 fn scale_times(profiled: &mut Value, scale: f64) {
@@ -34,6 +39,13 @@ fn scale_times(profiled: &mut Value, scale: f64) {
         // `get_mut`, not indexing: indexing a missing key would add it as null.
         if let Some(list) = profiled.get_mut(key).and_then(Value::as_array_mut) {
             for t in list.iter_mut() {
+                *t = json!(t.as_f64().unwrap_or(0.0) * scale);
+            }
+        }
+    }
+    if let Some(peers) = profiled.get_mut("peers").and_then(Value::as_object_mut) {
+        for key in PEER_SUMS {
+            if let Some(t) = peers.get_mut(key) {
                 *t = json!(t.as_f64().unwrap_or(0.0) * scale);
             }
         }
@@ -192,13 +204,20 @@ mod tests {
     use super::*;
 
     /// Worked by hand: two operators, warm 1 and 2, cold 3 and 2, half the reads missing L2,
-    /// scale 0.5: every GPU-time list halves, and the scaled lists charge 0.5 + 0.5 · 1 = 1
+    /// scale 0.5: every GPU-time list halves (and the peers' sums, not their efficiency), and the scaled lists charge 0.5 + 0.5 · 1 = 1
     /// and 1 + 0.5 · 0 = 1 (the scale of the unscaled mix 1 + 0.5 · 2 = 2 and 2).
     #[test]
     fn charges_the_scaled_mix_of_warm_and_cold() {
         let mut p = json!({"op_gpu_warm_ms": [1.0, 2.0], "op_gpu_cold_ms": [3.0, 2.0],
-                           "op_gpu_together_ms": [4.0, 8.0], "op_gpu_together_cold_ms": [6.0, 8.0]});
+                           "op_gpu_together_ms": [4.0, 8.0], "op_gpu_together_cold_ms": [6.0, 8.0],
+                           "op_gpu_peer_ms": [0.0, 2.5],
+                           "peers": {"pairs": 1, "measured_ms": 2.5, "serial_ms": 3.0, "formula_ms": 2.0, "efficiency": 0.5}});
         scale_times(&mut p, 0.5);
+        assert_eq!(p["op_gpu_peer_ms"], json!([0.0, 1.25]));
+        assert_eq!(
+            p["peers"],
+            json!({"pairs": 1, "measured_ms": 1.25, "serial_ms": 1.5, "formula_ms": 1.0, "efficiency": 0.5})
+        );
         assert_eq!(p["op_gpu_warm_ms"], json!([0.5, 1.0]));
         assert_eq!(p["op_gpu_cold_ms"], json!([1.5, 1.0]));
         assert_eq!(p["op_gpu_together_ms"], json!([2.0, 4.0]));

@@ -6,6 +6,7 @@ use super::args::{CacheState, ProfileArgs};
 use super::gen_spec;
 use super::validate::{gpu_err, now};
 use crate::error::{Error, Result};
+use crate::gpu::concurrency::{summarize, PeerPair};
 use crate::gpu::plan::{self, CopyKernel, ELEMENT_BYTES};
 use crate::gpu::{LinkFit, Mode};
 use crate::results::write_atomic;
@@ -126,38 +127,21 @@ fn measure_fork_join(copy: CopyKernel) -> std::result::Result<ForkJoin, String> 
     })
 }
 
-/// Pairs of different operators run at once (each operator beside the one before it), summed
-/// over the pairs measured: their time, the two one after the other, and what the stage
-/// formula (`hios::shared_stage_time`) makes of them from their warm times and occupancies.
-#[derive(Debug, Clone, serde::Serialize)]
-struct Pairs {
-    pairs: usize,
-    measured_ms: f64,
-    serial_ms: f64,
-    formula_ms: f64,
-    method: &'static str,
-}
-
-fn pair_summary(ops: &[crate::gpu::OpTimes]) -> Pairs {
-    let mut p = Pairs {
-        pairs: 0,
-        measured_ms: 0.0,
-        serial_ms: 0.0,
-        formula_ms: 0.0,
-        method: "each operator launched at once with the one before it in the graph on two streams (warm, own buffers, a CUDA graph of runs launches, median of five), over the pairs where both launch kernels; formula: hios::shared_stage_time of the two warm times with their warm occupancies and the default beta",
-    };
-    for w in ops.windows(2) {
-        let (a, b) = (&w[0], &w[1]);
-        let (Some(ua), Some(ub)) = (a.occupancy(), b.occupancy()) else { continue };
-        if b.gpu_pair_ms <= 0.0 {
-            continue;
-        }
-        p.pairs += 1;
-        p.measured_ms += b.gpu_pair_ms;
-        p.serial_ms += a.gpu_ms + b.gpu_ms;
-        p.formula_ms += crate::hios::shared_stage_time(&[a.gpu_ms, b.gpu_ms], &[ua, ub], crate::hios::DEFAULT_BETA);
-    }
-    p
+/// The measured peers of `ops` (`concurrency::peers`), as the stage formula sees them: warm
+/// times and warm occupancies of both, and their time side by side. Peers whose occupancy is
+/// unknown (one launches nothing) are left out.
+fn peer_pairs(ops: &[crate::gpu::OpTimes]) -> Vec<PeerPair> {
+    ops.iter()
+        .filter_map(|b| {
+            let a = &ops[b.peer?];
+            let (ua, ub) = (a.occupancy()?, b.occupancy()?);
+            (b.gpu_peer_ms > 0.0).then_some(PeerPair {
+                ms: [a.gpu_ms, b.gpu_ms],
+                occupancy: [ua, ub],
+                together_ms: b.gpu_peer_ms,
+            })
+        })
+        .collect()
 }
 
 pub fn profile(a: ProfileArgs) -> Result<i32> {
@@ -230,11 +214,13 @@ pub fn profile(a: ProfileArgs) -> Result<i32> {
     let occupancy: Vec<Option<f64>> = ops.iter().map(|t| t.occupancy()).collect();
     let together_ms: Vec<f64> = ops.iter().map(|t| t.gpu_together_ms).collect();
     let together_cold_ms: Vec<f64> = ops.iter().map(|t| t.gpu_together_cold_ms).collect();
-    let pair_ms: Vec<f64> = ops.iter().map(|t| t.gpu_pair_ms).collect();
-    let pairs = pair_summary(ops);
+    let peer: Vec<Option<usize>> = ops.iter().map(|t| t.peer).collect();
+    let peer_ms: Vec<f64> = ops.iter().map(|t| t.gpu_peer_ms).collect();
+    let peers = summarize(&peer_pairs(ops));
     eprintln!(
-        "pairs of neighbouring operators launched at once (warm): {:.3} ms in all, against {:.3} one after the other and {:.3} by the stage formula with measured occupancies",
-        pairs.measured_ms, pairs.serial_ms, pairs.formula_ms
+        "{} operators beside their peers (independent, same depth; warm): {:.3} ms in all, against {:.3} one after the other and {:.3} by the stage formula with measured occupancies: concurrency efficiency {}",
+        peers.pairs, peers.measured_ms, peers.serial_ms, peers.formula_ms,
+        peers.efficiency.map_or("unknown".into(), |e| format!("{e:.2}"))
     );
     let occupancy_cold: Vec<Option<f64>> = ops.iter().map(|t| t.occupancy_cold()).collect();
     eprintln!(
@@ -260,7 +246,7 @@ pub fn profile(a: ProfileArgs) -> Result<i32> {
             "op_gpu_ms": gpu_ms, "op_host_ms": host_ms, "op_gpu_warm_ms": warm_ms, "op_gpu_cold_ms": cold_ms,
             "together": crate::gpu::TOGETHER, "op_gpu_together_ms": together_ms, "op_occupancy": occupancy,
             "op_gpu_together_cold_ms": together_cold_ms, "op_occupancy_cold": occupancy_cold,
-            "op_gpu_pair_ms": pair_ms, "pairs": pairs,
+            "op_peer": peer, "op_gpu_peer_ms": peer_ms, "peers": peers,
             "occupancy": "per operator, its warm time with TOGETHER copies launched at once on as many streams over TOGETHER times its warm time alone, clamped to [1/TOGETHER, 1] (op_occupancy); the same cold, after an L2 flush, against its cold time (op_occupancy_cold); per node, the one that goes with the time charged (crate::gpu::charged_occupancy), weighted by the charged times",
         })
     };
@@ -298,18 +284,22 @@ fn working_set_bytes(g: &OpGraph) -> f64 {
 mod tests {
     use super::*;
 
-    /// Worked by hand: B (2 ms, u 0.5) beside A (1 ms, u 0.5) measured 2.5 ms; the formula
-    /// gives max(0.5 + 1, 2) = 2 plus beta 0.1 × (1 − 1 = 0 over) × 1 = 2; serial 3. C launches
-    /// nothing and is left out, as is the first operator.
+    /// Worked by hand: B (2 ms, u 0.5) beside its peer A (1 ms, u 0.5) measured 2.5 ms; the
+    /// formula gives max(0.5 + 1, 2) = 2 plus beta 0.1 × (1 − 1 = 0 over) × 1 = 2; serial 3,
+    /// so η = (3 − 2.5) / (3 − 2) = 0.5. A has no peer and C launches nothing: left out.
     #[test]
-    fn pairs_sum_measured_serial_and_formula_times() {
-        let t = |ms: f64, pair: f64| crate::gpu::OpTimes {
+    fn peers_sum_measured_serial_and_formula_times() {
+        let t = |ms: f64, peer: Option<usize>, together: f64| crate::gpu::OpTimes {
             gpu_ms: ms,
             gpu_together_ms: 2.0 * ms,
-            gpu_pair_ms: pair,
+            peer,
+            gpu_peer_ms: together,
             ..Default::default()
         };
-        let p = pair_summary(&[t(1.0, 0.0), t(2.0, 2.5), crate::gpu::OpTimes::default()]);
+        let ops =
+            [t(1.0, None, 0.0), t(2.0, Some(0), 2.5), crate::gpu::OpTimes { peer: Some(0), ..Default::default() }];
+        let p = summarize(&peer_pairs(&ops));
         assert_eq!((p.pairs, p.measured_ms, p.serial_ms, p.formula_ms), (1, 2.5, 3.0, 2.0));
+        assert_eq!(p.efficiency, Some(0.5));
     }
 }

@@ -97,6 +97,7 @@ fn profile_of(v: &Value) -> Option<Profile> {
         occupancy_cold: serde_json::from_value(p["op_occupancy_cold"].clone()).ok(),
         sample_overhead_ms: p["calibration"]["sample_overhead_ms"].as_f64().unwrap_or(0.0),
         fork_join_ms: p["fork_join"]["per_extra_group_ms"].as_f64().unwrap_or(0.0),
+        concurrency: p["peers"]["efficiency"].as_f64(),
     };
     let c = &p["calibration"];
     let strings = |v: &Value| -> Vec<String> {
@@ -243,6 +244,11 @@ fn load_schedule(w: &Workload, path: &Path) -> Result<(Schedule, f64, String)> {
 }
 
 /// One placement or schedule to run: its plan, how, and what it is predicted to take.
+/// Warm-up launches and launches per CUDA graph when timing stages alone (`--stage-times`),
+/// as `bench profile` times operators by default.
+const STAGE_WARMUP: usize = 5;
+const STAGE_RUNS: usize = 20;
+
 struct Job {
     file: std::path::PathBuf,
     kind: &'static str,
@@ -253,6 +259,9 @@ struct Job {
     roofline: Option<f64>,
     /// Whether the placement keeps the workload's memory limits (schedules: always).
     within_memory: bool,
+    /// A schedule's stages of several groups, each group's operators by index (every GPU's,
+    /// in order; placements: none).
+    concurrent_stages: Vec<Vec<Vec<usize>>>,
 }
 
 /// The measurement a row compares with its predictions: steady state for pipelines (what the
@@ -361,7 +370,17 @@ pub fn validate(a: ValidateArgs) -> Result<i32> {
             None => plan::busy_placement(&w, &placement, &e),
         };
         let within_memory = !e.violations.iter().any(|v| matches!(v, Violation::Memory { .. }));
-        jobs.push(Job { file: file.clone(), kind, algorithm, plan, mode, predicted, roofline, within_memory });
+        jobs.push(Job {
+            file: file.clone(),
+            kind,
+            algorithm,
+            plan,
+            mode,
+            predicted,
+            roofline,
+            within_memory,
+            concurrent_stages: Vec::new(),
+        });
     }
     for file in &a.schedules {
         let (s, predicted, algorithm) = load_schedule(&w, file)?;
@@ -390,6 +409,10 @@ pub fn validate(a: ValidateArgs) -> Result<i32> {
             );
         }
         let predicted = resimulated;
+        let concurrent_stages = match &graph {
+            Some(_) => s.stages.iter().flatten().filter(|stage| stage.len() > 1).cloned().collect(),
+            None => Vec::new(),
+        };
         let plan = plan::schedule(&w, &s, graph).map_err(Error::Usage)?;
         jobs.push(Job {
             file: file.clone(),
@@ -400,6 +423,7 @@ pub fn validate(a: ValidateArgs) -> Result<i32> {
             predicted,
             roofline,
             within_memory: true,
+            concurrent_stages,
         });
     }
     if let Some(path) = &a.measured {
@@ -419,7 +443,20 @@ pub fn validate(a: ValidateArgs) -> Result<i32> {
             Ok(m) => {
                 let run = Run { devices: m.gpu.devices, samples: a.samples, graphs: a.graphs, timing: timed(&m).0 };
                 let issue = issue_model(zoo.as_ref(), job, &run);
-                rows.push(row(&w, zoo.as_ref(), job, &m, issue))
+                let mut r = row(&w, zoo.as_ref(), job, &m, issue);
+                if a.stage_times && !job.concurrent_stages.is_empty() {
+                    if let Some(g) = &plan.graph {
+                        match crate::gpu::profile_stages(g, &job.concurrent_stages, STAGE_WARMUP, STAGE_RUNS) {
+                            Ok(t) => r["stages"] = json!(t),
+                            Err(e) => {
+                                failed = true;
+                                eprintln!("{} {kind} {algorithm}: timing its stages: {e}", w.name);
+                                r["stages_error"] = json!(e);
+                            }
+                        }
+                    }
+                }
+                rows.push(r)
             }
             Err(e) => {
                 failed = true;
@@ -448,6 +485,7 @@ fn child_args(a: &ValidateArgs, job: &Job, out: &Path) -> Vec<std::ffi::OsString
         (a.busy, "--busy"),
         (a.graphs, "--graphs"),
         (a.ignore_memory, "--ignore-memory"),
+        (a.stage_times, "--stage-times"),
         (true, "--in-process"),
     ];
     for (on, flag) in flags {
@@ -603,6 +641,7 @@ mod tests {
             predicted: 0.0,
             roofline: None,
             within_memory: true,
+            concurrent_stages: Vec::new(),
         }
     }
 
@@ -639,6 +678,7 @@ mod tests {
                 "--copy-blocks",
                 "66",
                 "--ignore-memory",
+                "--stage-times",
                 "--processes",
                 "3",
             ]
@@ -649,6 +689,7 @@ mod tests {
         assert_eq!(child.placements, vec![std::path::PathBuf::from("b.json")]);
         assert!(child.schedules.is_empty());
         assert!(child.graphs && child.latency && !child.busy && child.in_process && child.ignore_memory);
+        assert!(child.stage_times);
         assert_eq!(child.processes, 1, "a child runs its plan once");
         assert_eq!((child.samples, child.repeats), (7, 2));
         assert_eq!(child.copy.kernel(), parent.copy.kernel());
@@ -658,7 +699,7 @@ mod tests {
         let child = parse(&child_args(&parent, &job("hios", "s.json"), Path::new("o.json")));
         assert_eq!(child.schedules, vec![std::path::PathBuf::from("s.json")]);
         assert!(child.placements.is_empty() && child.busy && !child.graphs && child.copy.word_copies);
-        assert!(!child.ignore_memory);
+        assert!(!child.ignore_memory && !child.stage_times);
         assert_eq!((child.samples, child.repeats), (parent.samples, parent.repeats));
     }
 }

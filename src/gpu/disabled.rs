@@ -1,7 +1,7 @@
 //! Stand-ins when placebench is built without the `cuda` feature.
 
 use super::plan::{CopyKernel, Plan};
-use super::{CopyInterference, GpuInfo, LinkFit, Measurement, Mode, OpProfile};
+use super::{CopyInterference, GpuInfo, LinkFit, Measurement, Mode, OpProfile, StageTime};
 use crate::zoo::graph::OpGraph;
 
 const WHY: &str = "this bench was built without the `cuda` feature: rebuild with `cargo build --release --features cuda` on a machine with an NVIDIA driver";
@@ -22,6 +22,15 @@ pub fn execute(
 }
 
 pub fn profile_ops(_g: &OpGraph, _warmup: usize, _runs: usize, _progress: impl FnMut()) -> Result<OpProfile, String> {
+    Err(WHY.into())
+}
+
+pub fn profile_stages(
+    _g: &OpGraph,
+    _stages: &[Vec<Vec<usize>>],
+    _warmup: usize,
+    _runs: usize,
+) -> Result<Vec<StageTime>, String> {
     Err(WHY.into())
 }
 

@@ -61,6 +61,9 @@ pub struct Costs {
     /// Under graph replay, what a stage of several groups costs per group beyond the first
     /// (forking the stream and joining it again).
     pub fork_join_ms: f64,
+    /// Under graph replay, the share of the stage formula's gain over one stream that a
+    /// stage's groups get (`concurrency`: 1 is the formula, 0 one stream).
+    pub concurrency: f64,
 }
 
 impl Costs {
@@ -80,6 +83,7 @@ impl Costs {
             replay: false,
             sample_overhead_ms: 0.0,
             fork_join_ms: 0.0,
+            concurrency: 1.0,
         }
     }
 
@@ -122,6 +126,7 @@ impl Costs {
             replay: graphs,
             sample_overhead_ms: if graphs { ops.sample_overhead_ms } else { 0.0 },
             fork_join_ms: if graphs { ops.fork_join_ms } else { 0.0 },
+            concurrency: ops.concurrency.unwrap_or(1.0),
         }
     }
 }
@@ -145,6 +150,9 @@ pub struct OpCosts {
     /// What a graph replay pays per stage and group beyond the first for forking into
     /// parallel streams and joining them (`bench profile`; 0 where not measured).
     pub fork_join_ms: f64,
+    /// The concurrency efficiency of operators beside their peers (`bench profile`; `None`
+    /// where not measured: the stage formula as it is).
+    pub concurrency: Option<f64>,
 }
 
 impl OpCosts {
@@ -432,7 +440,7 @@ fn predict_replay(plan: &Plan, costs: &Costs, devices: usize, samples: usize) ->
                 let gw: Vec<f64> = groups.iter().map(|x| x.1).collect();
                 let gu: Vec<f64> = groups.iter().map(|x| if x.1 > 0.0 { x.2 / x.1 } else { 0.0 }).collect();
                 let fork_join = costs.fork_join_ms * groups.len().saturating_sub(1) as f64;
-                end = ready + crate::hios::shared_stage_time(&gw, &gu, crate::hios::DEFAULT_BETA) + fork_join;
+                end = ready + super::concurrency::stage_time(&gw, &gu, costs.concurrency) + fork_join;
                 for &t in stage {
                     done[t] = end;
                 }
@@ -493,6 +501,7 @@ mod tests {
             replay: false,
             sample_overhead_ms: 0.0,
             fork_join_ms: 0.0,
+            concurrency: 1.0,
         }
     }
 
@@ -612,6 +621,11 @@ mod tests {
         assert_eq!(predict(&plan, &c, Mode::Latency, 1, 1).per_sample_ms, 2.0);
         c.replay = true;
         assert!((predict(&plan, &c, Mode::Latency, 1, 1).per_sample_ms - 3.1).abs() < 1e-12);
+        // With the occupancy 0.5 the formula gives 2 ms, 2 less than one stream (4 ms); the
+        // profile's peers got a quarter of such gains (η = 0.25): 4 − 0.25 · 2 = 3.5 ms.
+        c.occupancy = vec![0.5, 0.5];
+        c.concurrency = 0.25;
+        assert!((predict(&plan, &c, Mode::Latency, 1, 1).per_sample_ms - 3.5).abs() < 1e-12);
     }
 
     /// A large copy from another GPU holds the receiving GPU while it runs: A (1 ms, GPU 0)

@@ -4,18 +4,19 @@
 //! feature or without a driver every call returns an error that says so, and the CPU paths
 //! never need a GPU. `plan.rs` builds what runs, on the CPU.
 
+pub mod concurrency;
 pub mod issue;
 pub mod plan;
 
 #[cfg(feature = "cuda")]
 mod enabled;
 #[cfg(feature = "cuda")]
-pub use enabled::{execute, probe, profile_copy_interference, profile_links, profile_ops};
+pub use enabled::{execute, probe, profile_copy_interference, profile_links, profile_ops, profile_stages};
 
 #[cfg(not(feature = "cuda"))]
 mod disabled;
 #[cfg(not(feature = "cuda"))]
-pub use disabled::{execute, probe, profile_copy_interference, profile_links, profile_ops};
+pub use disabled::{execute, probe, profile_copy_interference, profile_links, profile_ops, profile_stages};
 
 /// Relative error of a prediction, |measured − predicted| / measured: the fidelity measure of
 /// the validate rows and their summaries.
@@ -50,9 +51,21 @@ pub struct OpTimes {
     /// The same `TOGETHER` copies started after L2 was flushed and the inputs read back in
     /// (less a graph of those reads alone), as cold as `gpu_cold_ms`.
     pub gpu_together_cold_ms: f64,
-    /// Warm, launched at once with the operator before it in the graph on another stream,
-    /// until both end (0 for the first operator and beside one that launches nothing).
-    pub gpu_pair_ms: f64,
+    /// Its peer (`concurrency::peers`), where it has one.
+    pub peer: Option<usize>,
+    /// Warm, launched at once with its peer on another stream, each on buffers of its own,
+    /// until both end (0 without a peer).
+    pub gpu_peer_ms: f64,
+}
+
+/// One stage timed alone (`bench validate --stage-times`): its groups (operators by index in
+/// the zoo graph), side by side on as many streams, on one stream, and each group alone.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct StageTime {
+    pub groups: Vec<Vec<usize>>,
+    pub side_by_side_ms: f64,
+    pub one_stream_ms: f64,
+    pub alone_ms: Vec<f64>,
 }
 
 /// Copies of an operator `bench profile` runs together (see [`OpTimes::occupancy`]).

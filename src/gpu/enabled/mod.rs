@@ -7,7 +7,7 @@
 mod kernels;
 
 use super::plan::{CopyKernel, Plan, Work, ELEMENT_BYTES};
-use super::{CopyInterference, GpuInfo, LinkFit, Measurement, Mode, OpProfile, OpTimes, TOGETHER};
+use super::{CopyInterference, GpuInfo, LinkFit, Measurement, Mode, OpProfile, OpTimes, StageTime, TOGETHER};
 use crate::zoo::graph::OpGraph;
 use cudarc::driver::sys;
 use cudarc::driver::{CudaContext, CudaEvent, CudaGraph, CudaSlice, CudaStream};
@@ -705,6 +705,178 @@ fn sync_lanes(sh: &Shared, st: &ThreadState) -> Result<(), String> {
     Ok(())
 }
 
+/// CUDA-graph timing on one stream: `runs` launches captured as one graph, replayed five
+/// times between events, the median per launch.
+struct Replay {
+    stream: Arc<CudaStream>,
+    start: CudaEvent,
+    end: CudaEvent,
+    runs: usize,
+}
+
+impl Replay {
+    fn new(ctx: &Arc<CudaContext>, stream: &Arc<CudaStream>, runs: usize) -> Result<Replay, String> {
+        Ok(Replay { stream: stream.clone(), start: timing_event(ctx)?, end: timing_event(ctx)?, runs })
+    }
+
+    fn ms(&self, launch: &mut dyn FnMut() -> Result<(), String>) -> Result<f64, String> {
+        let stream = &self.stream;
+        stream
+            .begin_capture(sys::CUstreamCaptureMode::CU_STREAM_CAPTURE_MODE_RELAXED)
+            .map_err(|e| err("capture", e))?;
+        for _ in 0..self.runs {
+            launch()?;
+        }
+        let graph = stream
+            .end_capture(sys::CUgraphInstantiate_flags(0))
+            .map_err(|e| err("end capture", e))?
+            .ok_or("the captured graph is empty")?;
+        graph.launch().map_err(|e| err("graph launch", e))?;
+        let mut ms = Vec::new();
+        for _ in 0..5 {
+            self.start.record(stream).map_err(|e| err("record", e))?;
+            graph.launch().map_err(|e| err("graph launch", e))?;
+            self.end.record(stream).map_err(|e| err("record", e))?;
+            self.end.synchronize().map_err(|e| err("synchronize", e))?;
+            ms.push(self.start.elapsed_ms(&self.end).map_err(|e| err("elapsed", e))? as f64 / self.runs as f64);
+        }
+        Ok(median(&mut ms))
+    }
+}
+
+/// Launches group k of a stage on the stream (and handles) it is given.
+type GroupLauncher<'a> = dyn FnMut(usize, &Arc<CudaStream>, &Handles) -> Result<(), String> + 'a;
+
+/// Streams of one GPU, each with its own cuDNN and cuBLAS handles (lane 0 is the one timed),
+/// and the events that fork the others from lane 0 and join them back, as a HIOS stage runs.
+struct Lanes {
+    ctx: Arc<CudaContext>,
+    lanes: Vec<(Arc<CudaStream>, Handles)>,
+    fork: CudaEvent,
+    joins: Vec<CudaEvent>,
+}
+
+impl Lanes {
+    fn new(ctx: &Arc<CudaContext>, count: usize) -> Result<Lanes, String> {
+        let mut l = Lanes {
+            ctx: ctx.clone(),
+            lanes: Vec::new(),
+            fork: ctx.new_event(None).map_err(|e| err("event", e))?,
+            joins: Vec::new(),
+        };
+        l.reserve(count)?;
+        Ok(l)
+    }
+
+    /// At least `count` lanes.
+    fn reserve(&mut self, count: usize) -> Result<(), String> {
+        while self.lanes.len() < count {
+            let st = self.ctx.new_stream().map_err(|e| err("stream", e))?;
+            let h = Handles::new(&st)?;
+            self.lanes.push((st, h));
+            self.joins.push(self.ctx.new_event(None).map_err(|e| err("event", e))?);
+        }
+        Ok(())
+    }
+
+    /// Runs `group(k)` on lane k for k < `groups`, all started together from lane 0 and joined
+    /// back into it.
+    fn side_by_side(
+        &self,
+        groups: usize,
+        group: &mut GroupLauncher,
+    ) -> Result<(), String> {
+        let main = &self.lanes[0].0;
+        self.fork.record(main).map_err(|e| err("record", e))?;
+        for (k, (st, h)) in self.lanes.iter().enumerate().take(groups).skip(1) {
+            st.wait(&self.fork).map_err(|e| err("wait", e))?;
+            group(k, st, h)?;
+        }
+        group(0, main, &self.lanes[0].1)?;
+        for ((st, _), j) in self.lanes.iter().zip(&self.joins).take(groups).skip(1) {
+            j.record(st).map_err(|e| err("record", e))?;
+            main.wait(j).map_err(|e| err("wait", e))?;
+        }
+        Ok(())
+    }
+}
+
+/// An operator ready to launch on one stream, with buffers of its own (random, never zeros),
+/// warmed up; `None` for one that launches nothing.
+struct Own {
+    kernel: Kernel,
+    _buffers: Vec<CudaSlice<f32>>,
+    inputs: Vec<u64>,
+    y: u64,
+}
+
+impl Own {
+    fn prepare(
+        op: &crate::zoo::graph::Op,
+        lib: &Library,
+        (stream, h): (&Arc<CudaStream>, &Handles),
+        seed: u32,
+        warmup: usize,
+    ) -> Result<Option<Own>, String> {
+        let kernel = Kernel::prepare(op, lib, stream, h, seed)?;
+        if matches!(kernel, Kernel::Nothing) {
+            return Ok(None);
+        }
+        let mut buffers = Vec::new();
+        let mut inputs = Vec::new();
+        for (j, s) in op.input_shapes.iter().enumerate() {
+            let n: usize = s.iter().product();
+            let (b, p) = kernels::random_buffer(lib, stream, n, seed.wrapping_mul(31).wrapping_add(j as u32), 1.0)?;
+            buffers.push(b);
+            inputs.push(p);
+        }
+        let (yb, y) = kernels::random_buffer(lib, stream, op.numel() as usize, seed.wrapping_add(11), 1.0)?;
+        buffers.push(yb);
+        let own = Own { kernel, _buffers: buffers, inputs, y };
+        for _ in 0..warmup {
+            own.launch(lib, stream, h)?;
+        }
+        stream.synchronize().map_err(|e| err("synchronize", e))?;
+        Ok(Some(own))
+    }
+
+    fn launch(&self, lib: &Library, stream: &Arc<CudaStream>, h: &Handles) -> Result<(), String> {
+        self.kernel.launch(lib, stream, h, &self.inputs, self.y)
+    }
+}
+
+/// Groups of operators of `g` (indices), warm, each on buffers of its own: side by side, group
+/// k on lane k, its operators one after another (`parallel`), or all on lane 0 in order.
+fn groups_ms(
+    g: &OpGraph,
+    groups: &[Vec<usize>],
+    parallel: bool,
+    lanes: &mut Lanes,
+    lib: &Library,
+    replay: &Replay,
+    warmup: usize,
+) -> Result<f64, String> {
+    let count = if parallel { groups.len() } else { 1 };
+    lanes.reserve(count)?;
+    let mut prepared: Vec<Vec<Own>> = Vec::with_capacity(groups.len());
+    for (k, ops) in groups.iter().enumerate() {
+        let (st, h) = &lanes.lanes[if parallel { k } else { 0 }];
+        let mut own = Vec::new();
+        for &o in ops {
+            own.extend(Own::prepare(&g.ops[o], lib, (st, h), (o * 7 + k + 1) as u32, warmup)?);
+        }
+        prepared.push(own);
+    }
+    if parallel {
+        replay.ms(&mut || {
+            lanes.side_by_side(count, &mut |k, st, h| prepared[k].iter().try_for_each(|o| o.launch(lib, st, h)))
+        })
+    } else {
+        let (st, h) = &lanes.lanes[0];
+        replay.ms(&mut || prepared.iter().flatten().try_for_each(|o| o.launch(lib, st, h)))
+    }
+}
+
 /// Every operator of `g` on GPU 0, one at a time, with random inputs (never zeros). After
 /// `warmup` launches, per operator and launch, medians of five rounds of `runs` launches:
 /// - host: eager launches timed by the host's clock (what issuing costs);
@@ -717,8 +889,9 @@ fn sync_lanes(sh: &Shared, st: &ThreadState) -> Result<(), String> {
 /// - GPU, together: `TOGETHER` copies launched at once on as many streams (warm), whose time
 ///   against `TOGETHER` times the warm one is the share of the GPU the operator occupies; and
 ///   the same after the flush (less the flushes), against `TOGETHER` times the cold one;
-/// - GPU, pair: the operator launched at once with the one before it in the graph (warm, own
-///   buffers), as two groups of a HIOS stage run.
+/// - GPU, peer: the operator launched at once with its peer (`concurrency::peers`: an
+///   independent operator of the same depth), each on buffers of its own, warm, as two groups
+///   of a HIOS stage run.
 pub fn profile_ops(g: &OpGraph, warmup: usize, runs: usize, mut progress: impl FnMut()) -> Result<OpProfile, String> {
     if !driver_present() {
         return Err("no NVIDIA driver (libcuda) or NVRTC found on this machine".into());
@@ -727,10 +900,10 @@ pub fn profile_ops(g: &OpGraph, warmup: usize, runs: usize, mut progress: impl F
         return Err("cuDNN or cuBLAS cannot be loaded: profiling needs both".into());
     }
     let ctx = contexts(1)?.remove(0);
-    let stream = ctx.new_stream().map_err(|e| err("stream", e))?;
     let lib = Library::load(&ctx, &compile()?)?;
-    let h = Handles::new(&stream)?;
-    let (start, end) = (timing_event(&ctx)?, timing_event(&ctx)?);
+    let mut lanes = Lanes::new(&ctx, TOGETHER)?;
+    let stream = lanes.lanes[0].0.clone();
+    let replay = Replay::new(&ctx, &stream, runs)?;
     let l2_bytes = ctx
         .attribute(sys::CUdevice_attribute::CU_DEVICE_ATTRIBUTE_L2_CACHE_SIZE)
         .map_err(|e| err("L2 size", e))? as usize;
@@ -739,38 +912,11 @@ pub fn profile_ops(g: &OpGraph, warmup: usize, runs: usize, mut progress: impl F
     let flush = kernels::random_buffer(&lib, &stream, flush_n, 7, 1.0)?;
     let sink = stream.alloc_zeros::<f32>(1).map_err(|e| err("alloc", e))?;
     let sink_p = kernels::address(&sink, &stream);
-    // Streams for the copies run alongside the first, each with its own handles.
-    let others: Vec<Arc<CudaStream>> =
-        (1..TOGETHER).map(|_| ctx.new_stream().map_err(|e| err("stream", e))).collect::<Result<_, _>>()?;
-    let other_handles: Vec<Handles> = others.iter().map(Handles::new).collect::<Result<_, _>>()?;
-    let fork = ctx.new_event(None).map_err(|e| err("event", e))?;
-    let joins: Vec<CudaEvent> =
-        others.iter().map(|_| ctx.new_event(None).map_err(|e| err("event", e))).collect::<Result<_, _>>()?;
-    let graph_ms = |launch: &mut dyn FnMut() -> Result<(), String>| -> Result<f64, String> {
-        stream
-            .begin_capture(sys::CUstreamCaptureMode::CU_STREAM_CAPTURE_MODE_RELAXED)
-            .map_err(|e| err("capture", e))?;
-        for _ in 0..runs {
-            launch()?;
-        }
-        let graph = stream
-            .end_capture(sys::CUgraphInstantiate_flags(0))
-            .map_err(|e| err("end capture", e))?
-            .ok_or("the captured graph is empty")?;
-        graph.launch().map_err(|e| err("graph launch", e))?;
-        let mut ms = Vec::new();
-        for _ in 0..5 {
-            start.record(&stream).map_err(|e| err("record", e))?;
-            graph.launch().map_err(|e| err("graph launch", e))?;
-            end.record(&stream).map_err(|e| err("record", e))?;
-            end.synchronize().map_err(|e| err("synchronize", e))?;
-            ms.push(start.elapsed_ms(&end).map_err(|e| err("elapsed", e))? as f64 / runs as f64);
-        }
-        Ok(median(&mut ms))
-    };
+    let peers = super::concurrency::peers(g);
     let mut ops = Vec::with_capacity(g.ops.len());
     for (i, op) in g.ops.iter().enumerate() {
-        let kernel = Kernel::prepare(op, &lib, &stream, &h, i as u32)?;
+        let h = &lanes.lanes[0].1;
+        let kernel = Kernel::prepare(op, &lib, &stream, h, i as u32)?;
         if matches!(kernel, Kernel::Nothing) {
             ops.push(OpTimes::default());
             progress();
@@ -784,7 +930,7 @@ pub fn profile_ops(g: &OpGraph, warmup: usize, runs: usize, mut progress: impl F
         let y = kernels::random_buffer(&lib, &stream, op.numel() as usize, 3, 1.0)?;
         let inputs: Vec<u64> = bufs.iter().map(|b| b.0 .1).collect();
         for _ in 0..warmup {
-            kernel.launch(&lib, &stream, &h, &inputs, y.1)?;
+            kernel.launch(&lib, &stream, h, &inputs, y.1)?;
         }
         // Host: eager launches, timed by the clock (too few to fill the launch queue).
         let mut host = Vec::new();
@@ -792,12 +938,12 @@ pub fn profile_ops(g: &OpGraph, warmup: usize, runs: usize, mut progress: impl F
             stream.synchronize().map_err(|e| err("synchronize", e))?;
             let t0 = Instant::now();
             for _ in 0..runs {
-                kernel.launch(&lib, &stream, &h, &inputs, y.1)?;
+                kernel.launch(&lib, &stream, h, &inputs, y.1)?;
             }
             host.push(t0.elapsed().as_secs_f64() * 1e3 / runs as f64);
         }
         stream.synchronize().map_err(|e| err("synchronize", e))?;
-        let warm = graph_ms(&mut || kernel.launch(&lib, &stream, &h, &inputs, y.1))?;
+        let warm = replay.ms(&mut || kernel.launch(&lib, &stream, h, &inputs, y.1))?;
         let mut evict = || -> Result<(), String> {
             kernels::read_all(&lib, &stream, flush.1, flush_n as u64, sink_p)?;
             for b in &bufs {
@@ -805,76 +951,42 @@ pub fn profile_ops(g: &OpGraph, warmup: usize, runs: usize, mut progress: impl F
             }
             Ok(())
         };
-        let flushed = graph_ms(&mut || {
+        let flushed = replay.ms(&mut || {
             evict()?;
-            kernel.launch(&lib, &stream, &h, &inputs, y.1)
+            kernel.launch(&lib, &stream, h, &inputs, y.1)
         })?;
-        let flushes = graph_ms(&mut evict)?;
+        let flushes = replay.ms(&mut evict)?;
         // The difference of two medians can dip below the warm time by noise; never below it.
         let cold = (flushed - flushes).max(warm);
         // Together: TOGETHER copies started at once, one per stream, each with its own kernel
         // (workspace) and output, joined before the next round, as the groups of a HIOS stage.
-        let mut copies = Vec::with_capacity(others.len());
-        for (k, (st, oh)) in others.iter().zip(&other_handles).enumerate() {
-            let kk = Kernel::prepare(op, &lib, st, oh, (i * TOGETHER + k + 1) as u32)?;
-            let yk = kernels::random_buffer(&lib, st, op.numel() as usize, 5 + k as u32, 1.0)?;
+        let mut copies = Vec::with_capacity(TOGETHER - 1);
+        for (k, (st, oh)) in lanes.lanes.iter().enumerate().take(TOGETHER).skip(1) {
+            let kk = Kernel::prepare(op, &lib, st, oh, (i * TOGETHER + k) as u32)?;
+            let yk = kernels::random_buffer(&lib, st, op.numel() as usize, 4 + k as u32, 1.0)?;
             for _ in 0..warmup.min(3) {
                 kk.launch(&lib, st, oh, &inputs, yk.1)?;
             }
             st.synchronize().map_err(|e| err("synchronize", e))?;
             copies.push((kk, yk));
         }
-        let launch_together = || -> Result<(), String> {
-            fork.record(&stream).map_err(|e| err("record", e))?;
-            for (st, ((kk, yk), oh)) in others.iter().zip(copies.iter().zip(&other_handles)) {
-                st.wait(&fork).map_err(|e| err("wait", e))?;
-                kk.launch(&lib, st, oh, &inputs, yk.1)?;
-            }
-            kernel.launch(&lib, &stream, &h, &inputs, y.1)?;
-            for (st, j) in others.iter().zip(&joins) {
-                j.record(st).map_err(|e| err("record", e))?;
-                stream.wait(j).map_err(|e| err("wait", e))?;
-            }
-            Ok(())
+        let mut launch_together = || -> Result<(), String> {
+            lanes.side_by_side(TOGETHER, &mut |k, st, oh| match k {
+                0 => kernel.launch(&lib, st, oh, &inputs, y.1),
+                _ => copies[k - 1].0.launch(&lib, st, oh, &inputs, copies[k - 1].1 .1),
+            })
         };
-        let together = graph_ms(&mut || launch_together())?;
+        let together = replay.ms(&mut launch_together)?;
         // Together, cold: the same copies after the flush and the inputs read back in, less
         // the reads alone, as `cold` is.
-        let together_flushed = graph_ms(&mut || {
+        let together_flushed = replay.ms(&mut || {
             evict()?;
             launch_together()
         })?;
         let together_cold = (together_flushed - flushes).max(together);
-        // A pair of different operators: this one beside the one before it in the graph (on
-        // buffers of its own, so independent here), warm, as two groups of a HIOS stage.
-        let pair = match i.checked_sub(1).map(|p| &g.ops[p]) {
-            Some(prev) => {
-                let (st, oh) = (&others[0], &other_handles[0]);
-                let pk = Kernel::prepare(prev, &lib, st, oh, (i * TOGETHER + TOGETHER + 1) as u32)?;
-                if matches!(pk, Kernel::Nothing) {
-                    0.0
-                } else {
-                    let mut pbufs = Vec::new();
-                    for (j, s) in prev.input_shapes.iter().enumerate() {
-                        let n: usize = s.iter().product();
-                        pbufs.push(kernels::random_buffer(&lib, st, n, (i * 37 + j) as u32, 1.0)?);
-                    }
-                    let pin: Vec<u64> = pbufs.iter().map(|b| b.1).collect();
-                    let py = kernels::random_buffer(&lib, st, prev.numel() as usize, 11, 1.0)?;
-                    for _ in 0..warmup.min(3) {
-                        pk.launch(&lib, st, oh, &pin, py.1)?;
-                    }
-                    st.synchronize().map_err(|e| err("synchronize", e))?;
-                    graph_ms(&mut || {
-                        fork.record(&stream).map_err(|e| err("record", e))?;
-                        st.wait(&fork).map_err(|e| err("wait", e))?;
-                        pk.launch(&lib, st, oh, &pin, py.1)?;
-                        kernel.launch(&lib, &stream, &h, &inputs, y.1)?;
-                        joins[0].record(st).map_err(|e| err("record", e))?;
-                        stream.wait(&joins[0]).map_err(|e| err("wait", e))
-                    })?
-                }
-            }
+        drop(copies);
+        let peer = match peers[i] {
+            Some(j) => groups_ms(g, &[vec![i], vec![j]], true, &mut lanes, &lib, &replay, warmup.min(3))?,
             None => 0.0,
         };
         ops.push(OpTimes {
@@ -883,11 +995,45 @@ pub fn profile_ops(g: &OpGraph, warmup: usize, runs: usize, mut progress: impl F
             host_ms: median(&mut host),
             gpu_together_ms: together,
             gpu_together_cold_ms: together_cold,
-            gpu_pair_ms: pair,
+            peer: peers[i],
+            gpu_peer_ms: peer,
         });
         progress();
     }
     Ok(OpProfile { ops, l2_bytes })
+}
+
+/// Each stage of `stages` (groups of operators of `g`, by index) on GPU 0, warm, every
+/// operator on buffers of its own: side by side as the executor runs a stage (group k on
+/// stream k, forked from and joined to the first), and one after another on one stream.
+pub fn profile_stages(
+    g: &OpGraph,
+    stages: &[Vec<Vec<usize>>],
+    warmup: usize,
+    runs: usize,
+) -> Result<Vec<StageTime>, String> {
+    if !driver_present() {
+        return Err("no NVIDIA driver (libcuda) or NVRTC found on this machine".into());
+    }
+    if !kernels::libraries_present() {
+        return Err("cuDNN or cuBLAS cannot be loaded: timing stages needs both".into());
+    }
+    let ctx = contexts(1)?.remove(0);
+    let lib = Library::load(&ctx, &compile()?)?;
+    let mut lanes = Lanes::new(&ctx, 1)?;
+    let replay = Replay::new(&ctx, &lanes.lanes[0].0.clone(), runs)?;
+    stages
+        .iter()
+        .map(|groups| {
+            let side_by_side_ms = groups_ms(g, groups, true, &mut lanes, &lib, &replay, warmup)?;
+            let one_stream_ms = groups_ms(g, groups, false, &mut lanes, &lib, &replay, warmup)?;
+            let alone_ms = groups
+                .iter()
+                .map(|ops| groups_ms(g, std::slice::from_ref(ops), false, &mut lanes, &lib, &replay, warmup))
+                .collect::<Result<_, _>>()?;
+            Ok(StageTime { groups: groups.clone(), side_by_side_ms, one_stream_ms, alone_ms })
+        })
+        .collect()
 }
 
 /// Copy times over a range of sizes, fitted to α + bytes/β: GPU 0 → GPU 1 (when there are
