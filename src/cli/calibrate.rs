@@ -26,8 +26,14 @@ use crate::zoo::export::node_occupancy;
 use serde_json::{json, Value};
 
 /// The per-operator GPU-time lists of a profile's provenance: all scale together.
-const GPU_TIMES: [&str; 5] =
-    ["op_gpu_warm_ms", "op_gpu_cold_ms", "op_gpu_together_ms", "op_gpu_together_cold_ms", "op_gpu_peer_ms"];
+const GPU_TIMES: [&str; 6] = [
+    "op_gpu_warm_ms",
+    "op_gpu_cold_ms",
+    "op_gpu_together_ms",
+    "op_gpu_together_cold_ms",
+    "op_gpu_peer_ms",
+    "op_gpu_peer_cold_ms",
+];
 
 /// The sums of the peers' summary (`bench profile`), scaled with the lists they sum; the
 /// concurrency efficiency, a ratio of them, stays.
@@ -43,10 +49,12 @@ fn scale_times(profiled: &mut Value, scale: f64) {
             }
         }
     }
-    if let Some(peers) = profiled.get_mut("peers").and_then(Value::as_object_mut) {
-        for key in PEER_SUMS {
-            if let Some(t) = peers.get_mut(key) {
-                *t = json!(t.as_f64().unwrap_or(0.0) * scale);
+    for summary in ["peers", "peers_cold"] {
+        if let Some(peers) = profiled.get_mut(summary).and_then(Value::as_object_mut) {
+            for key in PEER_SUMS {
+                if let Some(t) = peers.get_mut(key) {
+                    *t = json!(t.as_f64().unwrap_or(0.0) * scale);
+                }
             }
         }
     }

@@ -127,19 +127,18 @@ fn measure_fork_join(copy: CopyKernel) -> std::result::Result<ForkJoin, String> 
     })
 }
 
-/// The measured peers of `ops` (`concurrency::peers`), as the stage formula sees them: warm
-/// times and warm occupancies of both, and their time side by side. Peers whose occupancy is
-/// unknown (one launches nothing) are left out.
-fn peer_pairs(ops: &[crate::gpu::OpTimes]) -> Vec<PeerPair> {
+/// The measured peers of `ops` (`concurrency::peers`), as the stage formula sees them: the
+/// times and occupancies of both and their time side by side, warm or `cold`. Peers whose
+/// occupancy is unknown (one launches nothing) are left out.
+fn peer_pairs(ops: &[crate::gpu::OpTimes], cold: bool) -> Vec<PeerPair> {
+    let of = |t: &crate::gpu::OpTimes| match cold {
+        false => t.occupancy().map(|u| (t.gpu_ms, u, t.gpu_peer_ms)),
+        true => t.occupancy_cold().map(|u| (t.gpu_cold_ms, u, t.gpu_peer_cold_ms)),
+    };
     ops.iter()
         .filter_map(|b| {
-            let a = &ops[b.peer?];
-            let (ua, ub) = (a.occupancy()?, b.occupancy()?);
-            (b.gpu_peer_ms > 0.0).then_some(PeerPair {
-                ms: [a.gpu_ms, b.gpu_ms],
-                occupancy: [ua, ub],
-                together_ms: b.gpu_peer_ms,
-            })
+            let ((wa, ua, _), (wb, ub, together)) = (of(&ops[b.peer?])?, of(b)?);
+            (together > 0.0).then_some(PeerPair { ms: [wa, wb], occupancy: [ua, ub], together_ms: together })
         })
         .collect()
 }
@@ -216,12 +215,15 @@ pub fn profile(a: ProfileArgs) -> Result<i32> {
     let together_cold_ms: Vec<f64> = ops.iter().map(|t| t.gpu_together_cold_ms).collect();
     let peer: Vec<Option<usize>> = ops.iter().map(|t| t.peer).collect();
     let peer_ms: Vec<f64> = ops.iter().map(|t| t.gpu_peer_ms).collect();
-    let peers = summarize(&peer_pairs(ops));
-    eprintln!(
-        "{} operators beside their peers (independent, same depth; warm): {:.3} ms in all, against {:.3} one after the other and {:.3} by the stage formula with measured occupancies: concurrency efficiency {}",
-        peers.pairs, peers.measured_ms, peers.serial_ms, peers.formula_ms,
-        peers.efficiency.map_or("unknown".into(), |e| format!("{e:.2}"))
-    );
+    let peer_cold_ms: Vec<f64> = ops.iter().map(|t| t.gpu_peer_cold_ms).collect();
+    let (peers, peers_cold) = (summarize(&peer_pairs(ops, false)), summarize(&peer_pairs(ops, true)));
+    for (p, how) in [(&peers, "warm"), (&peers_cold, "cold")] {
+        eprintln!(
+            "{} operators beside their peers (independent, same depth; {how}): {:.3} ms in all, against {:.3} one after the other and {:.3} by the stage formula with measured occupancies: concurrency efficiency {}",
+            p.pairs, p.measured_ms, p.serial_ms, p.formula_ms,
+            p.efficiency.map_or("unknown".into(), |e| format!("{e:.2}"))
+        );
+    }
     let occupancy_cold: Vec<Option<f64>> = ops.iter().map(|t| t.occupancy_cold()).collect();
     eprintln!(
         "operators: {:.3} ms on the GPU warm, {:.3} cold (charged: {}; working set {:.0} MB, L2 {:.0} MB), {:.3} ms to issue from the host, {:.3} ms eager (sum of the larger)",
@@ -246,7 +248,7 @@ pub fn profile(a: ProfileArgs) -> Result<i32> {
             "op_gpu_ms": gpu_ms, "op_host_ms": host_ms, "op_gpu_warm_ms": warm_ms, "op_gpu_cold_ms": cold_ms,
             "together": crate::gpu::TOGETHER, "op_gpu_together_ms": together_ms, "op_occupancy": occupancy,
             "op_gpu_together_cold_ms": together_cold_ms, "op_occupancy_cold": occupancy_cold,
-            "op_peer": peer, "op_gpu_peer_ms": peer_ms, "peers": peers,
+            "op_peer": peer, "op_gpu_peer_ms": peer_ms, "op_gpu_peer_cold_ms": peer_cold_ms, "peers": peers, "peers_cold": peers_cold,
             "occupancy": "per operator, its warm time with TOGETHER copies launched at once on as many streams over TOGETHER times its warm time alone, clamped to [1/TOGETHER, 1] (op_occupancy); the same cold, after an L2 flush, against its cold time (op_occupancy_cold); per node, the one that goes with the time charged (crate::gpu::charged_occupancy), weighted by the charged times",
         })
     };
@@ -298,7 +300,7 @@ mod tests {
         };
         let ops =
             [t(1.0, None, 0.0), t(2.0, Some(0), 2.5), crate::gpu::OpTimes { peer: Some(0), ..Default::default() }];
-        let p = summarize(&peer_pairs(&ops));
+        let p = summarize(&peer_pairs(&ops, false));
         assert_eq!((p.pairs, p.measured_ms, p.serial_ms, p.formula_ms), (1, 2.5, 3.0, 2.0));
         assert_eq!(p.efficiency, Some(0.5));
     }

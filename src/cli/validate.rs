@@ -98,6 +98,7 @@ fn profile_of(v: &Value) -> Option<Profile> {
         sample_overhead_ms: p["calibration"]["sample_overhead_ms"].as_f64().unwrap_or(0.0),
         fork_join_ms: p["fork_join"]["per_extra_group_ms"].as_f64().unwrap_or(0.0),
         concurrency: p["peers"]["efficiency"].as_f64(),
+        concurrency_cold: p["peers_cold"]["efficiency"].as_f64(),
     };
     let c = &p["calibration"];
     let strings = |v: &Value| -> Vec<String> {

@@ -61,9 +61,9 @@ pub struct Costs {
     /// Under graph replay, what a stage of several groups costs per group beyond the first
     /// (forking the stream and joining it again).
     pub fork_join_ms: f64,
-    /// Under graph replay, the share of the stage formula's gain over one stream that a
-    /// stage's groups get (`concurrency`: 1 is the formula, 0 one stream).
-    pub concurrency: f64,
+    /// Under graph replay, per task, the share of the stage formula's gain over one stream
+    /// that the groups of its stage get (`concurrency`: 1 is the formula, 0 one stream).
+    pub concurrency: Vec<f64>,
 }
 
 impl Costs {
@@ -83,7 +83,7 @@ impl Costs {
             replay: false,
             sample_overhead_ms: 0.0,
             fork_join_ms: 0.0,
-            concurrency: 1.0,
+            concurrency: vec![1.0; plan.tasks.len()],
         }
     }
 
@@ -97,7 +97,9 @@ impl Costs {
         let mut gpu_ms = Vec::with_capacity(n);
         let mut host_ms = Vec::with_capacity(n);
         let mut occupancy = Vec::with_capacity(n);
+        let mut concurrency = Vec::with_capacity(n);
         for t in &plan.tasks {
+            concurrency.push(ops.concurrency(miss.as_ref().map(|m| m[t.gpu % devices.max(1)])));
             let (g, h, u) = match t.work {
                 Work::Op { op } => (
                     ops.gpu_ms(op, miss.as_ref().map(|m| m[t.gpu % devices.max(1)])),
@@ -126,7 +128,7 @@ impl Costs {
             replay: graphs,
             sample_overhead_ms: if graphs { ops.sample_overhead_ms } else { 0.0 },
             fork_join_ms: if graphs { ops.fork_join_ms } else { 0.0 },
-            concurrency: ops.concurrency.unwrap_or(1.0),
+            concurrency,
         }
     }
 }
@@ -150,9 +152,10 @@ pub struct OpCosts {
     /// What a graph replay pays per stage and group beyond the first for forking into
     /// parallel streams and joining them (`bench profile`; 0 where not measured).
     pub fork_join_ms: f64,
-    /// The concurrency efficiency of operators beside their peers (`bench profile`; `None`
-    /// where not measured: the stage formula as it is).
+    /// The concurrency efficiency of operators beside their peers, warm and cold (`bench
+    /// profile`; `None` where not measured: the stage formula as it is).
     pub concurrency: Option<f64>,
+    pub concurrency_cold: Option<f64>,
 }
 
 impl OpCosts {
@@ -179,6 +182,14 @@ impl OpCosts {
         let at = |u: &Option<Vec<Option<f64>>>| u.as_ref().and_then(|u| u.get(op).copied().flatten());
         let cold = miss.and(at(&self.occupancy_cold));
         super::mixed_occupancy(at(&self.occupancy), cold, miss.unwrap_or(0.0)).unwrap_or(0.0)
+    }
+
+    /// The concurrency efficiency on a GPU whose reads miss L2 at rate `miss`: between the warm
+    /// and the cold one as operators' times are; the warm one where only that was measured, 1
+    /// (the stage formula) where none was.
+    fn concurrency(&self, miss: Option<f64>) -> f64 {
+        let cold = miss.and(self.concurrency_cold);
+        super::mixed_occupancy(self.concurrency, cold, miss.unwrap_or(0.0)).unwrap_or(1.0)
     }
 
     /// Operator `op`'s time on a GPU whose reads miss L2 at rate `miss`: between its warm and
@@ -440,7 +451,8 @@ fn predict_replay(plan: &Plan, costs: &Costs, devices: usize, samples: usize) ->
                 let gw: Vec<f64> = groups.iter().map(|x| x.1).collect();
                 let gu: Vec<f64> = groups.iter().map(|x| if x.1 > 0.0 { x.2 / x.1 } else { 0.0 }).collect();
                 let fork_join = costs.fork_join_ms * groups.len().saturating_sub(1) as f64;
-                end = ready + super::concurrency::stage_time(&gw, &gu, costs.concurrency) + fork_join;
+                let efficiency = costs.concurrency[stage[0]];
+                end = ready + super::concurrency::stage_time(&gw, &gu, efficiency) + fork_join;
                 for &t in stage {
                     done[t] = end;
                 }
@@ -501,7 +513,7 @@ mod tests {
             replay: false,
             sample_overhead_ms: 0.0,
             fork_join_ms: 0.0,
-            concurrency: 1.0,
+            concurrency: vec![1.0; gpu.len()],
         }
     }
 
@@ -624,7 +636,7 @@ mod tests {
         // With the occupancy 0.5 the formula gives 2 ms, 2 less than one stream (4 ms); the
         // profile's peers got a quarter of such gains (η = 0.25): 4 − 0.25 · 2 = 3.5 ms.
         c.occupancy = vec![0.5, 0.5];
-        c.concurrency = 0.25;
+        c.concurrency = vec![0.25; 2];
         assert!((predict(&plan, &c, Mode::Latency, 1, 1).per_sample_ms - 3.5).abs() < 1e-12);
     }
 

@@ -56,15 +56,21 @@ pub struct OpTimes {
     /// Warm, launched at once with its peer on another stream, each on buffers of its own,
     /// until both end (0 without a peer).
     pub gpu_peer_ms: f64,
+    /// The same after L2 is flushed and both operators' inputs read back in, less those reads
+    /// (as cold as `gpu_cold_ms`; 0 without a peer).
+    pub gpu_peer_cold_ms: f64,
 }
 
 /// One stage timed alone (`bench validate --stage-times`): its groups (operators by index in
-/// the zoo graph), side by side on as many streams, on one stream, and each group alone.
+/// the zoo graph), side by side on as many streams and on one stream, warm and cold (as an
+/// operator's cold time), and each group alone (warm).
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct StageTime {
     pub groups: Vec<Vec<usize>>,
     pub side_by_side_ms: f64,
     pub one_stream_ms: f64,
+    pub side_by_side_cold_ms: f64,
+    pub one_stream_cold_ms: f64,
     pub alone_ms: Vec<f64>,
 }
 

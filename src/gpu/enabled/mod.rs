@@ -781,11 +781,7 @@ impl Lanes {
 
     /// Runs `group(k)` on lane k for k < `groups`, all started together from lane 0 and joined
     /// back into it.
-    fn side_by_side(
-        &self,
-        groups: usize,
-        group: &mut GroupLauncher,
-    ) -> Result<(), String> {
+    fn side_by_side(&self, groups: usize, group: &mut GroupLauncher) -> Result<(), String> {
         let main = &self.lanes[0].0;
         self.fork.record(main).map_err(|e| err("record", e))?;
         for (k, (st, h)) in self.lanes.iter().enumerate().take(groups).skip(1) {
@@ -807,6 +803,7 @@ struct Own {
     kernel: Kernel,
     _buffers: Vec<CudaSlice<f32>>,
     inputs: Vec<u64>,
+    input_lens: Vec<usize>,
     y: u64,
 }
 
@@ -823,16 +820,17 @@ impl Own {
             return Ok(None);
         }
         let mut buffers = Vec::new();
-        let mut inputs = Vec::new();
+        let (mut inputs, mut input_lens) = (Vec::new(), Vec::new());
         for (j, s) in op.input_shapes.iter().enumerate() {
             let n: usize = s.iter().product();
             let (b, p) = kernels::random_buffer(lib, stream, n, seed.wrapping_mul(31).wrapping_add(j as u32), 1.0)?;
             buffers.push(b);
             inputs.push(p);
+            input_lens.push(n);
         }
         let (yb, y) = kernels::random_buffer(lib, stream, op.numel() as usize, seed.wrapping_add(11), 1.0)?;
         buffers.push(yb);
-        let own = Own { kernel, _buffers: buffers, inputs, y };
+        let own = Own { kernel, _buffers: buffers, inputs, input_lens, y };
         for _ in 0..warmup {
             own.launch(lib, stream, h)?;
         }
@@ -845,8 +843,45 @@ impl Own {
     }
 }
 
-/// Groups of operators of `g` (indices), warm, each on buffers of its own: side by side, group
-/// k on lane k, its operators one after another (`parallel`), or all on lane 0 in order.
+/// What empties L2 before a cold launch: one read of three times the cache.
+struct Flush {
+    l2_bytes: usize,
+    buffer: (CudaSlice<f32>, u64),
+    n: usize,
+    _sink: CudaSlice<f32>,
+    sink: u64,
+}
+
+impl Flush {
+    fn new(ctx: &Arc<CudaContext>, lib: &Library, stream: &Arc<CudaStream>) -> Result<Flush, String> {
+        let l2_bytes = ctx
+            .attribute(sys::CUdevice_attribute::CU_DEVICE_ATTRIBUTE_L2_CACHE_SIZE)
+            .map_err(|e| err("L2 size", e))? as usize;
+        // Three times the cache, read once, leaves nothing of what was there before.
+        let n = (3 * l2_bytes / 4).max(1 << 20);
+        let buffer = kernels::random_buffer(lib, stream, n, 7, 1.0)?;
+        let sink = stream.alloc_zeros::<f32>(1).map_err(|e| err("alloc", e))?;
+        let sink_p = kernels::address(&sink, stream);
+        Ok(Flush { l2_bytes, buffer, n, _sink: sink, sink: sink_p })
+    }
+
+    /// Flushes L2, then reads `inputs` (address, elements) back in: an operator's weights come
+    /// from memory while its inputs, just produced, are in L2.
+    fn evict(&self, lib: &Library, stream: &Arc<CudaStream>, inputs: &[(u64, usize)]) -> Result<(), String> {
+        kernels::read_all(lib, stream, self.buffer.1, self.n as u64, self.sink)?;
+        for &(p, n) in inputs {
+            kernels::read_all(lib, stream, p, n as u64, self.sink)?;
+        }
+        Ok(())
+    }
+}
+
+/// Groups of operators of `g` (indices), each operator on buffers of its own: side by side,
+/// group k on lane k, its operators one after another (`parallel`), or all on lane 0 in
+/// order. Warm (the groups repeating themselves), and cold where `flush` is given: each
+/// repetition after L2 is flushed and the operators' inputs read back in, less those reads
+/// alone (never below the warm time, as an operator's cold time).
+#[allow(clippy::too_many_arguments)]
 fn groups_ms(
     g: &OpGraph,
     groups: &[Vec<usize>],
@@ -855,7 +890,8 @@ fn groups_ms(
     lib: &Library,
     replay: &Replay,
     warmup: usize,
-) -> Result<f64, String> {
+    flush: Option<&Flush>,
+) -> Result<(f64, Option<f64>), String> {
     let count = if parallel { groups.len() } else { 1 };
     lanes.reserve(count)?;
     let mut prepared: Vec<Vec<Own>> = Vec::with_capacity(groups.len());
@@ -867,14 +903,25 @@ fn groups_ms(
         }
         prepared.push(own);
     }
-    if parallel {
-        replay.ms(&mut || {
+    let run = || -> Result<(), String> {
+        if parallel {
             lanes.side_by_side(count, &mut |k, st, h| prepared[k].iter().try_for_each(|o| o.launch(lib, st, h)))
-        })
-    } else {
-        let (st, h) = &lanes.lanes[0];
-        replay.ms(&mut || prepared.iter().flatten().try_for_each(|o| o.launch(lib, st, h)))
-    }
+        } else {
+            let (st, h) = &lanes.lanes[0];
+            prepared.iter().flatten().try_for_each(|o| o.launch(lib, st, h))
+        }
+    };
+    let warm = replay.ms(&mut || run())?;
+    let Some(flush) = flush else { return Ok((warm, None)) };
+    let inputs: Vec<(u64, usize)> =
+        prepared.iter().flatten().flat_map(|o| o.inputs.iter().copied().zip(o.input_lens.iter().copied())).collect();
+    let main = &lanes.lanes[0].0;
+    let flushed = replay.ms(&mut || {
+        flush.evict(lib, main, &inputs)?;
+        run()
+    })?;
+    let flushes = replay.ms(&mut || flush.evict(lib, main, &inputs))?;
+    Ok((warm, Some((flushed - flushes).max(warm))))
 }
 
 /// Every operator of `g` on GPU 0, one at a time, with random inputs (never zeros). After
@@ -904,14 +951,7 @@ pub fn profile_ops(g: &OpGraph, warmup: usize, runs: usize, mut progress: impl F
     let mut lanes = Lanes::new(&ctx, TOGETHER)?;
     let stream = lanes.lanes[0].0.clone();
     let replay = Replay::new(&ctx, &stream, runs)?;
-    let l2_bytes = ctx
-        .attribute(sys::CUdevice_attribute::CU_DEVICE_ATTRIBUTE_L2_CACHE_SIZE)
-        .map_err(|e| err("L2 size", e))? as usize;
-    // Three times the cache, read once, leaves nothing of what was there before.
-    let flush_n = (3 * l2_bytes / 4).max(1 << 20);
-    let flush = kernels::random_buffer(&lib, &stream, flush_n, 7, 1.0)?;
-    let sink = stream.alloc_zeros::<f32>(1).map_err(|e| err("alloc", e))?;
-    let sink_p = kernels::address(&sink, &stream);
+    let flush = Flush::new(&ctx, &lib, &stream)?;
     let peers = super::concurrency::peers(g);
     let mut ops = Vec::with_capacity(g.ops.len());
     for (i, op) in g.ops.iter().enumerate() {
@@ -944,13 +984,8 @@ pub fn profile_ops(g: &OpGraph, warmup: usize, runs: usize, mut progress: impl F
         }
         stream.synchronize().map_err(|e| err("synchronize", e))?;
         let warm = replay.ms(&mut || kernel.launch(&lib, &stream, h, &inputs, y.1))?;
-        let mut evict = || -> Result<(), String> {
-            kernels::read_all(&lib, &stream, flush.1, flush_n as u64, sink_p)?;
-            for b in &bufs {
-                kernels::read_all(&lib, &stream, b.0 .1, b.1 as u64, sink_p)?;
-            }
-            Ok(())
-        };
+        let own_inputs: Vec<(u64, usize)> = bufs.iter().map(|b| (b.0 .1, b.1)).collect();
+        let mut evict = || flush.evict(&lib, &stream, &own_inputs);
         let flushed = replay.ms(&mut || {
             evict()?;
             kernel.launch(&lib, &stream, h, &inputs, y.1)
@@ -985,9 +1020,13 @@ pub fn profile_ops(g: &OpGraph, warmup: usize, runs: usize, mut progress: impl F
         })?;
         let together_cold = (together_flushed - flushes).max(together);
         drop(copies);
-        let peer = match peers[i] {
-            Some(j) => groups_ms(g, &[vec![i], vec![j]], true, &mut lanes, &lib, &replay, warmup.min(3))?,
-            None => 0.0,
+        let (peer, peer_cold) = match peers[i] {
+            Some(j) => {
+                let (w, c) =
+                    groups_ms(g, &[vec![i], vec![j]], true, &mut lanes, &lib, &replay, warmup.min(3), Some(&flush))?;
+                (w, c.unwrap_or(0.0))
+            }
+            None => (0.0, 0.0),
         };
         ops.push(OpTimes {
             gpu_ms: warm,
@@ -997,15 +1036,18 @@ pub fn profile_ops(g: &OpGraph, warmup: usize, runs: usize, mut progress: impl F
             gpu_together_cold_ms: together_cold,
             peer: peers[i],
             gpu_peer_ms: peer,
+            gpu_peer_cold_ms: peer_cold,
         });
         progress();
     }
-    Ok(OpProfile { ops, l2_bytes })
+    Ok(OpProfile { ops, l2_bytes: flush.l2_bytes })
 }
 
-/// Each stage of `stages` (groups of operators of `g`, by index) on GPU 0, warm, every
-/// operator on buffers of its own: side by side as the executor runs a stage (group k on
-/// stream k, forked from and joined to the first), and one after another on one stream.
+/// Each stage of `stages` (groups of operators of `g`, by index) on GPU 0, every operator on
+/// buffers of its own: side by side as the executor runs a stage (group k on stream k, forked
+/// from and joined to the first) and one after another on one stream, warm and cold (L2
+/// flushed and the inputs read back in before each repetition, as `bench profile` times an
+/// operator cold); and each group alone, warm.
 pub fn profile_stages(
     g: &OpGraph,
     stages: &[Vec<Vec<usize>>],
@@ -1021,17 +1063,30 @@ pub fn profile_stages(
     let ctx = contexts(1)?.remove(0);
     let lib = Library::load(&ctx, &compile()?)?;
     let mut lanes = Lanes::new(&ctx, 1)?;
-    let replay = Replay::new(&ctx, &lanes.lanes[0].0.clone(), runs)?;
+    let main = lanes.lanes[0].0.clone();
+    let replay = Replay::new(&ctx, &main, runs)?;
+    let flush = Flush::new(&ctx, &lib, &main)?;
     stages
         .iter()
         .map(|groups| {
-            let side_by_side_ms = groups_ms(g, groups, true, &mut lanes, &lib, &replay, warmup)?;
-            let one_stream_ms = groups_ms(g, groups, false, &mut lanes, &lib, &replay, warmup)?;
+            let (side_by_side_ms, side_by_side_cold_ms) =
+                groups_ms(g, groups, true, &mut lanes, &lib, &replay, warmup, Some(&flush))?;
+            let (one_stream_ms, one_stream_cold_ms) =
+                groups_ms(g, groups, false, &mut lanes, &lib, &replay, warmup, Some(&flush))?;
             let alone_ms = groups
                 .iter()
-                .map(|ops| groups_ms(g, std::slice::from_ref(ops), false, &mut lanes, &lib, &replay, warmup))
+                .map(|ops| {
+                    groups_ms(g, std::slice::from_ref(ops), false, &mut lanes, &lib, &replay, warmup, None).map(|t| t.0)
+                })
                 .collect::<Result<_, _>>()?;
-            Ok(StageTime { groups: groups.clone(), side_by_side_ms, one_stream_ms, alone_ms })
+            Ok(StageTime {
+                groups: groups.clone(),
+                side_by_side_ms,
+                one_stream_ms,
+                side_by_side_cold_ms: side_by_side_cold_ms.unwrap_or(0.0),
+                one_stream_cold_ms: one_stream_cold_ms.unwrap_or(0.0),
+                alone_ms,
+            })
         })
         .collect()
 }
