@@ -263,6 +263,8 @@ struct Job {
     /// A schedule's stages of several groups, each group's operators by index (every GPU's,
     /// in order; placements: none).
     concurrent_stages: Vec<Vec<Vec<usize>>>,
+    /// A one-GPU schedule's stages, all of them in order (otherwise none).
+    all_stages: Vec<Vec<Vec<usize>>>,
 }
 
 /// The measurement a row compares with its predictions: steady state for pipelines (what the
@@ -381,6 +383,7 @@ pub fn validate(a: ValidateArgs) -> Result<i32> {
             roofline,
             within_memory,
             concurrent_stages: Vec::new(),
+            all_stages: Vec::new(),
         });
     }
     for file in &a.schedules {
@@ -414,6 +417,10 @@ pub fn validate(a: ValidateArgs) -> Result<i32> {
             Some(_) => s.stages.iter().flatten().filter(|stage| stage.len() > 1).cloned().collect(),
             None => Vec::new(),
         };
+        let all_stages = match (&graph, s.stages.as_slice()) {
+            (Some(_), [one]) => one.clone(),
+            _ => Vec::new(),
+        };
         let plan = plan::schedule(&w, &s, graph).map_err(Error::Usage)?;
         jobs.push(Job {
             file: file.clone(),
@@ -425,6 +432,7 @@ pub fn validate(a: ValidateArgs) -> Result<i32> {
             roofline,
             within_memory: true,
             concurrent_stages,
+            all_stages,
         });
     }
     if let Some(path) = &a.measured {
@@ -447,8 +455,15 @@ pub fn validate(a: ValidateArgs) -> Result<i32> {
                 let mut r = row(&w, zoo.as_ref(), job, &m, issue);
                 if a.stage_times && !job.concurrent_stages.is_empty() {
                     if let Some(g) = &plan.graph {
-                        match crate::gpu::profile_stages(g, &job.concurrent_stages, STAGE_WARMUP, STAGE_RUNS) {
-                            Ok(t) => r["stages"] = json!(t),
+                        let whole = (!job.all_stages.is_empty()).then_some(job.all_stages.as_slice());
+                        match crate::gpu::profile_stages(g, &job.concurrent_stages, whole, STAGE_WARMUP, STAGE_RUNS) {
+                            Ok((t, whole)) => {
+                                r["stages"] = json!(t);
+                                r["schedule_alone"] = json!(whole.map(|[side, one]| json!({
+                                    "side_by_side_ms": side, "one_stream_ms": one,
+                                    "method": "every stage in order, each operator on buffers of its own (no data dependencies), warm, a CUDA graph of the runs: each stage's groups side by side, and everything on one stream"
+                                })));
+                            }
                             Err(e) => {
                                 failed = true;
                                 eprintln!("{} {kind} {algorithm}: timing its stages: {e}", w.name);
@@ -643,6 +658,7 @@ mod tests {
             roofline: None,
             within_memory: true,
             concurrent_stages: Vec::new(),
+            all_stages: Vec::new(),
         }
     }
 

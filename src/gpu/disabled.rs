@@ -28,9 +28,10 @@ pub fn profile_ops(_g: &OpGraph, _warmup: usize, _runs: usize, _progress: impl F
 pub fn profile_stages(
     _g: &OpGraph,
     _stages: &[Vec<Vec<usize>>],
+    _whole: Option<&[Vec<Vec<usize>>]>,
     _warmup: usize,
     _runs: usize,
-) -> Result<Vec<StageTime>, String> {
+) -> Result<(Vec<StageTime>, Option<[f64; 2]>), String> {
     Err(WHY.into())
 }
 

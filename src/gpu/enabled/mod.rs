@@ -876,15 +876,16 @@ impl Flush {
     }
 }
 
-/// Groups of operators of `g` (indices), each operator on buffers of its own: side by side,
-/// group k on lane k, its operators one after another (`parallel`), or all on lane 0 in
-/// order. Warm (the groups repeating themselves), and cold where `flush` is given: each
-/// repetition after L2 is flushed and the operators' inputs read back in, less those reads
-/// alone (never below the warm time, as an operator's cold time).
+/// Stages of operators of `g` (each a list of groups of operator indices), one after another,
+/// each operator on buffers of its own: each stage's groups side by side, group k on lane k,
+/// its operators one after another, the next stage after all of them (`parallel`), or every
+/// operator on lane 0 in order. Warm (repeating themselves), and cold where `flush` is given:
+/// each repetition after L2 is flushed and the operators' inputs read back in, less those
+/// reads alone (never below the warm time, as an operator's cold time).
 #[allow(clippy::too_many_arguments)]
-fn groups_ms(
+fn stages_ms(
     g: &OpGraph,
-    groups: &[Vec<usize>],
+    stages: &[&[Vec<usize>]],
     parallel: bool,
     lanes: &mut Lanes,
     lib: &Library,
@@ -892,29 +893,42 @@ fn groups_ms(
     warmup: usize,
     flush: Option<&Flush>,
 ) -> Result<(f64, Option<f64>), String> {
-    let count = if parallel { groups.len() } else { 1 };
-    lanes.reserve(count)?;
-    let mut prepared: Vec<Vec<Own>> = Vec::with_capacity(groups.len());
-    for (k, ops) in groups.iter().enumerate() {
-        let (st, h) = &lanes.lanes[if parallel { k } else { 0 }];
-        let mut own = Vec::new();
-        for &o in ops {
-            own.extend(Own::prepare(&g.ops[o], lib, (st, h), (o * 7 + k + 1) as u32, warmup)?);
+    let widest = stages.iter().map(|s| s.len()).max().unwrap_or(1);
+    lanes.reserve(if parallel { widest } else { 1 })?;
+    let mut prepared: Vec<Vec<Vec<Own>>> = Vec::with_capacity(stages.len());
+    for groups in stages {
+        let mut stage = Vec::with_capacity(groups.len());
+        for (k, ops) in groups.iter().enumerate() {
+            let (st, h) = &lanes.lanes[if parallel { k } else { 0 }];
+            let mut own = Vec::new();
+            for &o in ops {
+                own.extend(Own::prepare(&g.ops[o], lib, (st, h), (o * 7 + k + 1) as u32, warmup)?);
+            }
+            stage.push(own);
         }
-        prepared.push(own);
+        prepared.push(stage);
     }
     let run = || -> Result<(), String> {
-        if parallel {
-            lanes.side_by_side(count, &mut |k, st, h| prepared[k].iter().try_for_each(|o| o.launch(lib, st, h)))
-        } else {
-            let (st, h) = &lanes.lanes[0];
-            prepared.iter().flatten().try_for_each(|o| o.launch(lib, st, h))
+        for stage in &prepared {
+            if parallel && stage.len() > 1 {
+                lanes.side_by_side(stage.len(), &mut |k, st, h| {
+                    stage[k].iter().try_for_each(|o| o.launch(lib, st, h))
+                })?;
+            } else {
+                let (st, h) = &lanes.lanes[0];
+                stage.iter().flatten().try_for_each(|o| o.launch(lib, st, h))?;
+            }
         }
+        Ok(())
     };
     let warm = replay.ms(&mut || run())?;
     let Some(flush) = flush else { return Ok((warm, None)) };
-    let inputs: Vec<(u64, usize)> =
-        prepared.iter().flatten().flat_map(|o| o.inputs.iter().copied().zip(o.input_lens.iter().copied())).collect();
+    let inputs: Vec<(u64, usize)> = prepared
+        .iter()
+        .flatten()
+        .flatten()
+        .flat_map(|o| o.inputs.iter().copied().zip(o.input_lens.iter().copied()))
+        .collect();
     let main = &lanes.lanes[0].0;
     let flushed = replay.ms(&mut || {
         flush.evict(lib, main, &inputs)?;
@@ -1022,8 +1036,8 @@ pub fn profile_ops(g: &OpGraph, warmup: usize, runs: usize, mut progress: impl F
         drop(copies);
         let (peer, peer_cold) = match peers[i] {
             Some(j) => {
-                let (w, c) =
-                    groups_ms(g, &[vec![i], vec![j]], true, &mut lanes, &lib, &replay, warmup.min(3), Some(&flush))?;
+                let pair = [vec![i], vec![j]];
+                let (w, c) = stages_ms(g, &[&pair], true, &mut lanes, &lib, &replay, warmup.min(3), Some(&flush))?;
                 (w, c.unwrap_or(0.0))
             }
             None => (0.0, 0.0),
@@ -1047,13 +1061,16 @@ pub fn profile_ops(g: &OpGraph, warmup: usize, runs: usize, mut progress: impl F
 /// buffers of its own: side by side as the executor runs a stage (group k on stream k, forked
 /// from and joined to the first) and one after another on one stream, warm and cold (L2
 /// flushed and the inputs read back in before each repetition, as `bench profile` times an
-/// operator cold); and each group alone, warm.
+/// operator cold); and each group alone, warm. With `whole` (every stage of a schedule, in
+/// order), also that whole sequence side by side and on one stream, warm: the schedule
+/// without its data dependencies.
 pub fn profile_stages(
     g: &OpGraph,
     stages: &[Vec<Vec<usize>>],
+    whole: Option<&[Vec<Vec<usize>>]>,
     warmup: usize,
     runs: usize,
-) -> Result<Vec<StageTime>, String> {
+) -> Result<(Vec<StageTime>, Option<[f64; 2]>), String> {
     if !driver_present() {
         return Err("no NVIDIA driver (libcuda) or NVRTC found on this machine".into());
     }
@@ -1066,17 +1083,19 @@ pub fn profile_stages(
     let main = lanes.lanes[0].0.clone();
     let replay = Replay::new(&ctx, &main, runs)?;
     let flush = Flush::new(&ctx, &lib, &main)?;
-    stages
+    let times = stages
         .iter()
         .map(|groups| {
+            let one = [groups.as_slice()];
             let (side_by_side_ms, side_by_side_cold_ms) =
-                groups_ms(g, groups, true, &mut lanes, &lib, &replay, warmup, Some(&flush))?;
+                stages_ms(g, &one, true, &mut lanes, &lib, &replay, warmup, Some(&flush))?;
             let (one_stream_ms, one_stream_cold_ms) =
-                groups_ms(g, groups, false, &mut lanes, &lib, &replay, warmup, Some(&flush))?;
+                stages_ms(g, &one, false, &mut lanes, &lib, &replay, warmup, Some(&flush))?;
             let alone_ms = groups
                 .iter()
                 .map(|ops| {
-                    groups_ms(g, std::slice::from_ref(ops), false, &mut lanes, &lib, &replay, warmup, None).map(|t| t.0)
+                    let alone = [std::slice::from_ref(ops)];
+                    stages_ms(g, &alone, false, &mut lanes, &lib, &replay, warmup, None).map(|t| t.0)
                 })
                 .collect::<Result<_, _>>()?;
             Ok(StageTime {
@@ -1088,7 +1107,17 @@ pub fn profile_stages(
                 alone_ms,
             })
         })
-        .collect()
+        .collect::<Result<Vec<_>, String>>()?;
+    let whole = match whole {
+        Some(all) => {
+            let all: Vec<&[Vec<usize>]> = all.iter().map(Vec::as_slice).collect();
+            let side = stages_ms(g, &all, true, &mut lanes, &lib, &replay, warmup, None)?.0;
+            let one = stages_ms(g, &all, false, &mut lanes, &lib, &replay, warmup, None)?.0;
+            Some([side, one])
+        }
+        None => None,
+    };
+    Ok((times, whole))
 }
 
 /// Copy times over a range of sizes, fitted to α + bytes/β: GPU 0 → GPU 1 (when there are
