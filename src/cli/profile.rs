@@ -127,6 +127,31 @@ fn measure_fork_join(copy: CopyKernel) -> std::result::Result<ForkJoin, String> 
     })
 }
 
+/// What replaying a GPU's share of a sample as several graphs costs per graph beyond the
+/// first (`crate::gpu::profile_graph_gap`).
+#[derive(Debug, Clone, serde::Serialize)]
+struct Segments {
+    per_segment_ms: f64,
+    tasks: usize,
+    task_ms: f64,
+    one_graph_ms: f64,
+    graph_per_task_ms: f64,
+    method: &'static str,
+}
+
+fn measure_segments() -> std::result::Result<Segments, String> {
+    let (tasks, task_ms) = (64, 0.01);
+    let [one, many] = crate::gpu::profile_graph_gap(tasks, task_ms, 20)?;
+    Ok(Segments {
+        per_segment_ms: ((many - one) / (tasks - 1) as f64).max(0.0),
+        tasks,
+        task_ms,
+        one_graph_ms: one,
+        graph_per_task_ms: many,
+        method: "64 one-warp busy tasks of 0.01 ms on one stream, as one CUDA graph and as 64 graphs of one task launched back to back, timed by events around the whole (median of 20 after one to warm up): the difference over 63",
+    })
+}
+
 /// The measured peers of `ops` (`concurrency::peers`), as the stage formula sees them: the
 /// times and occupancies of both and their time side by side, warm or `cold`. Peers whose
 /// occupancy is unknown (one launches nothing) are left out.
@@ -197,6 +222,11 @@ pub fn profile(a: ProfileArgs) -> Result<i32> {
         "forking a graph replay into parallel streams and joining them: {:.4} ms per stage and extra group ({:?} groups: {:?} ms per sample)",
         fork_join.per_extra_group_ms, fork_join.groups, fork_join.per_sample_ms
     );
+    let segments = measure_segments().map_err(gpu_err("bench profile"))?;
+    eprintln!(
+        "a sample replayed as several graphs: {:.4} ms per graph beyond the first ({} tasks: {:.4} ms in one graph, {:.4} in one graph each)",
+        segments.per_segment_ms, segments.tasks, segments.one_graph_ms, segments.graph_per_task_ms
+    );
     let link = edge_link(&fits, exchange.as_ref());
     let working_set = working_set_bytes(&g);
     let cold = match a.cache {
@@ -243,7 +273,7 @@ pub fn profile(a: ProfileArgs) -> Result<i32> {
             "statistic": "per operator and launch: GPU time, the median of five replays of a CUDA graph of `runs` launches (events), warm (the operator repeating itself) and cold (each launch after a read of 3x L2 and of its inputs, minus a graph of those reads alone); host time, the median of five rounds of `runs` eager launches (clock)",
             "l2_bytes": profile.l2_bytes, "working_set_bytes": working_set,
             "gpu_time_charged": if cold { "cold" } else { "warm" }, "cache": format!("{:?}", a.cache).to_lowercase(),
-            "cost": cost, "links": fits, "copy_kernel": copy, "exchange": exchange, "fork_join": fork_join, "copy_interference": interference, "cpu_times": "from the cost model (not measured)", "sizes": "from the cost model",
+            "cost": cost, "links": fits, "copy_kernel": copy, "exchange": exchange, "fork_join": fork_join, "segments": segments, "copy_interference": interference, "cpu_times": "from the cost model (not measured)", "sizes": "from the cost model",
             "gpu_ms_total": gpu_ms.iter().sum::<f64>(), "host_ms_total": host_ms.iter().sum::<f64>(),
             "op_gpu_ms": gpu_ms, "op_host_ms": host_ms, "op_gpu_warm_ms": warm_ms, "op_gpu_cold_ms": cold_ms,
             "together": crate::gpu::TOGETHER, "op_gpu_together_ms": together_ms, "op_occupancy": occupancy,

@@ -76,6 +76,11 @@ impl Profile {
     }
 }
 
+/// The product of every calibration's scale a profile went through (1: as profiled).
+fn calibration_scale(c: &Value) -> f64 {
+    c["scale_total"].as_f64().or_else(|| c["scale"].as_f64()).filter(|s| *s > 0.0).unwrap_or(1.0)
+}
+
 fn profile_of(v: &Value) -> Option<Profile> {
     let p = v.pointer("/placebench/profiled")?;
     let times = |key: &str| serde_json::from_value::<Vec<f64>>(p[key].clone()).ok();
@@ -97,8 +102,10 @@ fn profile_of(v: &Value) -> Option<Profile> {
         occupancy_cold: serde_json::from_value(p["op_occupancy_cold"].clone()).ok(),
         sample_overhead_ms: p["calibration"]["sample_overhead_ms"].as_f64().unwrap_or(0.0),
         fork_join_ms: p["fork_join"]["per_extra_group_ms"].as_f64().unwrap_or(0.0),
+        segment_ms: p["segments"]["per_segment_ms"].as_f64().unwrap_or(0.0),
         concurrency: p["peers"]["efficiency"].as_f64(),
         concurrency_cold: p["peers_cold"]["efficiency"].as_f64(),
+        calibration_scale: calibration_scale(&p["calibration"]),
     };
     let c = &p["calibration"];
     let strings = |v: &Value| -> Vec<String> {

@@ -35,6 +35,10 @@ pub fn profile_stages(
     Err(WHY.into())
 }
 
+pub fn profile_graph_gap(_tasks: usize, _task_ms: f64, _repeats: usize) -> Result<[f64; 2], String> {
+    Err(WHY.into())
+}
+
 pub fn profile_links(_runs: usize, _copy: CopyKernel) -> Result<Vec<LinkFit>, String> {
     Err(WHY.into())
 }

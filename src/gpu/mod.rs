@@ -11,12 +11,16 @@ pub mod plan;
 #[cfg(feature = "cuda")]
 mod enabled;
 #[cfg(feature = "cuda")]
-pub use enabled::{execute, probe, profile_copy_interference, profile_links, profile_ops, profile_stages};
+pub use enabled::{
+    execute, probe, profile_copy_interference, profile_graph_gap, profile_links, profile_ops, profile_stages,
+};
 
 #[cfg(not(feature = "cuda"))]
 mod disabled;
 #[cfg(not(feature = "cuda"))]
-pub use disabled::{execute, probe, profile_copy_interference, profile_links, profile_ops, profile_stages};
+pub use disabled::{
+    execute, probe, profile_copy_interference, profile_graph_gap, profile_links, profile_ops, profile_stages,
+};
 
 /// Relative error of a prediction, |measured − predicted| / measured: the fidelity measure of
 /// the validate rows and their summaries.

@@ -1120,6 +1120,55 @@ pub fn profile_stages(
     Ok((times, whole))
 }
 
+/// Back-to-back CUDA graphs on one stream of GPU 0: `tasks` one-warp busy tasks of `task_ms`
+/// captured as one graph, and one task per graph with `tasks` such graphs launched one after
+/// another (as graph replay runs a GPU's segments), each timed by events around a whole
+/// sample; the medians of `repeats` samples, `[one graph, one graph per task]`.
+pub fn profile_graph_gap(tasks: usize, task_ms: f64, repeats: usize) -> Result<[f64; 2], String> {
+    if !driver_present() {
+        return Err("no NVIDIA driver (libcuda) or NVRTC found on this machine".into());
+    }
+    let ctx = contexts(1)?.remove(0);
+    let lib = Library::load(&ctx, &compile()?)?;
+    let stream = ctx.new_stream().map_err(|e| err("stream", e))?;
+    let cycles = (task_ms * calibrate(&lib, &stream)?).round() as u64;
+    let sink = stream.alloc_zeros::<f32>(1).map_err(|e| err("alloc", e))?;
+    let sink_p = address(&sink, &stream);
+    let capture = |count: usize| -> Result<CudaGraph, String> {
+        stream
+            .begin_capture(sys::CUstreamCaptureMode::CU_STREAM_CAPTURE_MODE_RELAXED)
+            .map_err(|e| err("capture", e))?;
+        for _ in 0..count {
+            kernels::busy(&lib, &stream, cycles, sink_p)?;
+        }
+        let g = stream
+            .end_capture(sys::CUgraphInstantiate_flags(0))
+            .map_err(|e| err("end capture", e))?
+            .ok_or("the captured graph is empty")?;
+        g.upload().map_err(|e| err("graph upload", e))?;
+        Ok(g)
+    };
+    let (whole, single) = (capture(tasks)?, capture(1)?);
+    let (start, end) = (timing_event(&ctx)?, timing_event(&ctx)?);
+    let timed = |launches: &mut dyn FnMut() -> Result<(), String>| -> Result<f64, String> {
+        let mut ms = Vec::with_capacity(repeats);
+        for r in 0..repeats + 1 {
+            start.record(&stream).map_err(|e| err("record", e))?;
+            launches()?;
+            end.record(&stream).map_err(|e| err("record", e))?;
+            end.synchronize().map_err(|e| err("synchronize", e))?;
+            // The first sample warms up.
+            if r > 0 {
+                ms.push(start.elapsed_ms(&end).map_err(|e| err("elapsed", e))? as f64);
+            }
+        }
+        Ok(median(&mut ms))
+    };
+    let one = timed(&mut || whole.launch().map_err(|e| err("graph launch", e)))?;
+    let many = timed(&mut || (0..tasks).try_for_each(|_| single.launch().map_err(|e| err("graph launch", e))))?;
+    Ok([one, many])
+}
+
 /// Copy times over a range of sizes, fitted to α + bytes/β: GPU 0 → GPU 1 (when there are
 /// two GPUs) and host ↔ GPU 0 through pinned memory.
 pub fn profile_links(runs: usize, copy: CopyKernel) -> Result<Vec<LinkFit>, String> {
