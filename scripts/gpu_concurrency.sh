@@ -5,6 +5,8 @@
 # concurrent stage alone, and the whole schedule without its data dependencies, side by side
 # and on one stream. Once per CUDA_DEVICE_MAX_CONNECTIONS in CONNECTIONS ("default" leaves it
 # unset): the hardware queues a graph's parallel branches are spread over. Results go to $OUT.
+# Named stage_times_*, not validate_*: one process per plan, a diagnostic kept out of the
+# fidelity figures.
 set -euo pipefail
 export LD_LIBRARY_PATH="$(pwd)/.gpu/lib:${LD_LIBRARY_PATH:-}"
 out="${OUT:-results/gpu/concurrency}"
@@ -18,6 +20,6 @@ for c in ${CONNECTIONS:-default 32}; do
     ( [ "$c" = default ] || export CUDA_DEVICE_MAX_CONNECTIONS="$c"
       timeout 300 .gpu/bench validate "$w" --graphs --stage-times --processes "${PROCESSES:-1}" --samples 30 --repeats 3 \
         --schedule "${s}sequential.json" --schedule "${s}ios.json" --schedule "${s}hios-lp-intra.json" \
-        --out "$out/validate_hios_graphs_${m}_b1_op_k1_connections-$c.json" 2>&1 | tee -a "$out/log.txt" )
+        --out "$out/stage_times_${m}_b1_op_k1_connections-$c.json" 2>&1 | tee -a "$out/log.txt" )
   done
 done
