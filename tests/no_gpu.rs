@@ -181,3 +181,80 @@ fn a_profile_is_calibrated_on_its_one_gpu_runs_without_a_gpu() {
     }
     std::fs::remove_dir_all(&dir).ok();
 }
+
+/// The issue model of a replayed one-GPU schedule with concurrent stages, checked on the
+/// committed H100 run with peers (Inception-v3's IOS schedule, remodelled without a GPU)
+/// against a computation from the files alone: the sequential schedule's prediction, less each
+/// concurrent stage's operators at their calibrated times, plus each such stage at the times
+/// as profiled (calibrated over the scale) by the stage formula scaled to the concurrency
+/// efficiency (warm and cold mixed by the miss share, as the times and occupancies are), plus
+/// the measured fork and join per extra group.
+#[test]
+fn concurrent_stages_run_at_profiled_times_by_the_concurrency_efficiency() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let run = root.join("results/gpu/h100-peers");
+    let workload = run.join("profiled/h100/inceptionv3_b1_op_k1_gpucost.json");
+    let schedules = run.join("hios/inceptionv3_b1_op_k1_gpucost/schedules");
+    let schedule = |a: &str| schedules.join(format!("inceptionv3_b1_op_k1_gpucost@k1__{a}.json"));
+    let out = std::env::temp_dir().join(format!("placebench-concurrent-{}.json", std::process::id()));
+    let (seq, ios) = (schedule("sequential"), schedule("ios"));
+    let measured = run.join("validate_hios_graphs_inceptionv3_b1_op_k1.json");
+    let (code, err) = bench(&[
+        "validate",
+        workload.to_str().unwrap(),
+        "--schedule",
+        seq.to_str().unwrap(),
+        "--schedule",
+        ios.to_str().unwrap(),
+        "--graphs",
+        "--measured",
+        measured.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let read = |p: &Path| -> serde_json::Value { serde_json::from_slice(&std::fs::read(p).unwrap()).unwrap() };
+    let rows = read(&out);
+    let issue = |a: &str| {
+        rows.as_array().unwrap().iter().find(|r| r["algorithm"] == a).unwrap()["issue_model_ms"].as_f64().unwrap()
+    };
+    let v = read(&workload);
+    let p = &v["placebench"]["profiled"];
+    let list = |k: &str| -> Vec<f64> { p[k].as_array().unwrap().iter().map(|x| x.as_f64().unwrap_or(0.0)).collect() };
+    let (warm, cold, uw, uc) =
+        (list("op_gpu_warm_ms"), list("op_gpu_cold_ms"), list("op_occupancy"), list("op_occupancy_cold"));
+    let miss = 1.0 - p["l2_bytes"].as_f64().unwrap() / p["working_set_bytes"].as_f64().unwrap();
+    let scale = p["calibration"]["scale_total"].as_f64().unwrap();
+    let eta = |k: &str| p[k]["efficiency"].as_f64().unwrap();
+    let eta = eta("peers") + miss * (eta("peers_cold") - eta("peers"));
+    let fork_join = p["fork_join"]["per_extra_group_ms"].as_f64().unwrap();
+    let t = |o: usize| warm[o] + miss * (cold[o] - warm[o]);
+    let u = |o: usize| uw[o] + miss * (uc[o] - uw[o]);
+    let stages = read(&ios)["stages"][0].as_array().unwrap().clone();
+    let mut expected = issue("sequential");
+    let mut concurrent = 0;
+    for stage in stages.iter().map(|s| s.as_array().unwrap()).filter(|s| s.len() > 1) {
+        concurrent += 1;
+        let groups: Vec<Vec<usize>> = stage
+            .iter()
+            .map(|g| g.as_array().unwrap().iter().map(|o| o.as_u64().unwrap() as usize).collect())
+            .collect();
+        let calibrated: f64 = groups.iter().flatten().map(|&o| t(o)).sum();
+        let gw: Vec<f64> = groups.iter().map(|g| g.iter().map(|&o| t(o)).sum::<f64>() / scale).collect();
+        let gu: Vec<f64> = groups
+            .iter()
+            .map(|g| g.iter().map(|&o| t(o) * u(o)).sum::<f64>() / g.iter().map(|&o| t(o)).sum::<f64>())
+            .collect();
+        let serial: f64 = gw.iter().sum();
+        let work: f64 = gw.iter().zip(&gu).map(|(w, u)| w * u).sum();
+        let longest = gw.iter().copied().fold(0.0, f64::max);
+        let shortest = gw.iter().copied().fold(f64::INFINITY, f64::min);
+        let formula = work.max(longest) + 0.1 * (gu.iter().sum::<f64>() - 1.0).max(0.0) * shortest;
+        expected += serial - eta * (serial - formula) - calibrated + fork_join * (groups.len() - 1) as f64;
+    }
+    assert!(concurrent > 10, "IOS runs Inception-v3's branches side by side");
+    assert!(scale < 1.0 && (0.0..1.0).contains(&eta), "calibrated ({scale}) and peers measured ({eta})");
+    let got = issue("ios");
+    assert!((got - expected).abs() < 1e-5 * expected, "issue model {got}, recomputed {expected}");
+    std::fs::remove_file(&out).ok();
+}
