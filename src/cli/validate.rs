@@ -270,7 +270,7 @@ struct Job {
     /// A schedule's stages of several groups, each group's operators by index (every GPU's,
     /// in order; placements: none).
     concurrent_stages: Vec<Vec<Vec<usize>>>,
-    /// A one-GPU schedule's stages, all of them in order (otherwise none).
+    /// The stages of a schedule that uses one GPU, all of them in order (otherwise none).
     all_stages: Vec<Vec<Vec<usize>>>,
 }
 
@@ -424,8 +424,10 @@ pub fn validate(a: ValidateArgs) -> Result<i32> {
             Some(_) => s.stages.iter().flatten().filter(|stage| stage.len() > 1).cloned().collect(),
             None => Vec::new(),
         };
-        let all_stages = match (&graph, s.stages.as_slice()) {
-            (Some(_), [one]) => one.clone(),
+        // A schedule that uses one GPU (whatever its K) is also timed whole (`schedule_alone`).
+        let used: Vec<&Vec<Vec<Vec<usize>>>> = s.stages.iter().filter(|stages| !stages.is_empty()).collect();
+        let all_stages = match (&graph, used.as_slice()) {
+            (Some(_), [one]) => (*one).clone(),
             _ => Vec::new(),
         };
         let plan = plan::schedule(&w, &s, graph).map_err(Error::Usage)?;
