@@ -876,6 +876,20 @@ impl Flush {
     }
 }
 
+/// GPU 0's context and the NVRTC kernels, once the driver, NVRTC, cuDNN and cuBLAS are known to
+/// load (`what` needs them all).
+fn real_kernels_on_gpu0(what: &str) -> Result<(Arc<CudaContext>, Library), String> {
+    if !driver_present() {
+        return Err("no NVIDIA driver (libcuda) or NVRTC found on this machine".into());
+    }
+    if !kernels::libraries_present() {
+        return Err(format!("cuDNN or cuBLAS cannot be loaded: {what} needs both"));
+    }
+    let ctx = contexts(1)?.remove(0);
+    let lib = Library::load(&ctx, &compile()?)?;
+    Ok((ctx, lib))
+}
+
 /// Stages of operators of `g` (each a list of groups of operator indices), one after another,
 /// each operator on buffers of its own: each stage's groups side by side, group k on lane k,
 /// its operators one after another, the next stage after all of them (`parallel`), or every
@@ -954,14 +968,7 @@ fn stages_ms(
 ///   independent operator of the same depth), each on buffers of its own, warm, as two groups
 ///   of a HIOS stage run.
 pub fn profile_ops(g: &OpGraph, warmup: usize, runs: usize, mut progress: impl FnMut()) -> Result<OpProfile, String> {
-    if !driver_present() {
-        return Err("no NVIDIA driver (libcuda) or NVRTC found on this machine".into());
-    }
-    if !kernels::libraries_present() {
-        return Err("cuDNN or cuBLAS cannot be loaded: profiling needs both".into());
-    }
-    let ctx = contexts(1)?.remove(0);
-    let lib = Library::load(&ctx, &compile()?)?;
+    let (ctx, lib) = real_kernels_on_gpu0("profiling")?;
     let mut lanes = Lanes::new(&ctx, TOGETHER)?;
     let stream = lanes.lanes[0].0.clone();
     let replay = Replay::new(&ctx, &stream, runs)?;
@@ -1071,14 +1078,7 @@ pub fn profile_stages(
     warmup: usize,
     runs: usize,
 ) -> Result<(Vec<StageTime>, Option<[f64; 2]>), String> {
-    if !driver_present() {
-        return Err("no NVIDIA driver (libcuda) or NVRTC found on this machine".into());
-    }
-    if !kernels::libraries_present() {
-        return Err("cuDNN or cuBLAS cannot be loaded: timing stages needs both".into());
-    }
-    let ctx = contexts(1)?.remove(0);
-    let lib = Library::load(&ctx, &compile()?)?;
+    let (ctx, lib) = real_kernels_on_gpu0("timing stages")?;
     let mut lanes = Lanes::new(&ctx, 1)?;
     let main = lanes.lanes[0].0.clone();
     let replay = Replay::new(&ctx, &main, runs)?;
