@@ -5,6 +5,11 @@
 use std::path::Path;
 use std::process::Command;
 
+/// A JSON file of the repository or one a test wrote.
+fn read(p: &Path) -> serde_json::Value {
+    serde_json::from_slice(&std::fs::read(p).unwrap()).unwrap()
+}
+
 fn bench(args: &[&str]) -> (i32, String) {
     let out = Command::new(env!("CARGO_BIN_EXE_bench")).args(args).output().expect("bench runs");
     (out.status.code().unwrap_or(-1), String::from_utf8_lossy(&out.stderr).to_string())
@@ -72,9 +77,9 @@ fn measured_runs_are_remodelled_without_a_gpu() {
     );
     let (code, err) = bench(&args.iter().map(String::as_str).collect::<Vec<_>>());
     assert_eq!(code, 0, "{err}");
-    let read = |p: &Path| -> Vec<serde_json::Value> { serde_json::from_slice(&std::fs::read(p).unwrap()).unwrap() };
-    let (old, new) = (read(&measured), read(&out));
-    let profile: serde_json::Value = serde_json::from_slice(&std::fs::read(&workload).unwrap()).unwrap();
+    let rows = |p: &Path| read(p).as_array().expect("rows").clone();
+    let (old, new) = (rows(&measured), rows(&out));
+    let profile = read(&workload);
     let p = &profile["placebench"]["profiled"];
     let sum = |key: &str| p[key].as_array().unwrap().iter().map(|x| x.as_f64().unwrap()).sum::<f64>();
     let miss = (1.0 - p["l2_bytes"].as_f64().unwrap() / p["working_set_bytes"].as_f64().unwrap()).max(0.0);
@@ -86,8 +91,7 @@ fn measured_runs_are_remodelled_without_a_gpu() {
         for key in ["measured_ms", "repeats_ms", "samples", "gpu", "date_utc", "graphs"] {
             assert_eq!(r[key], before[key], "{key} of {}", r["file"]);
         }
-        let schedule: serde_json::Value =
-            serde_json::from_slice(&std::fs::read(schedules.join(r["file"].as_str().unwrap())).unwrap()).unwrap();
+        let schedule: serde_json::Value = read(&schedules.join(r["file"].as_str().unwrap()));
         assert_eq!(r["predicted_ms"], schedule["latency"]);
         let issue = r["issue_model_ms"].as_f64().expect("an issue model");
         if r["algorithm"] == "sequential" {
@@ -119,7 +123,6 @@ fn a_profile_is_calibrated_on_its_one_gpu_runs_without_a_gpu() {
         run.join("validate_latency_graphs_bert_b1_op_k1.json"),
         run.join("validate_throughput_graphs_bert_b1_op_k1.json"),
     );
-    let read = |p: &Path| -> serde_json::Value { serde_json::from_slice(&std::fs::read(p).unwrap()).unwrap() };
     let (code, err) = bench(&[
         "calibrate",
         workload.to_str().unwrap(),
@@ -213,7 +216,6 @@ fn concurrent_stages_run_at_profiled_times_by_the_concurrency_efficiency() {
         out.to_str().unwrap(),
     ]);
     assert_eq!(code, 0, "{err}");
-    let read = |p: &Path| -> serde_json::Value { serde_json::from_slice(&std::fs::read(p).unwrap()).unwrap() };
     let rows = read(&out);
     let issue = |a: &str| {
         rows.as_array().unwrap().iter().find(|r| r["algorithm"] == a).unwrap()["issue_model_ms"].as_f64().unwrap()

@@ -212,8 +212,9 @@ mod tests {
     use super::*;
 
     /// Worked by hand: two operators, warm 1 and 2, cold 3 and 2, half the reads missing L2,
-    /// scale 0.5: every GPU-time list halves (and the peers' sums, not their efficiency), and the scaled lists charge 0.5 + 0.5 · 1 = 1
-    /// and 1 + 0.5 · 0 = 1 (the scale of the unscaled mix 1 + 0.5 · 2 = 2 and 2).
+    /// scale 0.5: every GPU-time list halves (and the peers' sums, not their efficiency), and
+    /// the scaled lists charge 0.5 + 0.5 · 1 = 1 and 1 + 0.5 · 0 = 1 (the scale of the
+    /// unscaled mix 1 + 0.5 · 2 = 2 and 2).
     #[test]
     fn charges_the_scaled_mix_of_warm_and_cold() {
         let mut p = json!({"op_gpu_warm_ms": [1.0, 2.0], "op_gpu_cold_ms": [3.0, 2.0],

@@ -251,12 +251,12 @@ fn load_schedule(w: &Workload, path: &Path) -> Result<(Schedule, f64, String)> {
     Ok((s, latency, algorithm))
 }
 
-/// One placement or schedule to run: its plan, how, and what it is predicted to take.
 /// Warm-up launches and launches per CUDA graph when timing stages alone (`--stage-times`),
 /// as `bench profile` times operators by default.
 const STAGE_WARMUP: usize = 5;
 const STAGE_RUNS: usize = 20;
 
+/// One placement or schedule to run: its plan, how, and what it is predicted to take.
 struct Job {
     file: std::path::PathBuf,
     kind: &'static str,
@@ -267,11 +267,24 @@ struct Job {
     roofline: Option<f64>,
     /// Whether the placement keeps the workload's memory limits (schedules: always).
     within_memory: bool,
-    /// A schedule's stages of several groups, each group's operators by index (every GPU's,
-    /// in order; placements: none).
-    concurrent_stages: Vec<Vec<Vec<usize>>>,
-    /// The stages of a schedule that uses one GPU, all of them in order (otherwise none).
-    all_stages: Vec<Vec<Vec<usize>>>,
+    /// A schedule of operators' stages per GPU, each a list of groups of operator indices
+    /// (placements and busy-kernel schedules: none), for `--stage-times`.
+    stages: Vec<Vec<Vec<Vec<usize>>>>,
+}
+
+impl Job {
+    /// Its stages of several groups, every GPU's, in order.
+    fn concurrent_stages(&self) -> Vec<Vec<Vec<usize>>> {
+        self.stages.iter().flatten().filter(|stage| stage.len() > 1).cloned().collect()
+    }
+
+    /// All its stages in order where it uses one GPU (whatever its K).
+    fn one_gpu_stages(&self) -> Option<&[Vec<Vec<usize>>]> {
+        match self.stages.iter().filter(|stages| !stages.is_empty()).collect::<Vec<_>>().as_slice() {
+            [one] => Some(one.as_slice()),
+            _ => None,
+        }
+    }
 }
 
 /// The measurement a row compares with its predictions: steady state for pipelines (what the
@@ -389,8 +402,7 @@ pub fn validate(a: ValidateArgs) -> Result<i32> {
             predicted,
             roofline,
             within_memory,
-            concurrent_stages: Vec::new(),
-            all_stages: Vec::new(),
+            stages: Vec::new(),
         });
     }
     for file in &a.schedules {
@@ -420,16 +432,7 @@ pub fn validate(a: ValidateArgs) -> Result<i32> {
             );
         }
         let predicted = resimulated;
-        let concurrent_stages = match &graph {
-            Some(_) => s.stages.iter().flatten().filter(|stage| stage.len() > 1).cloned().collect(),
-            None => Vec::new(),
-        };
-        // A schedule that uses one GPU (whatever its K) is also timed whole (`schedule_alone`).
-        let used: Vec<&Vec<Vec<Vec<usize>>>> = s.stages.iter().filter(|stages| !stages.is_empty()).collect();
-        let all_stages = match (&graph, used.as_slice()) {
-            (Some(_), [one]) => (*one).clone(),
-            _ => Vec::new(),
-        };
+        let stages = if graph.is_some() { s.stages.clone() } else { Vec::new() };
         let plan = plan::schedule(&w, &s, graph).map_err(Error::Usage)?;
         jobs.push(Job {
             file: file.clone(),
@@ -440,8 +443,7 @@ pub fn validate(a: ValidateArgs) -> Result<i32> {
             predicted,
             roofline,
             within_memory: true,
-            concurrent_stages,
-            all_stages,
+            stages,
         });
     }
     if let Some(path) = &a.measured {
@@ -462,23 +464,11 @@ pub fn validate(a: ValidateArgs) -> Result<i32> {
                 let run = Run { devices: m.gpu.devices, samples: a.samples, graphs: a.graphs, timing: timed(&m).0 };
                 let issue = issue_model(zoo.as_ref(), job, &run);
                 let mut r = row(&w, zoo.as_ref(), job, &m, issue);
-                if a.stage_times && !job.concurrent_stages.is_empty() {
-                    if let Some(g) = &plan.graph {
-                        let whole = (!job.all_stages.is_empty()).then_some(job.all_stages.as_slice());
-                        match crate::gpu::profile_stages(g, &job.concurrent_stages, whole, STAGE_WARMUP, STAGE_RUNS) {
-                            Ok((t, whole)) => {
-                                r["stages"] = json!(t);
-                                r["schedule_alone"] = json!(whole.map(|[side, one]| json!({
-                                    "side_by_side_ms": side, "one_stream_ms": one,
-                                    "method": "every stage in order, each operator on buffers of its own (no data dependencies), warm, a CUDA graph of the runs: each stage's groups side by side, and everything on one stream"
-                                })));
-                            }
-                            Err(e) => {
-                                failed = true;
-                                eprintln!("{} {kind} {algorithm}: timing its stages: {e}", w.name);
-                                r["stages_error"] = json!(e);
-                            }
-                        }
+                if a.stage_times {
+                    if let Err(e) = time_stages(job, &mut r) {
+                        failed = true;
+                        eprintln!("{} {kind} {algorithm}: timing its stages: {e}", w.name);
+                        r["stages_error"] = json!(e);
                     }
                 }
                 rows.push(r)
@@ -495,6 +485,22 @@ pub fn validate(a: ValidateArgs) -> Result<i32> {
     }
     write_rows(&a, &rows)?;
     Ok(i32::from(failed))
+}
+
+/// `--stage-times`: each concurrent stage of `job`'s schedule timed alone, and the whole
+/// schedule where it uses one GPU, into its row `r` (`stages`, `schedule_alone`).
+fn time_stages(job: &Job, r: &mut Value) -> std::result::Result<(), String> {
+    let (concurrent, Some(g)) = (job.concurrent_stages(), &job.plan.graph) else { return Ok(()) };
+    if concurrent.is_empty() {
+        return Ok(());
+    }
+    let (times, whole) = crate::gpu::profile_stages(g, &concurrent, job.one_gpu_stages(), STAGE_WARMUP, STAGE_RUNS)?;
+    r["stages"] = json!(times);
+    r["schedule_alone"] = json!(whole.map(|[side, one]| json!({
+        "side_by_side_ms": side, "one_stream_ms": one,
+        "method": "every stage in order, each operator on buffers of its own (no data dependencies), warm, a CUDA graph of the runs: each stage's groups side by side, and everything on one stream"
+    })));
+    Ok(())
 }
 
 /// The arguments that run `job` alone in a process of its own, with `a`'s options, its rows
@@ -666,8 +672,7 @@ mod tests {
             predicted: 0.0,
             roofline: None,
             within_memory: true,
-            concurrent_stages: Vec::new(),
-            all_stages: Vec::new(),
+            stages: Vec::new(),
         }
     }
 
@@ -684,6 +689,19 @@ mod tests {
         let failed = vec![json!({"status": "error"})];
         assert_eq!(median_run(vec![failed.clone(), run(5.0), run(6.0)])[0]["measured_ms"], 6.0);
         assert_eq!(median_run(vec![run(1.0)]), run(1.0));
+    }
+
+    /// `--stage-times` takes every GPU's stages of several groups, and times the schedule whole
+    /// only where one GPU holds all of it (whatever its K).
+    #[test]
+    fn stage_times_take_concurrent_stages_and_one_gpu_schedules() {
+        let mut j = job("hios", "s.json");
+        j.stages = vec![vec![vec![vec![0]], vec![vec![1], vec![2, 3]]], vec![]];
+        assert_eq!(j.concurrent_stages(), vec![vec![vec![1], vec![2, 3]]]);
+        assert_eq!(j.one_gpu_stages(), Some(j.stages[0].as_slice()));
+        j.stages[1] = vec![vec![vec![4], vec![5]]];
+        assert_eq!(j.concurrent_stages().len(), 2);
+        assert_eq!(j.one_gpu_stages(), None);
     }
 
     /// A plan's own process gets the parent's options back, for that plan alone, in process.

@@ -204,7 +204,7 @@ impl OpCosts {
     fn occupancy(&self, op: usize, miss: Option<f64>) -> f64 {
         let at = |u: &Option<Vec<Option<f64>>>| u.as_ref().and_then(|u| u.get(op).copied().flatten());
         let cold = miss.and(at(&self.occupancy_cold));
-        super::mixed_occupancy(at(&self.occupancy), cold, miss.unwrap_or(0.0)).unwrap_or(0.0)
+        super::mix_warm_cold(at(&self.occupancy), cold, miss.unwrap_or(0.0)).unwrap_or(0.0)
     }
 
     /// The concurrency efficiency on a GPU whose reads miss L2 at rate `miss`: between the warm
@@ -212,7 +212,7 @@ impl OpCosts {
     /// (the stage formula) where none was.
     fn concurrency(&self, miss: Option<f64>) -> f64 {
         let cold = miss.and(self.concurrency_cold);
-        super::mixed_occupancy(self.concurrency, cold, miss.unwrap_or(0.0)).unwrap_or(1.0)
+        super::mix_warm_cold(self.concurrency, cold, miss.unwrap_or(0.0)).unwrap_or(1.0)
     }
 
     /// Operator `op`'s time on a GPU whose reads miss L2 at rate `miss`: between its warm and

@@ -101,11 +101,13 @@ impl OpTimes {
 /// share and the cold one mixed as the times are, by the share of reads that miss L2 (`miss`:
 /// 0 charges warm, 1 cold); the warm share alone where no cold one was measured.
 pub fn charged_occupancy(warm: &[Option<f64>], cold: &[Option<f64>], miss: f64) -> Vec<Option<f64>> {
-    warm.iter().enumerate().map(|(o, &w)| mixed_occupancy(w, cold.get(o).copied().flatten(), miss)).collect()
+    warm.iter().enumerate().map(|(o, &w)| mix_warm_cold(w, cold.get(o).copied().flatten(), miss)).collect()
 }
 
-/// One operator's share of the GPU at L2 miss rate `miss` (see [`charged_occupancy`]).
-pub fn mixed_occupancy(warm: Option<f64>, cold: Option<f64>, miss: f64) -> Option<f64> {
+/// A quantity measured warm and cold, at L2 miss rate `miss`: `warm + miss (cold − warm)`, the
+/// warm one alone where no cold one was measured (an operator's occupancy, see
+/// [`charged_occupancy`]; the concurrency efficiency of peers).
+pub fn mix_warm_cold(warm: Option<f64>, cold: Option<f64>, miss: f64) -> Option<f64> {
     match (warm, cold) {
         (Some(w), Some(c)) => Some(w + miss * (c - w)),
         (w, _) => w,
