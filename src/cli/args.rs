@@ -446,6 +446,11 @@ pub struct ValidateArgs {
     /// as many streams, on one stream, and each group alone. Rows get them as `stages`.
     #[arg(long)]
     pub stage_times: bool,
+    /// After each plan replayed one sample at a time (`--graphs` with `--latency`, or a
+    /// schedule), replay it again with timing events around every segment and copy, and put
+    /// each segment's measured times beside the issue model's into its row (`trace`).
+    #[arg(long)]
+    pub trace: bool,
     /// Run nothing: take the measurements from this earlier `bench validate` JSON file (rows
     /// matched by plan file name) and recompute every prediction for them — the workload's
     /// model, the roofline and the executor's issue model. Needs no GPU.

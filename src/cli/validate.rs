@@ -174,17 +174,23 @@ impl Run {
 }
 
 fn issue_model(zoo: Option<&Zoo>, job: &Job, run: &Run) -> Option<issue::Prediction> {
-    let Run { devices, samples, graphs, timing } = *run;
-    let costs = match (zoo.and_then(|z| z.profile.as_ref()), &job.plan.graph) {
-        (Some(p), Some(_)) => issue::Costs::of_ops(&job.plan, &p.ops, p.exchange(graphs), graphs, devices),
-        (_, None) => issue::Costs::of_busy(&job.plan),
-        // Real kernels of a workload without measured times: nothing to model them with.
-        (None, Some(_)) => return None,
-    };
+    let Run { devices, samples, timing, .. } = *run;
+    let costs = issue_costs(zoo, job, run)?;
     Some(match timing {
         Timing::Steady => issue::predict_steady(&job.plan, &costs, devices, samples),
         _ => issue::predict(&job.plan, &costs, job.mode, devices, samples),
     })
+}
+
+/// The issue model's costs of `job` run as `run` says: real kernels from the profile's times,
+/// busy kernels from their spin times; `None` for real kernels without measured times.
+fn issue_costs(zoo: Option<&Zoo>, job: &Job, run: &Run) -> Option<issue::Costs> {
+    let Run { devices, graphs, .. } = *run;
+    match (zoo.and_then(|z| z.profile.as_ref()), &job.plan.graph) {
+        (Some(p), Some(_)) => Some(issue::Costs::of_ops(&job.plan, &p.ops, p.exchange(graphs), graphs, devices)),
+        (_, None) => Some(issue::Costs::of_busy(&job.plan)),
+        (None, Some(_)) => None,
+    }
 }
 
 pub(super) fn zoo_of(w: &Workload, v: &Value) -> Result<Option<Zoo>> {
@@ -459,11 +465,21 @@ pub fn validate(a: ValidateArgs) -> Result<i32> {
         // One failing plan (a kernel the library refuses, memory) is a row with its error; the
         // others still run, and the exit code says something failed.
         eprintln!("{} {kind} {algorithm}: running {} tasks on {} GPU(s)", w.name, plan.tasks.len(), plan.gpus());
-        match crate::gpu::execute(plan, *mode, a.samples, a.repeats, a.graphs, a.copy.kernel()) {
+        match crate::gpu::execute(plan, *mode, a.samples, a.repeats, a.graphs, a.copy.kernel(), false) {
             Ok(m) => {
                 let run = Run { devices: m.gpu.devices, samples: a.samples, graphs: a.graphs, timing: timed(&m).0 };
                 let issue = issue_model(zoo.as_ref(), job, &run);
                 let mut r = row(&w, zoo.as_ref(), job, &m, issue);
+                if a.trace && a.graphs && *mode == Mode::Latency {
+                    match crate::gpu::execute(plan, *mode, a.samples, a.repeats, true, a.copy.kernel(), true) {
+                        Ok(traced) => r["trace"] = trace_of(&traced, issue_costs(zoo.as_ref(), job, &run), job, &run),
+                        Err(e) => {
+                            failed = true;
+                            eprintln!("{} {kind} {algorithm}: tracing: {e}", w.name);
+                            r["trace_error"] = json!(e);
+                        }
+                    }
+                }
                 if a.stage_times {
                     if let Err(e) = time_stages(job, &mut r) {
                         failed = true;
@@ -485,6 +501,27 @@ pub fn validate(a: ValidateArgs) -> Result<i32> {
     }
     write_rows(&a, &rows)?;
     Ok(i32::from(failed))
+}
+
+/// `--trace`: the traced replay's time per sample and, per segment, what it measured beside
+/// what the issue model predicts (`issue::replay_timeline`).
+fn trace_of(m: &Measurement, costs: Option<issue::Costs>, job: &Job, run: &Run) -> Value {
+    let mut t = json!({
+        "measured_ms": m.per_sample_ms, "repeats_ms": m.repeats_ms, "issue_ms_per_sample": m.issue_ms_per_sample,
+        "segments": m.trace,
+        "method": "the plan replayed again with timing events: per GPU one first in each sample, per segment one when its stream has passed its imports (ready) and one after its graph (end), around each copy of an import on the copy stream; medians over the timed samples, ms from the GPU's first event; `predicted`: the issue model's segment (ms from the sample's start, its overhead left out)"
+    });
+    predict_trace(&mut t, costs, job, run);
+    t
+}
+
+/// Puts beside each segment of trace `t` the issue model's times of it (`predicted`).
+fn predict_trace(t: &mut Value, costs: Option<issue::Costs>, job: &Job, run: &Run) {
+    let model = costs.map(|c| issue::replay_timeline(&job.plan, &c, run.devices)).unwrap_or_default();
+    for seg in t["segments"].as_array_mut().into_iter().flatten() {
+        let p = model.iter().find(|p| json!(p.gpu) == seg["gpu"] && json!(p.index) == seg["index"]);
+        seg["predicted"] = json!(p);
+    }
 }
 
 /// `--stage-times`: each concurrent stage of `job`'s schedule timed alone, and the whole
@@ -517,6 +554,7 @@ fn child_args(a: &ValidateArgs, job: &Job, out: &Path) -> Vec<std::ffi::OsString
         (a.graphs, "--graphs"),
         (a.ignore_memory, "--ignore-memory"),
         (a.stage_times, "--stage-times"),
+        (a.trace, "--trace"),
         (true, "--in-process"),
     ];
     for (on, flag) in flags {
@@ -627,9 +665,13 @@ fn remodel(
         };
         match found {
             Some(r) if ours(r) => {
-                let model = issue_model(zoo, job, &Run::of_row(r, a));
+                let run = Run::of_row(r, a);
+                let model = issue_model(zoo, job, &run);
                 let mut r = r.clone();
                 predict(&mut r, w, zoo, job, model);
+                if r["trace"].is_object() {
+                    predict_trace(&mut r["trace"], issue_costs(zoo, job, &run), job, &run);
+                }
                 r["remodelled_utc"] = json!(now());
                 rows.push(r);
             }
@@ -723,6 +765,7 @@ mod tests {
                 "66",
                 "--ignore-memory",
                 "--stage-times",
+                "--trace",
                 "--processes",
                 "3",
             ]
@@ -733,7 +776,7 @@ mod tests {
         assert_eq!(child.placements, vec![std::path::PathBuf::from("b.json")]);
         assert!(child.schedules.is_empty());
         assert!(child.graphs && child.latency && !child.busy && child.in_process && child.ignore_memory);
-        assert!(child.stage_times);
+        assert!(child.stage_times && child.trace);
         assert_eq!(child.processes, 1, "a child runs its plan once");
         assert_eq!((child.samples, child.repeats), (7, 2));
         assert_eq!(child.copy.kernel(), parent.copy.kernel());
@@ -743,7 +786,7 @@ mod tests {
         let child = parse(&child_args(&parent, &job("hios", "s.json"), Path::new("o.json")));
         assert_eq!(child.schedules, vec![std::path::PathBuf::from("s.json")]);
         assert!(child.placements.is_empty() && child.busy && !child.graphs && child.copy.word_copies);
-        assert!(!child.ignore_memory && !child.stage_times);
+        assert!(!child.ignore_memory && !child.stage_times && !child.trace);
         assert_eq!((child.samples, child.repeats), (parent.samples, parent.repeats));
     }
 }

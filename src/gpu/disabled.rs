@@ -17,6 +17,7 @@ pub fn execute(
     _repeats: usize,
     _graphs: bool,
     _copy: CopyKernel,
+    _trace: bool,
 ) -> Result<Measurement, String> {
     Err(WHY.into())
 }

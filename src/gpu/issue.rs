@@ -320,7 +320,7 @@ pub fn predict(plan: &Plan, costs: &Costs, mode: Mode, devices: usize, samples: 
     let devices = devices.max(1);
     let samples = if mode == Mode::Latency { 1 } else { samples.max(1) };
     if costs.replay {
-        let mut p = predict_replay(plan, costs, devices, samples);
+        let mut p = predict_replay(plan, costs, devices, samples, None);
         if mode == Mode::Latency {
             p.per_sample_ms += costs.sample_overhead_ms;
         }
@@ -387,7 +387,13 @@ pub fn predict(plan: &Plan, costs: &Costs, mode: Mode, devices: usize, samples: 
 /// groups together, by their occupancies), and what it exports leaves when all of it has
 /// ended. Launches cost the host nothing here; forking a stage into parallel streams and
 /// joining them costs `fork_join_ms` per group beyond the first.
-fn predict_replay(plan: &Plan, costs: &Costs, devices: usize, samples: usize) -> Prediction {
+fn predict_replay(
+    plan: &Plan,
+    costs: &Costs,
+    devices: usize,
+    samples: usize,
+    timeline: Option<&mut Vec<SegmentTimes>>,
+) -> Prediction {
     let n = plan.tasks.len();
     let w = Wiring::of(plan, devices);
     let mut exports = vec![false; n];
@@ -439,11 +445,24 @@ fn predict_replay(plan: &Plan, costs: &Costs, devices: usize, samples: usize) ->
     let mut imported = vec![0.0f64; w.count];
     let mut done = vec![0.0f64; n];
     let mut segment_end = vec![0.0f64; m];
+    let mut times: Vec<SegmentTimes> = segments
+        .iter()
+        .enumerate()
+        .map(|(i, (g, members))| SegmentTimes {
+            gpu: *g,
+            index: segments[..i].iter().filter(|s| s.0 == *g).count(),
+            tasks: members.len(),
+            ready_ms: 0.0,
+            end_ms: 0.0,
+            copies_ms: Vec::new(),
+        })
+        .collect();
     for _ in 0..samples {
         let mut launched = vec![false; devices];
         for &i in &order {
             let (g, members) = &segments[i];
             let mut start = prev_end[*g];
+            times[i].copies_ms.clear();
             for &t in members {
                 for (d, (id, first)) in w.cross(plan, t) {
                     if first {
@@ -452,10 +471,14 @@ fn predict_replay(plan: &Plan, costs: &Costs, devices: usize, samples: usize) ->
                         prev_end[*g] = copy.delay(prev_end[*g]);
                         start = start.max(prev_end[*g]);
                         imported[id] = copy.end;
+                        if d.bytes > 0 {
+                            times[i].copies_ms.push([copy.start, copy.end]);
+                        }
                     }
                     start = start.max(imported[id]);
                 }
             }
+            times[i].ready_ms = start;
             // A GPU's later graphs of the sample each start a launch after what they wait for.
             if std::mem::replace(&mut launched[*g], true) {
                 start += costs.segment_ms;
@@ -487,11 +510,40 @@ fn predict_replay(plan: &Plan, costs: &Costs, devices: usize, samples: usize) ->
                 }
             }
             segment_end[i] = end;
+            times[i].end_ms = end;
             prev_end[*g] = end;
         }
     }
+    if let Some(out) = timeline {
+        *out = times;
+    }
     let makespan = prev_end.iter().copied().fold(0.0, f64::max);
     Prediction { per_sample_ms: makespan / samples as f64, host_ms: 0.0 }
+}
+
+/// A segment of a graph-replayed sample as the issue model runs it, in milliseconds from the
+/// sample's start (the executor's trace, `crate::gpu::SegmentTrace`, times the same): when
+/// its GPU could start it (its imports in, the segment before it ended), when it ended, and
+/// each copy of its imports.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct SegmentTimes {
+    pub gpu: usize,
+    /// Its place among its GPU's segments.
+    pub index: usize,
+    pub tasks: usize,
+    pub ready_ms: f64,
+    pub end_ms: f64,
+    pub copies_ms: Vec<[f64; 2]>,
+}
+
+/// The segments of one sample of `plan` replayed as graphs on `devices` GPUs, as the issue
+/// model times them (`costs.replay` must be set; empty otherwise).
+pub fn replay_timeline(plan: &Plan, costs: &Costs, devices: usize) -> Vec<SegmentTimes> {
+    let mut out = Vec::new();
+    if costs.replay {
+        predict_replay(plan, costs, devices.max(1), 1, Some(&mut out));
+    }
+    out
 }
 
 /// The issue model's time per sample of a pipeline in steady state, as the executor measures
@@ -666,6 +718,26 @@ mod tests {
         assert_eq!(predict(&plan, &c, Mode::Latency, 2, 1).per_sample_ms, 3.25);
         c.replay = false;
         assert_eq!(predict(&plan, &c, Mode::Latency, 2, 1).per_sample_ms, 3.0);
+    }
+
+    /// The replay's timeline, segment by segment, worked by hand: A (GPU 0) → B (GPU 1) → C
+    /// (GPU 0), 1 ms each, copies of 1 ms, a graph launch of 0.25 ms: GPU 0 runs [A] 0–1; B's
+    /// copy 1–2, B 2–3; C's copy 3–4, C ready at 4 and ends at 5.25.
+    #[test]
+    fn replay_timeline_gives_each_segment_its_times() {
+        let plan = plan_of(vec![task(0, 0, &[]), task(1, 0, &[0]), task(0, 0, &[1])]);
+        let mut c = costs(&[1.0, 1.0, 1.0], &[0.0; 3]);
+        (c.replay, c.copy_alpha_ms, c.segment_ms) = (true, 1.0, 0.25);
+        let t = replay_timeline(&plan, &c, 2);
+        let got: Vec<(usize, usize, f64, f64, Vec<[f64; 2]>)> =
+            t.iter().map(|s| (s.gpu, s.index, s.ready_ms, s.end_ms, s.copies_ms.clone())).collect();
+        assert_eq!(
+            got,
+            vec![(0, 0, 0.0, 1.0, vec![]), (0, 1, 4.0, 5.25, vec![[3.0, 4.0]]), (1, 0, 2.0, 3.0, vec![[1.0, 2.0]])]
+        );
+        assert_eq!(predict(&plan, &c, Mode::Latency, 2, 1).per_sample_ms, 5.25);
+        c.replay = false;
+        assert!(replay_timeline(&plan, &c, 2).is_empty(), "eager runs have no segments");
     }
 
     /// Replayed, a stage's groups share the GPU by occupancy (the schedule model's formula):

@@ -159,6 +159,28 @@ pub struct Measurement {
     /// The kernel that copied between GPUs.
     pub copy_kernel: plan::CopyKernel,
     pub gpu: GpuInfo,
+    /// Graph replay of one sample at a time, traced: each GPU's segments as timed (empty
+    /// unless asked for).
+    pub trace: Vec<SegmentTrace>,
+}
+
+/// One segment of a graph-replayed sample as the executor's trace timed it (`bench validate
+/// --trace`): medians over the timed samples of events on the segment's GPU, in milliseconds
+/// from an event its thread records first in each sample (the threads start together at a
+/// barrier, so GPUs' clocks agree to within the threads' wake-up, microseconds).
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct SegmentTrace {
+    pub gpu: usize,
+    /// Its place among its GPU's segments of the sample.
+    pub index: usize,
+    pub tasks: usize,
+    /// When the segment's stream had passed its imports and everything before (it could
+    /// start), and when its graph had ended.
+    pub ready_ms: f64,
+    pub end_ms: f64,
+    /// Each of its imports that copies: when the copy stream had passed the wait for the
+    /// producer (the copy could start), and when the copy had ended.
+    pub copies_ms: Vec<[f64; 2]>,
 }
 
 /// How much a copy from another GPU slows compute it runs beside on the receiving GPU: an

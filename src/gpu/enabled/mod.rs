@@ -7,7 +7,9 @@
 mod kernels;
 
 use super::plan::{CopyKernel, Plan, Work, ELEMENT_BYTES};
-use super::{CopyInterference, GpuInfo, LinkFit, Measurement, Mode, OpProfile, OpTimes, StageTime, TOGETHER};
+use super::{
+    CopyInterference, GpuInfo, LinkFit, Measurement, Mode, OpProfile, OpTimes, SegmentTrace, StageTime, TOGETHER,
+};
 use crate::zoo::graph::OpGraph;
 use cudarc::driver::sys;
 use cudarc::driver::{CudaContext, CudaEvent, CudaGraph, CudaSlice, CudaStream};
@@ -221,8 +223,12 @@ pub fn execute(
     repeats: usize,
     graphs: bool,
     copy: CopyKernel,
+    trace: bool,
 ) -> Result<Measurement, String> {
     plan.check()?;
+    if trace && (!graphs || mode != Mode::Latency) {
+        return Err("a trace times graph replays of one sample at a time (--graphs --latency, or a schedule)".into());
+    }
     let info = probe()?;
     if plan.graph.is_some() && !info.libraries {
         return Err("cuDNN or cuBLAS cannot be loaded: real kernels need both".into());
@@ -361,14 +367,17 @@ pub fn execute(
         copy,
     };
     let mut issue_ms = vec![0.0f64; gpus_used.len()];
+    let mut traces: Vec<SegmentTrace> = Vec::new();
+    let warmup = rounds / (repeats + 1);
     let wall = std::thread::scope(|scope| -> Result<Vec<f64>, String> {
         let mut handles = Vec::new();
         for &g in &gpus_used {
             let (sh, barrier, windows) = (&sh, &barrier, &windows);
-            handles.push(scope.spawn(move || -> Result<f64, String> {
+            handles.push(scope.spawn(move || -> Result<(f64, Vec<SegmentTrace>), String> {
                 // A failure here must not leave the other threads at a barrier: keep meeting
                 // the barriers with nothing to do, and report the error at the end.
-                let setup = setup_thread(sh, g, graphs);
+                let setup = setup_thread(sh, g, graphs, trace);
+                let mut traced: Vec<Vec<f64>> = Vec::new();
                 let mut failure = setup.as_ref().err().cloned();
                 if failure.is_some() {
                     sh.abort.store(true, Ordering::Relaxed);
@@ -392,15 +401,22 @@ pub fn execute(
                         }
                         issue += start.elapsed().as_secs_f64() * 1e3;
                         failure = r.and_then(|_| sync_lanes(sh, st)).err();
+                        if let (Some(tr), None) = (&st.tracer, &failure) {
+                            match tr.times() {
+                                Ok(t) => traced.push(t),
+                                Err(e) => failure = Some(e),
+                            }
+                        }
                         if failure.is_some() {
                             sh.abort.store(true, Ordering::Relaxed);
                         }
                     }
                     barrier.wait();
                 }
-                match failure {
-                    Some(e) => Err(format!("gpu {g}: {e}")),
-                    None => Ok(issue),
+                match (failure, setup) {
+                    (Some(e), _) => Err(format!("gpu {g}: {e}")),
+                    (None, Ok(st)) => Ok((issue, st.trace(traced.get(warmup..).unwrap_or_default()))),
+                    (None, Err(e)) => Err(e),
                 }
             }));
         }
@@ -415,7 +431,10 @@ pub fn execute(
         let mut errors = Vec::new();
         for (i, h) in handles.into_iter().enumerate() {
             match h.join().map_err(|_| "a GPU thread panicked".to_string())? {
-                Ok(ms) => issue_ms[i] = ms,
+                Ok((ms, t)) => {
+                    issue_ms[i] = ms;
+                    traces.extend(t);
+                }
                 Err(e) => errors.push(e),
             }
         }
@@ -425,7 +444,6 @@ pub fn execute(
             None => Ok(wall),
         }
     })?;
-    let warmup = rounds / (repeats + 1);
     let total_samples: usize = sizes.iter().sum();
     let issue_per_sample = issue_ms.iter().fold(0.0f64, |a, &b| a.max(b)) / total_samples as f64;
     let (repeats_ms, steady_repeats_ms) = match mode {
@@ -449,6 +467,7 @@ pub fn execute(
         graphs,
         copy_kernel: copy,
         gpu: info,
+        trace: traces,
     })
 }
 
@@ -492,6 +511,56 @@ struct ThreadState {
     segments: Vec<Segment>,
     /// Fork and join events of the captures, kept alive with the graphs.
     _capture_events: Vec<CudaEvent>,
+    /// Timing events of a traced replay.
+    tracer: Option<Tracer>,
+}
+
+/// A traced replay's timing events, recorded anew each sample: one first on the thread's
+/// first lane, then per segment one when its imports are passed and one after its graph, and
+/// per copy of an import one before and one after it on the copy stream.
+struct Tracer {
+    origin: CudaEvent,
+    ready: Vec<CudaEvent>,
+    end: Vec<CudaEvent>,
+    copies: Vec<Vec<[CudaEvent; 2]>>,
+}
+
+impl Tracer {
+    /// The sample's times from `origin`, flat: per segment ready, end, then its copies' starts
+    /// and ends (the thread's streams synchronised).
+    fn times(&self) -> Result<Vec<f64>, String> {
+        let since = |e: &CudaEvent| self.origin.elapsed_ms(e).map(f64::from).map_err(|e| err("elapsed", e));
+        let mut t = Vec::new();
+        for (i, (r, e)) in self.ready.iter().zip(&self.end).enumerate() {
+            t.extend([since(r)?, since(e)?]);
+            for [a, b] in &self.copies[i] {
+                t.extend([since(a)?, since(b)?]);
+            }
+        }
+        Ok(t)
+    }
+}
+
+impl ThreadState {
+    /// Per segment the median over `samples` (each `Tracer::times`) of its times.
+    fn trace(&self, samples: &[Vec<f64>]) -> Vec<SegmentTrace> {
+        let Some(tr) = self.tracer.as_ref().filter(|_| !samples.is_empty()) else { return Vec::new() };
+        let at = |k: usize| median(&mut samples.iter().map(|s| s[k]).collect::<Vec<_>>());
+        let mut k = 0;
+        let mut out = Vec::with_capacity(self.segments.len());
+        for (index, seg) in self.segments.iter().enumerate() {
+            let (ready_ms, end_ms) = (at(k), at(k + 1));
+            k += 2;
+            let copies_ms = (0..tr.copies[index].len())
+                .map(|_| {
+                    k += 2;
+                    [at(k - 2), at(k - 1)]
+                })
+                .collect();
+            out.push(SegmentTrace { gpu: self.gpu, index, tasks: seg.tasks.len(), ready_ms, end_ms, copies_ms });
+        }
+        out
+    }
 }
 
 /// A run of one GPU thread's stages between exchanges with other GPUs, as one CUDA graph: the
@@ -502,7 +571,7 @@ struct Segment {
     graph: Option<CudaGraph>,
 }
 
-fn setup_thread(sh: &Shared, g: usize, graphs: bool) -> Result<ThreadState, String> {
+fn setup_thread(sh: &Shared, g: usize, graphs: bool, trace: bool) -> Result<ThreadState, String> {
     let ctx = &sh.ctxs[g];
     ctx.bind_to_thread().map_err(|e| err("bind", e))?;
     let n = sh.plan.tasks.len();
@@ -524,6 +593,7 @@ fn setup_thread(sh: &Shared, g: usize, graphs: bool) -> Result<ThreadState, Stri
         sink,
         segments: Vec::new(),
         _capture_events: Vec::new(),
+        tracer: None,
     };
     for &t in &mine {
         let l = sh.lane[t];
@@ -581,6 +651,23 @@ fn setup_thread(sh: &Shared, g: usize, graphs: bool) -> Result<ThreadState, Stri
             }
             segments.push(Segment { tasks, graph });
         }
+        if trace {
+            let copies = segments
+                .iter()
+                .map(|seg| {
+                    let n: usize =
+                        seg.tasks.iter().map(|&t| sh.wiring[t].imports.iter().filter(|i| i.bytes > 0).count()).sum();
+                    (0..n).map(|_| Ok([timing_event(ctx)?, timing_event(ctx)?])).collect::<Result<Vec<_>, String>>()
+                })
+                .collect::<Result<_, _>>()?;
+            let events = |n: usize| (0..n).map(|_| timing_event(ctx)).collect::<Result<Vec<_>, String>>();
+            st.tracer = Some(Tracer {
+                origin: timing_event(ctx)?,
+                ready: events(segments.len())?,
+                end: events(segments.len())?,
+                copies,
+            });
+        }
         st.segments = segments;
         st._capture_events = keep;
     }
@@ -594,12 +681,23 @@ fn setup_thread(sh: &Shared, g: usize, graphs: bool) -> Result<ThreadState, Stri
 /// (waits and copies), its graph, its exports.
 fn replay(sh: &Shared, st: &ThreadState, s: usize) -> Result<(), String> {
     let origin = &sh.streams[st.lanes[0]];
-    for seg in &st.segments {
+    let record = |e: &CudaEvent| e.record(origin).map_err(|e| err("record", e));
+    if let Some(tr) = &st.tracer {
+        record(&tr.origin)?;
+    }
+    for (i, seg) in st.segments.iter().enumerate() {
+        let mut copy_events = st.tracer.as_ref().map(|tr| tr.copies[i].iter());
         for &t in &seg.tasks {
-            import(sh, origin, &sh.wiring[t], s)?;
+            import(sh, origin, &sh.wiring[t], s, copy_events.as_mut())?;
+        }
+        if let Some(tr) = &st.tracer {
+            record(&tr.ready[i])?;
         }
         if let Some(g) = &seg.graph {
             g.launch().map_err(|e| err("graph launch", e))?;
+        }
+        if let Some(tr) = &st.tracer {
+            record(&tr.end[i])?;
         }
         for &t in &seg.tasks {
             export(sh, origin, &sh.wiring[t], s)?;
@@ -608,7 +706,15 @@ fn replay(sh: &Shared, st: &ThreadState, s: usize) -> Result<(), String> {
     Ok(())
 }
 
-fn import(sh: &Shared, stream: &Arc<CudaStream>, w: &Wiring, s: usize) -> Result<(), String> {
+/// Imports task `w`'s inputs from other GPUs for sample `s` ahead of `stream`; a traced replay
+/// passes the events to record around each copy (`copy_events`).
+fn import<'e>(
+    sh: &Shared,
+    stream: &Arc<CudaStream>,
+    w: &Wiring,
+    s: usize,
+    mut copy_events: Option<&mut std::slice::Iter<'e, [CudaEvent; 2]>>,
+) -> Result<(), String> {
     if !w.imports.is_empty() {
         // The raw calls below act in the thread's current context, which must be the stream's.
         stream.context().bind_to_thread().map_err(|e| err("bind", e))?;
@@ -628,6 +734,10 @@ fn import(sh: &Shared, stream: &Arc<CudaStream>, w: &Wiring, s: usize) -> Result
         let copies = &sh.copy_streams[i.dst_gpu];
         check("wait event", unsafe { sys::cuStreamWaitEvent(copies.cu_stream(), sent, 0) })?;
         mb.waited.store(s + 1, Ordering::Release);
+        let around = copy_events.as_mut().and_then(|c| c.next());
+        if let Some([before, _]) = around {
+            before.record(copies).map_err(|e| err("record", e))?;
+        }
         if sh.peer_kernel_copies {
             kernels::copy(&sh.libs[i.dst_gpu], copies, i.src, i.dst, i.bytes, sh.copy)?;
         } else {
@@ -635,6 +745,9 @@ fn import(sh: &Shared, stream: &Arc<CudaStream>, w: &Wiring, s: usize) -> Result
             // which chains the GPU threads into one; kept only where peer access is missing.
             let (sc, dc) = (sh.ctxs[i.src_gpu].cu_ctx(), sh.ctxs[i.dst_gpu].cu_ctx());
             check("peer copy", unsafe { sys::cuMemcpyPeerAsync(i.dst, dc, i.src, sc, i.bytes, copies.cu_stream()) })?;
+        }
+        if let Some([_, after]) = around {
+            after.record(copies).map_err(|e| err("record", e))?;
         }
         i.copied.record(copies).map_err(|e| err("record", e))?;
         stream.wait(&i.copied).map_err(|e| err("wait", e))?;
@@ -677,7 +790,7 @@ fn issue(
             stream.wait(st.events[u].as_ref().expect("producer event")).map_err(|e| err("wait", e))?;
         }
         if cross {
-            import(sh, stream, w, s)?;
+            import(sh, stream, w, s, None)?;
         }
         match &st.kernels[t] {
             Some(k) => {

@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Where the time of a schedule over several GPUs goes, run on a lent GPU machine through the
+# device tool with `.gpu` carried: the K-GPU HIOS schedules of a run (RUN, default
+# results/gpu/h200x2-peers, against its calibrated profiles) replayed with `--trace`: each
+# segment's ready and end times and each copy's, per GPU, beside the issue model's. Named
+# trace_*, not validate_*: one process per plan, a diagnostic kept out of the fidelity figures.
+# Env: MODELS, K (default 2), ALGOS, SAMPLES, REPEATS. Results go to $OUT.
+set -euo pipefail
+export LD_LIBRARY_PATH="$(pwd)/.gpu/lib:${LD_LIBRARY_PATH:-}"
+export NCCL_NVLS_ENABLE=0 TORCH_SYMM_MEM_DISABLE_MULTICAST=1 NVSHMEM_DISABLE_NVLS=1
+out="${OUT:-results/gpu/trace}"
+run="${RUN:-results/gpu/h200x2-peers}"
+k="${K:-2}"
+dev=$(grep -q H100 "$run/gpus.txt" && echo h100 || echo h200)
+mkdir -p "$out"
+nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader | tee "$out/gpus.txt"
+for m in ${MODELS:-inceptionv3 bert resnet50 randwire}; do
+  name="${m}_b1_op_k${k}_gpucost"
+  w="$run/profiled/$dev/$name.json"
+  plans=()
+  for a in ${ALGOS:-heft hios-lp hios-mr hios-lp-intra}; do
+    s="$run/hios/$name/schedules/${name}@k${k}__$a.json"
+    # A schedule that keeps everything on one GPU has nothing to trace between GPUs.
+    [ -e "$s" ] && plans+=(--schedule "$s")
+  done
+  [ ${#plans[@]} -gt 0 ] || continue
+  timeout 300 .gpu/bench validate "$w" --graphs --trace --samples "${SAMPLES:-30}" --repeats "${REPEATS:-3}" \
+    "${plans[@]}" --out "$out/trace_hios_graphs_${m}_b1_op_k${k}.json" 2>&1 | tee -a "$out/log.txt"
+done
