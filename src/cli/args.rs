@@ -447,7 +447,7 @@ pub struct ValidateArgs {
     #[arg(long)]
     pub stage_times: bool,
     /// After each plan replayed one sample at a time (`--graphs` with `--latency`, or a
-    /// schedule), replay it again with timing events around every segment and copy, and put
+    /// schedule), replay it again with time stamps around every segment and copy, and put
     /// each segment's measured times beside the issue model's into its row (`trace`).
     #[arg(long)]
     pub trace: bool,

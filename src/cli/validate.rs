@@ -509,7 +509,7 @@ fn trace_of(m: &Measurement, costs: Option<issue::Costs>, job: &Job, run: &Run) 
     let mut t = json!({
         "measured_ms": m.per_sample_ms, "repeats_ms": m.repeats_ms, "issue_ms_per_sample": m.issue_ms_per_sample,
         "segments": m.trace,
-        "method": "the plan replayed again with timing events: per GPU one first in each sample, per segment one when its stream has passed its imports (ready) and one after its graph (end), around each copy of an import on the copy stream; medians over the timed samples, ms from the GPU's first event; `predicted`: the issue model's segment (ms from the sample's start, its overhead left out)"
+        "method": "the plan replayed again with time stamps (the global timer, written by one-thread kernels): per GPU one first in each sample, per segment one as the first and one as the last node of its graph, one before and one after each copy of an import on the copy stream; medians over the timed samples, ms from the sample's first stamp on any GPU; `predicted`: the issue model's segment (ms from the sample's start, its overhead left out)"
     });
     predict_trace(&mut t, costs, job, run);
     t

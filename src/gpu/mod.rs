@@ -165,21 +165,21 @@ pub struct Measurement {
 }
 
 /// One segment of a graph-replayed sample as the executor's trace timed it (`bench validate
-/// --trace`): medians over the timed samples of events on the segment's GPU, in milliseconds
-/// from an event its thread records first in each sample (the threads start together at a
-/// barrier, so GPUs' clocks agree to within the threads' wake-up, microseconds).
+/// --trace`): medians over the timed samples of time stamps (the GPUs' global timer, one clock
+/// for a host's GPUs, written by one-thread kernels), in milliseconds from the sample's first
+/// stamp on any GPU.
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct SegmentTrace {
     pub gpu: usize,
     /// Its place among its GPU's segments of the sample.
     pub index: usize,
     pub tasks: usize,
-    /// When the segment's stream had passed its imports and everything before (it could
-    /// start), and when its graph had ended.
+    /// The first and the last node of the segment's graph: when it started (its imports in,
+    /// everything before it done, its graph launched) and when all of it had ended.
     pub ready_ms: f64,
     pub end_ms: f64,
-    /// Each of its imports that copies: when the copy stream had passed the wait for the
-    /// producer (the copy could start), and when the copy had ended.
+    /// Each of its imports that copies, stamped on the copy stream: when it had passed the
+    /// wait for the producer (the copy could start), and when the copy had ended.
     pub copies_ms: Vec<[f64; 2]>,
 }
 

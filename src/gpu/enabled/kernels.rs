@@ -84,6 +84,13 @@ extern "C" __global__ void read_all(const float* p, unsigned long long n, float*
     GRID_STRIDE(i, n) { acc += p[i]; }
     if (acc == -12345.0f) { sink[0] = acc; }
 }
+// Writes the GPU's global timer (nanoseconds, one clock for all GPUs of a host) to `out`: a
+// trace's time stamp, in a stream or inside a captured graph.
+extern "C" __global__ void stamp(unsigned long long* out) {
+    unsigned long long t;
+    asm volatile("mov.u64 %0, %%globaltimer;" : "=l"(t));
+    *out = t;
+}
 extern "C" __global__ void gather(const float* ids, const float* table, float* y, unsigned int tokens, unsigned int hidden, unsigned int rows) {
     GRID_STRIDE(i, (unsigned long long)tokens * hidden) {
         unsigned int t = (unsigned int)(i / hidden), h = (unsigned int)(i % hidden);
@@ -93,7 +100,7 @@ extern "C" __global__ void gather(const float* ids, const float* table, float* y
 }
 "#;
 
-const NAMES: [&str; 12] = [
+const NAMES: [&str; 13] = [
     "busy",
     "fill",
     "affine",
@@ -106,6 +113,7 @@ const NAMES: [&str; 12] = [
     "copy_words",
     "copy_wide",
     "read_all",
+    "stamp",
 ];
 
 /// The NVRTC kernels, loaded into one GPU's context.
@@ -142,6 +150,14 @@ pub fn busy(lib: &Library, stream: &Arc<CudaStream>, cycles: u64, sink: u64) -> 
     b.arg(&sink);
     let cfg = LaunchConfig { grid_dim: (1, 1, 1), block_dim: (32, 1, 1), shared_mem_bytes: 0 };
     unsafe { b.launch(cfg) }.map(|_| ()).map_err(|e| err("launch busy", e))
+}
+
+/// Writes the GPU's global timer to the 8 bytes at `at` when `stream` gets there.
+pub fn stamp(lib: &Library, stream: &Arc<CudaStream>, at: u64) -> Result<(), String> {
+    let mut b = stream.launch_builder(lib.get("stamp"));
+    b.arg(&at);
+    let cfg = LaunchConfig { grid_dim: (1, 1, 1), block_dim: (1, 1, 1), shared_mem_bytes: 0 };
+    unsafe { b.launch(cfg) }.map(|_| ()).map_err(|e| err("launch stamp", e))
 }
 
 /// Copies `bytes` (a multiple of 4) from `src`, on any GPU this one has peer access to, to `dst`

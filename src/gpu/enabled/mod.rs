@@ -367,17 +367,17 @@ pub fn execute(
         copy,
     };
     let mut issue_ms = vec![0.0f64; gpus_used.len()];
-    let mut traces: Vec<SegmentTrace> = Vec::new();
+    let mut raw_traces: Vec<RawTrace> = Vec::new();
     let warmup = rounds / (repeats + 1);
     let wall = std::thread::scope(|scope| -> Result<Vec<f64>, String> {
         let mut handles = Vec::new();
         for &g in &gpus_used {
             let (sh, barrier, windows) = (&sh, &barrier, &windows);
-            handles.push(scope.spawn(move || -> Result<(f64, Vec<SegmentTrace>), String> {
+            handles.push(scope.spawn(move || -> Result<(f64, Option<RawTrace>), String> {
                 // A failure here must not leave the other threads at a barrier: keep meeting
                 // the barriers with nothing to do, and report the error at the end.
                 let setup = setup_thread(sh, g, graphs, trace);
-                let mut traced: Vec<Vec<f64>> = Vec::new();
+                let mut traced: Vec<Vec<u64>> = Vec::new();
                 let mut failure = setup.as_ref().err().cloned();
                 if failure.is_some() {
                     sh.abort.store(true, Ordering::Relaxed);
@@ -402,7 +402,7 @@ pub fn execute(
                         issue += start.elapsed().as_secs_f64() * 1e3;
                         failure = r.and_then(|_| sync_lanes(sh, st)).err();
                         if let (Some(tr), None) = (&st.tracer, &failure) {
-                            match tr.times() {
+                            match tr.read(&sh.streams[st.lanes[0]]) {
                                 Ok(t) => traced.push(t),
                                 Err(e) => failure = Some(e),
                             }
@@ -415,7 +415,14 @@ pub fn execute(
                 }
                 match (failure, setup) {
                     (Some(e), _) => Err(format!("gpu {g}: {e}")),
-                    (None, Ok(st)) => Ok((issue, st.trace(traced.get(warmup..).unwrap_or_default()))),
+                    (None, Ok(st)) => Ok((
+                        issue,
+                        st.tracer.map(|tr| RawTrace {
+                            gpu: g,
+                            layout: tr.layout,
+                            samples: traced.split_off(warmup.min(traced.len())),
+                        }),
+                    )),
                     (None, Err(e)) => Err(e),
                 }
             }));
@@ -433,7 +440,7 @@ pub fn execute(
             match h.join().map_err(|_| "a GPU thread panicked".to_string())? {
                 Ok((ms, t)) => {
                     issue_ms[i] = ms;
-                    traces.extend(t);
+                    raw_traces.extend(t);
                 }
                 Err(e) => errors.push(e),
             }
@@ -467,7 +474,7 @@ pub fn execute(
         graphs,
         copy_kernel: copy,
         gpu: info,
-        trace: traces,
+        trace: segment_traces(&raw_traces),
     })
 }
 
@@ -515,52 +522,70 @@ struct ThreadState {
     tracer: Option<Tracer>,
 }
 
-/// A traced replay's timing events, recorded anew each sample: one first on the thread's
-/// first lane, then per segment one when its imports are passed and one after its graph, and
-/// per copy of an import one before and one after it on the copy stream.
+/// A traced replay's time stamps (`kernels::stamp`), written anew each sample into one buffer:
+/// first the sample's start on the thread's first lane; then per segment one as the first node
+/// of its graph and one as its last, and per copy of its imports one before and one after it on
+/// the copy stream.
 struct Tracer {
-    origin: CudaEvent,
-    ready: Vec<CudaEvent>,
-    end: Vec<CudaEvent>,
-    copies: Vec<Vec<[CudaEvent; 2]>>,
+    slots: CudaSlice<u64>,
+    base: u64,
+    /// Per segment, its tasks and its copies.
+    layout: Vec<(usize, usize)>,
 }
 
 impl Tracer {
-    /// The sample's times from `origin`, flat: per segment ready, end, then its copies' starts
-    /// and ends (the thread's streams synchronised).
-    fn times(&self) -> Result<Vec<f64>, String> {
-        let since = |e: &CudaEvent| self.origin.elapsed_ms(e).map(f64::from).map_err(|e| err("elapsed", e));
-        let mut t = Vec::new();
-        for (i, (r, e)) in self.ready.iter().zip(&self.end).enumerate() {
-            t.extend([since(r)?, since(e)?]);
-            for [a, b] in &self.copies[i] {
-                t.extend([since(a)?, since(b)?]);
-            }
-        }
-        Ok(t)
+    fn new(stream: &Arc<CudaStream>, layout: Vec<(usize, usize)>) -> Result<Tracer, String> {
+        let n = 1 + layout.iter().map(|&(_, c)| 2 + 2 * c).sum::<usize>();
+        let slots = stream.alloc_zeros::<u64>(n).map_err(|e| err("alloc", e))?;
+        let base = address(&slots, stream);
+        Ok(Tracer { slots, base, layout })
+    }
+
+    /// The address of stamp `i`.
+    fn at(&self, i: usize) -> u64 {
+        self.base + 8 * i as u64
+    }
+
+    /// The first stamp of segment `seg`: its start; then its end and its copies'.
+    fn first_of(&self, seg: usize) -> usize {
+        1 + self.layout[..seg].iter().map(|&(_, c)| 2 + 2 * c).sum::<usize>()
+    }
+
+    /// The sample's stamps (the thread's streams synchronised).
+    fn read(&self, stream: &Arc<CudaStream>) -> Result<Vec<u64>, String> {
+        stream.clone_dtoh(&self.slots).map_err(|e| err("read stamps", e))
     }
 }
 
-impl ThreadState {
-    /// Per segment the median over `samples` (each `Tracer::times`) of its times.
-    fn trace(&self, samples: &[Vec<f64>]) -> Vec<SegmentTrace> {
-        let Some(tr) = self.tracer.as_ref().filter(|_| !samples.is_empty()) else { return Vec::new() };
-        let at = |k: usize| median(&mut samples.iter().map(|s| s[k]).collect::<Vec<_>>());
-        let mut k = 0;
-        let mut out = Vec::with_capacity(self.segments.len());
-        for (index, seg) in self.segments.iter().enumerate() {
+/// One GPU thread's traced samples: per segment its tasks and copies, and each timed sample's
+/// stamps as `Tracer` lays them out.
+struct RawTrace {
+    gpu: usize,
+    layout: Vec<(usize, usize)>,
+    samples: Vec<Vec<u64>>,
+}
+
+/// Per segment of every GPU, the median over the timed samples of its stamps in milliseconds
+/// from the sample's first stamp on any GPU.
+fn segment_traces(raw: &[RawTrace]) -> Vec<SegmentTrace> {
+    let samples = raw.iter().map(|r| r.samples.len()).min().unwrap_or(0);
+    let origin: Vec<u64> = (0..samples).map(|j| raw.iter().map(|r| r.samples[j][0]).min().unwrap_or(0)).collect();
+    let mut out = Vec::new();
+    for r in raw.iter().filter(|_| samples > 0) {
+        let at = |k: usize| {
+            let mut ms: Vec<f64> =
+                (0..samples).map(|j| r.samples[j][k].wrapping_sub(origin[j]) as f64 * 1e-6).collect();
+            median(&mut ms)
+        };
+        let mut k = 1;
+        for (index, &(tasks, copies)) in r.layout.iter().enumerate() {
             let (ready_ms, end_ms) = (at(k), at(k + 1));
-            k += 2;
-            let copies_ms = (0..tr.copies[index].len())
-                .map(|_| {
-                    k += 2;
-                    [at(k - 2), at(k - 1)]
-                })
-                .collect();
-            out.push(SegmentTrace { gpu: self.gpu, index, tasks: seg.tasks.len(), ready_ms, end_ms, copies_ms });
+            let copies_ms = (0..copies).map(|c| [at(k + 2 + 2 * c), at(k + 3 + 2 * c)]).collect();
+            k += 2 + 2 * copies;
+            out.push(SegmentTrace { gpu: r.gpu, index, tasks, ready_ms, end_ms, copies_ms });
         }
-        out
     }
+    out
 }
 
 /// A run of one GPU thread's stages between exchanges with other GPUs, as one CUDA graph: the
@@ -624,13 +649,25 @@ fn setup_thread(sh: &Shared, g: usize, graphs: bool, trace: bool) -> Result<Thre
         origin.synchronize().map_err(|e| err("synchronize", e))?;
         let mut keep = Vec::new();
         let mut segments = Vec::with_capacity(cuts.len());
-        for tasks in cuts {
+        if trace {
+            let copies = |tasks: &[usize]| -> usize {
+                tasks.iter().map(|&t| sh.wiring[t].imports.iter().filter(|i| i.bytes > 0).count()).sum()
+            };
+            st.tracer = Some(Tracer::new(origin, cuts.iter().map(|c| (c.len(), copies(c))).collect())?);
+        }
+        let lib = &sh.libs[g];
+        for (i, tasks) in cuts.into_iter().enumerate() {
+            let stamp = |k: usize| match &st.tracer {
+                Some(tr) => kernels::stamp(lib, origin, tr.at(tr.first_of(i) + k)),
+                None => Ok(()),
+            };
             let mut lanes: Vec<usize> = tasks.iter().map(|&t| sh.lane[t]).filter(|&l| l != origin_lane).collect();
             lanes.sort_unstable();
             lanes.dedup();
             origin
                 .begin_capture(sys::CUstreamCaptureMode::CU_STREAM_CAPTURE_MODE_RELAXED)
                 .map_err(|e| err("capture", e))?;
+            stamp(0)?;
             let fork = ctx.new_event(None).map_err(|e| err("event", e))?;
             fork.record(origin).map_err(|e| err("record", e))?;
             for &l in &lanes {
@@ -644,29 +681,13 @@ fn setup_thread(sh: &Shared, g: usize, graphs: bool, trace: bool) -> Result<Thre
                 origin.wait(&e).map_err(|e| err("wait", e))?;
                 keep.push(e);
             }
+            stamp(1)?;
             // A segment of empty tasks (graph inputs) captures nothing: only its exchanges run.
             let graph = origin.end_capture(sys::CUgraphInstantiate_flags(0)).map_err(|e| err("end capture", e))?;
             if let Some(g) = &graph {
                 g.upload().map_err(|e| err("graph upload", e))?;
             }
             segments.push(Segment { tasks, graph });
-        }
-        if trace {
-            let copies = segments
-                .iter()
-                .map(|seg| {
-                    let n: usize =
-                        seg.tasks.iter().map(|&t| sh.wiring[t].imports.iter().filter(|i| i.bytes > 0).count()).sum();
-                    (0..n).map(|_| Ok([timing_event(ctx)?, timing_event(ctx)?])).collect::<Result<Vec<_>, String>>()
-                })
-                .collect::<Result<_, _>>()?;
-            let events = |n: usize| (0..n).map(|_| timing_event(ctx)).collect::<Result<Vec<_>, String>>();
-            st.tracer = Some(Tracer {
-                origin: timing_event(ctx)?,
-                ready: events(segments.len())?,
-                end: events(segments.len())?,
-                copies,
-            });
         }
         st.segments = segments;
         st._capture_events = keep;
@@ -681,23 +702,25 @@ fn setup_thread(sh: &Shared, g: usize, graphs: bool, trace: bool) -> Result<Thre
 /// (waits and copies), its graph, its exports.
 fn replay(sh: &Shared, st: &ThreadState, s: usize) -> Result<(), String> {
     let origin = &sh.streams[st.lanes[0]];
-    let record = |e: &CudaEvent| e.record(origin).map_err(|e| err("record", e));
+    let lib = &sh.libs[st.gpu];
     if let Some(tr) = &st.tracer {
-        record(&tr.origin)?;
+        kernels::stamp(lib, origin, tr.at(0))?;
     }
     for (i, seg) in st.segments.iter().enumerate() {
-        let mut copy_events = st.tracer.as_ref().map(|tr| tr.copies[i].iter());
+        // A traced replay stamps before and after each copy (the segment's stamps 2, 3, ...).
+        let mut next = st.tracer.as_ref().map(|tr| tr.first_of(i) + 2);
+        let mut stamp = |copies: &Arc<CudaStream>| match (&st.tracer, next.as_mut()) {
+            (Some(tr), Some(k)) => {
+                *k += 1;
+                kernels::stamp(lib, copies, tr.at(*k - 1))
+            }
+            _ => Ok(()),
+        };
         for &t in &seg.tasks {
-            import(sh, origin, &sh.wiring[t], s, copy_events.as_mut())?;
-        }
-        if let Some(tr) = &st.tracer {
-            record(&tr.ready[i])?;
+            import(sh, origin, &sh.wiring[t], s, &mut stamp)?;
         }
         if let Some(g) = &seg.graph {
             g.launch().map_err(|e| err("graph launch", e))?;
-        }
-        if let Some(tr) = &st.tracer {
-            record(&tr.end[i])?;
         }
         for &t in &seg.tasks {
             export(sh, origin, &sh.wiring[t], s)?;
@@ -706,14 +729,14 @@ fn replay(sh: &Shared, st: &ThreadState, s: usize) -> Result<(), String> {
     Ok(())
 }
 
-/// Imports task `w`'s inputs from other GPUs for sample `s` ahead of `stream`; a traced replay
-/// passes the events to record around each copy (`copy_events`).
-fn import<'e>(
+/// Imports task `w`'s inputs from other GPUs for sample `s` ahead of `stream`, calling `stamp`
+/// on the copy stream before and after each copy (a traced replay's time stamps).
+fn import(
     sh: &Shared,
     stream: &Arc<CudaStream>,
     w: &Wiring,
     s: usize,
-    mut copy_events: Option<&mut std::slice::Iter<'e, [CudaEvent; 2]>>,
+    stamp: &mut dyn FnMut(&Arc<CudaStream>) -> Result<(), String>,
 ) -> Result<(), String> {
     if !w.imports.is_empty() {
         // The raw calls below act in the thread's current context, which must be the stream's.
@@ -734,10 +757,7 @@ fn import<'e>(
         let copies = &sh.copy_streams[i.dst_gpu];
         check("wait event", unsafe { sys::cuStreamWaitEvent(copies.cu_stream(), sent, 0) })?;
         mb.waited.store(s + 1, Ordering::Release);
-        let around = copy_events.as_mut().and_then(|c| c.next());
-        if let Some([before, _]) = around {
-            before.record(copies).map_err(|e| err("record", e))?;
-        }
+        stamp(copies)?;
         if sh.peer_kernel_copies {
             kernels::copy(&sh.libs[i.dst_gpu], copies, i.src, i.dst, i.bytes, sh.copy)?;
         } else {
@@ -746,9 +766,7 @@ fn import<'e>(
             let (sc, dc) = (sh.ctxs[i.src_gpu].cu_ctx(), sh.ctxs[i.dst_gpu].cu_ctx());
             check("peer copy", unsafe { sys::cuMemcpyPeerAsync(i.dst, dc, i.src, sc, i.bytes, copies.cu_stream()) })?;
         }
-        if let Some([_, after]) = around {
-            after.record(copies).map_err(|e| err("record", e))?;
-        }
+        stamp(copies)?;
         i.copied.record(copies).map_err(|e| err("record", e))?;
         stream.wait(&i.copied).map_err(|e| err("wait", e))?;
     }
@@ -790,7 +808,7 @@ fn issue(
             stream.wait(st.events[u].as_ref().expect("producer event")).map_err(|e| err("wait", e))?;
         }
         if cross {
-            import(sh, stream, w, s, None)?;
+            import(sh, stream, w, s, &mut |_| Ok(()))?;
         }
         match &st.kernels[t] {
             Some(k) => {
