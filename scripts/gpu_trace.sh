@@ -2,8 +2,9 @@
 # Where the time of a schedule over several GPUs goes, run on a lent GPU machine through the
 # device tool with `.gpu` carried: the K-GPU HIOS schedules of a run (RUN, default
 # results/gpu/h200x2-peers, against its calibrated profiles) replayed with `--trace`: each
-# segment's ready and end times and each copy's, per GPU, beside the issue model's. Named
-# trace_*, not validate_*: one process per plan, a diagnostic kept out of the fidelity figures.
+# segment's start and end and each copy's, per GPU, beside the issue model's; and, to see what
+# the stamps cost, replayed untraced too. Named trace_* and untraced_*, not validate_*: one
+# process per plan, a diagnostic kept out of the fidelity figures.
 # Env: MODELS, K (default 2), ALGOS, SAMPLES, REPEATS. Results go to $OUT.
 set -euo pipefail
 export LD_LIBRARY_PATH="$(pwd)/.gpu/lib:${LD_LIBRARY_PATH:-}"
@@ -24,6 +25,9 @@ for m in ${MODELS:-inceptionv3 bert resnet50 randwire}; do
     [ -e "$s" ] && plans+=(--schedule "$s")
   done
   [ ${#plans[@]} -gt 0 ] || continue
-  timeout 300 .gpu/bench validate "$w" --graphs --trace --samples "${SAMPLES:-30}" --repeats "${REPEATS:-3}" \
-    "${plans[@]}" --out "$out/trace_hios_graphs_${m}_b1_op_k${k}.json" 2>&1 | tee -a "$out/log.txt"
+  for how in untraced trace; do
+    flag=$( [ $how = trace ] && echo --trace )
+    timeout 300 .gpu/bench validate "$w" --graphs $flag --samples "${SAMPLES:-30}" --repeats "${REPEATS:-3}" \
+      "${plans[@]}" --out "$out/${how}_hios_graphs_${m}_b1_op_k${k}.json" 2>&1 | tee -a "$out/log.txt"
+  done
 done

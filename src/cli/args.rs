@@ -446,9 +446,10 @@ pub struct ValidateArgs {
     /// as many streams, on one stream, and each group alone. Rows get them as `stages`.
     #[arg(long)]
     pub stage_times: bool,
-    /// After each plan replayed one sample at a time (`--graphs` with `--latency`, or a
-    /// schedule), replay it again with time stamps around every segment and copy, and put
-    /// each segment's measured times beside the issue model's into its row (`trace`).
+    /// Trace plans replayed one sample at a time (`--graphs` with `--latency`, or a schedule):
+    /// time stamps around every segment and copy, each segment's times beside the issue
+    /// model's in its row (`trace`). The stamps are kernels of their own: the row's time is the
+    /// traced run's, a little slower than an untraced one.
     #[arg(long)]
     pub trace: bool,
     /// Run nothing: take the measurements from this earlier `bench validate` JSON file (rows

@@ -465,20 +465,16 @@ pub fn validate(a: ValidateArgs) -> Result<i32> {
         // One failing plan (a kernel the library refuses, memory) is a row with its error; the
         // others still run, and the exit code says something failed.
         eprintln!("{} {kind} {algorithm}: running {} tasks on {} GPU(s)", w.name, plan.tasks.len(), plan.gpus());
-        match crate::gpu::execute(plan, *mode, a.samples, a.repeats, a.graphs, a.copy.kernel(), false) {
+        // A trace is the run itself: a second run in one process would be the slower one
+        // (results/gpu/h100-first-plan-check).
+        let trace = a.trace && a.graphs && *mode == Mode::Latency;
+        match crate::gpu::execute(plan, *mode, a.samples, a.repeats, a.graphs, a.copy.kernel(), trace) {
             Ok(m) => {
                 let run = Run { devices: m.gpu.devices, samples: a.samples, graphs: a.graphs, timing: timed(&m).0 };
                 let issue = issue_model(zoo.as_ref(), job, &run);
                 let mut r = row(&w, zoo.as_ref(), job, &m, issue);
-                if a.trace && a.graphs && *mode == Mode::Latency {
-                    match crate::gpu::execute(plan, *mode, a.samples, a.repeats, true, a.copy.kernel(), true) {
-                        Ok(traced) => r["trace"] = trace_of(&traced, issue_costs(zoo.as_ref(), job, &run), job, &run),
-                        Err(e) => {
-                            failed = true;
-                            eprintln!("{} {kind} {algorithm}: tracing: {e}", w.name);
-                            r["trace_error"] = json!(e);
-                        }
-                    }
+                if trace {
+                    r["trace"] = trace_of(&m, issue_costs(zoo.as_ref(), job, &run), job, &run);
                 }
                 if a.stage_times {
                     if let Err(e) = time_stages(job, &mut r) {
@@ -503,13 +499,12 @@ pub fn validate(a: ValidateArgs) -> Result<i32> {
     Ok(i32::from(failed))
 }
 
-/// `--trace`: the traced replay's time per sample and, per segment, what it measured beside
-/// what the issue model predicts (`issue::replay_timeline`).
+/// `--trace`: per segment of the traced replay, what it measured beside what the issue model
+/// predicts (`issue::replay_timeline`).
 fn trace_of(m: &Measurement, costs: Option<issue::Costs>, job: &Job, run: &Run) -> Value {
     let mut t = json!({
-        "measured_ms": m.per_sample_ms, "repeats_ms": m.repeats_ms, "issue_ms_per_sample": m.issue_ms_per_sample,
         "segments": m.trace,
-        "method": "the plan replayed again with time stamps (the global timer, written by one-thread kernels): per GPU one first in each sample, per segment one as the first and one as the last node of its graph, one before and one after each copy of an import on the copy stream; medians over the timed samples, ms from the sample's first stamp on any GPU; `predicted`: the issue model's segment (ms from the sample's start, its overhead left out)"
+        "method": "the row's run is traced, with time stamps (the global timer, written by one-thread kernels): per GPU one first in each sample, per segment one as the first and one as the last node of its graph, one before and one after each copy of an import on the copy stream; medians over the timed samples, ms from the sample's first stamp on any GPU; `predicted`: the issue model's segment (ms from the sample's start, its overhead left out)"
     });
     predict_trace(&mut t, costs, job, run);
     t
