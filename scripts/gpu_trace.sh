@@ -26,7 +26,7 @@ for m in ${MODELS:-inceptionv3 bert resnet50 randwire}; do
   done
   [ ${#plans[@]} -gt 0 ] || continue
   for how in untraced trace; do
-    flag=$( [ $how = trace ] && echo --trace )
+    flag=; if [ $how = trace ]; then flag=--trace; fi
     timeout 300 .gpu/bench validate "$w" --graphs $flag --samples "${SAMPLES:-30}" --repeats "${REPEATS:-3}" \
       "${plans[@]}" --out "$out/${how}_hios_graphs_${m}_b1_op_k${k}.json" 2>&1 | tee -a "$out/log.txt"
   done
