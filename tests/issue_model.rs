@@ -33,7 +33,7 @@ fn plan_strategy(gpus: usize) -> impl Strategy<Value = Plan> {
                     }
                 })
                 .collect();
-            Plan { tasks, graph: None, kernels: "" }
+            Plan { tasks, graph: None, kernels: "", cut_every: 0 }
         })
     })
 }

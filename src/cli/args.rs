@@ -452,6 +452,11 @@ pub struct ValidateArgs {
     /// traced run's, a little slower than an untraced one.
     #[arg(long)]
     pub trace: bool,
+    /// Under graph replay, also cut each GPU's share of a sample into a graph of its own after
+    /// every N stages (0: only at exchanges with other GPUs; the issue model cuts the same): a
+    /// diagnostic of what cutting alone costs. Rows say so (`cut_every`).
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    pub cut_every: usize,
     /// Run nothing: take the measurements from this earlier `bench validate` JSON file (rows
     /// matched by plan file name) and recompute every prediction for them — the workload's
     /// model, the roofline and the executor's issue model. Needs no GPU.

@@ -335,6 +335,9 @@ fn row(w: &Workload, zoo: Option<&Zoo>, job: &Job, m: &Measurement, model: Optio
         "timing": timing.name(), "repeats_ms": repeats, "spread": spread, "samples": m.samples, "stream": stream,
         "issue_ms_per_sample": m.issue_ms_per_sample, "graphs": m.graphs, "copy_kernel": m.copy_kernel, "date_utc": now(),
     });
+    if plan.cut_every > 0 {
+        r["cut_every"] = json!(plan.cut_every);
+    }
     predict(&mut r, w, zoo, job, model);
     r
 }
@@ -394,10 +397,11 @@ pub fn validate(a: ValidateArgs) -> Result<i32> {
             let roof = zoo.as_ref().and_then(|z| z.roofline.as_ref()).map(|r| evaluate(r, &split).max_load);
             ("throughput", Mode::Pipeline, e.max_load, roof)
         };
-        let plan = match &zoo {
+        let mut plan = match &zoo {
             Some(z) => plan::op_placement(&w, z.graph.clone(), &z.node_ops, &placement),
             None => plan::busy_placement(&w, &placement, &e),
         };
+        plan.cut_every = a.cut_every;
         let within_memory = !e.violations.iter().any(|v| matches!(v, Violation::Memory { .. }));
         jobs.push(Job {
             file: file.clone(),
@@ -439,7 +443,8 @@ pub fn validate(a: ValidateArgs) -> Result<i32> {
         }
         let predicted = resimulated;
         let stages = if graph.is_some() { s.stages.clone() } else { Vec::new() };
-        let plan = plan::schedule(&w, &s, graph).map_err(Error::Usage)?;
+        let mut plan = plan::schedule(&w, &s, graph).map_err(Error::Usage)?;
+        plan.cut_every = a.cut_every;
         jobs.push(Job {
             file: file.clone(),
             kind: "hios",
@@ -558,6 +563,9 @@ fn child_args(a: &ValidateArgs, job: &Job, out: &Path) -> Vec<std::ffi::OsString
         }
     }
     v.extend(["--samples".into(), a.samples.to_string().into(), "--repeats".into(), a.repeats.to_string().into()]);
+    if a.cut_every > 0 {
+        v.extend(["--cut-every".into(), a.cut_every.to_string().into()]);
+    }
     if a.copy.word_copies {
         v.push("--word-copies".into());
     } else {
@@ -704,7 +712,7 @@ mod tests {
             file: file.into(),
             kind,
             algorithm: String::new(),
-            plan: Plan { tasks: Vec::new(), graph: None, kernels: "" },
+            plan: Plan { tasks: Vec::new(), graph: None, kernels: "", cut_every: 0 },
             mode: Mode::Latency,
             predicted: 0.0,
             roofline: None,

@@ -578,7 +578,7 @@ mod tests {
         for (i, t) in tasks.iter_mut().enumerate() {
             t.stage = i;
         }
-        Plan { tasks, graph: None, kernels: "" }
+        Plan { tasks, graph: None, kernels: "", cut_every: 0 }
     }
 
     fn costs(gpu: &[f64], host: &[f64]) -> Costs {

@@ -100,6 +100,9 @@ pub struct Plan {
     pub graph: Option<OpGraph>,
     /// What the kernels are, for the results.
     pub kernels: &'static str,
+    /// Under graph replay, also cut a GPU's share of a sample after every this many stages (0:
+    /// only at exchanges with other GPUs): a diagnostic of what cutting alone costs.
+    pub cut_every: usize,
 }
 
 pub const REAL_KERNELS: &str = "real kernels: cuDNN convolutions and pooling, cuBLAS matmuls, NVRTC element-wise";
@@ -141,13 +144,17 @@ impl Plan {
     ) -> Vec<Vec<usize>> {
         let mut cuts: Vec<Vec<usize>> = Vec::new();
         let mut cur: Vec<usize> = Vec::new();
+        let mut stages = 0;
         for members in mine.chunk_by(|&a, &b| self.tasks[a].stage == self.tasks[b].stage) {
             if members.iter().any(|&t| imports(t)) && !cur.is_empty() {
                 cuts.push(std::mem::take(&mut cur));
+                stages = 0;
             }
             cur.extend_from_slice(members);
-            if members.iter().any(|&t| exports(t)) {
+            stages += 1;
+            if members.iter().any(|&t| exports(t)) || (self.cut_every > 0 && stages >= self.cut_every) {
                 cuts.push(std::mem::take(&mut cur));
+                stages = 0;
             }
         }
         if !cur.is_empty() {
@@ -201,7 +208,7 @@ pub fn ping_pong(hops: usize, gpus: usize, ms: f64, bytes: usize) -> Plan {
             stage: i,
         })
         .collect();
-    Plan { tasks, graph: None, kernels: BUSY_KERNELS }
+    Plan { tasks, graph: None, kernels: BUSY_KERNELS, cut_every: 0 }
 }
 
 /// `stages` HIOS-like stages on one GPU, each of `groups` busy tasks of `ms` on as many
@@ -222,7 +229,7 @@ pub fn fork_join(stages: usize, groups: usize, ms: f64) -> Plan {
             tasks.push(Task { gpu: 0, stream: g, work: Work::Busy { ms }, deps, out_bytes: 4, stage: s });
         }
     }
-    Plan { tasks, graph: None, kernels: BUSY_KERNELS }
+    Plan { tasks, graph: None, kernels: BUSY_KERNELS, cut_every: 0 }
 }
 
 /// The pipeline stages of a placement: devices in order of their first node in `order`.
@@ -269,7 +276,7 @@ pub fn busy_placement(w: &Workload, placement: &Placement, e: &Evaluation) -> Pl
             });
         }
     }
-    Plan { tasks, graph: None, kernels: BUSY_KERNELS }
+    Plan { tasks, graph: None, kernels: BUSY_KERNELS, cut_every: 0 }
 }
 
 /// A placement of a zoo workload: every operator of an accelerator node as real kernels on its
@@ -328,7 +335,7 @@ pub fn op_placement(w: &Workload, g: OpGraph, node_ops: &[Vec<usize>], placement
             task_of[o] = cpu_task[v];
         }
     }
-    Plan { tasks, graph: Some(g), kernels: REAL_KERNELS }
+    Plan { tasks, graph: Some(g), kernels: REAL_KERNELS, cut_every: 0 }
 }
 
 /// A HIOS schedule: each GPU runs its stages in order; the groups of a stage run at once, one
@@ -417,5 +424,5 @@ pub fn schedule(w: &Workload, s: &Schedule, graph: Option<OpGraph>) -> Result<Pl
         tasks.push(Task { gpu, stream, work, deps, out_bytes: bytes_of(v), stage: stage_id[v] });
     }
     let kernels = if graph.is_some() { REAL_KERNELS } else { BUSY_KERNELS };
-    Ok(Plan { tasks, graph, kernels })
+    Ok(Plan { tasks, graph, kernels, cut_every: 0 })
 }
