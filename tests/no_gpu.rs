@@ -260,3 +260,65 @@ fn concurrent_stages_run_at_profiled_times_by_the_concurrency_efficiency() {
     assert!((got - expected).abs() < 1e-5 * expected, "issue model {got}, recomputed {expected}");
     std::fs::remove_file(&out).ok();
 }
+
+/// `bench calibrate --cuts` on the committed cut runs of ResNet-50 (2×H200, `h200x2-cuts`):
+/// each later graph costs (measured cut − measured whole) / (graphs cut − graphs whole),
+/// computed here from the rows alone; it is what the committed profile charges; and on one GPU
+/// the issue model's cut prediction then exceeds its whole one by exactly the measured
+/// difference (cutting changes nothing else it charges).
+#[test]
+fn a_later_graph_costs_what_the_cut_runs_measured() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let cuts = root.join("results/gpu/h200x2-cuts");
+    let committed = root.join("inputs/profiled/h200/resnet50_b1_op_k2_gpucost.json");
+    let dir = std::env::temp_dir().join(format!("placebench-cuts-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let profile = dir.join("resnet50_b1_op_k2_gpucost.json");
+    let (whole, cut) =
+        (cuts.join("cuts_resnet50_b1_op_k2_every-0.json"), cuts.join("cuts_resnet50_b1_op_k2_every-8.json"));
+    let (code, err) = bench(&[
+        "calibrate",
+        committed.to_str().unwrap(),
+        "--cuts",
+        whole.to_str().unwrap(),
+        "--cuts",
+        cut.to_str().unwrap(),
+        "--out",
+        profile.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let row = |p: &Path| read(p)[0].clone();
+    let (w, c) = (row(&whole), row(&cut));
+    let graphs = |r: &serde_json::Value| r["graphs_per_sample"][0].as_f64().unwrap();
+    let ms = |r: &serde_json::Value, key: &str| r[key].as_f64().unwrap();
+    let per = (ms(&c, "measured_ms") - ms(&w, "measured_ms")) / (graphs(&c) - graphs(&w));
+    assert!(graphs(&c) > graphs(&w) + 10.0 && per > 0.0);
+    for p in [&profile, &committed] {
+        let got = read(p)["placebench"]["profiled"]["segments"]["per_segment_ms"].as_f64().unwrap();
+        assert!((got - per).abs() < 1e-12, "{}: {got} against {per}", p.display());
+    }
+    let run = root.join("results/gpu/h200x2-peers/hios/resnet50_b1_op_k2_gpucost/schedules");
+    let schedule = run.join("resnet50_b1_op_k2_gpucost@k1__sequential.json");
+    let mut predicted = Vec::new();
+    for (file, every) in [(&whole, "0"), (&cut, "8")] {
+        let out = dir.join(format!("every-{every}.json"));
+        let (code, err) = bench(&[
+            "validate",
+            profile.to_str().unwrap(),
+            "--schedule",
+            schedule.to_str().unwrap(),
+            "--graphs",
+            "--cut-every",
+            every,
+            "--measured",
+            file.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+        ]);
+        assert_eq!(code, 0, "{err}");
+        predicted.push(ms(&row(&out), "issue_model_ms"));
+    }
+    let (model, measured) = (predicted[1] - predicted[0], ms(&c, "measured_ms") - ms(&w, "measured_ms"));
+    assert!((model - measured).abs() < 1e-9, "{model} against {measured}");
+    std::fs::remove_dir_all(&dir).ok();
+}

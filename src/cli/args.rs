@@ -471,8 +471,14 @@ pub struct CalibrateArgs {
     /// `bench validate --graphs` JSON files holding the runs to calibrate on (repeatable): the
     /// plan in steady state (throughput placements), and one sample at a time (--latency, or a
     /// HIOS schedule).
-    #[arg(long, value_name = "FILE", required = true)]
+    #[arg(long, value_name = "FILE", required_unless_present = "cuts")]
     pub measured: Vec<PathBuf>,
+    /// `bench validate --graphs` JSON files holding one-GPU plans of this workload replayed
+    /// one sample at a time whole and cut into more graphs (`--cut-every`; repeatable): what
+    /// each later graph of a sample costs, for the issue model, instead of what `bench
+    /// profile` measured with graphs of one small kernel.
+    #[arg(long, value_name = "FILE")]
+    pub cuts: Vec<PathBuf>,
     /// The algorithm of the rows to calibrate on: a placement of the whole model on one GPU
     /// (`one-device`), or `sequential` (the HIOS schedule, one sample at a time only).
     #[arg(long, default_value = "one-device")]

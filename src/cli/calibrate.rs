@@ -13,6 +13,11 @@
 //!   the scaled GPU time (the host launching the graph and waking when it ends), which the
 //!   issue model adds to every one-sample prediction under graph replay.
 //!
+//! With `--cuts`, a third number: what each **later graph** of a sample costs (the issue
+//! model's `segments.per_segment_ms`), from one-GPU plans replayed whole and cut into more
+//! graphs (`bench validate --cut-every`): the difference of their times over the difference of
+//! their graph counts (on one GPU cutting changes nothing else the model charges).
+//!
 //! Without a pipeline row the scale comes from the one-sample row and the overhead stays 0.
 //! Every other row — other plans, concurrent stages, other GPUs and splits — remains a test of
 //! the model; the rows calibrated on are marked in validate rows (`calibration_row`) and
@@ -132,6 +137,64 @@ fn times(p: &Value, key: &str) -> Result<Vec<f64>> {
         .map_err(|_| Error::Usage(format!("placebench.profiled.{key}: missing or not a list of numbers")))
 }
 
+/// Rows of `files`, in order.
+fn read_rows(files: &[std::path::PathBuf]) -> Result<Vec<Value>> {
+    let mut rows: Vec<Value> = Vec::new();
+    for f in files {
+        let text = std::fs::read(f).map_err(|e| Error::input(f, "file", e.to_string()))?;
+        let more: Vec<Value> = serde_json::from_slice(&text).map_err(|e| Error::input(f, "rows", e.to_string()))?;
+        rows.extend(more);
+    }
+    Ok(rows)
+}
+
+/// A plan replayed whole and cut: its file, and (graphs, measured ms) of the fewest and the
+/// most graphs per sample.
+#[derive(Debug, Clone, PartialEq)]
+struct Cut {
+    file: String,
+    whole: (u64, f64),
+    cut: (u64, f64),
+}
+
+impl Cut {
+    fn per_graph_ms(&self) -> f64 {
+        (self.cut.1 - self.whole.1) / (self.cut.0 - self.whole.0) as f64
+    }
+}
+
+/// Per plan file among `rows` measured on this workload (`hashes`), one GPU, graph replay, one
+/// sample at a time, untraced (time stamps slow a replay), at two or more graph counts: the
+/// fewest and the most.
+fn cuts(rows: &[Value], hashes: &[Value]) -> Vec<Cut> {
+    let mut by_file: Vec<(String, Vec<(u64, f64)>)> = Vec::new();
+    for r in rows {
+        let ok = r["status"] == "measured"
+            && r["graphs"] == true
+            && r["gpus_in_plan"] == 1
+            && r["timing"] == "latency"
+            && r.get("trace").is_none()
+            && hashes.contains(&r["workload_hash"]);
+        let graphs = r["graphs_per_sample"].as_array().and_then(|g| g.iter().filter_map(Value::as_u64).max());
+        let (Some(graphs), Some(ms), Some(file), true) = (graphs, r["measured_ms"].as_f64(), r["file"].as_str(), ok)
+        else {
+            continue;
+        };
+        match by_file.iter_mut().find(|(f, _)| f == file) {
+            Some((_, v)) => v.push((graphs, ms)),
+            None => by_file.push((file.to_string(), vec![(graphs, ms)])),
+        }
+    }
+    by_file
+        .into_iter()
+        .filter_map(|(file, mut v)| {
+            v.sort_by_key(|x| x.0);
+            let (whole, cut) = (v[0], v[v.len() - 1]);
+            (cut.0 > whole.0).then_some(Cut { file, whole, cut })
+        })
+        .collect()
+}
+
 pub fn calibrate(a: CalibrateArgs) -> Result<i32> {
     let (w, mut v) = read_workload(&a.workload)?;
     let bad = |field: &str, m: &str| Error::input(&a.workload, field, m.to_string());
@@ -142,18 +205,72 @@ pub fn calibrate(a: CalibrateArgs) -> Result<i32> {
     if !p["cost"].as_str().unwrap_or("").starts_with("gpu") {
         return Err(bad("placebench.profiled.cost", "calibrate the GPU-time workload (bench profile --gpu-cost-out)"));
     }
+    if !a.measured.is_empty() {
+        scale(&a, &w, &mut v, &zoo.node_ops)?;
+    }
+    if !a.cuts.is_empty() {
+        segment_cost(&a, &w, &mut v)?;
+    }
+    let out = a.out.as_ref().unwrap_or(&a.workload);
+    write_atomic(out, crate::zoo::to_text(&v).as_bytes())?;
+    eprintln!("{}: wrote {}", w.name, out.display());
+    Ok(0)
+}
+
+/// `--cuts`: the cost of each later graph of a sample, the median over the plans measured
+/// whole and cut, into the profile's `segments` (what `bench profile` measured stays as
+/// `back_to_back_ms`); the workload's hash joins the calibration's, so that rows measured on
+/// it still apply.
+fn segment_cost(a: &CalibrateArgs, w: &crate::workload::Workload, v: &mut Value) -> Result<()> {
+    let rows = read_rows(&a.cuts)?;
+    let p = v.pointer_mut("/placebench/profiled").expect("checked by calibrate");
+    let mut hashes: Vec<Value> = p["calibration"]["from_hashes"].as_array().cloned().unwrap_or_default();
+    if !hashes.contains(&json!(w.content_hash)) {
+        hashes.push(json!(w.content_hash));
+    }
+    let found = cuts(&rows, &hashes);
+    let names = || a.cuts.iter().map(|p| p.display().to_string()).collect::<Vec<_>>();
+    if found.is_empty() {
+        return Err(Error::Usage(format!(
+            "{}: no plan of this workload replayed one sample at a time on one GPU both whole and cut (--cut-every)",
+            names().join(", ")
+        )));
+    }
+    let mut per: Vec<f64> = found.iter().map(Cut::per_graph_ms).collect();
+    per.sort_by(f64::total_cmp);
+    let per_graph = per[per.len() / 2].max(0.0);
+    let seg = &mut p["segments"];
+    if !seg.is_object() {
+        *seg = json!({});
+    }
+    if seg.get("back_to_back_ms").is_none() {
+        seg["back_to_back_ms"] = seg.get("per_segment_ms").cloned().unwrap_or(json!(null));
+    }
+    seg["per_segment_ms"] = json!(per_graph);
+    seg["cut_runs"] = json!({
+        "plans": found.iter().map(|c| json!({"file": c.file, "whole": {"graphs": c.whole.0, "measured_ms": c.whole.1},
+            "cut": {"graphs": c.cut.0, "measured_ms": c.cut.1}, "per_graph_ms": c.per_graph_ms()})).collect::<Vec<_>>(),
+        "measured": names(),
+        "method": "per plan, (measured cut - measured whole) / (graphs cut - graphs whole), one sample at a time on one GPU; the median over the plans",
+    });
+    if p["calibration"].is_object() {
+        p["calibration"]["from_hashes"] = json!(hashes);
+    }
+    eprintln!("{}: each later graph of a sample costs {:.5} ms ({} plans)", w.name, per_graph, found.len());
+    Ok(())
+}
+
+/// `--measured`: the scale of every GPU time and the sample overhead (module doc).
+fn scale(a: &CalibrateArgs, w: &crate::workload::Workload, v: &mut Value, node_ops: &[Vec<usize>]) -> Result<()> {
+    let bad = |field: &str, m: &str| Error::input(&a.workload, field, m.to_string());
+    let p = v.pointer("/placebench/profiled").expect("checked by calibrate");
     let (warm, cold) = (times(p, "op_gpu_warm_ms")?, times(p, "op_gpu_cold_ms")?);
     let l2 = p["l2_bytes"].as_f64().ok_or_else(|| bad("placebench.profiled.l2_bytes", "missing"))?;
     let set = p["working_set_bytes"].as_f64().ok_or_else(|| bad("placebench.profiled.working_set_bytes", "missing"))?;
     if cold.len() != warm.len() {
         return Err(bad("placebench.profiled", "operator time lists of different lengths"));
     }
-    let mut rows: Vec<Value> = Vec::new();
-    for f in &a.measured {
-        let text = std::fs::read(f).map_err(|e| Error::input(f, "file", e.to_string()))?;
-        let more: Vec<Value> = serde_json::from_slice(&text).map_err(|e| Error::input(f, "rows", e.to_string()))?;
-        rows.extend(more);
-    }
+    let rows = read_rows(&a.measured)?;
     let [steady, alone] = anchors(&rows, &w.content_hash, &a.algorithm).map_err(|m| {
         Error::Usage(format!(
             "{}: {m}",
@@ -189,22 +306,19 @@ pub fn calibrate(a: CalibrateArgs) -> Result<i32> {
     p["gpu_time_charged"] = json!("calibrated");
     p["calibration"] = calibration;
     let nodes = v["nodes"].as_array_mut().ok_or_else(|| bad("nodes", "missing"))?;
-    for (node, ops) in nodes.iter_mut().zip(&zoo.node_ops) {
+    for (node, ops) in nodes.iter_mut().zip(node_ops) {
         node["fpgaLatency"] = json!(ops.iter().map(|&o| charged[o]).sum::<f64>());
         if let (Some(_), Some(u)) = (node.get("occupancy"), node_occupancy(ops, &charged, &occupancy)) {
             node["occupancy"] = json!(u);
         }
     }
-    let out = a.out.as_ref().unwrap_or(&a.workload);
-    write_atomic(out, crate::zoo::to_text(&v).as_bytes())?;
     eprintln!(
-        "{}: GPU times x {scale:.4} ({}), sample overhead {overhead:.4} ms ({}); charged {total:.4} ms in all (miss share {miss:.3}); wrote {}",
+        "{}: GPU times x {scale:.4} ({}), sample overhead {overhead:.4} ms ({}); charged {total:.4} ms in all (miss share {miss:.3})",
         w.name,
         steady.as_ref().or(alone.as_ref()).map_or(String::new(), |x| format!("{} measured {:.4} ms, issue model {:.4} ms", x.file, x.measured_ms, x.issue_ms)),
         alone.as_ref().map_or("none measured".into(), |x| format!("{} measured {:.4} ms", x.file, x.measured_ms)),
-        out.display()
     );
-    Ok(0)
+    Ok(())
 }
 
 #[cfg(test)]
@@ -256,6 +370,37 @@ mod tests {
         assert_eq!(alone.unwrap().file, "h-hios-true-1");
         assert!(anchors(&rows[..3], "h", "one-device").is_err());
         assert!(anchors(&rows, "h", "dp").is_err());
+    }
+
+    /// Worked by hand: plan a.json whole (1 graph) 1.0 ms, cut after every 8 stages (21
+    /// graphs) 1.06 ms and after every 32 (6) 1.01: (1.06 − 1.0) / 20 = 3 µs per later graph.
+    /// Rows of another workload, of two GPUs, eager, traced, or of a plan measured only whole are
+    /// left out.
+    #[test]
+    fn a_later_graph_costs_the_difference_of_whole_and_cut_over_their_graphs() {
+        let cut = |file: &str, hash: &str, graphs: u64, ms: f64| {
+            json!({"status": "measured", "graphs": true, "gpus_in_plan": 1, "timing": "latency",
+                   "workload_hash": hash, "graphs_per_sample": [graphs, 0], "measured_ms": ms, "file": file})
+        };
+        let mut eager = cut("a.json", "h", 30, 9.0);
+        eager["graphs"] = json!(false);
+        let mut two = cut("a.json", "h", 40, 9.0);
+        two["gpus_in_plan"] = json!(2);
+        let mut traced = cut("a.json", "h", 60, 9.0);
+        traced["trace"] = json!({});
+        let rows = vec![
+            cut("a.json", "h", 21, 1.06),
+            cut("a.json", "h", 1, 1.0),
+            cut("a.json", "h", 6, 1.01),
+            cut("a.json", "other", 50, 9.0),
+            cut("b.json", "h", 1, 1.0),
+            eager,
+            two,
+            traced,
+        ];
+        let found = cuts(&rows, &[json!("h")]);
+        assert_eq!(found, vec![Cut { file: "a.json".into(), whole: (1, 1.0), cut: (21, 1.06) }]);
+        assert!((found[0].per_graph_ms() - 0.003).abs() < 1e-12);
     }
 
     /// Worked by hand: the pipeline measured 2 against 2.5 predicted (scale 0.8); the plan

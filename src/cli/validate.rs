@@ -359,6 +359,10 @@ fn predict(r: &mut Value, w: &Workload, zoo: Option<&Zoo>, job: &Job, model: Opt
     r["calibration_row"] = json!(calibration_row(zoo, job));
     r["profile_calibrated"] = json!(zoo.and_then(|z| z.profile.as_ref()).is_some_and(|p| p.calibration.is_some()));
     r["within_memory"] = json!(job.within_memory);
+    if r["graphs"] == true {
+        let devices = r["gpus_present"].as_u64().unwrap_or(1) as usize;
+        r["graphs_per_sample"] = json!(issue::graphs_per_sample(&job.plan, devices));
+    }
 }
 
 pub fn validate(a: ValidateArgs) -> Result<i32> {
