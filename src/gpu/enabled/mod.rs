@@ -248,21 +248,17 @@ pub fn execute(
         ctxs.iter().map(|c| c.new_stream().map_err(|e| err("stream", e))).collect::<Result<_, _>>()?;
     // Output buffers, filled with random values (never time on zeros).
     let mut keep: Vec<CudaSlice<f32>> = Vec::new();
-    let mut out_addr = vec![0u64; tasks.len()];
-    let mut alloc_order: Vec<usize> = (0..tasks.len()).collect();
-    if std::env::var("PLACEBENCH_ALLOC").as_deref() == Ok("grouped") {
-        alloc_order.sort_by_key(|&t| phys(t));
-    }
-    for t in alloc_order {
+    let mut out_addr = Vec::with_capacity(tasks.len());
+    for (t, task) in tasks.iter().enumerate() {
         let (buf, p) = kernels::random_buffer(
             &libs[phys(t)],
             &streams[lane[t]],
-            tasks[t].out_bytes.div_ceil(ELEMENT_BYTES),
+            task.out_bytes.div_ceil(ELEMENT_BYTES),
             t as u32,
             1.0,
         )?;
         keep.push(buf);
-        out_addr[t] = p;
+        out_addr.push(p);
     }
     // Pipelines stream samples with each task its lag behind (one-forward-one-backward on
     // training splits); a graph replays one whole sample, so there every lag is 0.
@@ -336,8 +332,6 @@ pub fn execute(
         g
     };
     let barrier = Barrier::new(gpus_used.len() + 1);
-    let setup_turn = AtomicUsize::new(0);
-    let serial_setup = std::env::var("PLACEBENCH_SETUP").as_deref() == Ok("serial");
     let abort = AtomicBool::new(false);
     // Rounds of samples: one sample each (latency); or, for pipelines, pairs of `samples` and
     // `2 * samples` samples, whose difference is `samples` samples in steady state, without
@@ -377,16 +371,12 @@ pub fn execute(
     let warmup = rounds / (repeats + 1);
     let wall = std::thread::scope(|scope| -> Result<Vec<f64>, String> {
         let mut handles = Vec::new();
-        for (turn, &g) in gpus_used.iter().enumerate() {
-            let (sh, barrier, windows, setup_turn) = (&sh, &barrier, &windows, &setup_turn);
+        for &g in &gpus_used {
+            let (sh, barrier, windows) = (&sh, &barrier, &windows);
             handles.push(scope.spawn(move || -> Result<(f64, Option<RawTrace>), String> {
                 // A failure here must not leave the other threads at a barrier: keep meeting
                 // the barriers with nothing to do, and report the error at the end.
-                while serial_setup && setup_turn.load(Ordering::Acquire) != turn {
-                    std::thread::yield_now();
-                }
                 let setup = setup_thread(sh, g, graphs, trace);
-                setup_turn.fetch_add(1, Ordering::Release);
                 let mut traced: Vec<Vec<u64>> = Vec::new();
                 let mut failure = setup.as_ref().err().cloned();
                 if failure.is_some() {
