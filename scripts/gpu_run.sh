@@ -11,9 +11,9 @@
 # replays; default 1), EAGER_HIOS (no: skip eager HIOS runs), EAGER_PLACE (no: skip eager runs of
 # the placements; graph replays only), PROFILED (a folder of profiles
 # made before: skip profiling), CALIBRATE (no: use the GPU-time profile as measured, without
-# bench calibrate), PROCESSES (per plan; the median is kept), STAGE_TIMES (no: skip timing the
-# graph-replayed schedules' concurrent stages alone), SAMPLES, REPEATS, PAPER_NAMES (none: skip
-# the paper's).
+# bench calibrate), CUTS (no: calibrate without the cut run that sets each later graph's cost),
+# PROCESSES (per plan; the median is kept), STAGE_TIMES (no: skip timing the graph-replayed
+# schedules' concurrent stages alone), SAMPLES, REPEATS, PAPER_NAMES (none: skip the paper's).
 set -uo pipefail
 export LD_LIBRARY_PATH="$(pwd)/.gpu/lib:${LD_LIBRARY_PATH:-}"
 # Never NVLink multicast on the shared hosts (DEVELOPERS.md).
@@ -62,11 +62,17 @@ for spec in ${MODELS:-inception-v3:299 bert:0 resnet50:224 randwire:224}; do
       --out "$c/throughput.json" 2>&1 | tee -a "$log"
     $V "$wg" "$c"/latency/placements/*.json --latency --graphs --samples "$samples" --repeats "$repeats" \
       --out "$c/latency.json" 2>&1 | tee -a "$log"
+    # The same cut into a graph every 8 stages: what each later graph of a sample costs.
+    cuts=()
+    if [ "${CUTS:-yes}" = yes ]; then
+      $V "$wg" "$c"/latency/placements/*.json --latency --graphs --cut-every 8 --samples "$samples" --repeats "$repeats" \
+        --out "$c/latency_cut.json" 2>&1 | tee -a "$log" && cuts=(--cuts "$c/latency.json" --cuts "$c/latency_cut.json")
+    fi
     # The profile as measured stays beside the calibrated one (the calibration rows' workload).
     mkdir -p "$out/profiled/$dev/uncalibrated"
     cp "$wg" "$out/profiled/$dev/uncalibrated/${name}_gpucost.json" 2>/dev/null || true
     cal="$out/profiled/$dev/${name}_gpucost.json"
-    $B calibrate "$wg" --measured "$c/throughput.json" --measured "$c/latency.json" --out "$cal.new" 2>&1 | tee -a "$log" \
+    $B calibrate "$wg" --measured "$c/throughput.json" --measured "$c/latency.json" "${cuts[@]}" --out "$cal.new" 2>&1 | tee -a "$log" \
       && mv "$cal.new" "$cal" && wg="$cal"
   fi
   place=no
