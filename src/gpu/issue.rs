@@ -43,7 +43,7 @@
 //! a producer runs ahead.
 
 use super::plan::{copy_hold, Dep, Plan, Work};
-use super::Mode;
+use super::{Mode, SegmentTimes};
 
 /// Per-task costs, in milliseconds.
 #[derive(Debug, Clone)]
@@ -548,21 +548,6 @@ fn predict_replay(
     }
     let makespan = prev_end.iter().copied().fold(0.0, f64::max);
     Prediction { per_sample_ms: makespan / samples as f64, host_ms: 0.0 }
-}
-
-/// A segment of a graph-replayed sample as the issue model runs it, in milliseconds from the
-/// sample's start (the executor's trace, `crate::gpu::SegmentTrace`, times the same): when
-/// its GPU could start it (its imports in, the segment before it ended), when it ended, and
-/// each copy of its imports.
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
-pub struct SegmentTimes {
-    pub gpu: usize,
-    /// Its place among its GPU's segments.
-    pub index: usize,
-    pub tasks: usize,
-    pub ready_ms: f64,
-    pub end_ms: f64,
-    pub copies_ms: Vec<[f64; 2]>,
 }
 
 /// The segments of one sample of `plan` replayed as graphs on `devices` GPUs, as the issue

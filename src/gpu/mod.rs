@@ -161,25 +161,26 @@ pub struct Measurement {
     pub gpu: GpuInfo,
     /// Graph replay of one sample at a time, traced: each GPU's segments as timed (empty
     /// unless asked for).
-    pub trace: Vec<SegmentTrace>,
+    pub trace: Vec<SegmentTimes>,
 }
 
-/// One segment of a graph-replayed sample as the executor's trace timed it (`bench validate
-/// --trace`): medians over the timed samples of time stamps (the GPUs' global timer, one clock
-/// for a host's GPUs, written by one-thread kernels), in milliseconds from the sample's first
-/// stamp on any GPU.
-#[derive(Debug, Clone, serde::Serialize)]
-pub struct SegmentTrace {
+/// One segment of a graph-replayed sample, in milliseconds from the sample's start: as the
+/// executor's trace timed it (`bench validate --trace`: medians over the timed samples of time
+/// stamps — the GPUs' global timer, one clock for a host's GPUs, written by one-thread kernels —
+/// from the sample's first stamp on any GPU), or as the issue model runs it
+/// (`issue::replay_timeline`).
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct SegmentTimes {
     pub gpu: usize,
     /// Its place among its GPU's segments of the sample.
     pub index: usize,
     pub tasks: usize,
-    /// The first and the last node of the segment's graph: when it started (its imports in,
-    /// everything before it done, its graph launched) and when all of it had ended.
+    /// When the segment started (its imports in, everything before it done, its graph
+    /// launched: the trace's stamp as its graph's first node) and when all of it had ended.
     pub ready_ms: f64,
     pub end_ms: f64,
-    /// Each of its imports that copies, stamped on the copy stream: when it had passed the
-    /// wait for the producer (the copy could start), and when the copy had ended.
+    /// Each of its imports that copies: when the copy could start (its producer done; traced,
+    /// the copy stream past its wait) and when it had ended.
     pub copies_ms: Vec<[f64; 2]>,
 }
 

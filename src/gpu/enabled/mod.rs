@@ -8,7 +8,7 @@ mod kernels;
 
 use super::plan::{CopyKernel, Plan, Work, ELEMENT_BYTES};
 use super::{
-    CopyInterference, GpuInfo, LinkFit, Measurement, Mode, OpProfile, OpTimes, SegmentTrace, StageTime, TOGETHER,
+    CopyInterference, GpuInfo, LinkFit, Measurement, Mode, OpProfile, OpTimes, SegmentTimes, StageTime, TOGETHER,
 };
 use crate::zoo::graph::OpGraph;
 use cudarc::driver::sys;
@@ -567,7 +567,7 @@ struct RawTrace {
 
 /// Per segment of every GPU, the median over the timed samples of its stamps in milliseconds
 /// from the sample's first stamp on any GPU.
-fn segment_traces(raw: &[RawTrace]) -> Vec<SegmentTrace> {
+fn segment_traces(raw: &[RawTrace]) -> Vec<SegmentTimes> {
     let samples = raw.iter().map(|r| r.samples.len()).min().unwrap_or(0);
     let origin: Vec<u64> = (0..samples).map(|j| raw.iter().map(|r| r.samples[j][0]).min().unwrap_or(0)).collect();
     let mut out = Vec::new();
@@ -582,7 +582,7 @@ fn segment_traces(raw: &[RawTrace]) -> Vec<SegmentTrace> {
             let (ready_ms, end_ms) = (at(k), at(k + 1));
             let copies_ms = (0..copies).map(|c| [at(k + 2 + 2 * c), at(k + 3 + 2 * c)]).collect();
             k += 2 + 2 * copies;
-            out.push(SegmentTrace { gpu: r.gpu, index, tasks, ready_ms, end_ms, copies_ms });
+            out.push(SegmentTimes { gpu: r.gpu, index, tasks, ready_ms, end_ms, copies_ms });
         }
     }
     out
