@@ -518,7 +518,7 @@ struct ThreadState {
     segments: Vec<Segment>,
     /// Fork and join events of the captures, kept alive with the graphs.
     _capture_events: Vec<CudaEvent>,
-    /// Timing events of a traced replay.
+    /// The time stamps of a traced replay (graph mode, `--trace`).
     tracer: Option<Tracer>,
 }
 
@@ -531,24 +531,28 @@ struct Tracer {
     base: u64,
     /// Per segment, its tasks and its copies.
     layout: Vec<(usize, usize)>,
+    /// Per segment, its first stamp: its start; then its end and its copies'.
+    first: Vec<usize>,
 }
 
 impl Tracer {
     fn new(stream: &Arc<CudaStream>, layout: Vec<(usize, usize)>) -> Result<Tracer, String> {
+        let first: Vec<usize> = layout
+            .iter()
+            .scan(1, |next, &(_, copies)| {
+                *next += 2 + 2 * copies;
+                Some(*next - 2 - 2 * copies)
+            })
+            .collect();
         let n = 1 + layout.iter().map(|&(_, c)| 2 + 2 * c).sum::<usize>();
         let slots = stream.alloc_zeros::<u64>(n).map_err(|e| err("alloc", e))?;
         let base = address(&slots, stream);
-        Ok(Tracer { slots, base, layout })
+        Ok(Tracer { slots, base, layout, first })
     }
 
     /// The address of stamp `i`.
     fn at(&self, i: usize) -> u64 {
         self.base + 8 * i as u64
-    }
-
-    /// The first stamp of segment `seg`: its start; then its end and its copies'.
-    fn first_of(&self, seg: usize) -> usize {
-        1 + self.layout[..seg].iter().map(|&(_, c)| 2 + 2 * c).sum::<usize>()
     }
 
     /// The sample's stamps (the thread's streams synchronised).
@@ -658,7 +662,7 @@ fn setup_thread(sh: &Shared, g: usize, graphs: bool, trace: bool) -> Result<Thre
         let lib = &sh.libs[g];
         for (i, tasks) in cuts.into_iter().enumerate() {
             let stamp = |k: usize| match &st.tracer {
-                Some(tr) => kernels::stamp(lib, origin, tr.at(tr.first_of(i) + k)),
+                Some(tr) => kernels::stamp(lib, origin, tr.at(tr.first[i] + k)),
                 None => Ok(()),
             };
             let mut lanes: Vec<usize> = tasks.iter().map(|&t| sh.lane[t]).filter(|&l| l != origin_lane).collect();
@@ -708,7 +712,7 @@ fn replay(sh: &Shared, st: &ThreadState, s: usize) -> Result<(), String> {
     }
     for (i, seg) in st.segments.iter().enumerate() {
         // A traced replay stamps before and after each copy (the segment's stamps 2, 3, ...).
-        let mut next = st.tracer.as_ref().map(|tr| tr.first_of(i) + 2);
+        let mut next = st.tracer.as_ref().map(|tr| tr.first[i] + 2);
         let mut stamp = |copies: &Arc<CudaStream>| match (&st.tracer, next.as_mut()) {
             (Some(tr), Some(k)) => {
                 *k += 1;
