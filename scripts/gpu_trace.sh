@@ -5,7 +5,8 @@
 # segment's start and end and each copy's, per GPU, beside the issue model's; and, to see what
 # the stamps cost, replayed untraced too. Named trace_* and untraced_*, not validate_*: one
 # process per plan, a diagnostic kept out of the fidelity figures.
-# Env: MODELS, K (default 2), ALGOS, SAMPLES, REPEATS. Results go to $OUT.
+# Env: MODELS, K (default 2), ALGOS, SAMPLES, REPEATS, FLAGS (more `bench validate` flags, e.g.
+# --no-copies) and TAG (added to the file names). Results go to $OUT.
 set -euo pipefail
 export LD_LIBRARY_PATH="$(pwd)/.gpu/lib:${LD_LIBRARY_PATH:-}"
 export NCCL_NVLS_ENABLE=0 TORCH_SYMM_MEM_DISABLE_MULTICAST=1 NVSHMEM_DISABLE_NVLS=1
@@ -27,7 +28,7 @@ for m in ${MODELS:-inceptionv3 bert resnet50 randwire}; do
   [ ${#plans[@]} -gt 0 ] || continue
   for how in untraced trace; do
     flag=; if [ $how = trace ]; then flag=--trace; fi
-    timeout 300 .gpu/bench validate "$w" --graphs $flag --samples "${SAMPLES:-30}" --repeats "${REPEATS:-3}" \
-      "${plans[@]}" --out "$out/${how}_hios_graphs_${m}_b1_op_k${k}.json" 2>&1 | tee -a "$out/log.txt"
+    timeout 300 .gpu/bench validate "$w" --graphs $flag ${FLAGS:-} --samples "${SAMPLES:-30}" --repeats "${REPEATS:-3}" \
+      "${plans[@]}" --out "$out/${how}${TAG:-}_hios_graphs_${m}_b1_op_k${k}.json" 2>&1 | tee -a "$out/log.txt"
   done
 done

@@ -457,6 +457,11 @@ pub struct ValidateArgs {
     /// diagnostic of what cutting alone costs. Rows say so (`cut_every`).
     #[arg(long, value_name = "N", default_value_t = 0)]
     pub cut_every: usize,
+    /// Move no bytes between GPUs: every dependency on another GPU is only waited for (its
+    /// event), in the executor and the issue model alike. A diagnostic of what the copies cost;
+    /// rows say so (`no_copies`).
+    #[arg(long)]
+    pub no_copies: bool,
     /// Run nothing: take the measurements from this earlier `bench validate` JSON file (rows
     /// matched by plan file name) and recompute every prediction for them — the workload's
     /// model, the roofline and the executor's issue model. Needs no GPU.

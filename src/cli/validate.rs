@@ -338,6 +338,7 @@ fn row(w: &Workload, zoo: Option<&Zoo>, job: &Job, m: &Measurement, model: Optio
     if plan.cut_every > 0 {
         r["cut_every"] = json!(plan.cut_every);
     }
+
     predict(&mut r, w, zoo, job, model);
     r
 }
@@ -406,6 +407,9 @@ pub fn validate(a: ValidateArgs) -> Result<i32> {
             None => plan::busy_placement(&w, &placement, &e),
         };
         plan.cut_every = a.cut_every;
+        if a.no_copies {
+            plan.drop_copies();
+        }
         let within_memory = !e.violations.iter().any(|v| matches!(v, Violation::Memory { .. }));
         jobs.push(Job {
             file: file.clone(),
@@ -449,6 +453,9 @@ pub fn validate(a: ValidateArgs) -> Result<i32> {
         let stages = if graph.is_some() { s.stages.clone() } else { Vec::new() };
         let mut plan = plan::schedule(&w, &s, graph).map_err(Error::Usage)?;
         plan.cut_every = a.cut_every;
+        if a.no_copies {
+            plan.drop_copies();
+        }
         jobs.push(Job {
             file: file.clone(),
             kind: "hios",
@@ -482,6 +489,9 @@ pub fn validate(a: ValidateArgs) -> Result<i32> {
                 let run = Run { devices: m.gpu.devices, samples: a.samples, graphs: a.graphs, timing: timed(&m).0 };
                 let issue = issue_model(zoo.as_ref(), job, &run);
                 let mut r = row(&w, zoo.as_ref(), job, &m, issue);
+                if a.no_copies {
+                    r["no_copies"] = json!(true);
+                }
                 if trace {
                     r["trace"] = trace_of(&m, issue_costs(zoo.as_ref(), job, &run), job, &run);
                 }
@@ -569,6 +579,9 @@ fn child_args(a: &ValidateArgs, job: &Job, out: &Path) -> Vec<std::ffi::OsString
     v.extend(["--samples".into(), a.samples.to_string().into(), "--repeats".into(), a.repeats.to_string().into()]);
     if a.cut_every > 0 {
         v.extend(["--cut-every".into(), a.cut_every.to_string().into()]);
+    }
+    if a.no_copies {
+        v.push("--no-copies".into());
     }
     if a.copy.word_copies {
         v.push("--word-copies".into());

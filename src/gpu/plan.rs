@@ -182,6 +182,16 @@ impl Plan {
         (lane, keys.iter().map(|k| k.0 % devices).collect())
     }
 
+    /// Every dependency on another GPU carries no bytes: only its event is waited for.
+    pub fn drop_copies(&mut self) {
+        let gpu: Vec<usize> = self.tasks.iter().map(|t| t.gpu).collect();
+        for (i, t) in self.tasks.iter_mut().enumerate() {
+            for d in t.deps.iter_mut().filter(|d| gpu[d.task] != gpu[i]) {
+                d.bytes = 0;
+            }
+        }
+    }
+
     /// Checks that every dependency points to an earlier task.
     pub fn check(&self) -> Result<(), String> {
         for (i, t) in self.tasks.iter().enumerate() {
