@@ -457,9 +457,10 @@ pub struct ValidateArgs {
     /// diagnostic of what cutting alone costs. Rows say so (`cut_every`).
     #[arg(long, value_name = "N", default_value_t = 0)]
     pub cut_every: usize,
-    /// Move no bytes between GPUs: every dependency on another GPU is only waited for (its
-    /// event), in the executor and the issue model alike. A diagnostic of what the copies cost;
-    /// rows say so (`no_copies`).
+    /// No copies between GPUs: a dependency on another GPU is only waited for (its event) and
+    /// the consumer reads the producer's output over the link itself (peer access), which the
+    /// issue model charges nothing for. A diagnostic of what the copy path costs; rows say so
+    /// (`no_copies`).
     #[arg(long)]
     pub no_copies: bool,
     /// Run nothing: take the measurements from this earlier `bench validate` JSON file (rows

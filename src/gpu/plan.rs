@@ -182,7 +182,8 @@ impl Plan {
         (lane, keys.iter().map(|k| k.0 % devices).collect())
     }
 
-    /// Every dependency on another GPU carries no bytes: only its event is waited for.
+    /// Every dependency on another GPU carries no bytes: only its event is waited for, and
+    /// the executor's consumer reads the producer's buffer where it is (over the link).
     pub fn drop_copies(&mut self) {
         let gpu: Vec<usize> = self.tasks.iter().map(|t| t.gpu).collect();
         for (i, t) in self.tasks.iter_mut().enumerate() {
