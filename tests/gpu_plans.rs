@@ -350,3 +350,15 @@ fn occupancy_out_of_range_is_refused() {
     let e = parse_workload(text.as_bytes(), Path::new("bad.json"), "bad").unwrap_err().to_string();
     assert!(e.contains("bad.json") && e.contains("node 3") && e.contains("occupancy"), "{e}");
 }
+
+/// `--no-copies` (`Plan::drop_copies`): a ping-pong over two GPUs keeps its dependencies but
+/// carries no bytes between GPUs; the same chain on one GPU is left as it was.
+#[test]
+fn dropping_copies_empties_only_dependencies_between_gpus() {
+    let mut two = plan::ping_pong(4, 2, 0.01, 4096);
+    two.drop_copies();
+    assert!(two.tasks.iter().skip(1).all(|t| t.deps.len() == 1 && t.deps[0].bytes == 0));
+    let mut one = plan::ping_pong(4, 1, 0.01, 4096);
+    one.drop_copies();
+    assert!(one.tasks.iter().skip(1).all(|t| t.deps.len() == 1 && t.deps[0].bytes == 4096));
+}
