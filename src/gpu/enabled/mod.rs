@@ -758,8 +758,7 @@ fn import(
         // The copy runs on the receiving GPU's copy stream, so that it overlaps the compute
         // queued before its consumer (transfers are delays in the schedule's model, not work
         // on a compute stream); the consumer's stream waits for it.
-        let inline = std::env::var_os("PLACEBENCH_COPY_INLINE").is_some();
-        let copies = if inline { stream } else { &sh.copy_streams[i.dst_gpu] };
+        let copies = &sh.copy_streams[i.dst_gpu];
         check("wait event", unsafe { sys::cuStreamWaitEvent(copies.cu_stream(), sent, 0) })?;
         mb.waited.store(s + 1, Ordering::Release);
         stamp(copies)?;
@@ -772,10 +771,8 @@ fn import(
             check("peer copy", unsafe { sys::cuMemcpyPeerAsync(i.dst, dc, i.src, sc, i.bytes, copies.cu_stream()) })?;
         }
         stamp(copies)?;
-        if !inline {
-            i.copied.record(copies).map_err(|e| err("record", e))?;
-            stream.wait(&i.copied).map_err(|e| err("wait", e))?;
-        }
+        i.copied.record(copies).map_err(|e| err("record", e))?;
+        stream.wait(&i.copied).map_err(|e| err("wait", e))?;
     }
     Ok(())
 }
