@@ -335,10 +335,6 @@ fn row(w: &Workload, zoo: Option<&Zoo>, job: &Job, m: &Measurement, model: Optio
         "timing": timing.name(), "repeats_ms": repeats, "spread": spread, "samples": m.samples, "stream": stream,
         "issue_ms_per_sample": m.issue_ms_per_sample, "graphs": m.graphs, "copy_kernel": m.copy_kernel, "date_utc": now(),
     });
-    if plan.cut_every > 0 {
-        r["cut_every"] = json!(plan.cut_every);
-    }
-
     predict(&mut r, w, zoo, job, model);
     r
 }
@@ -364,6 +360,15 @@ fn predict(r: &mut Value, w: &Workload, zoo: Option<&Zoo>, job: &Job, model: Opt
         let devices = r["gpus_present"].as_u64().unwrap_or(1) as usize;
         r["graphs_per_sample"] = json!(issue::graphs_per_sample(&job.plan, devices));
     }
+}
+
+/// `plan` as the diagnostic options ask: cut every `--cut-every` stages, without copies.
+fn diagnosed(mut plan: Plan, a: &ValidateArgs) -> Plan {
+    plan.cut_every = a.cut_every;
+    if a.no_copies {
+        plan.drop_copies();
+    }
+    plan
 }
 
 pub fn validate(a: ValidateArgs) -> Result<i32> {
@@ -402,14 +407,13 @@ pub fn validate(a: ValidateArgs) -> Result<i32> {
             let roof = zoo.as_ref().and_then(|z| z.roofline.as_ref()).map(|r| evaluate(r, &split).max_load);
             ("throughput", Mode::Pipeline, e.max_load, roof)
         };
-        let mut plan = match &zoo {
-            Some(z) => plan::op_placement(&w, z.graph.clone(), &z.node_ops, &placement),
-            None => plan::busy_placement(&w, &placement, &e),
-        };
-        plan.cut_every = a.cut_every;
-        if a.no_copies {
-            plan.drop_copies();
-        }
+        let plan = diagnosed(
+            match &zoo {
+                Some(z) => plan::op_placement(&w, z.graph.clone(), &z.node_ops, &placement),
+                None => plan::busy_placement(&w, &placement, &e),
+            },
+            &a,
+        );
         let within_memory = !e.violations.iter().any(|v| matches!(v, Violation::Memory { .. }));
         jobs.push(Job {
             file: file.clone(),
@@ -451,11 +455,7 @@ pub fn validate(a: ValidateArgs) -> Result<i32> {
         }
         let predicted = resimulated;
         let stages = if graph.is_some() { s.stages.clone() } else { Vec::new() };
-        let mut plan = plan::schedule(&w, &s, graph).map_err(Error::Usage)?;
-        plan.cut_every = a.cut_every;
-        if a.no_copies {
-            plan.drop_copies();
-        }
+        let plan = diagnosed(plan::schedule(&w, &s, graph).map_err(Error::Usage)?, &a);
         jobs.push(Job {
             file: file.clone(),
             kind: "hios",
@@ -489,6 +489,9 @@ pub fn validate(a: ValidateArgs) -> Result<i32> {
                 let run = Run { devices: m.gpu.devices, samples: a.samples, graphs: a.graphs, timing: timed(&m).0 };
                 let issue = issue_model(zoo.as_ref(), job, &run);
                 let mut r = row(&w, zoo.as_ref(), job, &m, issue);
+                if a.cut_every > 0 {
+                    r["cut_every"] = json!(a.cut_every);
+                }
                 if a.no_copies {
                     r["no_copies"] = json!(true);
                 }

@@ -21,11 +21,12 @@
 //! measurement. Under graph replay the model follows the executor's segments
 //! (`Plan::segments`), each GPU's later segments of a sample paying a graph launch
 //! (`segment_ms`: measured by `bench profile` with one-kernel graphs, or by `bench calibrate
-//! --cuts` from the model's own graphs replayed whole and cut), and runs each HIOS stage inside them by the
-//! stage formula ([`crate::hios::shared_stage_time`] from the operators' measured occupancies)
-//! scaled to the share of its gain that operators beside their peers got (`concurrency`), plus
-//! the measured fork and join per extra stream; a sample run alone adds the sample overhead
-//! that `bench calibrate` measured (launching the graphs, waking when they end).
+//! --cuts` from the model's own graphs replayed whole and cut), and runs each HIOS stage
+//! inside them by the stage formula ([`crate::hios::shared_stage_time`] from the operators'
+//! measured occupancies) scaled to the share of its gain that operators beside their peers got
+//! (`concurrency`), plus the measured fork and join per extra stream; a sample run alone adds
+//! the sample overhead that `bench calibrate` measured (launching the graphs, waking when they
+//! end).
 //!
 //! A concurrent stage runs at the operators' times as profiled, not as calibrated: the
 //! calibration's scale holds what a model gains on one stream from its data flowing from
@@ -35,9 +36,9 @@
 //! segment (`bench validate --trace`), such segments took their predicted time times 1.12–1.25,
 //! about one over the calibration's scale, while the same model cut into as many graphs on one
 //! GPU (`--cut-every`) kept its calibrated speed (README "Real GPUs"; the cause is not known,
-//! but without the copy path, `--no-copies`, the segments ran at the calibrated speed). Pipelines
-//! over several GPUs keep the calibrated times: Inception-v3's two-GPU pipelines run within
-//! 1.3% of them.
+//! but without the copy path, `--no-copies`, the segments ran at the calibrated speed).
+//! Pipelines over several GPUs keep the calibrated times: Inception-v3's two-GPU pipelines run
+//! within 1.3% of them.
 //!
 //! Left out, on purpose: contention between concurrent streams of one GPU in eager runs (they
 //! overlap freely there), the order of operators' effect on the cache, the host cost of event
