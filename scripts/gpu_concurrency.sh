@@ -8,7 +8,7 @@
 # Named stage_times_*, not validate_*: one process per plan, a diagnostic kept out of the
 # fidelity figures.
 set -euo pipefail
-export LD_LIBRARY_PATH="$(pwd)/.gpu/lib:${LD_LIBRARY_PATH:-}"
+source scripts/gpu_env.sh
 out="${OUT:-results/gpu/concurrency}"
 run="${RUN:-results/gpu/h100-peers}"
 mkdir -p "$out"

@@ -7,8 +7,7 @@
 # schedule twice as graphs: word copies on every thread slot, and the picked wide copies.
 # Env: MODELS ("model:image ..."), BLOCKS (the sweep), SAMPLES, REPEATS. Results go to $OUT.
 set -uo pipefail
-export LD_LIBRARY_PATH="$(pwd)/.gpu/lib:${LD_LIBRARY_PATH:-}"
-export NCCL_NVLS_ENABLE=0 TORCH_SYMM_MEM_DISABLE_MULTICAST=1 NVSHMEM_DISABLE_NVLS=1
+source scripts/gpu_env.sh
 B="timeout ${STEP_TIMEOUT:-150} .gpu/bench"
 out="${OUT:-results/gpu/copy-blocks}"
 mkdir -p "$out/sweep" "$out/words" "$out/wide"

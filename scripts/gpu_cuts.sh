@@ -7,8 +7,7 @@
 # Env: MODELS, K (the profiles' GPU count, default 2), ALGO, CUTS, TRACE_CUT, SAMPLES, REPEATS.
 # Results go to $OUT as one archive (the device tool returns few files).
 set -euo pipefail
-export LD_LIBRARY_PATH="$(pwd)/.gpu/lib:${LD_LIBRARY_PATH:-}"
-export NCCL_NVLS_ENABLE=0 TORCH_SYMM_MEM_DISABLE_MULTICAST=1 NVSHMEM_DISABLE_NVLS=1
+source scripts/gpu_env.sh
 out="${OUT:-results/gpu/cuts}"
 run="${RUN:-results/gpu/h200x2-peers}"
 k="${K:-2}"

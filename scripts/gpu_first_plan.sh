@@ -8,7 +8,7 @@
 # Env: W (workload), P (folder of placements; the first in name order is the repeated one),
 # SAMPLES, REPEATS.
 set -euo pipefail
-export LD_LIBRARY_PATH="$(pwd)/.gpu/lib:${LD_LIBRARY_PATH:-}"
+source scripts/gpu_env.sh
 w="${W:-results/gpu/h100-process-per-plan/profiled/h100/bert_b1_op_k1_gpucost.json}"
 p="${P:-results/gpu/h100-process-per-plan/place/bert_b1_op_k1_gpucost/placements}"
 out="${OUT:-results/gpu/first-plan}"

@@ -15,9 +15,7 @@
 # PROCESSES (per plan; the median is kept), STAGE_TIMES (no: skip timing the graph-replayed
 # schedules' concurrent stages alone), SAMPLES, REPEATS, PAPER_NAMES (none: skip the paper's).
 set -uo pipefail
-export LD_LIBRARY_PATH="$(pwd)/.gpu/lib:${LD_LIBRARY_PATH:-}"
-# Never NVLink multicast on the shared hosts (DEVELOPERS.md).
-export NCCL_NVLS_ENABLE=0 TORCH_SYMM_MEM_DISABLE_MULTICAST=1 NVSHMEM_DISABLE_NVLS=1
+source scripts/gpu_env.sh
 # A hung step costs device time: every step has a time limit.
 B="timeout ${STEP_TIMEOUT:-150} .gpu/bench"
 # Each plan in PROCESSES processes of its own, the median kept: processes differed by up to 8%.

@@ -7,7 +7,7 @@
 # gain over one stream, apart from what the stage order costs against the builder's.
 # Results go to $OUT (or results/gpu/stage-order).
 set -euo pipefail
-export LD_LIBRARY_PATH="$(pwd)/.gpu/lib:${LD_LIBRARY_PATH:-}"
+source scripts/gpu_env.sh
 out="${OUT:-results/gpu/stage-order}"
 run=results/gpu/h100-calibrated
 mkdir -p "$out"

@@ -8,8 +8,7 @@
 # Env: MODELS, K (default 2), ALGOS, SAMPLES, REPEATS, FLAGS (more `bench validate` flags, e.g.
 # --no-copies) and TAG (added to the file names). Results go to $OUT.
 set -euo pipefail
-export LD_LIBRARY_PATH="$(pwd)/.gpu/lib:${LD_LIBRARY_PATH:-}"
-export NCCL_NVLS_ENABLE=0 TORCH_SYMM_MEM_DISABLE_MULTICAST=1 NVSHMEM_DISABLE_NVLS=1
+source scripts/gpu_env.sh
 out="${OUT:-results/gpu/trace}"
 run="${RUN:-results/gpu/h200x2-peers}"
 k="${K:-2}"
