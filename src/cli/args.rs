@@ -463,6 +463,11 @@ pub struct ValidateArgs {
     /// (`no_copies`).
     #[arg(long)]
     pub no_copies: bool,
+    /// Issue each copy from another GPU only once the host sees the producer's event complete,
+    /// so that the copy stream never waits on another GPU's event: a diagnostic of whether such
+    /// a pending wait slows the receiving GPU (rows say so, `host_polled_imports`).
+    #[arg(long)]
+    pub host_polled_imports: bool,
     /// Run nothing: take the measurements from this earlier `bench validate` JSON file (rows
     /// matched by plan file name) and recompute every prediction for them — the workload's
     /// model, the roofline and the executor's issue model. Needs no GPU.
@@ -520,7 +525,8 @@ pub struct ProfileArgs {
     pub copy: CopyArgs,
 }
 
-/// How copies between GPUs run: a kernel on the receiving GPU reading the producer's memory.
+/// How copies between GPUs run: a kernel on the receiving GPU reading the producer's memory, or
+/// its copy engine.
 #[derive(Debug, Args)]
 pub struct CopyArgs {
     /// Blocks of 256 threads a copy takes at most (16-byte words, four in flight per thread).
@@ -532,12 +538,18 @@ pub struct CopyArgs {
     /// before --copy-blocks).
     #[arg(long, conflicts_with = "copy_blocks")]
     pub word_copies: bool,
+    /// Copy by the receiving GPU's copy engine (a driver copy between peers), no kernel: a
+    /// diagnostic so far; the issue model still charges a kernel's hold of the GPU.
+    #[arg(long, conflicts_with_all = ["copy_blocks", "word_copies"])]
+    pub copy_engine: bool,
 }
 
 impl CopyArgs {
     pub fn kernel(&self) -> crate::gpu::plan::CopyKernel {
         if self.word_copies {
             crate::gpu::plan::CopyKernel::Words
+        } else if self.copy_engine {
+            crate::gpu::plan::CopyKernel::Engine
         } else {
             crate::gpu::plan::CopyKernel::Wide { blocks: self.copy_blocks as usize }
         }

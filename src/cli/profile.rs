@@ -8,7 +8,7 @@ use super::validate::{gpu_err, now};
 use crate::error::{Error, Result};
 use crate::gpu::concurrency::{summarize, PeerPair};
 use crate::gpu::plan::{self, CopyKernel, ELEMENT_BYTES};
-use crate::gpu::{LinkFit, Mode};
+use crate::gpu::{ExecOptions, LinkFit, Mode};
 use crate::results::write_atomic;
 use crate::zoo::cost::Link;
 use crate::zoo::export::Measured;
@@ -75,7 +75,8 @@ fn measure_exchange(
     for (i, graphs) in [true, false].into_iter().enumerate() {
         for (j, gpus) in [2, 1].into_iter().enumerate() {
             let plan = plan::ping_pong(hops, gpus, task_ms, bytes);
-            chains_ms[i][j] = crate::gpu::execute(&plan, Mode::Latency, 50, 2, graphs, copy, false)?.per_sample_ms;
+            chains_ms[i][j] =
+                crate::gpu::execute(&plan, Mode::Latency, 50, 2, ExecOptions::plain(graphs, copy))?.per_sample_ms;
         }
     }
     let per_hop = |c: [f64; 2]| ((c[0] - c[1]) / hops as f64 - copy_ms).max(0.0);
@@ -108,7 +109,8 @@ fn measure_fork_join(copy: CopyKernel) -> std::result::Result<ForkJoin, String> 
     let mut per_sample_ms = Vec::new();
     for &g in &groups {
         let plan = plan::fork_join(stages, g, task_ms);
-        per_sample_ms.push(crate::gpu::execute(&plan, Mode::Latency, 50, 3, true, copy, false)?.per_sample_ms);
+        per_sample_ms
+            .push(crate::gpu::execute(&plan, Mode::Latency, 50, 3, ExecOptions::plain(true, copy))?.per_sample_ms);
     }
     // Slope of (time per sample, extra groups per stage) through the g = 1 point.
     let (mut num, mut den) = (0.0, 0.0);

@@ -8,7 +8,7 @@ use super::hios::GPU_CAPACITY;
 use crate::error::{Error, Result};
 use crate::evaluate::{evaluate, Violation};
 use crate::gpu::plan::{self, Plan};
-use crate::gpu::{issue, relative_error, Measurement, Mode};
+use crate::gpu::{issue, relative_error, ExecOptions, Measurement, Mode};
 use crate::hios::{simulate, Contention, Problem, Schedule};
 use crate::placement::Split;
 use crate::results::write_atomic;
@@ -484,7 +484,9 @@ pub fn validate(a: ValidateArgs) -> Result<i32> {
         // A trace is the run itself: a second run in one process would be the slower one
         // (results/gpu/h100-first-plan-check).
         let trace = a.trace && a.graphs && *mode == Mode::Latency;
-        match crate::gpu::execute(plan, *mode, a.samples, a.repeats, a.graphs, a.copy.kernel(), trace) {
+        let how =
+            ExecOptions { graphs: a.graphs, copy: a.copy.kernel(), trace, host_polled_imports: a.host_polled_imports };
+        match crate::gpu::execute(plan, *mode, a.samples, a.repeats, how) {
             Ok(m) => {
                 let run = Run { devices: m.gpu.devices, samples: a.samples, graphs: a.graphs, timing: timed(&m).0 };
                 let issue = issue_model(zoo.as_ref(), job, &run);
@@ -494,6 +496,9 @@ pub fn validate(a: ValidateArgs) -> Result<i32> {
                 }
                 if a.no_copies {
                     r["no_copies"] = json!(true);
+                }
+                if a.host_polled_imports {
+                    r["host_polled_imports"] = json!(true);
                 }
                 if trace {
                     r["trace"] = trace_of(&m, issue_costs(zoo.as_ref(), job, &run), job, &run);
@@ -572,6 +577,7 @@ fn child_args(a: &ValidateArgs, job: &Job, out: &Path) -> Vec<std::ffi::OsString
         (a.ignore_memory, "--ignore-memory"),
         (a.stage_times, "--stage-times"),
         (a.trace, "--trace"),
+        (a.host_polled_imports, "--host-polled-imports"),
         (true, "--in-process"),
     ];
     for (on, flag) in flags {
@@ -588,6 +594,8 @@ fn child_args(a: &ValidateArgs, job: &Job, out: &Path) -> Vec<std::ffi::OsString
     }
     if a.copy.word_copies {
         v.push("--word-copies".into());
+    } else if a.copy.copy_engine {
+        v.push("--copy-engine".into());
     } else {
         v.extend(["--copy-blocks".into(), a.copy.copy_blocks.to_string().into()]);
     }
@@ -811,5 +819,23 @@ mod tests {
         assert!(child.placements.is_empty() && child.busy && !child.graphs && child.copy.word_copies);
         assert!(!child.ignore_memory && !child.stage_times && !child.trace);
         assert_eq!((child.samples, child.repeats), (parent.samples, parent.repeats));
+        // The diagnostics.
+        let parent = parse(
+            &[
+                "validate",
+                "w.json",
+                "a.json",
+                "--copy-engine",
+                "--host-polled-imports",
+                "--no-copies",
+                "--cut-every",
+                "4",
+            ]
+            .map(Into::into),
+        );
+        let child = parse(&child_args(&parent, &job("latency", "a.json"), Path::new("o.json")));
+        assert_eq!(child.copy.kernel(), crate::gpu::plan::CopyKernel::Engine);
+        assert!(child.host_polled_imports && child.no_copies);
+        assert_eq!(child.cut_every, 4);
     }
 }

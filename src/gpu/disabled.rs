@@ -1,7 +1,7 @@
 //! Stand-ins when placebench is built without the `cuda` feature.
 
 use super::plan::{CopyKernel, Plan};
-use super::{CopyInterference, GpuInfo, LinkFit, Measurement, Mode, OpProfile, StageTime};
+use super::{CopyInterference, ExecOptions, GpuInfo, LinkFit, Measurement, Mode, OpProfile, StageTime};
 use crate::zoo::graph::OpGraph;
 
 const WHY: &str = "this bench was built without the `cuda` feature: rebuild with `cargo build --release --features cuda` on a machine with an NVIDIA driver";
@@ -15,9 +15,7 @@ pub fn execute(
     _mode: Mode,
     _samples: usize,
     _repeats: usize,
-    _graphs: bool,
-    _copy: CopyKernel,
-    _trace: bool,
+    _how: ExecOptions,
 ) -> Result<Measurement, String> {
     Err(WHY.into())
 }

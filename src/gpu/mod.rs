@@ -137,6 +137,27 @@ pub enum Mode {
 }
 
 /// A measured plan.
+/// How `execute` issues a plan's work.
+#[derive(Debug, Clone, Copy)]
+pub struct ExecOptions {
+    /// Replay each sample as captured CUDA graphs (no per-operator launches).
+    pub graphs: bool,
+    /// How copies between GPUs run.
+    pub copy: plan::CopyKernel,
+    /// Time stamps around every segment and copy (graph replay of one sample at a time).
+    pub trace: bool,
+    /// A diagnostic: the host thread issues a copy from another GPU only once the producer's
+    /// event has completed, so the copy stream never waits on another GPU's event.
+    pub host_polled_imports: bool,
+}
+
+impl ExecOptions {
+    /// Graph replays or launches, copies as `copy`, nothing else.
+    pub fn plain(graphs: bool, copy: plan::CopyKernel) -> ExecOptions {
+        ExecOptions { graphs, copy, trace: false, host_polled_imports: false }
+    }
+}
+
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct Measurement {
     /// Median over the timed repeats (pipeline: a stream of `samples` samples, fill and drain

@@ -35,7 +35,7 @@ pub fn copy_hold(bytes: usize) -> f64 {
 }
 
 /// How the executor copies between GPUs: a kernel on the receiving GPU reading the producer's
-/// memory over the link.
+/// memory over the link, or (`Engine`, a diagnostic so far) the copy engine.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum CopyKernel {
@@ -44,16 +44,19 @@ pub enum CopyKernel {
     Words,
     /// 16-byte words, four in flight per thread, on at most `blocks` blocks.
     Wide { blocks: usize },
+    /// The receiving GPU's copy engine (`cuMemcpyDtoDAsync` between peers): no SMs taken.
+    Engine,
 }
 
 impl CopyKernel {
-    /// Blocks launched for `bytes`.
+    /// Blocks launched for `bytes` (none by the copy engine).
     pub fn grid(self, bytes: usize) -> usize {
         match self {
             CopyKernel::Words => (bytes / ELEMENT_BYTES).div_ceil(KERNEL_THREADS).clamp(1, KERNEL_BLOCKS_MAX),
             CopyKernel::Wide { blocks } => {
                 (bytes / 16).div_ceil(KERNEL_THREADS).clamp(1, blocks.clamp(1, KERNEL_BLOCKS_MAX))
             }
+            CopyKernel::Engine => 0,
         }
     }
 }

@@ -3,11 +3,12 @@
 //! algorithm, workspace, weights filled with random values) for one stream, then launched on
 //! raw device pointers as many times as the executor needs.
 
-use super::err;
+use super::{check, err};
 use crate::gpu::plan::{CopyKernel, KERNEL_BLOCKS_MAX, KERNEL_THREADS};
 use crate::zoo::graph::{Attrs, Op, OpKind};
 use cudarc::cublas::sys as blas;
 use cudarc::cudnn::sys as dnn;
+use cudarc::driver::sys;
 use cudarc::driver::{CudaContext, CudaFunction, CudaSlice, CudaStream, DevicePtr, LaunchConfig, PushKernelArg};
 use std::sync::Arc;
 
@@ -162,7 +163,8 @@ pub fn stamp(lib: &Library, stream: &Arc<CudaStream>, at: u64) -> Result<(), Str
 
 /// Copies `bytes` (a multiple of 4) from `src`, on any GPU this one has peer access to, to `dst`
 /// (both 16-byte aligned), as `copy` says: 4-byte words on up to every thread slot of the GPU,
-/// or 16-byte words on at most `blocks` blocks (the last bytes short of 16 as words).
+/// or 16-byte words on at most `blocks` blocks (the last bytes short of 16 as words), or by the
+/// copy engine.
 pub fn copy(
     lib: &Library,
     stream: &Arc<CudaStream>,
@@ -185,6 +187,11 @@ pub fn copy(
         shared_mem_bytes: 0,
     };
     match copy {
+        CopyKernel::Engine => {
+            // A raw driver call acts in the thread's current context: the stream's.
+            stream.context().bind_to_thread().map_err(|e| err("bind", e))?;
+            check("copy", unsafe { sys::cuMemcpyDtoDAsync_v2(dst, src, bytes, stream.cu_stream()) })
+        }
         CopyKernel::Words => launch("copy_words", src, dst, (bytes / 4) as u64, cfg),
         CopyKernel::Wide { .. } => {
             let wide = bytes / 16;

@@ -7,6 +7,7 @@
 mod kernels;
 
 use super::plan::{CopyKernel, Plan, Work, ELEMENT_BYTES};
+use super::ExecOptions;
 use super::{
     CopyInterference, GpuInfo, LinkFit, Measurement, Mode, OpProfile, OpTimes, SegmentTimes, StageTime, TOGETHER,
 };
@@ -23,7 +24,7 @@ pub(crate) fn err(what: &str, e: impl std::fmt::Debug) -> String {
     format!("{what}: {e:?}")
 }
 
-fn check(what: &str, r: sys::CUresult) -> Result<(), String> {
+pub(crate) fn check(what: &str, r: sys::CUresult) -> Result<(), String> {
     if r == sys::cudaError_enum::CUDA_SUCCESS {
         Ok(())
     } else {
@@ -215,16 +216,15 @@ struct Wiring {
 /// Runs a plan: `Mode::Pipeline` pushes streams of `samples` and `2 * samples` samples through
 /// without waiting between them, in turn (the stream's time per sample, and the steady state's
 /// from their difference); `Mode::Latency` runs them one at a time (time per sample, start to
-/// finish). One warm-up repeat, then `repeats` timed ones. Copies between GPUs run as `copy`.
+/// finish). One warm-up repeat, then `repeats` timed ones, issued as `how` says.
 pub fn execute(
     plan: &Plan,
     mode: Mode,
     samples: usize,
     repeats: usize,
-    graphs: bool,
-    copy: CopyKernel,
-    trace: bool,
+    how: ExecOptions,
 ) -> Result<Measurement, String> {
+    let ExecOptions { graphs, copy, trace, host_polled_imports } = how;
     plan.check()?;
     if trace && (!graphs || mode != Mode::Latency) {
         return Err("a trace times graph replays of one sample at a time (--graphs --latency, or a schedule)".into());
@@ -365,6 +365,7 @@ pub fn execute(
         abort: &abort,
         peer_kernel_copies: peers.iter().all(|p| p.2),
         copy,
+        host_polled_imports,
     };
     let mut issue_ms = vec![0.0f64; gpus_used.len()];
     let mut raw_traces: Vec<RawTrace> = Vec::new();
@@ -501,6 +502,8 @@ struct Shared<'a> {
     peer_kernel_copies: bool,
     /// The copy kernel.
     copy: CopyKernel,
+    /// Issue a copy only once its producer is done (see `ExecOptions::host_polled_imports`).
+    host_polled_imports: bool,
 }
 
 /// One GPU thread's own: its tasks in issue order, their kernels (prepared on this thread, as
@@ -750,6 +753,10 @@ fn import(
         let mb = &sh.mailboxes[i.mailbox];
         spin_until(sh.abort, || mb.recorded.load(Ordering::Acquire) > s)?;
         let sent = mb.ring[s % mb.ring.len()].cu_event();
+        if sh.host_polled_imports {
+            // cuEventQuery takes an event of another GPU's context.
+            spin_until(sh.abort, || unsafe { sys::cuEventQuery(sent) } == sys::cudaError_enum::CUDA_SUCCESS)?;
+        }
         if i.bytes == 0 {
             check("wait event", unsafe { sys::cuStreamWaitEvent(stream.cu_stream(), sent, 0) })?;
             mb.waited.store(s + 1, Ordering::Release);
@@ -1340,7 +1347,9 @@ pub fn profile_links(runs: usize, copy: CopyKernel) -> Result<Vec<LinkFit>, Stri
         let dst1 = s1.alloc_zeros::<u8>(biggest).map_err(|e| err("alloc", e))?;
         let dst1_p = address(&dst1, &s1);
         let direct = peers.iter().any(|p| p.0 == 0 && p.1 == 1 && p.2);
-        let name = if direct {
+        let name = if direct && copy == CopyKernel::Engine {
+            "GPU 0 to GPU 1 (copy engine over peer access)"
+        } else if direct {
             "GPU 0 to GPU 1 (copy kernel over peer access)"
         } else {
             "GPU 0 to GPU 1 (driver peer copy, no peer access)"
