@@ -28,15 +28,21 @@
 //! the sample overhead that `bench calibrate` measured (launching the graphs, waking when they
 //! end).
 //!
-//! A concurrent stage runs at the operators' times as profiled, not as calibrated: the
-//! calibration's scale holds what a model gains on one stream from its data flowing from
-//! producer to consumer through L2, and the same schedules run without that data flow
-//! (`bench validate --stage-times`) measured as fast side by side as the real ones (README).
-//! So does every operator of a sample replayed alone over several GPUs: traced segment by
-//! segment (`bench validate --trace`), such segments took their predicted time times 1.12–1.25,
-//! about one over the calibration's scale, while the same model cut into as many graphs on one
-//! GPU (`--cut-every`) kept its calibrated speed (README "Real GPUs"; the cause is not known,
-//! but without the copy path, `--no-copies`, the segments ran at the calibrated speed).
+//! The calibration's scale holds what a model gains on one stream (its data flowing from
+//! producer to consumer through L2, each kernel queued behind the one before), and only for a
+//! GPU that runs one stream. A GPU that runs a stage of several groups anywhere in a sample
+//! runs all its operators at their times as profiled, those of its one-group stages too: cut
+//! into graphs every three stages and traced on an H100 (`results/gpu/h100-concurrent-cuts/`),
+//! the one-group segments of IOS and HIOS-LP-intra schedules took 1.09–1.19 times what the
+//! same segments of the sequential schedule took against the calibrated model. So does every
+//! operator of a sample replayed alone over several GPUs, where each GPU also runs a copy
+//! stream: traced segment by segment (`bench validate --trace`), such segments took their
+//! predicted time times 1.12–1.25, about one over the calibration's scale, while the same
+//! model cut into as many graphs on one GPU (`--cut-every`) kept its calibrated speed. Without
+//! the copy path (`--no-copies`) the segments ran faster; with a copy by the copy engine
+//! (`--copy-engine`) or issued only once its producer was done (`--host-polled-imports`) they
+//! did not (`results/gpu/h200x2-copy-path/`, README "Real GPUs"). Why a second stream costs a
+//! GPU its calibrated speed for the whole sample is not known.
 //! Pipelines over several GPUs keep the calibrated times: Inception-v3's two-GPU pipelines run
 //! within 1.3% of them.
 //!
@@ -83,8 +89,8 @@ pub struct Costs {
     /// that the groups of its stage get (`concurrency`: 1 is the formula, 0 one stream).
     pub concurrency: Vec<f64>,
     /// Under graph replay, what operators take against their calibrated times where the
-    /// calibration's gain was measured not to hold — in a stage of several groups, and in a
-    /// sample run alone over several GPUs (README "Real GPUs") —: the times as profiled
+    /// calibration's gain was measured not to hold — on a GPU with a stage of several groups,
+    /// and in a sample run alone over several GPUs (README "Real GPUs") —: the times as profiled
     /// (1 / the calibration's scale).
     pub uncalibrated_factor: f64,
 }
@@ -425,8 +431,9 @@ pub fn graphs_per_sample(plan: &Plan, devices: usize) -> Vec<usize> {
 /// has ended and its imports have arrived, runs its stages one after another (a stage's
 /// groups together, by their occupancies), and what it exports leaves when all of it has
 /// ended. Launches cost the host nothing here; forking a stage into parallel streams and
-/// joining them costs `fork_join_ms` per group beyond the first. `alone`: one sample at a
-/// time (over several GPUs, every operator then runs at `uncalibrated_factor`).
+/// joining them costs `fork_join_ms` per group beyond the first. A GPU with a stage of several
+/// groups runs all its operators at `uncalibrated_factor`; so does every GPU when the sample
+/// runs `alone` (one at a time) over several.
 fn predict_replay(
     plan: &Plan,
     costs: &Costs,
@@ -471,6 +478,15 @@ fn predict_replay(
             // Segments that wait on each other across GPUs: the executor would never finish.
             return Prediction { per_sample_ms: f64::INFINITY, host_ms: 0.0 };
         }
+    }
+    // Which GPUs run their operators at the profiled times: every one when a sample runs
+    // alone over several, and any that runs a stage of several groups.
+    let mut uncalibrated = vec![alone && several_gpus; devices];
+    for (g, members) in &segments {
+        let concurrent = members
+            .chunk_by(|&a, &b| plan.tasks[a].stage == plan.tasks[b].stage)
+            .any(|stage| stage.iter().any(|&t| w.lane[t] != w.lane[stage[0]]));
+        uncalibrated[*g] |= concurrent;
     }
     let mut prev_end = vec![0.0f64; devices];
     let mut copy_free = vec![0.0f64; devices];
@@ -531,7 +547,7 @@ fn predict_replay(
                         None => groups.push((w.lane[t], ms, ms * u)),
                     }
                 }
-                let factor = if groups.len() > 1 || (alone && several_gpus) { costs.uncalibrated_factor } else { 1.0 };
+                let factor = if uncalibrated[*g] { costs.uncalibrated_factor } else { 1.0 };
                 let gw: Vec<f64> = groups.iter().map(|x| x.1 * factor).collect();
                 let gu: Vec<f64> = groups.iter().map(|x| if x.1 > 0.0 { x.2 / x.1 } else { 0.0 }).collect();
                 let fork_join = costs.fork_join_ms * groups.len().saturating_sub(1) as f64;
@@ -803,6 +819,21 @@ mod tests {
         assert!((predict(&two, &c, Mode::Pipeline, 2, 10).per_sample_ms - 1.1).abs() < 1e-12);
         let one = plan_of(vec![task(0, 0, &[]), task(0, 0, &[0])]);
         assert_eq!(predict(&one, &c, Mode::Latency, 2, 1).per_sample_ms, 2.0);
+    }
+
+    /// A GPU that runs a stage of several groups runs all its operators at the profiled times
+    /// (factor 2), those of its one-group stages too: A (1 ms) then B and C side by side
+    /// (1 ms each, occupancy 0, formula max) take 2 + 2 = 4 ms; without the concurrent stage
+    /// (B and C on one stream, A → B → C) 3 ms at the calibrated times.
+    #[test]
+    fn a_gpu_with_a_concurrent_stage_runs_all_its_operators_at_the_profiled_times() {
+        let mut plan = plan_of(vec![task(0, 0, &[]), task(0, 0, &[0]), task(0, 1, &[0])]);
+        plan.tasks[2].stage = 1;
+        let mut c = costs(&[1.0; 3], &[0.0; 3]);
+        (c.replay, c.uncalibrated_factor) = (true, 2.0);
+        assert_eq!(predict(&plan, &c, Mode::Latency, 1, 1).per_sample_ms, 4.0);
+        let one = plan_of(vec![task(0, 0, &[]), task(0, 0, &[0]), task(0, 0, &[1])]);
+        assert_eq!(predict(&one, &c, Mode::Latency, 1, 1).per_sample_ms, 3.0);
     }
 
     /// A large copy from another GPU holds the receiving GPU while it runs: A (1 ms, GPU 0)
