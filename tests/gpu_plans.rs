@@ -362,3 +362,28 @@ fn dropping_copies_empties_only_dependencies_between_gpus() {
     one.drop_copies();
     assert!(one.tasks.iter().skip(1).all(|t| t.deps.len() == 1 && t.deps[0].bytes == 4096));
 }
+
+/// `--side-branch` (`Plan::add_side_branch`): a chain on one stream gets one more task first,
+/// on a stream of its own in the first task's stage, with no inputs; every dependency still
+/// points at the task it pointed at (shifted by one), and the issue model, replaying it as
+/// graphs, then sees one stage of two groups.
+#[test]
+fn a_side_branch_forks_the_first_stage_and_moves_nothing_else() {
+    let before = plan::ping_pong(4, 1, 0.01, 4096);
+    let mut after = before.clone();
+    after.add_side_branch();
+    assert_eq!(after.tasks.len(), before.tasks.len() + 1);
+    after.check().unwrap();
+    let side = &after.tasks[0];
+    assert!(side.deps.is_empty() && side.gpu == before.tasks[0].gpu && side.stage == before.tasks[0].stage);
+    assert!(before.tasks.iter().all(|t| t.stream != side.stream));
+    for (b, a) in before.tasks.iter().zip(&after.tasks[1..]) {
+        let shifted: Vec<usize> = b.deps.iter().map(|d| d.task + 1).collect();
+        assert_eq!(a.deps.iter().map(|d| d.task).collect::<Vec<_>>(), shifted);
+        assert_eq!((a.gpu, a.stream, a.stage, &a.work), (b.gpu, b.stream, b.stage, &b.work));
+    }
+    let (lane, _) = after.lanes(1);
+    let first_stage: Vec<usize> = (0..after.tasks.len()).filter(|&t| after.tasks[t].stage == side.stage).collect();
+    assert_eq!(first_stage.len(), 2, "the side task and the first task share a stage");
+    assert_ne!(lane[first_stage[0]], lane[first_stage[1]], "on two lanes");
+}

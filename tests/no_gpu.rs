@@ -336,3 +336,36 @@ fn a_later_graph_costs_what_the_cut_runs_measured() {
     assert!((model - measured).abs() < 1e-9, "{model} against {measured}");
     std::fs::remove_dir_all(&dir).ok();
 }
+
+/// A row measured with a diagnostic option is remodelled only with it: the committed H100 run
+/// of ResNet-50's IOS schedule cut every three stages (`h100-concurrent-cuts`) is refused
+/// without `--cut-every 3`, naming the field, and remodelled with it (the row then counts the
+/// cut's graphs per sample).
+#[test]
+fn a_diagnostic_row_is_remodelled_with_its_options_only() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let run = root.join("results/gpu/h100-peers");
+    let workload = run.join("profiled/h100/resnet50_b1_op_k1_gpucost.json");
+    let schedule = run.join("hios/resnet50_b1_op_k1_gpucost/schedules/resnet50_b1_op_k1_gpucost@k1__ios.json");
+    let measured = root.join("results/gpu/h100-concurrent-cuts/untraced_cut3_hios_graphs_resnet50_b1_op_k1.json");
+    let out = std::env::temp_dir().join(format!("placebench-diagnostic-{}.json", std::process::id()));
+    let args = |cut: &[&'static str]| -> Vec<String> {
+        let mut v = vec!["validate", workload.to_str().unwrap(), "--schedule", schedule.to_str().unwrap(), "--graphs"];
+        v.extend_from_slice(cut);
+        v.extend(["--measured", measured.to_str().unwrap(), "--out", out.to_str().unwrap()]);
+        v.into_iter().map(String::from).collect()
+    };
+    let run_with = |cut: &[&'static str]| {
+        let a = args(cut);
+        bench(&a.iter().map(String::as_str).collect::<Vec<_>>())
+    };
+    let (code, err) = run_with(&[]);
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("cut_every 3") && err.contains("cut_every unset"), "{err}");
+    let (code, err) = run_with(&["--cut-every", "3"]);
+    assert_eq!(code, 0, "{err}");
+    let row = &read(&out)[0];
+    assert_eq!(row["cut_every"], 3);
+    assert!(row["graphs_per_sample"][0].as_u64().unwrap() > 1, "cut into several graphs");
+    std::fs::remove_file(&out).ok();
+}

@@ -468,6 +468,12 @@ pub struct ValidateArgs {
     /// a pending wait slows the receiving GPU (rows say so, `host_polled_imports`).
     #[arg(long)]
     pub host_polled_imports: bool,
+    /// Add a one-microsecond busy task on a second stream beside the plan's first task (its
+    /// stage then forks and joins): a diagnostic of what a second stream costs a GPU whose
+    /// plan is otherwise one stream; the issue model sees the concurrent stage too. Rows say
+    /// so (`side_branch`).
+    #[arg(long)]
+    pub side_branch: bool,
     /// Run nothing: take the measurements from this earlier `bench validate` JSON file (rows
     /// matched by plan file name) and recompute every prediction for them — the workload's
     /// model, the roofline and the executor's issue model. Needs no GPU.

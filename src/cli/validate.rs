@@ -362,11 +362,33 @@ fn predict(r: &mut Value, w: &Workload, zoo: Option<&Zoo>, job: &Job, model: Opt
     }
 }
 
-/// `plan` as the diagnostic options ask: cut every `--cut-every` stages, without copies.
+/// The fields a row gets from the diagnostic options it was measured with (`diagnostics`).
+const DIAGNOSTIC_FIELDS: [&str; 4] = ["cut_every", "no_copies", "host_polled_imports", "side_branch"];
+
+/// The diagnostic options a row was measured with, as its fields (none for a plain run).
+fn diagnostics(a: &ValidateArgs) -> Vec<(&'static str, Value)> {
+    let mut d = Vec::new();
+    if a.cut_every > 0 {
+        d.push((DIAGNOSTIC_FIELDS[0], json!(a.cut_every)));
+    }
+    let switches = [a.no_copies, a.host_polled_imports, a.side_branch];
+    for (on, &k) in switches.into_iter().zip(&DIAGNOSTIC_FIELDS[1..]) {
+        if on {
+            d.push((k, json!(true)));
+        }
+    }
+    d
+}
+
+/// `plan` as the diagnostic options ask: cut every `--cut-every` stages, without copies, with
+/// a side branch.
 fn diagnosed(mut plan: Plan, a: &ValidateArgs) -> Plan {
     plan.cut_every = a.cut_every;
     if a.no_copies {
         plan.drop_copies();
+    }
+    if a.side_branch {
+        plan.add_side_branch();
     }
     plan
 }
@@ -491,14 +513,8 @@ pub fn validate(a: ValidateArgs) -> Result<i32> {
                 let run = Run { devices: m.gpu.devices, samples: a.samples, graphs: a.graphs, timing: timed(&m).0 };
                 let issue = issue_model(zoo.as_ref(), job, &run);
                 let mut r = row(&w, zoo.as_ref(), job, &m, issue);
-                if a.cut_every > 0 {
-                    r["cut_every"] = json!(a.cut_every);
-                }
-                if a.no_copies {
-                    r["no_copies"] = json!(true);
-                }
-                if a.host_polled_imports {
-                    r["host_polled_imports"] = json!(true);
+                for (k, v) in diagnostics(&a) {
+                    r[k] = v;
                 }
                 if trace {
                     r["trace"] = trace_of(&m, issue_costs(zoo.as_ref(), job, &run), job, &run);
@@ -578,6 +594,7 @@ fn child_args(a: &ValidateArgs, job: &Job, out: &Path) -> Vec<std::ffi::OsString
         (a.stage_times, "--stage-times"),
         (a.trace, "--trace"),
         (a.host_polled_imports, "--host-polled-imports"),
+        (a.side_branch, "--side-branch"),
         (true, "--in-process"),
     ];
     for (on, flag) in flags {
@@ -685,6 +702,7 @@ fn remodel(
     let text = std::fs::read(path).map_err(|e| Error::input(path, "file", e.to_string()))?;
     let old: Vec<Value> = serde_json::from_slice(&text).map_err(|e| Error::input(path, "rows", e.to_string()))?;
     let mut failed = false;
+    let asked = diagnostics(a);
     for job in jobs {
         let name = job.file.file_name().map(|f| f.to_string_lossy().to_string());
         let found = old.iter().find(|r| r["file"].as_str() == name.as_deref() && r["status"] == "measured");
@@ -694,7 +712,23 @@ fn remodel(
             r["workload_hash"] == json!(w.content_hash)
                 || before.is_some_and(|h| h.iter().any(|h| r["workload_hash"] == json!(h)))
         };
+        // A row measured with a diagnostic is remodelled with it, and only with it.
+        let mismatch = |r: &Value| {
+            DIAGNOSTIC_FIELDS
+                .into_iter()
+                .find(|&k| asked.iter().find(|(x, _)| *x == k).map(|(_, v)| v) != r.get(k).filter(|v| !v.is_null()))
+        };
         match found {
+            Some(r) if ours(r) && mismatch(r).is_some() => {
+                failed = true;
+                let k = mismatch(r).expect("just found");
+                let asked = asked.iter().find(|(x, _)| *x == k).map_or("unset".to_string(), |(_, v)| v.to_string());
+                eprintln!(
+                    "{}: {name:?} was measured with {k} {}, remodelled with {k} {asked}: pass the options it ran with",
+                    path.display(),
+                    r.get(k).filter(|v| !v.is_null()).map_or("unset".to_string(), |v| v.to_string())
+                );
+            }
             Some(r) if ours(r) => {
                 let run = Run::of_row(r, a);
                 let model = issue_model(zoo, job, &run);
@@ -828,6 +862,7 @@ mod tests {
                 "--copy-engine",
                 "--host-polled-imports",
                 "--no-copies",
+                "--side-branch",
                 "--cut-every",
                 "4",
             ]
@@ -835,7 +870,7 @@ mod tests {
         );
         let child = parse(&child_args(&parent, &job("latency", "a.json"), Path::new("o.json")));
         assert_eq!(child.copy.kernel(), crate::gpu::plan::CopyKernel::Engine);
-        assert!(child.host_polled_imports && child.no_copies);
+        assert!(child.host_polled_imports && child.no_copies && child.side_branch);
         assert_eq!(child.cut_every, 4);
     }
 }

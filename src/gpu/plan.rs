@@ -196,6 +196,26 @@ impl Plan {
         }
     }
 
+    /// Adds a diagnostic: a one-microsecond busy task with no inputs on a stream of its own
+    /// beside the first task, in its stage, so that the sample's first stage runs two groups
+    /// (under graph replay a fork and a join in the first graph) and nothing else changes.
+    pub fn add_side_branch(&mut self) {
+        let Some(first) = self.tasks.first() else { return };
+        let stream = self.tasks.iter().filter(|t| t.gpu == first.gpu).map(|t| t.stream).max().unwrap_or(0) + 1;
+        let side = Task {
+            gpu: first.gpu,
+            stream,
+            work: Work::Busy { ms: 0.001 },
+            deps: Vec::new(),
+            out_bytes: ELEMENT_BYTES,
+            stage: first.stage,
+        };
+        for d in self.tasks.iter_mut().flat_map(|t| t.deps.iter_mut()) {
+            d.task += 1;
+        }
+        self.tasks.insert(0, side);
+    }
+
     /// Checks that every dependency points to an earlier task.
     pub fn check(&self) -> Result<(), String> {
         for (i, t) in self.tasks.iter().enumerate() {
