@@ -12,6 +12,7 @@
 # the placements; graph replays only), PROFILED (a folder of profiles
 # made before: skip profiling), CALIBRATE (no: use the GPU-time profile as measured, without
 # bench calibrate), CUTS (no: calibrate without the cut run that sets each later graph's cost),
+# FORKED (no: without the side-branch run that sets what a forking GPU loses of the calibration),
 # PROCESSES (per plan; the median is kept), STAGE_TIMES (no: skip timing the graph-replayed
 # schedules' concurrent stages alone), SAMPLES, REPEATS, PAPER_NAMES (none: skip the paper's).
 set -uo pipefail
@@ -66,11 +67,18 @@ for spec in ${MODELS:-inception-v3:299 bert:0 resnet50:224 randwire:224}; do
       $V "$wg" "$c"/latency/placements/*.json --latency --graphs --cut-every 8 --samples "$samples" --repeats "$repeats" \
         --out "$c/latency_cut.json" 2>&1 | tee -a "$log" && cuts=(--cuts "$c/latency.json" --cuts "$c/latency_cut.json")
     fi
+    # The same with a 1 µs side branch forked every 8 stages: what a GPU whose sample forks
+    # into parallel streams loses of the calibration's gain.
+    forked=()
+    if [ "${FORKED:-yes}" = yes ]; then
+      $V "$wg" "$c"/latency/placements/*.json --latency --graphs --side-branches 8 --samples "$samples" --repeats "$repeats" \
+        --out "$c/latency_forked.json" 2>&1 | tee -a "$log" && forked=(--forked "$c/latency.json" --forked "$c/latency_forked.json")
+    fi
     # The profile as measured stays beside the calibrated one (the calibration rows' workload).
     mkdir -p "$out/profiled/$dev/uncalibrated"
     cp "$wg" "$out/profiled/$dev/uncalibrated/${name}_gpucost.json" 2>/dev/null || true
     cal="$out/profiled/$dev/${name}_gpucost.json"
-    $B calibrate "$wg" --measured "$c/throughput.json" --measured "$c/latency.json" "${cuts[@]}" --out "$cal.new" 2>&1 | tee -a "$log" \
+    $B calibrate "$wg" --measured "$c/throughput.json" --measured "$c/latency.json" "${cuts[@]}" "${forked[@]}" --out "$cal.new" 2>&1 | tee -a "$log" \
       && mv "$cal.new" "$cal" && wg="$cal"
   fi
   place=no

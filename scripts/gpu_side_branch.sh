@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
-# What a second stream costs a GPU whose plan is otherwise one stream, run on a lent GPU
-# machine through the device tool with `.gpu` (or `.gpu/pack`) carried: each model's one-device
-# latency placement of the runs in RUNS (their calibration/ folders, against their calibrated
-# profiles), graph-replayed one sample at a time as it is and with `--side-branch` (a 1 µs busy
-# task forked beside its first operator). Named side_plain_* and side_branch_*, not validate_*:
-# a diagnostic kept out of the fidelity figures.
-# Env: RUNS (default results/gpu/h200x2-peers), PROCESSES (default 3), SAMPLES, REPEATS.
-# Results go to $OUT.
+# What second streams cost a GPU whose plan is otherwise one stream, run on a lent GPU machine
+# through the device tool with `.gpu` (or `.gpu/pack`) carried: each model's one-device latency
+# placement of the runs in RUNS (their calibration/ folders, against their calibrated
+# profiles), graph-replayed one sample at a time as it is and with `--side-branches N` for
+# each N in EVERY (a 1 µs busy task forked beside the first operator of every N-th stage).
+# Named side_plain_* and side_every-N_*, not validate_*: a diagnostic kept out of the fidelity
+# figures.
+# Env: RUNS (default results/gpu/h200x2-peers), EVERY (default 1), PROCESSES (default 3),
+# SAMPLES, REPEATS. Results go to $OUT.
 set -euo pipefail
 source scripts/gpu_env.sh
 out="${OUT:-results/gpu/side-branch}"
@@ -19,10 +20,11 @@ for run in ${RUNS:-results/gpu/h200x2-peers}; do
     w="$run/profiled/$dev/${name}_gpucost.json"
     p=("$c"/latency/placements/*.json)
     [ -e "$w" ] && [ -e "${p[0]}" ] || continue
-    for how in plain branch; do
-      flag=; if [ $how = branch ]; then flag=--side-branch; fi
-      timeout 300 .gpu/bench validate "$w" "${p[@]}" --latency --graphs $flag --processes "${PROCESSES:-3}" \
-        --samples "${SAMPLES:-100}" --repeats "${REPEATS:-5}" --out "$out/side_${how}_$name.json" 2>&1 | tee -a "$out/log.txt"
+    for how in plain ${EVERY:-1}; do
+      flags=(); tag=plain
+      if [ "$how" != plain ]; then flags=(--side-branches "$how"); tag="every-$how"; fi
+      timeout 300 .gpu/bench validate "$w" "${p[@]}" --latency --graphs "${flags[@]}" --processes "${PROCESSES:-3}" \
+        --samples "${SAMPLES:-100}" --repeats "${REPEATS:-5}" --out "$out/side_${tag}_$name.json" 2>&1 | tee -a "$out/log.txt"
     done
   done
 done

@@ -363,27 +363,41 @@ fn dropping_copies_empties_only_dependencies_between_gpus() {
     assert!(one.tasks.iter().skip(1).all(|t| t.deps.len() == 1 && t.deps[0].bytes == 4096));
 }
 
-/// `--side-branch` (`Plan::add_side_branch`): a chain on one stream gets one more task first,
-/// on a stream of its own in the first task's stage, with no inputs; every dependency still
-/// points at the task it pointed at (shifted by one), and the issue model, replaying it as
-/// graphs, then sees one stage of two groups.
+/// `--side-branches N` (`Plan::add_side_branches`): a chain of 5 tasks on one stream (a stage
+/// each) with N = 2 gets a task before stages 0, 2 and 4, each on a stream of its own in that
+/// stage with no inputs; every dependency still points at the task it pointed at, and those
+/// three stages now hold two lanes. N = 0 changes nothing.
 #[test]
-fn a_side_branch_forks_the_first_stage_and_moves_nothing_else() {
+fn side_branches_fork_every_nth_stage_and_move_nothing_else() {
     let before = plan::ping_pong(4, 1, 0.01, 4096);
+    assert_eq!(before.tasks.len(), 5);
+    let mut same = before.clone();
+    same.add_side_branches(0);
+    assert_eq!(same.tasks, before.tasks);
     let mut after = before.clone();
-    after.add_side_branch();
-    assert_eq!(after.tasks.len(), before.tasks.len() + 1);
+    after.add_side_branches(2);
     after.check().unwrap();
-    let side = &after.tasks[0];
-    assert!(side.deps.is_empty() && side.gpu == before.tasks[0].gpu && side.stage == before.tasks[0].stage);
-    assert!(before.tasks.iter().all(|t| t.stream != side.stream));
-    for (b, a) in before.tasks.iter().zip(&after.tasks[1..]) {
-        let shifted: Vec<usize> = b.deps.iter().map(|d| d.task + 1).collect();
-        assert_eq!(a.deps.iter().map(|d| d.task).collect::<Vec<_>>(), shifted);
-        assert_eq!((a.gpu, a.stream, a.stage, &a.work), (b.gpu, b.stream, b.stage, &b.work));
+    assert_eq!(after.tasks.len(), 8);
+    let sides = [0, 3, 6];
+    let old_at: Vec<usize> = (0..8).filter(|t| !sides.contains(t)).collect();
+    for (&s, stage) in sides.iter().zip([0, 2, 4]) {
+        let side = &after.tasks[s];
+        assert!(side.deps.is_empty() && side.stage == before.tasks[stage].stage);
+        assert!(before.tasks.iter().all(|t| t.stream != side.stream));
+        assert_eq!(after.tasks[s + 1], {
+            let mut t = before.tasks[stage].clone();
+            t.deps.iter_mut().for_each(|d| d.task = old_at[d.task]);
+            t
+        });
+    }
+    for (i, &at) in old_at.iter().enumerate() {
+        let deps: Vec<usize> = before.tasks[i].deps.iter().map(|d| old_at[d.task]).collect();
+        assert_eq!(after.tasks[at].deps.iter().map(|d| d.task).collect::<Vec<_>>(), deps);
     }
     let (lane, _) = after.lanes(1);
-    let first_stage: Vec<usize> = (0..after.tasks.len()).filter(|&t| after.tasks[t].stage == side.stage).collect();
-    assert_eq!(first_stage.len(), 2, "the side task and the first task share a stage");
-    assert_ne!(lane[first_stage[0]], lane[first_stage[1]], "on two lanes");
+    for (&s, stage) in sides.iter().zip([0, 2, 4]) {
+        let members: Vec<usize> = (0..8).filter(|&t| after.tasks[t].stage == before.tasks[stage].stage).collect();
+        assert_eq!(members, vec![s, s + 1]);
+        assert_ne!(lane[s], lane[s + 1], "the side task on a lane of its own");
+    }
 }

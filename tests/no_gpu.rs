@@ -188,14 +188,14 @@ fn a_profile_is_calibrated_on_its_one_gpu_runs_without_a_gpu() {
 /// The issue model of a replayed one-GPU schedule with concurrent stages, checked on the
 /// committed H100 run with peers (Inception-v3's IOS schedule, remodelled without a GPU)
 /// against a computation from the files alone: the sequential schedule's prediction, less each
-/// concurrent stage's operators at their calibrated times, plus each such stage at the times
-/// as profiled (calibrated over the scale) by the stage formula scaled to the concurrency
+/// concurrent stage's operators at their calibrated times, plus each such stage at the forked
+/// times (calibrated times × `1 + fork_share × (1 / scale − 1)`: the share of the calibration's
+/// gain the profile's side-branch runs lost) by the stage formula scaled to the concurrency
 /// efficiency (warm and cold mixed by the miss share, as the times and occupancies are), plus
-/// the measured fork and join per extra group; and, as a GPU with a concurrent stage loses the
-/// calibration for the whole sample, every one-group stage's operators at the profiled times
-/// too.
+/// the measured fork and join per extra group; and, as a GPU that forks loses that share for
+/// the whole sample, every one-group stage's operators at the forked times too.
 #[test]
-fn concurrent_stages_run_at_profiled_times_by_the_concurrency_efficiency() {
+fn concurrent_stages_run_at_forked_times_by_the_concurrency_efficiency() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let run = root.join("results/gpu/h100-peers");
     let workload = run.join("profiled/h100/inceptionv3_b1_op_k1_gpucost.json");
@@ -237,6 +237,9 @@ fn concurrent_stages_run_at_profiled_times_by_the_concurrency_efficiency() {
     let file_miss = 1.0 - p["l2_bytes"].as_f64().unwrap() / p["working_set_bytes"].as_f64().unwrap();
     assert!((miss - file_miss).abs() < 0.01 * file_miss, "miss share {miss} against the file's {file_miss}");
     let scale = p["calibration"]["scale_total"].as_f64().unwrap();
+    let share = p["calibration"]["fork_share"].as_f64().unwrap();
+    assert!(share > 0.0 && share < 1.0, "measured, not the default: {share}");
+    let forked = 1.0 + share * (1.0 / scale - 1.0);
     let eta = |k: &str| p[k]["efficiency"].as_f64().unwrap();
     let eta = eta("peers") + miss * (eta("peers_cold") - eta("peers"));
     let fork_join = p["fork_join"]["per_extra_group_ms"].as_f64().unwrap();
@@ -247,7 +250,7 @@ fn concurrent_stages_run_at_profiled_times_by_the_concurrency_efficiency() {
     let mut concurrent = 0;
     for stage in stages.iter().map(|s| s.as_array().unwrap()).filter(|s| s.len() == 1) {
         let calibrated: f64 = stage[0].as_array().unwrap().iter().map(|o| t(o.as_u64().unwrap() as usize)).sum();
-        expected += calibrated / scale - calibrated;
+        expected += calibrated * forked - calibrated;
     }
     for stage in stages.iter().map(|s| s.as_array().unwrap()).filter(|s| s.len() > 1) {
         concurrent += 1;
@@ -256,7 +259,7 @@ fn concurrent_stages_run_at_profiled_times_by_the_concurrency_efficiency() {
             .map(|g| g.as_array().unwrap().iter().map(|o| o.as_u64().unwrap() as usize).collect())
             .collect();
         let calibrated: f64 = groups.iter().flatten().map(|&o| t(o)).sum();
-        let gw: Vec<f64> = groups.iter().map(|g| g.iter().map(|&o| t(o)).sum::<f64>() / scale).collect();
+        let gw: Vec<f64> = groups.iter().map(|g| g.iter().map(|&o| t(o)).sum::<f64>() * forked).collect();
         let gu: Vec<f64> = groups
             .iter()
             .map(|g| g.iter().map(|&o| t(o) * u(o)).sum::<f64>() / g.iter().map(|&o| t(o)).sum::<f64>())
@@ -367,5 +370,54 @@ fn a_diagnostic_row_is_remodelled_with_its_options_only() {
     let row = &read(&out)[0];
     assert_eq!(row["cut_every"], 3);
     assert!(row["graphs_per_sample"][0].as_u64().unwrap() > 1, "cut into several graphs");
+    std::fs::remove_file(&out).ok();
+}
+
+/// `bench calibrate --forked` on the committed side-branch runs of BERT-base on 1×H100
+/// (`h100-side-branches`): the share of the calibration's gain its one-device placement lost
+/// with a side branch every 8 stages, computed here from the rows and the profile alone —
+/// (forked − whole − forks × fork and join) / ((whole − sample overhead) × (1 / scale − 1)),
+/// the sparser of the two forked runs — is what the command writes and what the committed
+/// profile holds; and the issue model of the forked run then charges every operator that
+/// share of the gain (its prediction lies between the calibrated and the profiled one).
+#[test]
+fn a_fork_share_is_what_the_side_branch_runs_measured() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let runs = root.join("results/gpu/h100-side-branches");
+    let committed = root.join("inputs/profiled/h100/bert_b1_op_k1_gpucost.json");
+    let out = std::env::temp_dir().join(format!("placebench-forked-{}.json", std::process::id()));
+    let file = |tag: &str| runs.join(format!("side_{tag}_bert_b1_op_k1.json"));
+    let (plain, sparse, dense) = (file("plain"), file("every-8"), file("every-1"));
+    let (code, err) = bench(&[
+        "calibrate",
+        committed.to_str().unwrap(),
+        "--forked",
+        plain.to_str().unwrap(),
+        "--forked",
+        dense.to_str().unwrap(),
+        "--forked",
+        sparse.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let p = read(&committed)["placebench"]["profiled"].clone();
+    let c = &p["calibration"];
+    let f = |v: &serde_json::Value| v.as_f64().unwrap();
+    let (scale, overhead, fork_join) =
+        (f(&c["scale_total"]), f(&c["sample_overhead_ms"]), f(&p["fork_join"]["per_extra_group_ms"]));
+    let (whole, forked) = (read(&plain)[0].clone(), read(&sparse)[0].clone());
+    let forks = f(&forked["concurrent_stages"][0]);
+    assert!(forks > 20.0 && forks < f(&read(&dense)[0]["concurrent_stages"][0]), "the sparser run counts");
+    let share = (f(&forked["measured_ms"]) - f(&whole["measured_ms"]) - forks * fork_join)
+        / ((f(&whole["measured_ms"]) - overhead) * (1.0 / scale - 1.0));
+    assert!(share > 0.1 && share < 0.9, "a measured share, not a clamp: {share}");
+    for p in [&out, &committed] {
+        let got = f(&read(p)["placebench"]["profiled"]["calibration"]["fork_share"]);
+        assert!((got - share).abs() < 1e-12, "{}: {got} against {share}", p.display());
+    }
+    let issue = f(&forked["issue_model_ms"]);
+    let calibrated = f(&whole["issue_model_ms"]);
+    assert!(issue > calibrated, "the forked run is predicted slower: {issue} against {calibrated}");
     std::fs::remove_file(&out).ok();
 }

@@ -468,12 +468,12 @@ pub struct ValidateArgs {
     /// a pending wait slows the receiving GPU (rows say so, `host_polled_imports`).
     #[arg(long)]
     pub host_polled_imports: bool,
-    /// Add a one-microsecond busy task on a second stream beside the plan's first task (its
-    /// stage then forks and joins): a diagnostic of what a second stream costs a GPU whose
-    /// plan is otherwise one stream; the issue model sees the concurrent stage too. Rows say
-    /// so (`side_branch`).
-    #[arg(long)]
-    pub side_branch: bool,
+    /// Add a one-microsecond busy task on a second stream beside the first task of every N-th
+    /// stage (1: every stage; those stages then fork and join): a diagnostic of what second
+    /// streams cost a GPU whose plan is otherwise one stream; the issue model sees the
+    /// concurrent stages too. Rows say so (`side_branches`).
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    pub side_branches: usize,
     /// Run nothing: take the measurements from this earlier `bench validate` JSON file (rows
     /// matched by plan file name) and recompute every prediction for them — the workload's
     /// model, the roofline and the executor's issue model. Needs no GPU.
@@ -488,7 +488,7 @@ pub struct CalibrateArgs {
     /// `bench validate --graphs` JSON files holding the runs to calibrate on (repeatable): the
     /// plan in steady state (throughput placements), and one sample at a time (--latency, or a
     /// HIOS schedule).
-    #[arg(long, value_name = "FILE", required_unless_present = "cuts")]
+    #[arg(long, value_name = "FILE", required_unless_present_any = ["cuts", "forked"])]
     pub measured: Vec<PathBuf>,
     /// `bench validate --graphs` JSON files holding one-GPU plans of this workload replayed
     /// one sample at a time whole and cut into more graphs (`--cut-every`; repeatable): what
@@ -496,6 +496,13 @@ pub struct CalibrateArgs {
     /// profile` measured with graphs of one small kernel.
     #[arg(long, value_name = "FILE")]
     pub cuts: Vec<PathBuf>,
+    /// `bench validate --graphs` JSON files holding one-GPU plans of this workload replayed
+    /// one sample at a time as they are and with side branches (`--side-branches N`;
+    /// repeatable): the share of the calibration's gain a GPU loses when its sample forks into
+    /// parallel streams, for the issue model (instead of all of it). Needs a calibrated profile
+    /// (or `--measured` in the same call).
+    #[arg(long, value_name = "FILE")]
+    pub forked: Vec<PathBuf>,
     /// The algorithm of the rows to calibrate on: a placement of the whole model on one GPU
     /// (`one-device`), or `sequential` (the HIOS schedule, one sample at a time only).
     #[arg(long, default_value = "one-device")]

@@ -18,6 +18,15 @@
 //! graphs (`bench validate --cut-every`): the difference of their times over the difference of
 //! their graph counts (on one GPU cutting changes nothing else the model charges).
 //!
+//! With `--forked`, a fourth: the **share of the calibration's gain a GPU loses when its
+//! sample forks** into parallel streams (the issue model's `fork_share`), from one-GPU plans
+//! replayed as they are and with a one-microsecond side branch forked every few stages
+//! (`bench validate --side-branches N`): `(forked − whole − forks × fork and join) / ((whole −
+//! sample overhead) × (1 / scale − 1))`, of the sparsest forked run per plan, the median over
+//! plans, clamped to [0, 1]. One side branch alone costs nothing measurable; one every 8
+//! stages costs 33–87% of the gain on an H100 and 48–100% on an H200
+//! (`results/gpu/{h100,h200}-side-branches/`).
+//!
 //! Without a pipeline row the scale comes from the one-sample row and the overhead stays 0.
 //! Every other row — other plans, concurrent stages, other GPUs and splits — remains a test of
 //! the model; the rows calibrated on are marked in validate rows (`calibration_row`) and
@@ -211,6 +220,9 @@ pub fn calibrate(a: CalibrateArgs) -> Result<i32> {
     if !a.cuts.is_empty() {
         segment_cost(&a, &w, &mut v)?;
     }
+    if !a.forked.is_empty() {
+        fork_share(&a, &w, &mut v)?;
+    }
     let out = a.out.as_ref().unwrap_or(&a.workload);
     write_atomic(out, crate::zoo::to_text(&v).as_bytes())?;
     eprintln!("{}: wrote {}", w.name, out.display());
@@ -257,6 +269,99 @@ fn segment_cost(a: &CalibrateArgs, w: &crate::workload::Workload, v: &mut Value)
         p["calibration"]["from_hashes"] = json!(hashes);
     }
     eprintln!("{}: each later graph of a sample costs {:.5} ms ({} plans)", w.name, per_graph, found.len());
+    Ok(())
+}
+
+/// A plan replayed one sample at a time as it is and with forks: its file, its time whole, and
+/// the forks and time of its sparsest forked run.
+#[derive(Debug, Clone, PartialEq)]
+struct Forked {
+    file: String,
+    whole_ms: f64,
+    forks: u64,
+    forked_ms: f64,
+}
+
+impl Forked {
+    /// The share of the calibration's gain (`scale`) lost, beyond `fork_join_ms` per fork, on a
+    /// whole run of `overhead_ms` besides its GPU time.
+    fn share(&self, scale: f64, overhead_ms: f64, fork_join_ms: f64) -> f64 {
+        let gain = (self.whole_ms - overhead_ms) * (1.0 / scale - 1.0);
+        (self.forked_ms - self.whole_ms - self.forks as f64 * fork_join_ms) / gain
+    }
+}
+
+/// Per plan file among `rows` measured on this workload (`hashes`), one GPU, graph replay, one
+/// sample at a time, untraced: the run without forks and the one with the fewest forks
+/// (`concurrent_stages`), where both were measured.
+fn forked(rows: &[Value], hashes: &[Value]) -> Vec<Forked> {
+    let mut by_file: Vec<(String, Vec<(u64, f64)>)> = Vec::new();
+    for r in rows {
+        let ok = r["status"] == "measured"
+            && r["graphs"] == true
+            && r["gpus_in_plan"] == 1
+            && r["timing"] == "latency"
+            && r.get("trace").is_none()
+            && hashes.contains(&r["workload_hash"]);
+        let forks = r["concurrent_stages"].as_array().map(|c| c.iter().filter_map(Value::as_u64).sum::<u64>());
+        let (Some(forks), Some(ms), Some(file), true) = (forks, r["measured_ms"].as_f64(), r["file"].as_str(), ok)
+        else {
+            continue;
+        };
+        match by_file.iter_mut().find(|(f, _)| f == file) {
+            Some((_, v)) => v.push((forks, ms)),
+            None => by_file.push((file.to_string(), vec![(forks, ms)])),
+        }
+    }
+    by_file
+        .into_iter()
+        .filter_map(|(file, v)| {
+            let whole = v.iter().find(|x| x.0 == 0)?.1;
+            let (forks, forked_ms) = v.iter().filter(|x| x.0 > 0).min_by_key(|x| x.0).copied()?;
+            Some(Forked { file, whole_ms: whole, forks, forked_ms })
+        })
+        .collect()
+}
+
+/// `--forked`: the share of the calibration's gain a forking GPU loses, the median over the
+/// plans measured whole and forked, into the profile's `calibration.fork_share` (clamped to
+/// [0, 1]; each plan's own share in `calibration.fork_runs`); the workload's hash joins the
+/// calibration's, so that rows measured on it still apply.
+fn fork_share(a: &CalibrateArgs, w: &crate::workload::Workload, v: &mut Value) -> Result<()> {
+    let rows = read_rows(&a.forked)?;
+    let bad = |field: &str, m: &str| Error::input(&a.workload, field, m.to_string());
+    let p = v.pointer_mut("/placebench/profiled").expect("checked by calibrate");
+    let c = &p["calibration"];
+    // The scale the issue model takes off (`scale_total` after calibrating twice).
+    let scale = c["scale_total"].as_f64().or_else(|| c["scale"].as_f64());
+    let (Some(scale), Some(overhead)) = (scale, c["sample_overhead_ms"].as_f64()) else {
+        return Err(bad("placebench.profiled.calibration", "not calibrated: pass --measured too"));
+    };
+    let fork_join = p["fork_join"]["per_extra_group_ms"].as_f64().unwrap_or(0.0);
+    let mut hashes: Vec<Value> = c["from_hashes"].as_array().cloned().unwrap_or_default();
+    if !hashes.contains(&json!(w.content_hash)) {
+        hashes.push(json!(w.content_hash));
+    }
+    let found = forked(&rows, &hashes);
+    let names = || a.forked.iter().map(|p| p.display().to_string()).collect::<Vec<_>>();
+    if found.is_empty() {
+        return Err(Error::Usage(format!(
+            "{}: no plan of this workload replayed one sample at a time on one GPU both as it is and with forks (--side-branches)",
+            names().join(", ")
+        )));
+    }
+    let mut shares: Vec<f64> = found.iter().map(|f| f.share(scale, overhead, fork_join)).collect();
+    shares.sort_by(f64::total_cmp);
+    let share = shares[shares.len() / 2].clamp(0.0, 1.0);
+    p["calibration"]["fork_share"] = json!(share);
+    p["calibration"]["fork_runs"] = json!({
+        "plans": found.iter().map(|f| json!({"file": f.file, "whole_ms": f.whole_ms, "forks": f.forks,
+            "forked_ms": f.forked_ms, "share": f.share(scale, overhead, fork_join)})).collect::<Vec<_>>(),
+        "measured": names(),
+        "method": "per plan, (forked - whole - forks x fork_join.per_extra_group_ms) / ((whole - sample overhead) x (1 / scale - 1)), one sample at a time on one GPU, the run with the fewest forks; the median over the plans, clamped to [0, 1]",
+    });
+    p["calibration"]["from_hashes"] = json!(hashes);
+    eprintln!("{}: a forking GPU loses {:.2} of the calibration's gain ({} plans)", w.name, share, found.len());
     Ok(())
 }
 
@@ -401,6 +506,34 @@ mod tests {
         let found = cuts(&rows, &[json!("h")]);
         assert_eq!(found, vec![Cut { file: "a.json".into(), whole: (1, 1.0), cut: (21, 1.06) }]);
         assert!((found[0].per_graph_ms() - 0.003).abs() < 1e-12);
+    }
+
+    /// Worked by hand: scale 0.8 (a gain of 1/0.8 − 1 = 0.25), sample overhead 0.1 ms, 0.5 µs
+    /// per fork; plan a.json whole 1.1 ms, with 40 forks 1.25 and with 320 forks 1.5: the
+    /// sparser run counts, (1.25 − 1.1 − 0.02) / ((1.1 − 0.1) × 0.25) = 0.52. Rows of another
+    /// workload, of two GPUs, traced, or of a plan measured only forked are left out.
+    #[test]
+    fn a_fork_share_is_the_sparser_forked_runs_loss_over_the_calibrations_gain() {
+        let run = |file: &str, hash: &str, forks: u64, ms: f64| {
+            json!({"status": "measured", "graphs": true, "gpus_in_plan": 1, "timing": "latency",
+                   "workload_hash": hash, "concurrent_stages": [forks], "measured_ms": ms, "file": file})
+        };
+        let mut two = run("a.json", "h", 8, 9.0);
+        two["gpus_in_plan"] = json!(2);
+        let mut traced = run("a.json", "h", 9, 9.0);
+        traced["trace"] = json!({});
+        let rows = vec![
+            run("a.json", "h", 320, 1.5),
+            run("a.json", "h", 0, 1.1),
+            run("a.json", "h", 40, 1.25),
+            run("a.json", "other", 4, 9.0),
+            run("b.json", "h", 40, 1.0),
+            two,
+            traced,
+        ];
+        let found = forked(&rows, &[json!("h")]);
+        assert_eq!(found, vec![Forked { file: "a.json".into(), whole_ms: 1.1, forks: 40, forked_ms: 1.25 }]);
+        assert!((found[0].share(0.8, 0.1, 0.0005) - 0.52).abs() < 1e-12);
     }
 
     /// Worked by hand: the pipeline measured 2 against 2.5 predicted (scale 0.8); the plan

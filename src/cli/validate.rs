@@ -106,6 +106,7 @@ fn profile_of(v: &Value) -> Option<Profile> {
         concurrency: p["peers"]["efficiency"].as_f64(),
         concurrency_cold: p["peers_cold"]["efficiency"].as_f64(),
         calibration_scale: calibration_scale(&p["calibration"]),
+        fork_share: p["calibration"]["fork_share"].as_f64().unwrap_or(1.0),
     };
     let c = &p["calibration"];
     let strings = |v: &Value| -> Vec<String> {
@@ -359,37 +360,28 @@ fn predict(r: &mut Value, w: &Workload, zoo: Option<&Zoo>, job: &Job, model: Opt
     if r["graphs"] == true {
         let devices = r["gpus_present"].as_u64().unwrap_or(1) as usize;
         r["graphs_per_sample"] = json!(issue::graphs_per_sample(&job.plan, devices));
+        r["concurrent_stages"] = json!(issue::concurrent_stages(&job.plan, devices));
     }
 }
 
 /// The fields a row gets from the diagnostic options it was measured with (`diagnostics`).
-const DIAGNOSTIC_FIELDS: [&str; 4] = ["cut_every", "no_copies", "host_polled_imports", "side_branch"];
+const DIAGNOSTIC_FIELDS: [&str; 4] = ["cut_every", "side_branches", "no_copies", "host_polled_imports"];
 
 /// The diagnostic options a row was measured with, as its fields (none for a plain run).
 fn diagnostics(a: &ValidateArgs) -> Vec<(&'static str, Value)> {
-    let mut d = Vec::new();
-    if a.cut_every > 0 {
-        d.push((DIAGNOSTIC_FIELDS[0], json!(a.cut_every)));
-    }
-    let switches = [a.no_copies, a.host_polled_imports, a.side_branch];
-    for (on, &k) in switches.into_iter().zip(&DIAGNOSTIC_FIELDS[1..]) {
-        if on {
-            d.push((k, json!(true)));
-        }
-    }
-    d
+    let counts = [a.cut_every, a.side_branches].map(|n| (n > 0).then(|| json!(n)));
+    let switches = [a.no_copies, a.host_polled_imports].map(|on| on.then(|| json!(true)));
+    DIAGNOSTIC_FIELDS.into_iter().zip(counts.into_iter().chain(switches)).filter_map(|(k, v)| Some((k, v?))).collect()
 }
 
 /// `plan` as the diagnostic options ask: cut every `--cut-every` stages, without copies, with
-/// a side branch.
+/// side branches.
 fn diagnosed(mut plan: Plan, a: &ValidateArgs) -> Plan {
     plan.cut_every = a.cut_every;
     if a.no_copies {
         plan.drop_copies();
     }
-    if a.side_branch {
-        plan.add_side_branch();
-    }
+    plan.add_side_branches(a.side_branches);
     plan
 }
 
@@ -594,7 +586,6 @@ fn child_args(a: &ValidateArgs, job: &Job, out: &Path) -> Vec<std::ffi::OsString
         (a.stage_times, "--stage-times"),
         (a.trace, "--trace"),
         (a.host_polled_imports, "--host-polled-imports"),
-        (a.side_branch, "--side-branch"),
         (true, "--in-process"),
     ];
     for (on, flag) in flags {
@@ -603,8 +594,10 @@ fn child_args(a: &ValidateArgs, job: &Job, out: &Path) -> Vec<std::ffi::OsString
         }
     }
     v.extend(["--samples".into(), a.samples.to_string().into(), "--repeats".into(), a.repeats.to_string().into()]);
-    if a.cut_every > 0 {
-        v.extend(["--cut-every".into(), a.cut_every.to_string().into()]);
+    for (n, flag) in [(a.cut_every, "--cut-every"), (a.side_branches, "--side-branches")] {
+        if n > 0 {
+            v.extend([flag.into(), n.to_string().into()]);
+        }
     }
     if a.no_copies {
         v.push("--no-copies".into());
@@ -862,7 +855,8 @@ mod tests {
                 "--copy-engine",
                 "--host-polled-imports",
                 "--no-copies",
-                "--side-branch",
+                "--side-branches",
+                "2",
                 "--cut-every",
                 "4",
             ]
@@ -870,7 +864,8 @@ mod tests {
         );
         let child = parse(&child_args(&parent, &job("latency", "a.json"), Path::new("o.json")));
         assert_eq!(child.copy.kernel(), crate::gpu::plan::CopyKernel::Engine);
-        assert!(child.host_polled_imports && child.no_copies && child.side_branch);
+        assert!(child.host_polled_imports && child.no_copies);
+        assert_eq!(child.side_branches, 2);
         assert_eq!(child.cut_every, 4);
     }
 }

@@ -29,20 +29,22 @@
 //! end).
 //!
 //! The calibration's scale holds what a model gains on one stream (its data flowing from
-//! producer to consumer through L2, each kernel queued behind the one before), and only for a
-//! GPU that runs one stream. A GPU that runs a stage of several groups anywhere in a sample
-//! runs all its operators at their times as profiled, those of its one-group stages too: cut
-//! into graphs every three stages and traced on an H100 (`results/gpu/h100-concurrent-cuts/`),
-//! the one-group segments of IOS and HIOS-LP-intra schedules took 1.09–1.19 times what the
-//! same segments of the sequential schedule took against the calibrated model. So does every
-//! operator of a sample replayed alone over several GPUs, where each GPU also runs a copy
-//! stream: traced segment by segment (`bench validate --trace`), such segments took their
-//! predicted time times 1.12–1.25, about one over the calibration's scale, while the same
-//! model cut into as many graphs on one GPU (`--cut-every`) kept its calibrated speed. Without
-//! the copy path (`--no-copies`) the segments ran faster; with a copy by the copy engine
-//! (`--copy-engine`) or issued only once its producer was done (`--host-polled-imports`) they
-//! did not (`results/gpu/h200x2-copy-path/`, README "Real GPUs"). Why a second stream costs a
-//! GPU its calibrated speed for the whole sample is not known.
+//! producer to consumer through L2, each kernel queued behind the one before), and part of it
+//! is lost on a GPU whose sample forks into parallel streams, by its one-group stages too: the
+//! one-device placements with a one-microsecond side branch forked every 8 stages
+//! (`bench validate --side-branches 8`, `results/gpu/{h100,h200}-side-branches/`) lost 33–87%
+//! of the gain on an H100 and 48–100% on an H200 beyond the forks' own cost, while one side
+//! branch alone cost nothing measurable. `bench calibrate --forked` measures that share per
+//! profile; a GPU with a stage of several groups runs all its operators at `forked_factor`
+//! (all of the gain lost where the share was not measured). Every operator of a sample
+//! replayed alone over several GPUs runs at its profiled time, the whole gain lost: traced
+//! segment by segment (`bench validate --trace`), such segments took their predicted time times
+//! 1.12–1.25, about one over the calibration's scale, while the same model cut into as many
+//! graphs on one GPU (`--cut-every`) kept its calibrated speed. Without the copy path
+//! (`--no-copies`) the segments ran faster; with a copy by the copy engine (`--copy-engine`) or
+//! issued only once its producer was done (`--host-polled-imports`) they did not
+//! (`results/gpu/h200x2-copy-path/`, README "Real GPUs"). Why forks and copy streams cost a
+//! GPU its calibrated speed is not known.
 //! Pipelines over several GPUs keep the calibrated times: Inception-v3's two-GPU pipelines run
 //! within 1.3% of them.
 //!
@@ -93,6 +95,11 @@ pub struct Costs {
     /// and in a sample run alone over several GPUs (README "Real GPUs") —: the times as profiled
     /// (1 / the calibration's scale).
     pub uncalibrated_factor: f64,
+    /// Under graph replay, what the operators of a GPU with a stage of several groups take
+    /// against their calibrated times: `1 + fork_share × (uncalibrated_factor − 1)`, the share
+    /// of the calibration's gain that `bench calibrate --forked` measured such a GPU to lose
+    /// (all of it where not measured).
+    pub forked_factor: f64,
 }
 
 impl Costs {
@@ -115,6 +122,7 @@ impl Costs {
             segment_ms: 0.0,
             concurrency: vec![1.0; plan.tasks.len()],
             uncalibrated_factor: 1.0,
+            forked_factor: 1.0,
         }
     }
 
@@ -162,6 +170,7 @@ impl Costs {
             segment_ms: if graphs { ops.segment_ms } else { 0.0 },
             concurrency,
             uncalibrated_factor: if graphs { 1.0 / ops.calibration_scale } else { 1.0 },
+            forked_factor: if graphs { 1.0 + ops.fork_share * (1.0 / ops.calibration_scale - 1.0) } else { 1.0 },
         }
     }
 }
@@ -194,6 +203,9 @@ pub struct OpCosts {
     pub concurrency_cold: Option<f64>,
     /// What `bench calibrate` multiplied every GPU time by (1: as profiled).
     pub calibration_scale: f64,
+    /// The share of the calibration's gain a GPU loses when its sample forks into parallel
+    /// streams (`bench calibrate --forked`; 1 where not measured).
+    pub fork_share: f64,
 }
 
 impl OpCosts {
@@ -416,6 +428,26 @@ fn segments_of(plan: &Plan, w: &Wiring, devices: usize) -> Vec<(usize, Vec<usize
     segments
 }
 
+/// Per GPU, the stages of several groups (lanes) among `segments`.
+fn concurrent_stages_of(plan: &Plan, w: &Wiring, segments: &[(usize, Vec<usize>)], devices: usize) -> Vec<usize> {
+    let mut count = vec![0; devices];
+    for (g, members) in segments {
+        count[*g] += members
+            .chunk_by(|&a, &b| plan.tasks[a].stage == plan.tasks[b].stage)
+            .filter(|stage| stage.iter().any(|&t| w.lane[t] != w.lane[stage[0]]))
+            .count();
+    }
+    count
+}
+
+/// Per GPU, the stages of several groups a sample of `plan` replays on `devices` GPUs (each a
+/// fork into parallel streams and a join).
+pub fn concurrent_stages(plan: &Plan, devices: usize) -> Vec<usize> {
+    let devices = devices.max(1);
+    let w = Wiring::of(plan, devices);
+    concurrent_stages_of(plan, &w, &segments_of(plan, &w, devices), devices)
+}
+
 /// Per GPU, the graphs a sample of `plan` replays as on `devices` GPUs.
 pub fn graphs_per_sample(plan: &Plan, devices: usize) -> Vec<usize> {
     let devices = devices.max(1);
@@ -432,8 +464,8 @@ pub fn graphs_per_sample(plan: &Plan, devices: usize) -> Vec<usize> {
 /// groups together, by their occupancies), and what it exports leaves when all of it has
 /// ended. Launches cost the host nothing here; forking a stage into parallel streams and
 /// joining them costs `fork_join_ms` per group beyond the first. A GPU with a stage of several
-/// groups runs all its operators at `uncalibrated_factor`; so does every GPU when the sample
-/// runs `alone` (one at a time) over several.
+/// groups runs all its operators at `forked_factor`; every GPU runs them at
+/// `uncalibrated_factor` when the sample runs `alone` (one at a time) over several.
 fn predict_replay(
     plan: &Plan,
     costs: &Costs,
@@ -479,15 +511,17 @@ fn predict_replay(
             return Prediction { per_sample_ms: f64::INFINITY, host_ms: 0.0 };
         }
     }
-    // Which GPUs run their operators at the profiled times: every one when a sample runs
-    // alone over several, and any that runs a stage of several groups.
-    let mut uncalibrated = vec![alone && several_gpus; devices];
-    for (g, members) in &segments {
-        let concurrent = members
-            .chunk_by(|&a, &b| plan.tasks[a].stage == plan.tasks[b].stage)
-            .any(|stage| stage.iter().any(|&t| w.lane[t] != w.lane[stage[0]]));
-        uncalibrated[*g] |= concurrent;
-    }
+    // What each GPU's operators take against their calibrated times: the profiled times when
+    // a sample runs alone over several GPUs; on a GPU with a stage of several groups, the
+    // forked factor; else the calibrated times.
+    let forked = concurrent_stages_of(plan, &w, &segments, devices);
+    let factor_of: Vec<f64> = (0..devices)
+        .map(|g| match (alone && several_gpus, forked[g] > 0) {
+            (true, _) => costs.uncalibrated_factor,
+            (false, true) => costs.forked_factor,
+            (false, false) => 1.0,
+        })
+        .collect();
     let mut prev_end = vec![0.0f64; devices];
     let mut copy_free = vec![0.0f64; devices];
     let mut imported = vec![0.0f64; w.count];
@@ -547,7 +581,7 @@ fn predict_replay(
                         None => groups.push((w.lane[t], ms, ms * u)),
                     }
                 }
-                let factor = if uncalibrated[*g] { costs.uncalibrated_factor } else { 1.0 };
+                let factor = factor_of[*g];
                 let gw: Vec<f64> = groups.iter().map(|x| x.1 * factor).collect();
                 let gu: Vec<f64> = groups.iter().map(|x| if x.1 > 0.0 { x.2 / x.1 } else { 0.0 }).collect();
                 let fork_join = costs.fork_join_ms * groups.len().saturating_sub(1) as f64;
@@ -630,6 +664,7 @@ mod tests {
             segment_ms: 0.0,
             concurrency: vec![1.0; gpu.len()],
             uncalibrated_factor: 1.0,
+            forked_factor: 1.0,
         }
     }
 
@@ -800,9 +835,9 @@ mod tests {
         c.occupancy = vec![0.5, 0.5];
         c.concurrency = vec![0.25; 2];
         assert!((predict(&plan, &c, Mode::Latency, 1, 1).per_sample_ms - 3.5).abs() < 1e-12);
-        // A calibration that made the operators twice as fast on one stream does not hold for
-        // a concurrent stage (factor 2): 4 and 4 ms, formula 4, one stream 8: 8 − 0.25 · 4 = 7.
-        c.uncalibrated_factor = 2.0;
+        // A calibration that made the operators twice as fast on one stream does not hold on a
+        // GPU that forks (factor 2): 4 and 4 ms, formula 4, one stream 8: 8 − 0.25 · 4 = 7.
+        c.forked_factor = 2.0;
         assert!((predict(&plan, &c, Mode::Latency, 1, 1).per_sample_ms - 7.0).abs() < 1e-12);
     }
 
@@ -821,19 +856,27 @@ mod tests {
         assert_eq!(predict(&one, &c, Mode::Latency, 2, 1).per_sample_ms, 2.0);
     }
 
-    /// A GPU that runs a stage of several groups runs all its operators at the profiled times
-    /// (factor 2), those of its one-group stages too: A (1 ms) then B and C side by side
-    /// (1 ms each, occupancy 0, formula max) take 2 + 2 = 4 ms; without the concurrent stage
-    /// (B and C on one stream, A → B → C) 3 ms at the calibrated times.
+    /// A GPU that runs a stage of several groups runs all its operators at the forked factor
+    /// (1.5 here), those of its one-group stages too: A (1 ms) then B and C side by side (1 ms
+    /// each, occupancy 0, formula max) take 1.5 + 1.5 = 3 ms; without the concurrent stage (B
+    /// and C on one stream, A → B → C) 3 ms at the calibrated times. Over two GPUs, one
+    /// sample at a time, the uncalibrated factor (2) wins: A on GPU 0, B and C side by side
+    /// on GPU 1, 2 + 2 = 4 ms.
     #[test]
-    fn a_gpu_with_a_concurrent_stage_runs_all_its_operators_at_the_profiled_times() {
+    fn a_gpu_with_a_concurrent_stage_runs_all_its_operators_at_the_forked_factor() {
         let mut plan = plan_of(vec![task(0, 0, &[]), task(0, 0, &[0]), task(0, 1, &[0])]);
         plan.tasks[2].stage = 1;
         let mut c = costs(&[1.0; 3], &[0.0; 3]);
-        (c.replay, c.uncalibrated_factor) = (true, 2.0);
-        assert_eq!(predict(&plan, &c, Mode::Latency, 1, 1).per_sample_ms, 4.0);
+        (c.replay, c.uncalibrated_factor, c.forked_factor) = (true, 2.0, 1.5);
+        assert_eq!(predict(&plan, &c, Mode::Latency, 1, 1).per_sample_ms, 3.0);
+        assert_eq!(concurrent_stages(&plan, 1), vec![1]);
         let one = plan_of(vec![task(0, 0, &[]), task(0, 0, &[0]), task(0, 0, &[1])]);
         assert_eq!(predict(&one, &c, Mode::Latency, 1, 1).per_sample_ms, 3.0);
+        assert_eq!(concurrent_stages(&one, 1), vec![0]);
+        let mut two = plan.clone();
+        (two.tasks[1].gpu, two.tasks[2].gpu) = (1, 1);
+        assert_eq!(predict(&two, &c, Mode::Latency, 2, 1).per_sample_ms, 4.0);
+        assert_eq!(concurrent_stages(&two, 2), vec![0, 1]);
     }
 
     /// A large copy from another GPU holds the receiving GPU while it runs: A (1 ms, GPU 0)

@@ -11,6 +11,7 @@ use crate::hios::Schedule;
 use crate::placement::{Device, Placement};
 use crate::workload::Workload;
 use crate::zoo::graph::{OpGraph, OpKind};
+use std::collections::HashMap;
 
 /// Bytes per element of the executor's tensors (fp32 storage; cuDNN and cuBLAS may use TF32).
 pub const ELEMENT_BYTES: usize = 4;
@@ -197,23 +198,44 @@ impl Plan {
     }
 
     /// Adds a diagnostic: a one-microsecond busy task with no inputs on a stream of its own
-    /// beside the first task, in its stage, so that the sample's first stage runs two groups
-    /// (under graph replay a fork and a join in the first graph) and nothing else changes.
-    pub fn add_side_branch(&mut self) {
-        let Some(first) = self.tasks.first() else { return };
-        let stream = self.tasks.iter().filter(|t| t.gpu == first.gpu).map(|t| t.stream).max().unwrap_or(0) + 1;
-        let side = Task {
-            gpu: first.gpu,
-            stream,
-            work: Work::Busy { ms: 0.001 },
-            deps: Vec::new(),
-            out_bytes: ELEMENT_BYTES,
-            stage: first.stage,
-        };
-        for d in self.tasks.iter_mut().flat_map(|t| t.deps.iter_mut()) {
-            d.task += 1;
+    /// beside the first task of every `every`-th stage (the first stage among them), in that
+    /// stage, so that those stages run two groups (under graph replay a fork and a join) and
+    /// nothing else changes.
+    pub fn add_side_branches(&mut self, every: usize) {
+        if every == 0 {
+            return;
         }
-        self.tasks.insert(0, side);
+        let mut side_stream: HashMap<usize, usize> = HashMap::new();
+        for t in &self.tasks {
+            let s = side_stream.entry(t.gpu).or_insert(0);
+            *s = (*s).max(t.stream + 1);
+        }
+        let mut firsts = Vec::new();
+        let mut start = 0;
+        for chunk in self.tasks.chunk_by(|a, b| (a.gpu, a.stage) == (b.gpu, b.stage)) {
+            firsts.push(start);
+            start += chunk.len();
+        }
+        let branched: Vec<usize> = firsts.into_iter().step_by(every).collect();
+        // Where each old task goes: after the side tasks inserted before it.
+        let moved: Vec<usize> = (0..self.tasks.len()).map(|t| t + branched.partition_point(|&b| b <= t)).collect();
+        let old = std::mem::take(&mut self.tasks);
+        for (t, mut task) in old.into_iter().enumerate() {
+            if branched.binary_search(&t).is_ok() {
+                self.tasks.push(Task {
+                    gpu: task.gpu,
+                    stream: side_stream[&task.gpu],
+                    work: Work::Busy { ms: 0.001 },
+                    deps: Vec::new(),
+                    out_bytes: ELEMENT_BYTES,
+                    stage: task.stage,
+                });
+            }
+            for d in &mut task.deps {
+                d.task = moved[d.task];
+            }
+            self.tasks.push(task);
+        }
     }
 
     /// Checks that every dependency points to an earlier task.
