@@ -188,7 +188,9 @@ fn issue_model(zoo: Option<&Zoo>, job: &Job, run: &Run) -> Option<issue::Predict
 fn issue_costs(zoo: Option<&Zoo>, job: &Job, run: &Run) -> Option<issue::Costs> {
     let Run { devices, graphs, .. } = *run;
     match (zoo.and_then(|z| z.profile.as_ref()), &job.plan.graph) {
-        (Some(p), Some(_)) => Some(issue::Costs::of_ops(&job.plan, &p.ops, p.exchange(graphs), graphs, devices)),
+        (Some(p), Some(_)) => {
+            Some(issue::Costs::of_ops(&job.plan, &p.ops, p.exchange(graphs), graphs, devices, job.mode))
+        }
         (_, None) => Some(issue::Costs::of_busy(&job.plan)),
         (None, Some(_)) => None,
     }

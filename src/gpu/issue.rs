@@ -15,10 +15,15 @@
 //! its copy (`exchange_ms`, from `bench profile`'s ping-pong through the executor; measured 0
 //! on H200s).
 //!
-//! Each operator costs between its warm and cold time by the share of its GPU's working set
-//! that cannot stay in L2 (a GPU that holds a small enough pipeline stage keeps its weights
-//! there from sample to sample), and its occupancy likewise between the warm and the cold
-//! measurement. Under graph replay the model follows the executor's segments
+//! Each operator costs between its warm and cold time by the share of a working set that
+//! cannot stay in L2, and its occupancy likewise between the warm and the cold measurement.
+//! One sample at a time, the working set is its GPU's (a GPU that holds a small enough part of
+//! the model keeps its weights there from sample to sample); in a pipeline it is the whole
+//! model's, as on the one GPU the calibration ran: the pipelines over 2 and 4 GPUs ran within
+//! 0–4.7% of the calibrated max-load, which charges the whole model's share, while each GPU's
+//! own share took 3–4 points (2 GPUs) and 5–7 (4 GPUs) more off and left 7 of the 20 beyond
+//! 10% — with samples in flight and their activations and copies passing through, a GPU's part
+//! of the model does not stay in L2 (a rule chosen on those rows; no pipeline run since). Under graph replay the model follows the executor's segments
 //! (`Plan::segments`), each GPU's later segments of a sample paying a graph launch
 //! (`segment_ms`: measured by `bench profile` with one-kernel graphs, or by `bench calibrate
 //! --cuts` from the model's own graphs replayed whole and cut), and runs each HIOS stage
@@ -127,12 +132,19 @@ impl Costs {
     }
 
     /// Costs of a plan of real kernels from per-operator measurements (`ops`) on `devices`
-    /// GPUs; busy tasks (graph inputs) cost what they spin. `link`: what an exchange between
-    /// GPUs costs (free when none was measured). `graphs`: each sample is replayed as graphs,
-    /// no per-operator issue.
-    pub fn of_ops(plan: &Plan, ops: &OpCosts, link: Option<Exchange>, graphs: bool, devices: usize) -> Costs {
+    /// GPUs run as `mode`; busy tasks (graph inputs) cost what they spin. `link`: what an
+    /// exchange between GPUs costs (free when none was measured). `graphs`: each sample is
+    /// replayed as graphs, no per-operator issue.
+    pub fn of_ops(
+        plan: &Plan,
+        ops: &OpCosts,
+        link: Option<Exchange>,
+        graphs: bool,
+        devices: usize,
+        mode: Mode,
+    ) -> Costs {
         let n = plan.tasks.len();
-        let miss = ops.miss_by_gpu(plan, devices.max(1));
+        let miss = ops.miss_by_gpu(plan, devices.max(1), mode == Mode::Latency);
         let mut gpu_ms = Vec::with_capacity(n);
         let mut host_ms = Vec::with_capacity(n);
         let mut occupancy = Vec::with_capacity(n);
@@ -209,10 +221,11 @@ pub struct OpCosts {
 }
 
 impl OpCosts {
-    /// Per GPU, the share of its working set (fp32 weights and outputs of the operators placed
-    /// on it) that does not fit in L2: `max(0, 1 - L2 / working set)`, the share of reads that
-    /// miss when a sample streams through it all. `None` without warm and cold times.
-    fn miss_by_gpu(&self, plan: &Plan, devices: usize) -> Option<Vec<f64>> {
+    /// Per GPU, the share of a working set (fp32 weights and outputs of operators) that does
+    /// not fit in L2: `max(0, 1 - L2 / working set)`, the share of reads that miss when a sample
+    /// streams through it all; the working set is the operators placed on that GPU
+    /// (`per_gpu`) or all of the plan's. `None` without warm and cold times.
+    fn miss_by_gpu(&self, plan: &Plan, devices: usize, per_gpu: bool) -> Option<Vec<f64>> {
         let (l2, g) = (self.l2_bytes?, plan.graph.as_ref()?);
         self.warm_ms.as_ref().zip(self.cold_ms.as_ref())?;
         let mut set = vec![0.0f64; devices];
@@ -222,7 +235,9 @@ impl OpCosts {
                     ((g.ops[op].params + g.ops[op].numel()) * super::plan::ELEMENT_BYTES as u64) as f64;
             }
         }
-        Some(set.into_iter().map(|s| if s > 0.0 { (1.0 - l2 / s).max(0.0) } else { 0.0 }).collect())
+        let total: f64 = set.iter().sum();
+        let miss = |s: f64| if s > 0.0 { (1.0 - l2 / if per_gpu { s } else { total }).max(0.0) } else { 0.0 };
+        Some(set.into_iter().map(miss).collect())
     }
 
     /// Operator `op`'s share of its GPU when its reads miss L2 at rate `miss`: between the
