@@ -173,9 +173,13 @@ impl Cut {
 }
 
 /// Per plan file among `rows` measured on this workload (`hashes`), one GPU, graph replay, one
-/// sample at a time, untraced (time stamps slow a replay), at two or more graph counts: the
-/// fewest and the most.
-fn cuts(rows: &[Value], hashes: &[Value]) -> Vec<Cut> {
+/// sample at a time, untraced (time stamps slow a replay): `(count, measured ms)` of each row,
+/// where `count` (graphs per sample, forks) reads one from it.
+fn one_gpu_runs(
+    rows: &[Value],
+    hashes: &[Value],
+    count: impl Fn(&Value) -> Option<u64>,
+) -> Vec<(String, Vec<(u64, f64)>)> {
     let mut by_file: Vec<(String, Vec<(u64, f64)>)> = Vec::new();
     for r in rows {
         let ok = r["status"] == "measured"
@@ -184,17 +188,31 @@ fn cuts(rows: &[Value], hashes: &[Value]) -> Vec<Cut> {
             && r["timing"] == "latency"
             && r.get("trace").is_none()
             && hashes.contains(&r["workload_hash"]);
-        let graphs = r["graphs_per_sample"].as_array().and_then(|g| g.iter().filter_map(Value::as_u64).max());
-        let (Some(graphs), Some(ms), Some(file), true) = (graphs, r["measured_ms"].as_f64(), r["file"].as_str(), ok)
+        let (Some(n), Some(ms), Some(file), true) = (count(r), r["measured_ms"].as_f64(), r["file"].as_str(), ok)
         else {
             continue;
         };
         match by_file.iter_mut().find(|(f, _)| f == file) {
-            Some((_, v)) => v.push((graphs, ms)),
-            None => by_file.push((file.to_string(), vec![(graphs, ms)])),
+            Some((_, v)) => v.push((n, ms)),
+            None => by_file.push((file.to_string(), vec![(n, ms)])),
         }
     }
     by_file
+}
+
+/// The hashes a profile's rows may carry: those it was calibrated from, and its own.
+fn known_hashes(calibration: &Value, w: &crate::workload::Workload) -> Vec<Value> {
+    let mut hashes: Vec<Value> = calibration["from_hashes"].as_array().cloned().unwrap_or_default();
+    if !hashes.contains(&json!(w.content_hash)) {
+        hashes.push(json!(w.content_hash));
+    }
+    hashes
+}
+
+/// Per plan (`one_gpu_runs`) at two or more graph counts: the fewest and the most.
+fn cuts(rows: &[Value], hashes: &[Value]) -> Vec<Cut> {
+    let graphs = |r: &Value| r["graphs_per_sample"].as_array().and_then(|g| g.iter().filter_map(Value::as_u64).max());
+    one_gpu_runs(rows, hashes, graphs)
         .into_iter()
         .filter_map(|(file, mut v)| {
             v.sort_by_key(|x| x.0);
@@ -236,10 +254,7 @@ pub fn calibrate(a: CalibrateArgs) -> Result<i32> {
 fn segment_cost(a: &CalibrateArgs, w: &crate::workload::Workload, v: &mut Value) -> Result<()> {
     let rows = read_rows(&a.cuts)?;
     let p = v.pointer_mut("/placebench/profiled").expect("checked by calibrate");
-    let mut hashes: Vec<Value> = p["calibration"]["from_hashes"].as_array().cloned().unwrap_or_default();
-    if !hashes.contains(&json!(w.content_hash)) {
-        hashes.push(json!(w.content_hash));
-    }
+    let hashes = known_hashes(&p["calibration"], w);
     let found = cuts(&rows, &hashes);
     let names = || a.cuts.iter().map(|p| p.display().to_string()).collect::<Vec<_>>();
     if found.is_empty() {
@@ -291,29 +306,11 @@ impl Forked {
     }
 }
 
-/// Per plan file among `rows` measured on this workload (`hashes`), one GPU, graph replay, one
-/// sample at a time, untraced: the run without forks and the one with the fewest forks
-/// (`concurrent_stages`), where both were measured.
+/// Per plan (`one_gpu_runs`) measured without forks and with: the run without and the one with
+/// the fewest forks (`concurrent_stages`).
 fn forked(rows: &[Value], hashes: &[Value]) -> Vec<Forked> {
-    let mut by_file: Vec<(String, Vec<(u64, f64)>)> = Vec::new();
-    for r in rows {
-        let ok = r["status"] == "measured"
-            && r["graphs"] == true
-            && r["gpus_in_plan"] == 1
-            && r["timing"] == "latency"
-            && r.get("trace").is_none()
-            && hashes.contains(&r["workload_hash"]);
-        let forks = r["concurrent_stages"].as_array().map(|c| c.iter().filter_map(Value::as_u64).sum::<u64>());
-        let (Some(forks), Some(ms), Some(file), true) = (forks, r["measured_ms"].as_f64(), r["file"].as_str(), ok)
-        else {
-            continue;
-        };
-        match by_file.iter_mut().find(|(f, _)| f == file) {
-            Some((_, v)) => v.push((forks, ms)),
-            None => by_file.push((file.to_string(), vec![(forks, ms)])),
-        }
-    }
-    by_file
+    let forks = |r: &Value| r["concurrent_stages"].as_array().map(|c| c.iter().filter_map(Value::as_u64).sum::<u64>());
+    one_gpu_runs(rows, hashes, forks)
         .into_iter()
         .filter_map(|(file, v)| {
             let whole = v.iter().find(|x| x.0 == 0)?.1;
@@ -338,10 +335,7 @@ fn fork_share(a: &CalibrateArgs, w: &crate::workload::Workload, v: &mut Value) -
         return Err(bad("placebench.profiled.calibration", "not calibrated: pass --measured too"));
     };
     let fork_join = p["fork_join"]["per_extra_group_ms"].as_f64().unwrap_or(0.0);
-    let mut hashes: Vec<Value> = c["from_hashes"].as_array().cloned().unwrap_or_default();
-    if !hashes.contains(&json!(w.content_hash)) {
-        hashes.push(json!(w.content_hash));
-    }
+    let hashes = known_hashes(c, w);
     let found = forked(&rows, &hashes);
     let names = || a.forked.iter().map(|p| p.display().to_string()).collect::<Vec<_>>();
     if found.is_empty() {
