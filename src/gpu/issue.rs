@@ -554,6 +554,7 @@ fn predict_replay(
             ready_ms: 0.0,
             end_ms: 0.0,
             copies_ms: Vec::new(),
+            copies_from: Vec::new(),
         })
         .collect();
     for _ in 0..samples {
@@ -562,6 +563,7 @@ fn predict_replay(
             let (g, members) = &segments[i];
             let mut start = prev_end[*g];
             times[i].copies_ms.clear();
+            times[i].copies_from.clear();
             for &t in members {
                 for (d, (id, first)) in w.cross(plan, t) {
                     if first {
@@ -571,7 +573,10 @@ fn predict_replay(
                         start = start.max(prev_end[*g]);
                         imported[id] = copy.end;
                         if d.bytes > 0 {
+                            let from = segment_of[d.task];
+                            let from = [segments[from].0, times[from].index];
                             times[i].copies_ms.push([copy.start, copy.end]);
+                            times[i].copies_from.push(from);
                         }
                     }
                     start = start.max(imported[id]);
@@ -820,6 +825,11 @@ mod tests {
             tasks: 1,
             ready_ms,
             end_ms,
+            copies_from: match (gpu, index, copies_ms.len()) {
+                (0, 1, 1) => vec![[1, 0]],
+                (1, 0, 1) => vec![[0, 0]],
+                _ => vec![],
+            },
             copies_ms,
         };
         assert_eq!(

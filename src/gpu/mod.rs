@@ -187,9 +187,10 @@ pub struct Measurement {
 
 /// One segment of a graph-replayed sample, in milliseconds from the sample's start: as the
 /// executor's trace timed it (`bench validate --trace`: medians over the timed samples of time
-/// stamps — the GPUs' global timer, one clock for a host's GPUs, written by one-thread kernels —
-/// from the sample's first stamp on any GPU), or as the issue model runs it
-/// (`issue::replay_timeline`).
+/// stamps — each GPU's global timer, written by one-thread kernels — from the sample's first
+/// stamp on any GPU), or as the issue model runs it (`issue::replay_timeline`). The global
+/// timers of two H200s of one host differed by about 20 µs (`results/gpu/h200x2-intra-trace/`):
+/// times on one GPU compare exactly, times across GPUs carry that offset.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct SegmentTimes {
     pub gpu: usize,
@@ -203,6 +204,10 @@ pub struct SegmentTimes {
     /// Each of its imports that copies: when the copy could start (its producer done; traced,
     /// the copy stream past its wait) and when it had ended.
     pub copies_ms: Vec<[f64; 2]>,
+    /// The issue model's only: for each copy, the segment it copies from (its GPU and index),
+    /// so that a trace's copy can be set against its producer's end.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub copies_from: Vec<[usize; 2]>,
 }
 
 /// How much a copy from another GPU slows compute it runs beside on the receiving GPU: an

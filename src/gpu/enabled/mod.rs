@@ -589,7 +589,7 @@ fn segment_traces(raw: &[RawTrace]) -> Vec<SegmentTimes> {
             let (ready_ms, end_ms) = (at(k), at(k + 1));
             let copies_ms = (0..copies).map(|c| [at(k + 2 + 2 * c), at(k + 3 + 2 * c)]).collect();
             k += 2 + 2 * copies;
-            out.push(SegmentTimes { gpu: r.gpu, index, tasks, ready_ms, end_ms, copies_ms });
+            out.push(SegmentTimes { gpu: r.gpu, index, tasks, ready_ms, end_ms, copies_ms, copies_from: Vec::new() });
         }
     }
     out
