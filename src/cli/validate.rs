@@ -707,21 +707,25 @@ fn remodel(
             r["workload_hash"] == json!(w.content_hash)
                 || before.is_some_and(|h| h.iter().any(|h| r["workload_hash"] == json!(h)))
         };
-        // A row measured with a diagnostic is remodelled with it, and only with it.
-        let mismatch = |r: &Value| {
-            DIAGNOSTIC_FIELDS
-                .into_iter()
-                .find(|&k| asked.iter().find(|(x, _)| *x == k).map(|(_, v)| v) != r.get(k).filter(|v| !v.is_null()))
+        // A row measured with a diagnostic is remodelled with it, and only with it: the value
+        // of each diagnostic field, in the row and as asked (`None`: unset).
+        let differs = |r: &Value| {
+            DIAGNOSTIC_FIELDS.into_iter().find_map(|k| {
+                let had = r.get(k).filter(|v| !v.is_null()).cloned();
+                let wants = asked.iter().find(|(x, _)| *x == k).map(|(_, v)| v.clone());
+                (had != wants).then_some((k, had, wants))
+            })
         };
+        let shown = |v: Option<Value>| v.map_or("unset".to_string(), |v| v.to_string());
         match found {
-            Some(r) if ours(r) && mismatch(r).is_some() => {
+            Some(r) if ours(r) && differs(r).is_some() => {
                 failed = true;
-                let k = mismatch(r).expect("just found");
-                let asked = asked.iter().find(|(x, _)| *x == k).map_or("unset".to_string(), |(_, v)| v.to_string());
+                let (k, had, wants) = differs(r).expect("just found");
                 eprintln!(
-                    "{}: {name:?} was measured with {k} {}, remodelled with {k} {asked}: pass the options it ran with",
+                    "{}: {name:?} was measured with {k} {}, remodelled with {k} {}: pass the options it ran with",
                     path.display(),
-                    r.get(k).filter(|v| !v.is_null()).map_or("unset".to_string(), |v| v.to_string())
+                    shown(had),
+                    shown(wants)
                 );
             }
             Some(r) if ours(r) => {

@@ -25,7 +25,9 @@
 //! 10% — with samples in flight and their activations and copies passing through, a GPU's part
 //! of the model does not stay in L2 (a rule chosen on those rows, then held out: ResNet-50's
 //! pipelines, never run before, and BERT-base's again within 1.8%,
-//! `results/gpu/h200x2-pipelines-check/`). Under graph replay the model follows the executor's segments
+//! `results/gpu/h200x2-pipelines-check/`).
+//!
+//! Under graph replay the model follows the executor's segments
 //! (`Plan::segments`), each GPU's later segments of a sample paying a graph launch
 //! (`segment_ms`: measured by `bench profile` with one-kernel graphs, or by `bench calibrate
 //! --cuts` from the model's own graphs replayed whole and cut), and runs each HIOS stage
@@ -97,10 +99,9 @@ pub struct Costs {
     /// Under graph replay, per task, the share of the stage formula's gain over one stream
     /// that the groups of its stage get (`concurrency`: 1 is the formula, 0 one stream).
     pub concurrency: Vec<f64>,
-    /// Under graph replay, what operators take against their calibrated times where the
-    /// calibration's gain was measured not to hold — on a GPU with a stage of several groups,
-    /// and in a sample run alone over several GPUs (README "Real GPUs") —: the times as profiled
-    /// (1 / the calibration's scale).
+    /// Under graph replay, what operators take against their calibrated times in a sample run
+    /// alone over several GPUs, where none of the calibration's gain was measured to hold
+    /// (README "Real GPUs"): the times as profiled (1 / the calibration's scale).
     pub uncalibrated_factor: f64,
     /// Under graph replay, what the operators of a GPU with a stage of several groups take
     /// against their calibrated times: `1 + fork_share × (uncalibrated_factor − 1)`, the share
