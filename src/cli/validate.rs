@@ -366,14 +366,22 @@ fn predict(r: &mut Value, w: &Workload, zoo: Option<&Zoo>, job: &Job, model: Opt
     }
 }
 
-/// The fields a row gets from the diagnostic options it was measured with (`diagnostics`).
-const DIAGNOSTIC_FIELDS: [&str; 4] = ["cut_every", "side_branches", "no_copies", "host_polled_imports"];
+/// Every field a row can get from a diagnostic option, with its value under `a` (`None`:
+/// unset, as in a plain run).
+fn diagnostic_fields(a: &ValidateArgs) -> [(&'static str, Option<Value>); 4] {
+    let count = |n: usize| (n > 0).then(|| json!(n));
+    let switch = |on: bool| on.then(|| json!(true));
+    [
+        ("cut_every", count(a.cut_every)),
+        ("side_branches", count(a.side_branches)),
+        ("no_copies", switch(a.no_copies)),
+        ("host_polled_imports", switch(a.host_polled_imports)),
+    ]
+}
 
 /// The diagnostic options a row was measured with, as its fields (none for a plain run).
 fn diagnostics(a: &ValidateArgs) -> Vec<(&'static str, Value)> {
-    let counts = [a.cut_every, a.side_branches].map(|n| (n > 0).then(|| json!(n)));
-    let switches = [a.no_copies, a.host_polled_imports].map(|on| on.then(|| json!(true)));
-    DIAGNOSTIC_FIELDS.into_iter().zip(counts.into_iter().chain(switches)).filter_map(|(k, v)| Some((k, v?))).collect()
+    diagnostic_fields(a).into_iter().filter_map(|(k, v)| Some((k, v?))).collect()
 }
 
 /// `plan` as the diagnostic options ask: cut every `--cut-every` stages, without copies, with
@@ -697,7 +705,7 @@ fn remodel(
     let text = std::fs::read(path).map_err(|e| Error::input(path, "file", e.to_string()))?;
     let old: Vec<Value> = serde_json::from_slice(&text).map_err(|e| Error::input(path, "rows", e.to_string()))?;
     let mut failed = false;
-    let asked = diagnostics(a);
+    let asked = diagnostic_fields(a);
     for job in jobs {
         let name = job.file.file_name().map(|f| f.to_string_lossy().to_string());
         let found = old.iter().find(|r| r["file"].as_str() == name.as_deref() && r["status"] == "measured");
@@ -710,10 +718,9 @@ fn remodel(
         // A row measured with a diagnostic is remodelled with it, and only with it: the value
         // of each diagnostic field, in the row and as asked (`None`: unset).
         let differs = |r: &Value| {
-            DIAGNOSTIC_FIELDS.into_iter().find_map(|k| {
-                let had = r.get(k).filter(|v| !v.is_null()).cloned();
-                let wants = asked.iter().find(|(x, _)| *x == k).map(|(_, v)| v.clone());
-                (had != wants).then_some((k, had, wants))
+            asked.iter().find_map(|(k, wants)| {
+                let had = r.get(*k).filter(|v| !v.is_null()).cloned();
+                (had != *wants).then(|| (*k, had, wants.clone()))
             })
         };
         let shown = |v: Option<Value>| v.map_or("unset".to_string(), |v| v.to_string());

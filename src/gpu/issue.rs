@@ -820,25 +820,22 @@ mod tests {
         let mut c = costs(&[1.0, 1.0, 1.0], &[0.0; 3]);
         (c.replay, c.copy_alpha_ms, c.segment_ms) = (true, 1.0, 0.25);
         let t = replay_timeline(&plan, &c, 2);
-        let seg = |gpu, index, ready_ms, end_ms, copies_ms: Vec<[f64; 2]>| SegmentTimes {
+        // Each copy with the segment (GPU, index) it copies from.
+        let seg = |gpu, index, ready_ms, end_ms, copies: Vec<([f64; 2], [usize; 2])>| SegmentTimes {
             gpu,
             index,
             tasks: 1,
             ready_ms,
             end_ms,
-            copies_from: match (gpu, index, copies_ms.len()) {
-                (0, 1, 1) => vec![[1, 0]],
-                (1, 0, 1) => vec![[0, 0]],
-                _ => vec![],
-            },
-            copies_ms,
+            copies_ms: copies.iter().map(|c| c.0).collect(),
+            copies_from: copies.iter().map(|c| c.1).collect(),
         };
         assert_eq!(
             t,
             vec![
                 seg(0, 0, 0.0, 1.0, vec![]),
-                seg(0, 1, 4.0, 5.25, vec![[3.0, 4.0]]),
-                seg(1, 0, 2.0, 3.0, vec![[1.0, 2.0]])
+                seg(0, 1, 4.0, 5.25, vec![([3.0, 4.0], [1, 0])]),
+                seg(1, 0, 2.0, 3.0, vec![([1.0, 2.0], [0, 0])])
             ]
         );
         assert_eq!(predict(&plan, &c, Mode::Latency, 2, 1).per_sample_ms, 5.25);
