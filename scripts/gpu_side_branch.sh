@@ -5,9 +5,11 @@
 # profiles), graph-replayed one sample at a time as it is and with `--side-branches N` for
 # each N in EVERY (a 1 µs busy task forked beside the first operator of every N-th stage).
 # Named side_plain_* and side_every-N_*, not validate_*: a diagnostic kept out of the fidelity
-# figures.
-# Env: RUNS (default results/gpu/h200x2-peers), EVERY (default 1), PROCESSES (default 3),
-# SAMPLES, REPEATS. Results go to $OUT.
+# figures. BRANCH=remote makes remote branches instead (`--remote-branches N`: a 1 µs task on
+# GPU 1 fed by the first operator of every N-th stage, feeding back four stages later; needs
+# two GPUs), named remote_plain_* and remote_every-N_*.
+# Env: RUNS (default results/gpu/h200x2-peers), EVERY (default 1), BRANCH (side or remote),
+# PROCESSES (default 3), SAMPLES, REPEATS. Results go to $OUT.
 set -euo pipefail
 source scripts/gpu_env.sh
 out="${OUT:-results/gpu/side-branch}"
@@ -21,10 +23,10 @@ for run in ${RUNS:-results/gpu/h200x2-peers}; do
     p=("$c"/latency/placements/*.json)
     [ -e "$w" ] && [ -e "${p[0]}" ] || continue
     for how in plain ${EVERY:-1}; do
-      flags=(); tag=plain
-      if [ "$how" != plain ]; then flags=(--side-branches "$how"); tag="every-$how"; fi
+      flags=(); tag=plain; branch="${BRANCH:-side}"
+      if [ "$how" != plain ]; then flags=("--$branch-branches" "$how"); tag="every-$how"; fi
       timeout 300 .gpu/bench validate "$w" "${p[@]}" --latency --graphs "${flags[@]}" --processes "${PROCESSES:-3}" \
-        --samples "${SAMPLES:-100}" --repeats "${REPEATS:-5}" --out "$out/side_${tag}_$name.json" 2>&1 | tee -a "$out/log.txt"
+        --samples "${SAMPLES:-100}" --repeats "${REPEATS:-5}" --out "$out/${branch}_${tag}_$name.json" 2>&1 | tee -a "$out/log.txt"
     done
   done
 done

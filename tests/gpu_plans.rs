@@ -401,3 +401,38 @@ fn side_branches_fork_every_nth_stage_and_move_nothing_else() {
         assert_ne!(lane[s], lane[s + 1], "the side task on a lane of its own");
     }
 }
+
+/// `--remote-branches N` (`Plan::add_remote_branches`): a chain of 7 one-GPU tasks (a stage
+/// each) with N = 3 gets a remote task after stages 0, 3 and 6, on GPU 1, fed by that stage's
+/// task; the branches of stages 0 and 3 return to the tasks of stages 4 and 6 (four stages on,
+/// or the last), the last stage's branch returns nowhere. The chain's own dependencies still
+/// point at the tasks they pointed at; N = 0 changes nothing.
+#[test]
+fn remote_branches_exchange_with_another_gpu_and_move_nothing_else() {
+    let before = plan::ping_pong(6, 1, 0.01, 4096);
+    let mut same = before.clone();
+    same.add_remote_branches(0);
+    assert_eq!(same.tasks, before.tasks);
+    let mut after = before.clone();
+    after.add_remote_branches(3);
+    after.check().unwrap();
+    assert_eq!((after.tasks.len(), after.gpus()), (10, 2));
+    // Old task i now at old_at[i]; the remote tasks follow old tasks 0, 3 and 6.
+    let old_at = [0, 2, 3, 4, 6, 7, 8];
+    let remotes = [1, 5, 9];
+    for (&r, from) in remotes.iter().zip([0, 3, 6]) {
+        let t = &after.tasks[r];
+        assert_eq!(t.gpu, 1);
+        assert_eq!(t.deps, vec![plan::Dep { task: old_at[from], bytes: plan::REMOTE_BYTES }]);
+    }
+    for (i, &at) in old_at.iter().enumerate() {
+        let mut deps: Vec<usize> = before.tasks[i].deps.iter().map(|d| old_at[d.task]).collect();
+        deps.extend(match i {
+            4 => vec![1],
+            6 => vec![5],
+            _ => vec![],
+        });
+        assert_eq!(after.tasks[at].deps.iter().map(|d| d.task).collect::<Vec<_>>(), deps, "task {i}");
+        assert_eq!(after.tasks[at].gpu, 0);
+    }
+}

@@ -56,6 +56,11 @@ pub enum Command {
     /// validate` files): its GPU times scaled to the pipeline in steady state, and the
     /// overhead of a sample run alone. Needs no GPU.
     Calibrate(CalibrateArgs),
+    /// Measure copies and exchanges between this machine's GPUs alone (no model): the link
+    /// fits, an exchange's latency and what a copy queued behind another costs; `bench
+    /// calibrate --links` adds the queued copies to a profile made before (needs `--features
+    /// cuda` and two GPUs).
+    Links(LinksArgs),
     /// Compare two results (files or folders): objective and time per cell; exits 1 on a
     /// regression (an objective worse beyond --tolerance, a row that became infeasible or failed).
     Compare(CompareArgs),
@@ -474,6 +479,13 @@ pub struct ValidateArgs {
     /// concurrent stages too. Rows say so (`side_branches`).
     #[arg(long, value_name = "N", default_value_t = 0)]
     pub side_branches: usize,
+    /// Add a one-microsecond busy task on a GPU of its own beside the first task of every N-th
+    /// stage, fed a small activation by it and feeding one back four stages later (a large N:
+    /// one branch): a diagnostic of what exchanges with another GPU cost a GPU whose plan is
+    /// otherwise its own; the issue model sees the exchanges and graphs too. Needs two GPUs.
+    /// Rows say so (`remote_branches`).
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    pub remote_branches: usize,
     /// Run nothing: take the measurements from this earlier `bench validate` JSON file (rows
     /// matched by plan file name) and recompute every prediction for them — the workload's
     /// model, the roofline and the executor's issue model. Needs no GPU.
@@ -488,7 +500,7 @@ pub struct CalibrateArgs {
     /// `bench validate --graphs` JSON files holding the runs to calibrate on (repeatable): the
     /// plan in steady state (throughput placements), and one sample at a time (--latency, or a
     /// HIOS schedule).
-    #[arg(long, value_name = "FILE", required_unless_present_any = ["cuts", "forked"])]
+    #[arg(long, value_name = "FILE", required_unless_present_any = ["cuts", "forked", "links"])]
     pub measured: Vec<PathBuf>,
     /// `bench validate --graphs` JSON files holding one-GPU plans of this workload replayed
     /// one sample at a time whole and cut into more graphs (`--cut-every`; repeatable): what
@@ -503,6 +515,11 @@ pub struct CalibrateArgs {
     /// (or `--measured` in the same call).
     #[arg(long, value_name = "FILE")]
     pub forked: Vec<PathBuf>,
+    /// A `bench links` file measured on the profile's GPU with its copy kernel: what a copy
+    /// queued behind another on a copy stream costs (`exchange.queued`), for the issue model,
+    /// in profiles made before `bench profile` measured it.
+    #[arg(long, value_name = "FILE")]
+    pub links: Option<PathBuf>,
     /// The algorithm of the rows to calibrate on: a placement of the whole model on one GPU
     /// (`one-device`), or `sequential` (the HIOS schedule, one sample at a time only).
     #[arg(long, default_value = "one-device")]
@@ -510,6 +527,18 @@ pub struct CalibrateArgs {
     /// Write the calibrated workload here instead of replacing WORKLOAD.
     #[arg(long, value_name = "FILE")]
     pub out: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct LinksArgs {
+    /// Where to write the measurements (JSON).
+    #[arg(long, value_name = "FILE")]
+    pub out: PathBuf,
+    /// Event-timed runs per copy size.
+    #[arg(long, default_value_t = 20)]
+    pub runs: usize,
+    #[command(flatten)]
+    pub copy: CopyArgs,
 }
 
 #[derive(Debug, Args)]

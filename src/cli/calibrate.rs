@@ -27,6 +27,12 @@
 //! stages costs 33–87% of the gain on an H100 and 48–100% on an H200
 //! (`results/gpu/{h100,h200}-side-branches/`).
 //!
+//! With `--links`, what exchanges between GPUs cost as the executor makes them, from a `bench
+//! links` file of the same GPU and copy kernel (`exchange.links`): the time per hop of a
+//! ping-pong between two GPUs and what each copy queued behind another adds to a hop. The issue
+//! model then charges an exchange the hop less a graph launch, and a queued copy its slot,
+//! instead of the link fit's α (an event-timed copy alone, 1.5–2 µs more on 2×H200).
+//!
 //! Without a pipeline row the scale comes from the one-sample row and the overhead stays 0.
 //! Every other row — other plans, concurrent stages, other GPUs and splits — remains a test of
 //! the model; the rows calibrated on are marked in validate rows (`calibration_row`) and
@@ -241,6 +247,9 @@ pub fn calibrate(a: CalibrateArgs) -> Result<i32> {
     if !a.forked.is_empty() {
         fork_share(&a, &w, &mut v)?;
     }
+    if let Some(f) = &a.links {
+        links(&a.workload, f, &w, &mut v)?;
+    }
     let out = a.out.as_ref().unwrap_or(&a.workload);
     write_atomic(out, crate::zoo::to_text(&v).as_bytes())?;
     eprintln!("{}: wrote {}", w.name, out.display());
@@ -356,6 +365,49 @@ fn fork_share(a: &CalibrateArgs, w: &crate::workload::Workload, v: &mut Value) -
     });
     p["calibration"]["from_hashes"] = json!(hashes);
     eprintln!("{}: a forking GPU loses {:.2} of the calibration's gain ({} plans)", w.name, share, found.len());
+    Ok(())
+}
+
+/// `--links`: a `bench links` file's exchange measurements into the profile's
+/// `exchange.links`, where the file was measured on the profile's GPU with its copy kernel; the
+/// workload's hash joins the calibration's, so that rows measured on it still apply.
+fn links(
+    workload: &std::path::Path,
+    file: &std::path::Path,
+    w: &crate::workload::Workload,
+    v: &mut Value,
+) -> Result<()> {
+    let text = std::fs::read(file).map_err(|e| Error::input(file, "file", e.to_string()))?;
+    let l: Value = serde_json::from_slice(&text).map_err(|e| Error::input(file, "json", e.to_string()))?;
+    let l =
+        l.get("placebench_links").ok_or_else(|| Error::input(file, "placebench_links", "not a bench links file"))?;
+    let p = v.pointer_mut("/placebench/profiled").expect("checked by calibrate");
+    for key in ["gpu", "copy_kernel"] {
+        if l[key] != p[key] {
+            return Err(Error::input(
+                file,
+                &format!("placebench_links.{key}"),
+                format!("{} here, {} in {}", l[key], p[key], workload.display()),
+            ));
+        }
+    }
+    let x = &l["exchange"];
+    let hop = x["chains_ms"][0].as_array().and_then(|c| Some((c[0].as_f64()? - c[1].as_f64()?) / x["hops"].as_f64()?));
+    let (Some(hop_ms), Some(per_copy), Some(bytes)) =
+        (hop, x["queued"]["per_copy_ms"].as_f64(), x["queued"]["bytes"].as_u64())
+    else {
+        return Err(Error::input(file, "placebench_links.exchange", "no graph-replay hops and queued copies measured"));
+    };
+    let hashes = known_hashes(&p["calibration"], w);
+    p["exchange"]["links"] = json!({
+        "file": file.display().to_string(), "gpu": l["gpu"], "driver": l["driver"], "date_utc": l["date_utc"],
+        "hop_ms": hop_ms, "queued_copy_ms": per_copy, "bytes": bytes,
+        "method": "bench links under graph replay: hop_ms, (two GPUs - one) / hops of the ping-pong; queued_copy_ms, the slope of the time per hop over the copies each hop imports; both with copies of `bytes`",
+    });
+    if p["calibration"].is_object() {
+        p["calibration"]["from_hashes"] = json!(hashes);
+    }
+    eprintln!("{}: an exchange hop {:.4} ms, a queued copy {:.4} ms ({} bytes)", w.name, hop_ms, per_copy, bytes);
     Ok(())
 }
 

@@ -51,6 +51,7 @@ pub fn run(cli: Cli) -> Result<i32> {
         Command::Validate(a) => validate::validate(a),
         Command::Profile(a) => profile::profile(a),
         Command::Calibrate(a) => calibrate::calibrate(a),
+        Command::Links(a) => profile::links(a),
         Command::Gen(a) => gen(a),
         Command::Regress(a) => regress(a),
         Command::Plot(a) => plot_cmd(a),

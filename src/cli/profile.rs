@@ -2,7 +2,7 @@
 //! machine's GPUs (`crate::gpu`), written as dnn-partitioning workloads whose provenance keeps
 //! every measurement.
 
-use super::args::{CacheState, ProfileArgs};
+use super::args::{CacheState, LinksArgs, ProfileArgs};
 use super::gen_spec;
 use super::validate::{gpu_err, now};
 use crate::error::{Error, Result};
@@ -49,7 +49,7 @@ fn edge_link(fits: &[LinkFit], exchange: Option<&ExchangeLatency>) -> Link {
 /// GPU 0; the difference per hop, less the copy's fitted time. It covers the consumer's wait
 /// on an event of another GPU and, under graph replay, the launch of one more segment.
 #[derive(Debug, Clone, serde::Serialize)]
-struct ExchangeLatency {
+pub(super) struct ExchangeLatency {
     graphs_ms: f64,
     eager_ms: f64,
     hops: usize,
@@ -58,9 +58,45 @@ struct ExchangeLatency {
     /// Per sample: [two GPUs, one GPU] for graphs, then for eager launches.
     chains_ms: [[f64; 2]; 2],
     method: &'static str,
+    /// Copies queued on the receiving GPU's copy stream (graph replay).
+    queued: QueuedCopies,
 }
 
-fn measure_exchange(
+/// What a copy queued behind another on the receiving GPU's copy stream holds that stream,
+/// under graph replay: chains whose every hop imports `fan` inputs (`plan::fan_ping_pong`), on
+/// two GPUs against one; the least-squares slope of the time per hop over the fan is what one
+/// more queued copy costs, and `gap_ms` what it costs beyond the copy fit's time for its
+/// bytes (0 where the fit already charges it all): the issue model's idle time of a copy
+/// stream after each copy.
+#[derive(Debug, Clone, serde::Serialize)]
+struct QueuedCopies {
+    gap_ms: f64,
+    per_copy_ms: f64,
+    copy_ms: f64,
+    fans: Vec<usize>,
+    /// Per fan, per sample: [two GPUs, one GPU].
+    chains_ms: Vec<[f64; 2]>,
+    per_hop_ms: Vec<f64>,
+    hops: usize,
+    bytes: usize,
+    task_ms: f64,
+    method: &'static str,
+}
+
+/// The least-squares slope of `y` over `x`.
+fn slope(x: &[f64], y: &[f64]) -> f64 {
+    let n = x.len() as f64;
+    let (mx, my) = (x.iter().sum::<f64>() / n, y.iter().sum::<f64>() / n);
+    let num: f64 = x.iter().zip(y).map(|(a, b)| (a - mx) * (b - my)).sum();
+    let den: f64 = x.iter().map(|a| (a - mx) * (a - mx)).sum();
+    if den > 0.0 {
+        num / den
+    } else {
+        0.0
+    }
+}
+
+pub(super) fn measure_exchange(
     fits: &[LinkFit],
     devices: usize,
     copy: CopyKernel,
@@ -71,15 +107,24 @@ fn measure_exchange(
     }
     let (hops, bytes, task_ms) = (32, 16 << 10, 0.005);
     let copy_ms = link.alpha_ms + bytes as f64 / link.bytes_per_ms;
+    let chain = |fan: usize, gpus: usize, graphs: bool| {
+        let plan = plan::fan_ping_pong(hops, fan, gpus, task_ms, bytes);
+        crate::gpu::execute(&plan, Mode::Latency, 50, 2, ExecOptions::plain(graphs, copy)).map(|m| m.per_sample_ms)
+    };
     let mut chains_ms = [[0.0; 2]; 2];
     for (i, graphs) in [true, false].into_iter().enumerate() {
         for (j, gpus) in [2, 1].into_iter().enumerate() {
-            let plan = plan::ping_pong(hops, gpus, task_ms, bytes);
-            chains_ms[i][j] =
-                crate::gpu::execute(&plan, Mode::Latency, 50, 2, ExecOptions::plain(graphs, copy))?.per_sample_ms;
+            chains_ms[i][j] = chain(1, gpus, graphs)?;
         }
     }
     let per_hop = |c: [f64; 2]| ((c[0] - c[1]) / hops as f64 - copy_ms).max(0.0);
+    let fans = vec![1, 2, 4, 8];
+    let fan_chains: Vec<[f64; 2]> = fans
+        .iter()
+        .map(|&f| Ok([chain(f, 2, true)?, chain(f, 1, true)?]))
+        .collect::<std::result::Result<_, String>>()?;
+    let per_hop_ms: Vec<f64> = fan_chains.iter().map(|c| (c[0] - c[1]) / hops as f64).collect();
+    let per_copy_ms = slope(&fans.iter().map(|&f| f as f64).collect::<Vec<_>>(), &per_hop_ms);
     Ok(Some(ExchangeLatency {
         graphs_ms: per_hop(chains_ms[0]),
         eager_ms: per_hop(chains_ms[1]),
@@ -88,6 +133,18 @@ fn measure_exchange(
         task_ms,
         chains_ms,
         method: "chains of hops + 1 busy tasks, one sample at a time (median of 100 samples), alternating GPUs 0 and 1 vs all on GPU 0: (two - one) / hops - the copy fit's time for bytes",
+        queued: QueuedCopies {
+            gap_ms: (per_copy_ms - copy_ms).max(0.0),
+            per_copy_ms,
+            copy_ms,
+            fans,
+            chains_ms: fan_chains,
+            per_hop_ms,
+            hops,
+            bytes,
+            task_ms,
+            method: "chains of hops + 1 stages of fan busy tasks on one stream, each hop's first task importing every task of the hop before, graph-replayed one sample at a time (median of 100 samples), alternating GPUs 0 and 1 vs all on GPU 0: the least-squares slope of (two - one) / hops over the fan is per_copy_ms; gap_ms = max(0, per_copy_ms - the copy fit's time for bytes)",
+        },
     }))
 }
 
@@ -168,6 +225,30 @@ fn peer_pairs(ops: &[crate::gpu::OpTimes], cold: bool) -> Vec<PeerPair> {
             (together > 0.0).then_some(PeerPair { ms: [wa, wb], occupancy: [ua, ub], together_ms: together })
         })
         .collect()
+}
+
+/// `bench links`: the copies and exchanges between GPUs 0 and 1 of this machine, no model.
+pub fn links(a: LinksArgs) -> Result<i32> {
+    let info = crate::gpu::probe().map_err(gpu_err("bench links"))?;
+    if info.devices < 2 {
+        return Err(Error::Usage(format!("bench links needs two GPUs; this machine has {}", info.devices)));
+    }
+    let copy = a.copy.kernel();
+    let fits = crate::gpu::profile_links(a.runs, copy).map_err(gpu_err("bench links"))?;
+    let exchange = measure_exchange(&fits, info.devices, copy).map_err(gpu_err("bench links"))?;
+    let x = exchange.as_ref().ok_or_else(|| Error::Usage("bench links: GPUs 0 and 1 have no peer copy fit".into()))?;
+    eprintln!(
+        "exchange beyond its copy: {:.4} ms under graph replay, {:.4} eager; a queued copy holds the copy stream {:.4} ms ({:.4} beyond the copy fit's {:.4}); per hop by fan {:?}: {:?} ms",
+        x.graphs_ms, x.eager_ms, x.queued.per_copy_ms, x.queued.gap_ms, x.queued.copy_ms, x.queued.fans, x.queued.per_hop_ms
+    );
+    let v = json!({ "placebench_links": {
+        "gpu": info.name, "gpus": info.devices, "driver": info.driver, "date_utc": now(),
+        "runs": a.runs, "copy_kernel": copy, "links": fits, "exchange": exchange,
+    }});
+    let text = serde_json::to_string_pretty(&v).expect("json");
+    write_atomic(&a.out, text.as_bytes())?;
+    eprintln!("wrote {}", a.out.display());
+    Ok(0)
 }
 
 pub fn profile(a: ProfileArgs) -> Result<i32> {

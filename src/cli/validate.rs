@@ -55,6 +55,9 @@ struct Profile {
     /// Exchange latency beyond the copy (ms): under graph replay, and eager; 0 in profiles
     /// made before it was measured.
     exchange_ms: (f64, f64),
+    /// What `bench links` measured under graph replay (`bench calibrate --links`): a hop's
+    /// time, a queued copy's, and their copies' bytes.
+    hops: Option<(f64, f64, f64)>,
     /// Where `bench calibrate` scaled the profile.
     calibration: Option<Calibrated>,
 }
@@ -69,10 +72,22 @@ struct Calibrated {
 }
 
 impl Profile {
+    /// Under graph replay with hops measured, a copy alone costs its hop less the graph launch
+    /// the model charges apart, and a queued one its slot, each with the link fit's bandwidth for
+    /// bytes beyond the measured ones; else the link fit's α and the exchange latency.
     fn exchange(&self, graphs: bool) -> Option<issue::Exchange> {
         let (alpha_ms, bytes_per_ms) = self.link?;
+        if let (true, Some((hop_ms, queued_ms, bytes))) = (graphs, self.hops) {
+            let streaming = bytes / bytes_per_ms;
+            return Some(issue::Exchange {
+                alpha_ms: hop_ms - self.ops.segment_ms - streaming,
+                bytes_per_ms,
+                latency_ms: 0.0,
+                queued_alpha_ms: Some(queued_ms - streaming),
+            });
+        }
         let latency_ms = if graphs { self.exchange_ms.0 } else { self.exchange_ms.1 };
-        Some(issue::Exchange { alpha_ms, bytes_per_ms, latency_ms })
+        Some(issue::Exchange { alpha_ms, bytes_per_ms, latency_ms, queued_alpha_ms: None })
     }
 }
 
@@ -92,6 +107,8 @@ fn profile_of(v: &Value) -> Option<Profile> {
     });
     let x = &p["exchange"];
     let exchange_ms = (x["graphs_ms"].as_f64().unwrap_or(0.0), x["eager_ms"].as_f64().unwrap_or(0.0));
+    let l = &x["links"];
+    let hops = (|| Some((l["hop_ms"].as_f64()?, l["queued_copy_ms"].as_f64()?, l["bytes"].as_f64()?)))();
     let ops = issue::OpCosts {
         charged_ms: times("op_gpu_ms")?,
         warm_ms: times("op_gpu_warm_ms"),
@@ -117,7 +134,7 @@ fn profile_of(v: &Value) -> Option<Profile> {
         kinds: rows.iter().filter_map(|r| r["kind"].as_str().map(str::to_owned)).collect(),
         from_hashes: strings(&c["from_hashes"]),
     });
-    Some(Profile { ops, link, exchange_ms, calibration })
+    Some(Profile { ops, link, exchange_ms, hops, calibration })
 }
 
 /// How a row's measured time was taken.
@@ -368,12 +385,13 @@ fn predict(r: &mut Value, w: &Workload, zoo: Option<&Zoo>, job: &Job, model: Opt
 
 /// Every field a row can get from a diagnostic option, with its value under `a` (`None`:
 /// unset, as in a plain run).
-fn diagnostic_fields(a: &ValidateArgs) -> [(&'static str, Option<Value>); 4] {
+fn diagnostic_fields(a: &ValidateArgs) -> [(&'static str, Option<Value>); 5] {
     let count = |n: usize| (n > 0).then(|| json!(n));
     let switch = |on: bool| on.then(|| json!(true));
     [
         ("cut_every", count(a.cut_every)),
         ("side_branches", count(a.side_branches)),
+        ("remote_branches", count(a.remote_branches)),
         ("no_copies", switch(a.no_copies)),
         ("host_polled_imports", switch(a.host_polled_imports)),
     ]
@@ -392,6 +410,7 @@ fn diagnosed(mut plan: Plan, a: &ValidateArgs) -> Plan {
         plan.drop_copies();
     }
     plan.add_side_branches(a.side_branches);
+    plan.add_remote_branches(a.remote_branches);
     plan
 }
 
@@ -495,7 +514,13 @@ pub fn validate(a: ValidateArgs) -> Result<i32> {
     if let Some(path) = &a.measured {
         return remodel(&a, path, &w, zoo.as_ref(), &jobs, rows);
     }
-    crate::gpu::probe().map_err(gpu_err("bench validate"))?;
+    let info = crate::gpu::probe().map_err(gpu_err("bench validate"))?;
+    if a.remote_branches > 0 && info.devices < 2 {
+        return Err(Error::Usage(format!(
+            "bench validate --remote-branches needs two GPUs; this machine has {}",
+            info.devices
+        )));
+    }
     if !a.in_process && (jobs.len() > 1 || a.processes > 1) {
         return validate_each_in_its_process(&a, &w, &jobs, rows);
     }
@@ -604,7 +629,9 @@ fn child_args(a: &ValidateArgs, job: &Job, out: &Path) -> Vec<std::ffi::OsString
         }
     }
     v.extend(["--samples".into(), a.samples.to_string().into(), "--repeats".into(), a.repeats.to_string().into()]);
-    for (n, flag) in [(a.cut_every, "--cut-every"), (a.side_branches, "--side-branches")] {
+    for (n, flag) in
+        [(a.cut_every, "--cut-every"), (a.side_branches, "--side-branches"), (a.remote_branches, "--remote-branches")]
+    {
         if n > 0 {
             v.extend([flag.into(), n.to_string().into()]);
         }

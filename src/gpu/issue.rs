@@ -13,7 +13,13 @@
 //! measured, compute beside it loses 89–100% of the overlap whatever the copy's block count),
 //! so it pushes back the work it overlaps there. An exchange could also cost a latency beyond
 //! its copy (`exchange_ms`, from `bench profile`'s ping-pong through the executor; measured 0
-//! on H200s).
+//! on H200s). Where `bench links` measured the executor's exchanges (`bench calibrate
+//! --links`), a graph-replayed copy costs what they took instead of the link fit's α, an
+//! event-timed copy alone: a hop of the ping-pong less the graph launch charged apart (5.3 µs
+//! on 2×H200 against α 7.4–7.8), and each copy queued behind another on the copy stream one
+//! slot more (6.0 µs). That brought the runs with an exchange each way every 8 stages
+//! (`bench validate --remote-branches 8`, `results/gpu/h200x2-remote-branches/`) from 8–16% to
+//! −3..+6%.
 //!
 //! Each operator costs between its warm and cold time by the share of a working set that
 //! cannot stay in L2, and its occupancy likewise between the warm and the cold measurement.
@@ -75,6 +81,10 @@ pub struct Costs {
     /// A copy between GPUs: `alpha_ms + bytes / bytes_per_ms` on the GPU.
     pub copy_alpha_ms: f64,
     pub copy_bytes_per_ms: f64,
+    /// A copy queued behind another on its copy stream ends `queued_alpha_ms + bytes /
+    /// bytes_per_ms` after the one before it (where its own latency is not later); `None`:
+    /// `copy_alpha_ms`, copies back to back.
+    pub copy_queued_alpha_ms: Option<f64>,
     /// Host time to launch one copy kernel.
     pub copy_host_ms: f64,
     /// Latency of an exchange between GPUs beyond its copy, before the copy starts.
@@ -99,14 +109,12 @@ pub struct Costs {
     /// Under graph replay, per task, the share of the stage formula's gain over one stream
     /// that the groups of its stage get (`concurrency`: 1 is the formula, 0 one stream).
     pub concurrency: Vec<f64>,
-    /// Under graph replay, what operators take against their calibrated times in a sample run
-    /// alone over several GPUs, where none of the calibration's gain was measured to hold
-    /// (README "Real GPUs"): the times as profiled (1 / the calibration's scale).
-    pub uncalibrated_factor: f64,
-    /// Under graph replay, what the operators of a GPU with a stage of several groups take
-    /// against their calibrated times: `1 + fork_share × (uncalibrated_factor − 1)`, the share
-    /// of the calibration's gain that `bench calibrate --forked` measured such a GPU to lose
-    /// (all of it where not measured).
+    /// Under graph replay, what the operators of a GPU whose sample leaves its one stream take
+    /// against their calibrated times — a GPU with a stage of several groups, and every GPU of
+    /// a sample run alone over several: `1 + fork_share × (1 / scale − 1)`, the share of the
+    /// calibration's gain that `bench calibrate --forked` measured a forking GPU to lose (all
+    /// of it, the times as profiled, where not measured). An exchange with another GPU loses
+    /// the same share as a fork (module doc).
     pub forked_factor: f64,
 }
 
@@ -120,6 +128,7 @@ impl Costs {
             host_ms: vec![0.0; plan.tasks.len()],
             copy_alpha_ms: 0.0,
             copy_bytes_per_ms: f64::INFINITY,
+            copy_queued_alpha_ms: None,
             copy_host_ms: 0.0,
             exchange_ms: 0.0,
             occupancy: vec![0.0; plan.tasks.len()],
@@ -129,7 +138,6 @@ impl Costs {
             fork_join_ms: 0.0,
             segment_ms: 0.0,
             concurrency: vec![1.0; plan.tasks.len()],
-            uncalibrated_factor: 1.0,
             forked_factor: 1.0,
         }
     }
@@ -169,12 +177,18 @@ impl Costs {
         // The cheapest measured launch stands for a copy kernel's.
         let cheapest = ops.host_ms.iter().copied().filter(|&h| h > 0.0).fold(f64::INFINITY, f64::min);
         let copy_host_ms = if graphs || !cheapest.is_finite() { 0.0 } else { cheapest };
-        let x = link.unwrap_or(Exchange { alpha_ms: 0.0, bytes_per_ms: f64::INFINITY, latency_ms: 0.0 });
+        let x = link.unwrap_or(Exchange {
+            alpha_ms: 0.0,
+            bytes_per_ms: f64::INFINITY,
+            latency_ms: 0.0,
+            queued_alpha_ms: None,
+        });
         Costs {
             gpu_ms,
             host_ms,
             copy_alpha_ms: x.alpha_ms,
             copy_bytes_per_ms: x.bytes_per_ms,
+            copy_queued_alpha_ms: x.queued_alpha_ms,
             copy_host_ms,
             exchange_ms: x.latency_ms,
             occupancy,
@@ -184,7 +198,6 @@ impl Costs {
             fork_join_ms: if graphs { ops.fork_join_ms } else { 0.0 },
             segment_ms: if graphs { ops.segment_ms } else { 0.0 },
             concurrency,
-            uncalibrated_factor: if graphs { 1.0 / ops.calibration_scale } else { 1.0 },
             forked_factor: if graphs { 1.0 + ops.fork_share * (1.0 / ops.calibration_scale - 1.0) } else { 1.0 },
         }
     }
@@ -277,6 +290,8 @@ pub struct Exchange {
     pub alpha_ms: f64,
     pub bytes_per_ms: f64,
     pub latency_ms: f64,
+    /// A queued copy's α (`Costs::copy_queued_alpha_ms`), where measured.
+    pub queued_alpha_ms: Option<f64>,
 }
 
 /// What the issue model predicts for a plan, per sample.
@@ -347,14 +362,18 @@ impl Copy {
 }
 
 /// When a copy of `bytes` sent at `sent` has arrived on a GPU whose copy stream is free at
-/// `copy_free` (updated): copies run one after another, each after the exchange latency.
+/// `copy_free` (updated): after its own latency and α from when it was sent, or one queued
+/// copy's slot after the copy before it, whichever is later.
 fn arrival(costs: &Costs, copy_free: &mut f64, host: f64, sent: f64, bytes: usize) -> Copy {
     let sent = sent + costs.exchange_ms;
     if bytes == 0 {
         return Copy { start: sent, end: sent, occupancy: 0.0 };
     }
-    let start = host.max(*copy_free).max(sent);
-    *copy_free = start + costs.copy_alpha_ms + bytes as f64 / costs.copy_bytes_per_ms;
+    let streaming = bytes as f64 / costs.copy_bytes_per_ms;
+    let alone = host.max(sent);
+    let start = alone.max(*copy_free);
+    *copy_free = (alone + costs.copy_alpha_ms + streaming)
+        .max(*copy_free + costs.copy_queued_alpha_ms.unwrap_or(costs.copy_alpha_ms) + streaming);
     Copy { start, end: *copy_free, occupancy: if costs.copies_hold { copy_hold(bytes) } else { 0.0 } }
 }
 
@@ -482,8 +501,8 @@ pub fn graphs_per_sample(plan: &Plan, devices: usize) -> Vec<usize> {
 /// groups together, by their occupancies), and what it exports leaves when all of it has
 /// ended. Launches cost the host nothing here; forking a stage into parallel streams and
 /// joining them costs `fork_join_ms` per group beyond the first. A GPU with a stage of several
-/// groups runs all its operators at `forked_factor`; every GPU runs them at
-/// `uncalibrated_factor` when the sample runs `alone` (one at a time) over several.
+/// groups runs all its operators at `forked_factor`, and so does every GPU when the sample
+/// runs `alone` (one at a time) over several.
 fn predict_replay(
     plan: &Plan,
     costs: &Costs,
@@ -529,16 +548,12 @@ fn predict_replay(
             return Prediction { per_sample_ms: f64::INFINITY, host_ms: 0.0 };
         }
     }
-    // What each GPU's operators take against their calibrated times: the profiled times when
-    // a sample runs alone over several GPUs; on a GPU with a stage of several groups, the
-    // forked factor; else the calibrated times.
+    // What each GPU's operators take against their calibrated times: the forked factor where
+    // its sample leaves one stream (a stage of several groups, or exchanges of a sample run
+    // alone over several GPUs); else the calibrated times.
     let forked = concurrent_stages_of(plan, &w, &segments, devices);
     let factor_of: Vec<f64> = (0..devices)
-        .map(|g| match (alone && several_gpus, forked[g] > 0) {
-            (true, _) => costs.uncalibrated_factor,
-            (false, true) => costs.forked_factor,
-            (false, false) => 1.0,
-        })
+        .map(|g| if (alone && several_gpus) || forked[g] > 0 { costs.forked_factor } else { 1.0 })
         .collect();
     let mut prev_end = vec![0.0f64; devices];
     let mut copy_free = vec![0.0f64; devices];
@@ -677,6 +692,7 @@ mod tests {
             host_ms: host.to_vec(),
             copy_alpha_ms: 0.0,
             copy_bytes_per_ms: f64::INFINITY,
+            copy_queued_alpha_ms: None,
             copy_host_ms: 0.0,
             exchange_ms: 0.0,
             occupancy: vec![0.0; gpu.len()],
@@ -686,7 +702,6 @@ mod tests {
             fork_join_ms: 0.0,
             segment_ms: 0.0,
             concurrency: vec![1.0; gpu.len()],
-            uncalibrated_factor: 1.0,
             forked_factor: 1.0,
         }
     }
@@ -866,15 +881,15 @@ mod tests {
         assert!((predict(&plan, &c, Mode::Latency, 1, 1).per_sample_ms - 7.0).abs() < 1e-12);
     }
 
-    /// A sample replayed alone over several GPUs runs at the profiled times (factor 2 here): A
-    /// (1 ms, GPU 0) → B (1 ms, GPU 1), copies free: 2 + 2 = 4 ms; the same chain on one GPU
-    /// keeps its calibrated 2 ms, and so does a stream of samples through the two GPUs (a
-    /// pipeline: 10 samples in 11 ms).
+    /// A sample replayed alone over several GPUs runs at the forked factor (2 here): A (1 ms,
+    /// GPU 0) → B (1 ms, GPU 1), copies free: 2 + 2 = 4 ms; the same chain on one GPU keeps
+    /// its calibrated 2 ms, and so does a stream of samples through the two GPUs (a pipeline:
+    /// 10 samples in 11 ms).
     #[test]
-    fn a_sample_alone_over_several_gpus_runs_at_the_profiled_times() {
+    fn a_sample_alone_over_several_gpus_runs_at_the_forked_factor() {
         let two = plan_of(vec![task(0, 0, &[]), task(1, 0, &[0])]);
         let mut c = costs(&[1.0, 1.0], &[0.0; 2]);
-        (c.replay, c.uncalibrated_factor) = (true, 2.0);
+        (c.replay, c.forked_factor) = (true, 2.0);
         assert_eq!(predict(&two, &c, Mode::Latency, 2, 1).per_sample_ms, 4.0);
         assert!((predict(&two, &c, Mode::Pipeline, 2, 10).per_sample_ms - 1.1).abs() < 1e-12);
         let one = plan_of(vec![task(0, 0, &[]), task(0, 0, &[0])]);
@@ -885,14 +900,15 @@ mod tests {
     /// (1.5 here), those of its one-group stages too: A (1 ms) then B and C side by side (1 ms
     /// each, occupancy 0, formula max) take 1.5 + 1.5 = 3 ms; without the concurrent stage (B
     /// and C on one stream, A → B → C) 3 ms at the calibrated times. Over two GPUs, one
-    /// sample at a time, the uncalibrated factor (2) wins: A on GPU 0, B and C side by side
-    /// on GPU 1, 2 + 2 = 4 ms.
+    /// sample at a time, every GPU at the forked factor: A on GPU 0, B and C side by side on
+    /// GPU 1, 1.5 + 1.5 = 3 ms.
     #[test]
     fn a_gpu_with_a_concurrent_stage_runs_all_its_operators_at_the_forked_factor() {
         let mut plan = plan_of(vec![task(0, 0, &[]), task(0, 0, &[0]), task(0, 1, &[0])]);
         plan.tasks[2].stage = 1;
         let mut c = costs(&[1.0; 3], &[0.0; 3]);
-        (c.replay, c.uncalibrated_factor, c.forked_factor) = (true, 2.0, 1.5);
+        c.replay = true;
+        c.forked_factor = 1.5;
         assert_eq!(predict(&plan, &c, Mode::Latency, 1, 1).per_sample_ms, 3.0);
         assert_eq!(concurrent_stages(&plan, 1), vec![1]);
         let one = plan_of(vec![task(0, 0, &[]), task(0, 0, &[0]), task(0, 0, &[1])]);
@@ -900,8 +916,24 @@ mod tests {
         assert_eq!(concurrent_stages(&one, 1), vec![0]);
         let mut two = plan.clone();
         (two.tasks[1].gpu, two.tasks[2].gpu) = (1, 1);
-        assert_eq!(predict(&two, &c, Mode::Latency, 2, 1).per_sample_ms, 4.0);
+        assert_eq!(predict(&two, &c, Mode::Latency, 2, 1).per_sample_ms, 3.0);
         assert_eq!(concurrent_stages(&two, 2), vec![0, 1]);
+    }
+
+    /// A copy queued behind another on the copy stream ends one queued slot after it: A and B
+    /// (1 ms each, GPU 0, two streams) both feed C (1 ms, GPU 1) through copies of α 1 ms. Back
+    /// to back (no queued α) the copies run 1–2 and 2–3, C 3–4; with a queued α of 0.5 ms the
+    /// second ends at 2.5 and C at 3.5; with one of 2 ms, at 4 and C at 5.
+    #[test]
+    fn a_queued_copy_ends_one_slot_after_the_copy_before_it() {
+        let plan = plan_of(vec![task(0, 0, &[]), task(0, 1, &[]), task(1, 0, &[0, 1])]);
+        let mut c = costs(&[1.0; 3], &[0.0; 3]);
+        c.copy_alpha_ms = 1.0;
+        assert_eq!(predict(&plan, &c, Mode::Latency, 2, 1).per_sample_ms, 4.0);
+        c.copy_queued_alpha_ms = Some(0.5);
+        assert_eq!(predict(&plan, &c, Mode::Latency, 2, 1).per_sample_ms, 3.5);
+        c.copy_queued_alpha_ms = Some(2.0);
+        assert_eq!(predict(&plan, &c, Mode::Latency, 2, 1).per_sample_ms, 5.0);
     }
 
     /// A large copy from another GPU holds the receiving GPU while it runs: A (1 ms, GPU 0)

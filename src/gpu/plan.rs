@@ -20,6 +20,13 @@ pub const ELEMENT_BYTES: usize = 4;
 /// bytes, so the copy only carries the dependency; the modelled time is spent as busy time.
 pub const BUSY_EDGE_BYTES: usize = 64 << 10;
 
+/// What a remote branch (`Plan::add_remote_branches`) moves each way: a small activation.
+pub const REMOTE_BYTES: usize = 4 << 10;
+
+/// How many stages after its start a remote branch returns: later than a round trip between
+/// GPUs (about 12 µs) in the zoo models' one-GPU plans, whose stages take 5–30 µs.
+pub const REMOTE_RETURN: usize = 4;
+
 /// The element-wise kernels' launch shape (copies between GPUs among them): blocks of
 /// `KERNEL_THREADS`, at most `KERNEL_BLOCKS_MAX`, a grid stride beyond; that fills the 2048
 /// resident threads of each of the 132 SMs of an H100 or H200.
@@ -238,6 +245,55 @@ impl Plan {
         }
     }
 
+    /// Adds a diagnostic: a one-microsecond busy task on a GPU of its own (one past the plan's
+    /// last) beside the first task of every `every`-th stage (the first stage among them), fed
+    /// `REMOTE_BYTES` by that task and feeding as many back to the first task
+    /// `REMOTE_RETURN` stages later (of the last stage where fewer are left): each branch is an
+    /// exchange each way, off the sample's critical path while those stages take longer than
+    /// a round trip, and nothing else changes but the graphs the exchanges cut.
+    pub fn add_remote_branches(&mut self, every: usize) {
+        if every == 0 || self.tasks.is_empty() {
+            return;
+        }
+        let remote = self.gpus();
+        let mut firsts = Vec::new();
+        let mut start = 0;
+        for chunk in self.tasks.chunk_by(|a, b| (a.gpu, a.stage) == (b.gpu, b.stage)) {
+            firsts.push(start);
+            start += chunk.len();
+        }
+        let branched: Vec<usize> = (0..firsts.len()).step_by(every).collect();
+        // Where each old task goes: after the remote tasks inserted before it.
+        let moved: Vec<usize> =
+            (0..self.tasks.len()).map(|t| t + branched.iter().filter(|&&c| firsts[c] < t).count()).collect();
+        let mut returns: HashMap<usize, Vec<usize>> = HashMap::new();
+        for &c in &branched {
+            let back = firsts[(c + REMOTE_RETURN).min(firsts.len() - 1)];
+            if back != firsts[c] {
+                returns.entry(back).or_default().push(moved[firsts[c]] + 1);
+            }
+        }
+        let old = std::mem::take(&mut self.tasks);
+        for (t, mut task) in old.into_iter().enumerate() {
+            for d in &mut task.deps {
+                d.task = moved[d.task];
+            }
+            task.deps.extend(returns.get(&t).into_iter().flatten().map(|&r| Dep { task: r, bytes: REMOTE_BYTES }));
+            let (stage, branch) = (task.stage, branched.iter().any(|&c| firsts[c] == t));
+            self.tasks.push(task);
+            if branch {
+                self.tasks.push(Task {
+                    gpu: remote,
+                    stream: 0,
+                    work: Work::Busy { ms: 0.001 },
+                    deps: vec![Dep { task: moved[t], bytes: REMOTE_BYTES }],
+                    out_bytes: REMOTE_BYTES,
+                    stage,
+                });
+            }
+        }
+    }
+
     /// Checks that every dependency points to an earlier task.
     pub fn check(&self) -> Result<(), String> {
         for (i, t) in self.tasks.iter().enumerate() {
@@ -254,16 +310,33 @@ impl Plan {
 /// Timed one sample at a time, the difference per hop between the two is what an exchange
 /// costs the executor beyond its copy (`bench profile` measures it so).
 pub fn ping_pong(hops: usize, gpus: usize, ms: f64, bytes: usize) -> Plan {
-    let tasks = (0..=hops)
-        .map(|i| Task {
-            gpu: i % gpus.max(1),
-            stream: 0,
-            work: Work::Busy { ms },
-            deps: if i == 0 { Vec::new() } else { vec![Dep { task: i - 1, bytes }] },
-            out_bytes: bytes,
-            stage: i,
-        })
-        .collect();
+    fan_ping_pong(hops, 1, gpus, ms, bytes)
+}
+
+/// [`ping_pong`] with `fan` tasks per hop, one after another on one stream as one stage, each
+/// passing `bytes` to the next hop's first task: on two GPUs every hop imports `fan` inputs,
+/// so its copies queue on the receiving GPU's copy stream. Against the same on one GPU, the
+/// growth of the time per hop with `fan` is what one more queued copy costs (`bench links`).
+pub fn fan_ping_pong(hops: usize, fan: usize, gpus: usize, ms: f64, bytes: usize) -> Plan {
+    let fan = fan.max(1);
+    let mut tasks = Vec::with_capacity((hops + 1) * fan);
+    for hop in 0..=hops {
+        for j in 0..fan {
+            let deps = match (hop, j) {
+                (0, 0) => Vec::new(),
+                (_, 0) => ((hop - 1) * fan..hop * fan).map(|task| Dep { task, bytes }).collect(),
+                _ => vec![Dep { task: hop * fan + j - 1, bytes }],
+            };
+            tasks.push(Task {
+                gpu: hop % gpus.max(1),
+                stream: 0,
+                work: Work::Busy { ms },
+                deps,
+                out_bytes: bytes,
+                stage: hop,
+            });
+        }
+    }
     Plan { tasks, graph: None, kernels: BUSY_KERNELS, cut_every: 0 }
 }
 
