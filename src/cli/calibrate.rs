@@ -25,13 +25,16 @@
 //! sample overhead) × (1 / scale − 1))`, of the sparsest forked run per plan, the median over
 //! plans, clamped to [0, 1]. One side branch alone costs nothing measurable; one every 8
 //! stages costs 33–87% of the gain on an H100 and 48–100% on an H200
-//! (`results/gpu/{h100,h200}-side-branches/`).
+//! (`results/gpu/{h100,h200}-side-branches/`). The issue model charges the same share to every
+//! GPU of a sample run alone over several: one exchange each way lost as much
+//! (`results/gpu/h200x2-remote-branches/`).
 //!
 //! With `--links`, what exchanges between GPUs cost as the executor makes them, from a `bench
 //! links` file of the same GPU and copy kernel (`exchange.links`): the time per hop of a
 //! ping-pong between two GPUs and what each copy queued behind another adds to a hop. The issue
 //! model then charges an exchange the hop less a graph launch, and a queued copy its slot,
-//! instead of the link fit's α (an event-timed copy alone, 1.5–2 µs more on 2×H200).
+//! instead of the link fit's α (an event-timed copy alone, 2–2.5 µs more on 2×H200). Not
+//! applied to the committed profiles: see `crate::gpu::issue`.
 //!
 //! Without a pipeline row the scale comes from the one-sample row and the overhead stays 0.
 //! Every other row — other plans, concurrent stages, other GPUs and splits — remains a test of

@@ -15,11 +15,13 @@
 //! its copy (`exchange_ms`, from `bench profile`'s ping-pong through the executor; measured 0
 //! on H200s). Where `bench links` measured the executor's exchanges (`bench calibrate
 //! --links`), a graph-replayed copy costs what they took instead of the link fit's α, an
-//! event-timed copy alone: a hop of the ping-pong less the graph launch charged apart (5.3 µs
-//! on 2×H200 against α 7.4–7.8), and each copy queued behind another on the copy stream one
-//! slot more (6.0 µs). That brought the runs with an exchange each way every 8 stages
-//! (`bench validate --remote-branches 8`, `results/gpu/h200x2-remote-branches/`) from 8–16% to
-//! −3..+6%.
+//! event-timed copy alone: a hop of the ping-pong less the graph launch charged apart (about
+//! 5.1 µs on 2×H200 against α 7.4–7.8), and each copy queued behind another on the copy stream
+//! one slot more (5.9 µs). No committed profile carries it: with it, the runs with an exchange
+//! each way every 8 stages came within 3% for four models (from 3–8% pessimistic), but
+//! NASNet-A Mobile's and RandWire's there and their HIOS rows over two GPUs went 10–21%
+//! optimistic — their exchanges cost more than the hop says, and the link fit's larger α had
+//! hidden it (`results/gpu/h200x2-links/`).
 //!
 //! Each operator costs between its warm and cold time by the share of a working set that
 //! cannot stay in L2, and its occupancy likewise between the warm and the cold measurement.
@@ -51,15 +53,18 @@
 //! of the gain on an H100 and 48–100% on an H200 beyond the forks' own cost, while one side
 //! branch alone cost nothing measurable. `bench calibrate --forked` measures that share per
 //! profile; a GPU with a stage of several groups runs all its operators at `forked_factor`
-//! (all of the gain lost where the share was not measured). Every operator of a sample
-//! replayed alone over several GPUs runs at its profiled time, the whole gain lost: traced
-//! segment by segment (`bench validate --trace`), such segments took their predicted time times
-//! 1.12–1.25, about one over the calibration's scale, while the same model cut into as many
-//! graphs on one GPU (`--cut-every`) kept its calibrated speed. Without the copy path
-//! (`--no-copies`) the segments ran faster; with a copy by the copy engine (`--copy-engine`) or
-//! issued only once its producer was done (`--host-polled-imports`) they did not
-//! (`results/gpu/h200x2-copy-path/`, README "Real GPUs"). Why forks and copy streams cost a
-//! GPU its calibrated speed is not known.
+//! (all of the gain lost where the share was not measured). So does every GPU of a sample
+//! replayed alone over several GPUs: one exchange each way with another GPU
+//! (`bench validate --remote-branches`, `results/gpu/h200x2-remote-branches/`) cost the six
+//! 2×H200 profiles 0.58–1.24 of the gain beyond its two graphs, within 0.2 of each one's fork
+//! share (0.48–1.05). Before, such a sample ran at the profiled times, all the gain lost: traced
+//! segment by segment (`bench validate --trace`), its segments took their predicted time times
+//! 1.12–1.25, while the same model cut into as many graphs on one GPU (`--cut-every`) kept its
+//! calibrated speed; the fork share brought the two-GPU rows of those profiles from a median
+//! |error| of 5.6% to 1.9%. Without the copy path (`--no-copies`) the segments ran faster; with
+//! a copy by the copy engine (`--copy-engine`) or issued only once its producer was done
+//! (`--host-polled-imports`) they did not (`results/gpu/h200x2-copy-path/`, README "Real
+//! GPUs"). Why forks and exchanges cost a GPU its calibrated speed is not known.
 //! Pipelines over several GPUs keep the calibrated times: Inception-v3's two-GPU pipelines run
 //! within 1.3% of them.
 //!
