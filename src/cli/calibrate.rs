@@ -389,7 +389,7 @@ fn links(
         if l[key] != p[key] {
             return Err(Error::input(
                 file,
-                &format!("placebench_links.{key}"),
+                format!("placebench_links.{key}"),
                 format!("{} here, {} in {}", l[key], p[key], workload.display()),
             ));
         }
