@@ -49,7 +49,7 @@ fn edge_link(fits: &[LinkFit], exchange: Option<&ExchangeLatency>) -> Link {
 /// GPU 0; the difference per hop, less the copy's fitted time. It covers the consumer's wait
 /// on an event of another GPU and, under graph replay, the launch of one more segment.
 #[derive(Debug, Clone, serde::Serialize)]
-pub(super) struct ExchangeLatency {
+struct ExchangeLatency {
     graphs_ms: f64,
     eager_ms: f64,
     hops: usize,
@@ -96,7 +96,7 @@ fn slope(x: &[f64], y: &[f64]) -> f64 {
     }
 }
 
-pub(super) fn measure_exchange(
+fn measure_exchange(
     fits: &[LinkFit],
     devices: usize,
     copy: CopyKernel,

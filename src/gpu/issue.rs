@@ -15,8 +15,8 @@
 //! its copy (`exchange_ms`, from `bench profile`'s ping-pong through the executor; measured 0
 //! on H200s). Where `bench links` measured the executor's exchanges (`bench calibrate
 //! --links`), a graph-replayed copy costs what they took instead of the link fit's α, an
-//! event-timed copy alone: a hop of the ping-pong less the graph launch charged apart (about
-//! 5.1 µs on 2×H200 against α 7.4–7.8), and each copy queued behind another on the copy stream
+//! event-timed copy alone: a hop of the ping-pong less the graph launch charged apart (3.1–4.2
+//! µs on 2×H200 with the calibrated launch costs of 1.8–2.9 µs, against α 7.4–7.8), and each copy queued behind another on the copy stream
 //! one slot more (5.9 µs). No committed profile carries it: with it, the runs with an exchange
 //! each way every 8 stages came within 3% for four models (from 3–8% pessimistic), but
 //! NASNet-A Mobile's and RandWire's there and their HIOS rows over two GPUs went 10–21%
