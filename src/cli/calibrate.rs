@@ -250,8 +250,8 @@ pub fn calibrate(a: CalibrateArgs) -> Result<i32> {
     if !a.forked.is_empty() {
         fork_share(&a, &w, &mut v)?;
     }
-    if let Some(f) = &a.links {
-        links(&a.workload, f, &w, &mut v)?;
+    if a.links.is_some() {
+        links(&a, &w, &mut v)?;
     }
     let out = a.out.as_ref().unwrap_or(&a.workload);
     write_atomic(out, crate::zoo::to_text(&v).as_bytes())?;
@@ -374,12 +374,8 @@ fn fork_share(a: &CalibrateArgs, w: &crate::workload::Workload, v: &mut Value) -
 /// `--links`: a `bench links` file's exchange measurements into the profile's
 /// `exchange.links`, where the file was measured on the profile's GPU with its copy kernel; the
 /// workload's hash joins the calibration's, so that rows measured on it still apply.
-fn links(
-    workload: &std::path::Path,
-    file: &std::path::Path,
-    w: &crate::workload::Workload,
-    v: &mut Value,
-) -> Result<()> {
+fn links(a: &CalibrateArgs, w: &crate::workload::Workload, v: &mut Value) -> Result<()> {
+    let file = a.links.as_ref().expect("checked by calibrate");
     let text = std::fs::read(file).map_err(|e| Error::input(file, "file", e.to_string()))?;
     let l: Value = serde_json::from_slice(&text).map_err(|e| Error::input(file, "json", e.to_string()))?;
     let l =
@@ -390,7 +386,7 @@ fn links(
             return Err(Error::input(
                 file,
                 format!("placebench_links.{key}"),
-                format!("{} here, {} in {}", l[key], p[key], workload.display()),
+                format!("{} here, {} in {}", l[key], p[key], a.workload.display()),
             ));
         }
     }

@@ -65,12 +65,9 @@ struct ExchangeLatency {
 /// What a copy queued behind another on the receiving GPU's copy stream holds that stream,
 /// under graph replay: chains whose every hop imports `fan` inputs (`plan::fan_ping_pong`), on
 /// two GPUs against one; the least-squares slope of the time per hop over the fan is what one
-/// more queued copy costs, and `gap_ms` what it costs beyond the copy fit's time for its
-/// bytes (0 where the fit already charges it all): the issue model's idle time of a copy
-/// stream after each copy.
+/// more queued copy costs (`per_copy_ms`, against the copy fit's `copy_ms` for its bytes).
 #[derive(Debug, Clone, serde::Serialize)]
 struct QueuedCopies {
-    gap_ms: f64,
     per_copy_ms: f64,
     copy_ms: f64,
     fans: Vec<usize>,
@@ -134,7 +131,6 @@ fn measure_exchange(
         chains_ms,
         method: "chains of hops + 1 busy tasks, one sample at a time (median of 100 samples), alternating GPUs 0 and 1 vs all on GPU 0: (two - one) / hops - the copy fit's time for bytes",
         queued: QueuedCopies {
-            gap_ms: (per_copy_ms - copy_ms).max(0.0),
             per_copy_ms,
             copy_ms,
             fans,
@@ -143,7 +139,7 @@ fn measure_exchange(
             hops,
             bytes,
             task_ms,
-            method: "chains of hops + 1 stages of fan busy tasks on one stream, each hop's first task importing every task of the hop before, graph-replayed one sample at a time (median of 100 samples), alternating GPUs 0 and 1 vs all on GPU 0: the least-squares slope of (two - one) / hops over the fan is per_copy_ms; gap_ms = max(0, per_copy_ms - the copy fit's time for bytes)",
+            method: "chains of hops + 1 stages of fan busy tasks on one stream, each hop's first task importing every task of the hop before, graph-replayed one sample at a time (median of 100 samples), alternating GPUs 0 and 1 vs all on GPU 0: the least-squares slope of (two - one) / hops over the fan is per_copy_ms; copy_ms, the copy fit's time for bytes",
         },
     }))
 }
@@ -238,8 +234,8 @@ pub fn links(a: LinksArgs) -> Result<i32> {
     let exchange = measure_exchange(&fits, info.devices, copy).map_err(gpu_err("bench links"))?;
     let x = exchange.as_ref().ok_or_else(|| Error::Usage("bench links: GPUs 0 and 1 have no peer copy fit".into()))?;
     eprintln!(
-        "exchange beyond its copy: {:.4} ms under graph replay, {:.4} eager; a queued copy holds the copy stream {:.4} ms ({:.4} beyond the copy fit's {:.4}); per hop by fan {:?}: {:?} ms",
-        x.graphs_ms, x.eager_ms, x.queued.per_copy_ms, x.queued.gap_ms, x.queued.copy_ms, x.queued.fans, x.queued.per_hop_ms
+        "exchange beyond its copy: {:.4} ms under graph replay, {:.4} eager; a queued copy holds the copy stream {:.4} ms (the copy fit: {:.4}); per hop by fan {:?}: {:?} ms",
+        x.graphs_ms, x.eager_ms, x.queued.per_copy_ms, x.queued.copy_ms, x.queued.fans, x.queued.per_hop_ms
     );
     let v = json!({ "placebench_links": {
         "gpu": info.name, "gpus": info.devices, "driver": info.driver, "date_utc": now(),

@@ -16,12 +16,12 @@
 //! on H200s). Where `bench links` measured the executor's exchanges (`bench calibrate
 //! --links`), a graph-replayed copy costs what they took instead of the link fit's α, an
 //! event-timed copy alone: a hop of the ping-pong less the graph launch charged apart (3.1–4.2
-//! µs on 2×H200 with the calibrated launch costs of 1.8–2.9 µs, against α 7.4–7.8), and each copy queued behind another on the copy stream
-//! one slot more (5.9 µs). No committed profile carries it: with it, the runs with an exchange
-//! each way every 8 stages came within 3% for four models (from 3–8% pessimistic), but
-//! NASNet-A Mobile's and RandWire's there and their HIOS rows over two GPUs went 10–21%
-//! optimistic — their exchanges cost more than the hop says, and the link fit's larger α had
-//! hidden it (`results/gpu/h200x2-links/`).
+//! µs on 2×H200 with the calibrated launch costs of 1.8–2.9 µs, against α 7.4–7.8), and each
+//! copy queued behind another on the copy stream one slot more (5.9 µs). No committed
+//! profile carries it: with it, the runs with an exchange each way every 8 stages came within
+//! 3% for four models (from 3–8% pessimistic), but NASNet-A Mobile's and RandWire's there and
+//! their HIOS rows over two GPUs went 10–21% optimistic — their exchanges cost more than the
+//! hop says, and the link fit's larger α had hidden it (`results/gpu/h200x2-links/`).
 //!
 //! Each operator costs between its warm and cold time by the share of a working set that
 //! cannot stay in L2, and its occupancy likewise between the warm and the cold measurement.
@@ -56,7 +56,7 @@
 //! (all of the gain lost where the share was not measured). So does every GPU of a sample
 //! replayed alone over several GPUs: one exchange each way with another GPU
 //! (`bench validate --remote-branches`, `results/gpu/h200x2-remote-branches/`) cost the six
-//! 2×H200 profiles 0.58–1.24 of the gain beyond its two graphs, within 0.2 of each one's fork
+//! 2×H200 profiles 0.58–1.24 of the gain beyond its two graphs, within 0.22 of each one's fork
 //! share (0.48–1.05). Before, such a sample ran at the profiled times, all the gain lost: traced
 //! segment by segment (`bench validate --trace`), its segments took their predicted time times
 //! 1.12–1.25, while the same model cut into as many graphs on one GPU (`--cut-every`) kept its
@@ -119,7 +119,7 @@ pub struct Costs {
     /// a sample run alone over several: `1 + fork_share × (1 / scale − 1)`, the share of the
     /// calibration's gain that `bench calibrate --forked` measured a forking GPU to lose (all
     /// of it, the times as profiled, where not measured). An exchange with another GPU loses
-    /// the same share as a fork (module doc).
+    /// about the same share as a fork (module doc).
     pub forked_factor: f64,
 }
 

@@ -262,15 +262,16 @@ impl Plan {
             firsts.push(start);
             start += chunk.len();
         }
-        let branched: Vec<usize> = (0..firsts.len()).step_by(every).collect();
+        // The tasks that branch (each a stage's first), and the first task `REMOTE_RETURN`
+        // stages after each, where its branch returns.
+        let branched: Vec<usize> = firsts.iter().copied().step_by(every).collect();
+        let back = |i: usize| firsts[(i * every + REMOTE_RETURN).min(firsts.len() - 1)];
         // Where each old task goes: after the remote tasks inserted before it.
-        let moved: Vec<usize> =
-            (0..self.tasks.len()).map(|t| t + branched.iter().filter(|&&c| firsts[c] < t).count()).collect();
+        let moved: Vec<usize> = (0..self.tasks.len()).map(|t| t + branched.partition_point(|&b| b < t)).collect();
         let mut returns: HashMap<usize, Vec<usize>> = HashMap::new();
-        for &c in &branched {
-            let back = firsts[(c + REMOTE_RETURN).min(firsts.len() - 1)];
-            if back != firsts[c] {
-                returns.entry(back).or_default().push(moved[firsts[c]] + 1);
+        for (i, &b) in branched.iter().enumerate() {
+            if back(i) != b {
+                returns.entry(back(i)).or_default().push(moved[b] + 1);
             }
         }
         let old = std::mem::take(&mut self.tasks);
@@ -279,9 +280,9 @@ impl Plan {
                 d.task = moved[d.task];
             }
             task.deps.extend(returns.get(&t).into_iter().flatten().map(|&r| Dep { task: r, bytes: REMOTE_BYTES }));
-            let (stage, branch) = (task.stage, branched.iter().any(|&c| firsts[c] == t));
+            let stage = task.stage;
             self.tasks.push(task);
-            if branch {
+            if branched.binary_search(&t).is_ok() {
                 self.tasks.push(Task {
                     gpu: remote,
                     stream: 0,
