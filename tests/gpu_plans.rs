@@ -10,6 +10,7 @@ use placebench::hios::algorithms::{run, HiosOptions};
 use placebench::hios::{Contention, Problem};
 use placebench::workload::{load_workload, parse_workload, Workload};
 use placebench::zoo::export::node_ops;
+use placebench::zoo::graph::OpKind;
 use placebench::zoo::{build, spec_from_provenance};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
@@ -221,6 +222,43 @@ fn schedule_plans_follow_the_schedule() {
     assert!(cut_stages > 2, "a schedule with exchanges between its GPUs");
 }
 
+/// A kernel reads exactly its operator's inputs: in the plans of HIOS schedules (whose stage
+/// order adds dependencies to wait for) each operator's input dependencies are its inputs in
+/// the graph's order, and everything else it depends on is only waited for. Before, the stage
+/// order was handed to kernels as inputs too, and every add of a schedule added its
+/// predecessor's buffer in (an extra kernel per add: RandWire's sequential schedule ran 5–7%
+/// slower than its one-device placement of the same order). `Plan::check`, which the executor
+/// runs, refuses a plan that hands an operator one input more.
+#[test]
+fn schedule_plans_hand_each_kernel_its_inputs_only() {
+    let f = Path::new(env!("CARGO_MANIFEST_DIR")).join("inputs/profiled/h200/randwire_b1_op_k2_gpucost.json");
+    let (w, v) = read(&f);
+    let g = build(&spec_from_provenance(&v).expect("zoo provenance"));
+    let problem = Problem::from_workload(&w, 132.0 * 2048.0, Contention::Shared { beta: 0.1 });
+    for (algo, gpus) in [("sequential", 1), ("hios-lp-intra", 1), ("hios-lp-intra", 2)] {
+        let o = HiosOptions { gpus, ..HiosOptions::default() };
+        let (s, _) = run(algo, &problem, Some(&w), &o).expect("schedules");
+        let p = plan::schedule(&w, &s, Some(g.clone())).expect("a plan");
+        p.check().expect("a valid plan");
+        // Graph inputs run as empty busy tasks: they stand for themselves as `None`.
+        let op_of = |t: usize| if let Work::Op { op } = p.tasks[t].work { Some(op) } else { None };
+        let want = |o: usize| (g.ops[o].kind != OpKind::Input).then_some(o);
+        let mut waits = 0;
+        for (t, task) in p.tasks.iter().enumerate() {
+            waits += task.deps.iter().filter(|d| !d.input).count();
+            let Some(op) = op_of(t) else { continue };
+            let inputs: Vec<Option<usize>> = task.deps.iter().filter(|d| d.input).map(|d| op_of(d.task)).collect();
+            let want: Vec<Option<usize>> = g.ops[op].inputs.iter().map(|&o| want(o)).collect();
+            assert_eq!(inputs, want, "{algo} on {gpus}: operator {}", g.ops[op].name);
+        }
+        assert!(waits > 0, "{algo}: a schedule's stage order adds dependencies to wait for");
+        let mut bad = p.clone();
+        let t = bad.tasks.iter().position(|t| t.deps.iter().any(|d| !d.input)).expect("a wait");
+        bad.tasks[t].deps.iter_mut().for_each(|d| d.input = true);
+        assert!(bad.check().unwrap_err().contains("input dependencies"), "{algo}: an extra input goes unnoticed");
+    }
+}
+
 /// Pipelined plans: every task runs one sample behind its producer per hop between stages,
 /// and exactly as far behind as its latest producer needs. The lags are recomputed here from
 /// the workload's graph and the split's stages (not the plan's tasks): the longest path in
@@ -423,7 +461,7 @@ fn remote_branches_exchange_with_another_gpu_and_move_nothing_else() {
     for (&r, from) in remotes.iter().zip([0, 3, 6]) {
         let t = &after.tasks[r];
         assert_eq!(t.gpu, 1);
-        assert_eq!(t.deps, vec![plan::Dep { task: old_at[from], bytes: plan::REMOTE_BYTES }]);
+        assert_eq!(t.deps, vec![plan::Dep::input(old_at[from], plan::REMOTE_BYTES)]);
     }
     for (i, &at) in old_at.iter().enumerate() {
         let mut deps: Vec<usize> = before.tasks[i].deps.iter().map(|d| old_at[d.task]).collect();
@@ -433,6 +471,9 @@ fn remote_branches_exchange_with_another_gpu_and_move_nothing_else() {
             _ => vec![],
         });
         assert_eq!(after.tasks[at].deps.iter().map(|d| d.task).collect::<Vec<_>>(), deps, "task {i}");
+        // A branch's return is waited for, never handed to the task's kernel as an input.
+        let inputs = after.tasks[at].deps.iter().filter(|d| d.input).count();
+        assert_eq!(inputs, before.tasks[i].deps.len(), "task {i}");
         assert_eq!(after.tasks[at].gpu, 0);
     }
 }

@@ -27,7 +27,7 @@ fn plan_strategy(gpus: usize) -> impl Strategy<Value = Plan> {
                         gpu,
                         stream,
                         work: Work::Busy { ms },
-                        deps: deps.into_iter().map(|task| Dep { task, bytes: 4096 }).collect(),
+                        deps: deps.into_iter().map(|task| Dep::input(task, 4096)).collect(),
                         out_bytes: 4096,
                         stage: i,
                     }

@@ -677,7 +677,7 @@ mod tests {
             gpu,
             stream,
             work: Work::Busy { ms: 0.0 },
-            deps: deps.iter().map(|&task| Dep { task, bytes: 4 }).collect(),
+            deps: deps.iter().map(|&task| Dep::input(task, 4)).collect(),
             out_bytes: 4,
             stage: 0,
         }

@@ -83,6 +83,23 @@ pub enum Work {
 pub struct Dep {
     pub task: usize,
     pub bytes: usize,
+    /// Whether the task's kernel reads the producer's output as an operator input (the input
+    /// dependencies of an operator are its inputs, in order). Otherwise the task only waits for
+    /// it — a schedule's order inside a GPU, a diagnostic branch's return — and its kernel never
+    /// sees it: an add handed one more buffer would add it in too.
+    pub input: bool,
+}
+
+impl Dep {
+    /// The producer's output is one of the task's inputs.
+    pub fn input(task: usize, bytes: usize) -> Dep {
+        Dep { task, bytes, input: true }
+    }
+
+    /// The task waits for the producer (and its `bytes`, from another GPU) without reading them.
+    pub fn wait(task: usize, bytes: usize) -> Dep {
+        Dep { task, bytes, input: false }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -279,7 +296,7 @@ impl Plan {
             for d in &mut task.deps {
                 d.task = moved[d.task];
             }
-            task.deps.extend(returns.get(&t).into_iter().flatten().map(|&r| Dep { task: r, bytes: REMOTE_BYTES }));
+            task.deps.extend(returns.get(&t).into_iter().flatten().map(|&r| Dep::wait(r, REMOTE_BYTES)));
             let stage = task.stage;
             self.tasks.push(task);
             if branched.binary_search(&t).is_ok() {
@@ -287,7 +304,7 @@ impl Plan {
                     gpu: remote,
                     stream: 0,
                     work: Work::Busy { ms: 0.001 },
-                    deps: vec![Dep { task: moved[t], bytes: REMOTE_BYTES }],
+                    deps: vec![Dep::input(moved[t], REMOTE_BYTES)],
                     out_bytes: REMOTE_BYTES,
                     stage,
                 });
@@ -295,11 +312,21 @@ impl Plan {
         }
     }
 
-    /// Checks that every dependency points to an earlier task.
+    /// Checks that every dependency points to an earlier task and that each operator gets as
+    /// many input dependencies as it has inputs (its kernel reads exactly those).
     pub fn check(&self) -> Result<(), String> {
         for (i, t) in self.tasks.iter().enumerate() {
             if let Some(d) = t.deps.iter().find(|d| d.task >= i) {
                 return Err(format!("task {i} depends on task {} issued after it", d.task));
+            }
+            if let (Work::Op { op }, Some(g)) = (&t.work, &self.graph) {
+                let (got, want) = (t.deps.iter().filter(|d| d.input).count(), g.ops[*op].inputs.len());
+                if got != want {
+                    return Err(format!(
+                        "task {i} (operator {}) has {got} input dependencies for {want} inputs",
+                        g.ops[*op].name
+                    ));
+                }
             }
         }
         Ok(())
@@ -325,8 +352,8 @@ pub fn fan_ping_pong(hops: usize, fan: usize, gpus: usize, ms: f64, bytes: usize
         for j in 0..fan {
             let deps = match (hop, j) {
                 (0, 0) => Vec::new(),
-                (_, 0) => ((hop - 1) * fan..hop * fan).map(|task| Dep { task, bytes }).collect(),
-                _ => vec![Dep { task: hop * fan + j - 1, bytes }],
+                (_, 0) => ((hop - 1) * fan..hop * fan).map(|task| Dep::input(task, bytes)).collect(),
+                _ => vec![Dep::input(hop * fan + j - 1, bytes)],
             };
             tasks.push(Task {
                 gpu: hop % gpus.max(1),
@@ -354,7 +381,7 @@ pub fn fork_join(stages: usize, groups: usize, ms: f64) -> Plan {
             let deps = if s == 0 {
                 Vec::new()
             } else {
-                ((s - 1) * groups..s * groups).map(|task| Dep { task, bytes: 0 }).collect()
+                ((s - 1) * groups..s * groups).map(|task| Dep::wait(task, 0)).collect()
             };
             tasks.push(Task { gpu: 0, stream: g, work: Work::Busy { ms }, deps, out_bytes: 4, stage: s });
         }
@@ -386,7 +413,7 @@ pub fn busy_placement(w: &Workload, placement: &Placement, e: &Evaluation) -> Pl
         let ms = if placement.device[v].is_acc() { w.nodes[v].acc_latency } else { w.nodes[v].cpu_latency };
         let deps = w.pred[v]
             .iter()
-            .map(|&u| Dep { task: task_of[u], bytes: if stage(u) == s { 0 } else { BUSY_EDGE_BYTES } })
+            .map(|&u| Dep::input(task_of[u], if stage(u) == s { 0 } else { BUSY_EDGE_BYTES }))
             .collect();
         task_of[v] = tasks.len();
         let stage = tasks.len();
@@ -430,9 +457,8 @@ pub fn op_placement(w: &Workload, g: OpGraph, node_ops: &[Vec<usize>], placement
     for o in 0..g.ops.len() {
         let v = node_of[o];
         let s = stage(v);
-        let dep = |u: usize, task_of: &[usize]| Dep {
-            task: task_of[u],
-            bytes: if stage(node_of[u]) == s { 0 } else { g.ops[u].numel() as usize * ELEMENT_BYTES },
+        let dep = |u: usize, task_of: &[usize]| {
+            Dep::input(task_of[u], if stage(node_of[u]) == s { 0 } else { g.ops[u].numel() as usize * ELEMENT_BYTES })
         };
         if placement.device[v].is_acc() {
             let deps = g.ops[o].inputs.iter().map(|&u| dep(u, &task_of)).collect();
@@ -540,11 +566,12 @@ pub fn schedule(w: &Workload, s: &Schedule, graph: Option<OpGraph>) -> Result<Pl
             Some(g) => g.ops[u].numel() as usize * ELEMENT_BYTES,
             None => BUSY_EDGE_BYTES,
         };
-        let mut deps: Vec<Dep> = w.pred[v]
-            .iter()
-            .map(|&u| Dep { task: task_of[u], bytes: if lane[u].0 == gpu { 0 } else { bytes_of(u) } })
-            .collect();
-        deps.extend(after[v].iter().map(|&u| Dep { task: task_of[u], bytes: 0 }));
+        // An operator's inputs in its own order (the workload's edges are a set); the stage
+        // order only waits, or an add would be handed its predecessor's buffer to add in too.
+        let inputs = graph.as_ref().map_or(&w.pred[v], |g| &g.ops[v].inputs);
+        let mut deps: Vec<Dep> =
+            inputs.iter().map(|&u| Dep::input(task_of[u], if lane[u].0 == gpu { 0 } else { bytes_of(u) })).collect();
+        deps.extend(after[v].iter().map(|&u| Dep::wait(task_of[u], 0)));
         let work = match &graph {
             Some(g) if g.ops[v].kind != OpKind::Input => Work::Op { op: v },
             Some(_) => Work::Busy { ms: 0.0 },

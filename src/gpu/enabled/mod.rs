@@ -282,8 +282,11 @@ pub fn execute(
     for (t, task) in tasks.iter().enumerate() {
         for d in &task.deps {
             let u = d.task;
+            // Only an input dependency hands its buffer to the task's kernel (`Dep::input`).
             if phys(u) == phys(t) {
-                wiring[t].inputs.push(out_addr[u]);
+                if d.input {
+                    wiring[t].inputs.push(out_addr[u]);
+                }
                 if lane[u] != lane[t] {
                     wiring[u].local_event = true;
                     wiring[t].local_waits.push(u);
@@ -291,7 +294,9 @@ pub fn execute(
                 continue;
             }
             if let Some(&p) = imported.get(&(u, lane[t])) {
-                wiring[t].inputs.push(p);
+                if d.input {
+                    wiring[t].inputs.push(p);
+                }
                 continue;
             }
             let ctx = &ctxs[phys(u)];
@@ -318,7 +323,9 @@ pub fn execute(
                 dst,
                 dst_gpu: phys(t),
             });
-            wiring[t].inputs.push(dst);
+            if d.input {
+                wiring[t].inputs.push(dst);
+            }
             wiring[u].exports.push(m);
         }
     }
