@@ -354,6 +354,7 @@ fn row(w: &Workload, zoo: Option<&Zoo>, job: &Job, m: &Measurement, model: Optio
         "driver": m.gpu.driver, "peer_access": m.peer_access, "measured_ms": measured,
         "timing": timing.name(), "repeats_ms": repeats, "spread": spread, "samples": m.samples, "stream": stream,
         "issue_ms_per_sample": m.issue_ms_per_sample, "graphs": m.graphs, "copy_kernel": m.copy_kernel, "date_utc": now(),
+        "extra_add_kernels": 0,
     });
     predict(&mut r, w, zoo, job, model);
     r
@@ -376,6 +377,11 @@ fn predict(r: &mut Value, w: &Workload, zoo: Option<&Zoo>, job: &Job, model: Opt
     r["calibration_row"] = json!(calibration_row(zoo, job));
     r["profile_calibrated"] = json!(zoo.and_then(|z| z.profile.as_ref()).is_some_and(|p| p.calibration.is_some()));
     r["within_memory"] = json!(job.within_memory);
+    // Measured before the executor told inputs from waits, a row ran add kernels beyond its
+    // plan; rows measured since say 0 (`Plan::extra_add_kernels`).
+    if r.get("extra_add_kernels").is_none() {
+        r["extra_add_kernels"] = json!(job.plan.extra_add_kernels());
+    }
     if r["graphs"] == true {
         let devices = r["gpus_present"].as_u64().unwrap_or(1) as usize;
         r["graphs_per_sample"] = json!(issue::graphs_per_sample(&job.plan, devices));

@@ -312,6 +312,19 @@ impl Plan {
         }
     }
 
+    /// How many add kernels more the executor launched for this plan before it told inputs
+    /// from waits (`Dep::input`, 2026-11-23): it handed every kernel all of its
+    /// task's dependencies, and an add added each one beyond its inputs in with a kernel of its
+    /// own. What a row measured then ran beyond the plan (`bench validate --measured` records it).
+    pub fn extra_add_kernels(&self) -> usize {
+        let Some(g) = &self.graph else { return 0 };
+        self.tasks
+            .iter()
+            .filter(|t| matches!(t.work, Work::Op { op } if g.ops[op].kind == OpKind::Add))
+            .map(|t| t.deps.iter().filter(|d| !d.input).count())
+            .sum()
+    }
+
     /// Checks that every dependency points to an earlier task and that each operator gets as
     /// many input dependencies as it has inputs (its kernel reads exactly those).
     pub fn check(&self) -> Result<(), String> {

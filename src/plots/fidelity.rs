@@ -37,10 +37,18 @@ pub fn series(row: &serde_json::Value) -> String {
     format!("{gpu}x{gpus} {}", launches(row))
 }
 
-/// Rows of `bench validate` JSON files as points, one per model that predicted the row.
+/// Whether a row measured more than its plan: add kernels the executor launched beyond the
+/// plan before it told inputs from waits (`Plan::extra_add_kernels`). Such rows are summed apart
+/// and not plotted; the plans were measured again.
+pub fn superseded(row: &serde_json::Value) -> bool {
+    row["extra_add_kernels"].as_u64().unwrap_or(0) > 0
+}
+
+/// Rows of `bench validate` JSON files as points, one per model that predicted the row (rows
+/// that measured more than their plan left out).
 pub fn points(rows: &[serde_json::Value]) -> Vec<Point> {
     let mut out = Vec::new();
-    for r in rows.iter().filter(|r| r["status"] == "measured") {
+    for r in rows.iter().filter(|r| r["status"] == "measured" && !superseded(r)) {
         let Some(measured) = r["measured_ms"].as_f64() else { continue };
         for (key, model) in
             [("predicted_ms", Model::Own), ("issue_model_ms", Model::Issue), ("roofline_predicted_ms", Model::Roofline)]
@@ -68,7 +76,8 @@ pub struct Summary {
     pub profile: String,
     /// `throughput (steady)` (pipelines timed in steady state), `throughput (stream)` (timed
     /// over fill and drain, before steady-state timing), `latency`, `hios`, or `calibration`
-    /// (the row `bench calibrate` scaled the profile to).
+    /// (the row `bench calibrate` scaled the profile to), or `superseded (extra add kernels)`
+    /// (measured with add kernels beyond the plan, [`superseded`]).
     pub kind: String,
     pub rows: usize,
     pub median_error: f64,
@@ -101,6 +110,9 @@ fn kind(row: &serde_json::Value) -> String {
     // The row a profile was calibrated on reproduces its measurement by construction.
     if row["calibration_row"] == true {
         return "calibration".into();
+    }
+    if superseded(row) {
+        return "superseded (extra add kernels)".into();
     }
     let kind = row["kind"].as_str().unwrap_or("");
     match (kind, row["timing"].as_str()) {
