@@ -59,9 +59,11 @@
 //! 2×H200 profiles 0.58–1.24 of the gain beyond its two graphs, within 0.22 of each one's fork
 //! share (0.48–1.05). Before, such a sample ran at the profiled times, all the gain lost: traced
 //! segment by segment (`bench validate --trace`), its segments took their predicted time times
-//! 1.12–1.25, while the same model cut into as many graphs on one GPU (`--cut-every`) kept its
-//! calibrated speed; the fork share brought the two-GPU rows of those profiles from a median
-//! |error| of 5.6% to 1.9%. Without the copy path (`--no-copies`) the segments ran faster; with
+//! 1.12–1.25 (1.12 for Inception-v3; the others' traces also ran the add kernels that executors
+//! before 9f3f529 added beyond the plan), while the same model cut into as many graphs on one
+//! GPU (`--cut-every`) kept its calibrated speed; the fork share brought the two-GPU rows of
+//! those profiles from a median |error| of 5.6% to 1.9% (rows re-measured since without the
+//! extra adds: all within 10%). Without the copy path (`--no-copies`) the segments ran faster; with
 //! a copy by the copy engine (`--copy-engine`) or issued only once its producer was done
 //! (`--host-polled-imports`) they did not (`results/gpu/h200x2-copy-path/`, README "Real
 //! GPUs"). Why forks and exchanges cost a GPU its calibrated speed is not known.
