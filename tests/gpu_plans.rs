@@ -252,6 +252,14 @@ fn schedule_plans_hand_each_kernel_its_inputs_only() {
             assert_eq!(inputs, want, "{algo} on {gpus}: operator {}", g.ops[op].name);
         }
         assert!(waits > 0, "{algo}: a schedule's stage order adds dependencies to wait for");
+        // What executors before the fix ran beyond the plan: in the sequential schedule every
+        // operator waits for the one before it, so one add kernel more per add.
+        let adds = g.ops.iter().filter(|o| o.kind == OpKind::Add).count();
+        if algo == "sequential" {
+            assert_eq!(p.extra_add_kernels(), adds);
+        } else {
+            assert!(p.extra_add_kernels() >= adds, "{algo}: every add waits for something");
+        }
         let mut bad = p.clone();
         let t = bad.tasks.iter().position(|t| t.deps.iter().any(|d| !d.input)).expect("a wait");
         bad.tasks[t].deps.iter_mut().for_each(|d| d.input = true);

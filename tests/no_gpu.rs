@@ -108,6 +108,55 @@ fn measured_runs_are_remodelled_without_a_gpu() {
     std::fs::remove_file(&out).ok();
 }
 
+/// Rows measured before the executor told inputs from waits ran one add kernel more per wait
+/// of an add; remodelling computes how many from the plan (`extra_add_kernels`) for rows that
+/// lack the field, and keeps the 0 every row measured since carries. Checked on the committed
+/// H100 run of BERT-base's schedules with the field taken off: in the sequential schedule every
+/// operator waits for the one before it, so it ran one extra kernel per add node of the
+/// workload, counted here from the workload file; every schedule ran some.
+#[test]
+fn rows_measured_before_the_fix_say_how_many_adds_they_ran_beyond_the_plan() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let workload = root.join("results/gpu/h100-process-per-plan/profiled/h100/bert_b1_op_k1_gpucost.json");
+    let run = root.join("results/gpu/h100-process-per-plan");
+    let schedules = run.join("hios/bert_b1_op_k1_gpucost/schedules");
+    let mut rows = read(&run.join("validate_hios_graphs_bert_b1_op_k1.json")).as_array().expect("rows").clone();
+    for r in rows.iter_mut() {
+        r.as_object_mut().unwrap().remove("extra_add_kernels");
+    }
+    // One row as if measured since: its 0 stays.
+    let since = rows.iter().position(|r| r["algorithm"] == "heft").expect("a heft row");
+    rows[since]["extra_add_kernels"] = serde_json::json!(0);
+    let dir = std::env::temp_dir();
+    let (measured, out) = (
+        dir.join(format!("placebench-adds-in-{}.json", std::process::id())),
+        dir.join(format!("placebench-adds-out-{}.json", std::process::id())),
+    );
+    std::fs::write(&measured, serde_json::to_vec(&rows).unwrap()).unwrap();
+    let mut args = vec!["validate".to_string(), workload.to_string_lossy().to_string()];
+    for e in std::fs::read_dir(&schedules).unwrap() {
+        args.push("--schedule".into());
+        args.push(e.unwrap().path().to_string_lossy().to_string());
+    }
+    args.extend(
+        ["--graphs", "--measured", measured.to_str().unwrap(), "--out", out.to_str().unwrap()].map(String::from),
+    );
+    let (code, err) = bench(&args.iter().map(String::as_str).collect::<Vec<_>>());
+    assert_eq!(code, 0, "{err}");
+    let adds = read(&workload)["nodes"].as_array().unwrap().iter().filter(|n| n["kind"] == "add").count();
+    assert!(adds > 10, "BERT-base's residual adds");
+    for r in read(&out).as_array().unwrap() {
+        let extra = r["extra_add_kernels"].as_u64().expect("the field");
+        match r["algorithm"].as_str().unwrap() {
+            "heft" => assert_eq!(extra, 0, "a row measured since keeps its 0"),
+            "sequential" => assert_eq!(extra as usize, adds),
+            a => assert!(extra as usize >= adds, "{a}: every add waits for something"),
+        }
+    }
+    std::fs::remove_file(&measured).ok();
+    std::fs::remove_file(&out).ok();
+}
+
 /// `bench calibrate` needs no GPU. Checked on the committed H100 run made with a process per
 /// plan: BERT-base's profile calibrated on its one-device placement (pipeline in steady state,
 /// and one sample at a time) charges in all exactly the steady pipeline's measured time, read

@@ -249,3 +249,36 @@ pub fn plot(points: &[Point], stem: &Path) -> Result<Figure> {
         ),
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn row(measured: f64, issue: f64, extra_adds: Option<u64>) -> serde_json::Value {
+        let mut r = json!({
+            "status": "measured", "gpu": "NVIDIA H200", "gpus_present": 2, "devices_used": 1,
+            "graphs": true, "kernels": "real kernels", "profile_calibrated": true, "kind": "hios",
+            "timing": "latency", "measured_ms": measured, "predicted_ms": issue, "issue_model_ms": issue,
+        });
+        if let Some(n) = extra_adds {
+            r["extra_add_kernels"] = json!(n);
+        }
+        r
+    }
+
+    /// A row that ran add kernels beyond its plan is summed in a group of its own and not
+    /// plotted; rows without the field (measured before it existed, never remodelled) or with 0
+    /// count as they are.
+    #[test]
+    fn rows_with_extra_adds_are_summed_apart_and_not_plotted() {
+        let rows = [row(1.0, 1.0, Some(0)), row(1.0, 1.5, Some(3)), row(2.0, 2.0, None)];
+        let s = summary(&rows);
+        let kinds: Vec<(&str, usize, usize)> =
+            s.iter().map(|g| (g.kind.as_str(), g.issue_rows, g.issue_within_10)).collect();
+        assert_eq!(kinds, vec![("hios", 2, 2), ("superseded (extra add kernels)", 1, 0)]);
+        let p = points(&rows);
+        assert!(p.iter().all(|p| p.predicted != 1.5), "the superseded row is not plotted");
+        assert_eq!(p.iter().filter(|p| p.model == Model::Issue).count(), 2);
+    }
+}
