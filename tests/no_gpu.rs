@@ -593,3 +593,53 @@ fn links_join_a_profile_of_their_gpu_only() {
     assert_eq!(f(&got["queued_copy_ms"]), f(&x["queued"]["per_copy_ms"]));
     std::fs::remove_file(&out).ok();
 }
+
+/// `calibrate --peers` gives a profile made before `bench profile` measured peers the
+/// concurrency efficiency of another profile of the same operators on the same GPU, and refuses
+/// anything else: a profile with peers of its own, another model, another GPU. Checked on the
+/// committed H100 profile of BERT-base of `h100-calibrated` with its peers taken off again: η
+/// warm and cold come back as the source file has them, with where they came from.
+#[test]
+fn peers_come_only_from_the_same_operators_on_the_same_gpu() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let dir = std::env::temp_dir();
+    let (bare, out) = (
+        dir.join(format!("placebench-peers-in-{}.json", std::process::id())),
+        dir.join(format!("placebench-peers-out-{}.json", std::process::id())),
+    );
+    let mut w = read(&root.join("results/gpu/h100-calibrated/profiled/h100/bert_b1_op_k1_gpucost.json"));
+    let p = w["placebench"]["profiled"].as_object_mut().unwrap();
+    p.remove("peers");
+    p.remove("peers_cold");
+    std::fs::write(&bare, serde_json::to_vec(&w).unwrap()).unwrap();
+    let calibrate = |target: &Path, source: &str| {
+        let source = root.join(source);
+        bench(&[
+            "calibrate",
+            target.to_str().unwrap(),
+            "--peers",
+            source.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+        ])
+    };
+    let (code, err) = calibrate(&bare, "inputs/profiled/h100/resnet50_b1_op_k1_gpucost.json");
+    assert!(code != 0 && err.contains("not the operators of"), "{err}");
+    let (code, err) = calibrate(&bare, "inputs/profiled/h200/bert_b1_op_k2_gpucost.json");
+    assert!(code != 0 && err.contains("placebench.profiled.gpu"), "{err}");
+    let source = "inputs/profiled/h100/bert_b1_op_k1_gpucost.json";
+    let (code, err) = calibrate(&root.join(source), source);
+    assert!(code != 0 && err.contains("measured already"), "{err}");
+    let (code, err) = calibrate(&bare, source);
+    assert_eq!(code, 0, "{err}");
+    let (got, want) = (read(&out), read(&root.join(source)));
+    for key in ["peers", "peers_cold"] {
+        let e = |v: &serde_json::Value| v["placebench"]["profiled"][key]["efficiency"].as_f64().unwrap();
+        assert_eq!(e(&got), e(&want), "{key}");
+        assert!(got["placebench"]["profiled"][key]["from"]["file"].as_str().unwrap().ends_with(source));
+    }
+    // Nothing else moved: the operators' times are the bare profile's.
+    assert_eq!(got["placebench"]["profiled"]["op_gpu_ms"], w["placebench"]["profiled"]["op_gpu_ms"]);
+    std::fs::remove_file(&bare).ok();
+    std::fs::remove_file(&out).ok();
+}

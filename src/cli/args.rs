@@ -500,7 +500,7 @@ pub struct CalibrateArgs {
     /// `bench validate --graphs` JSON files holding the runs to calibrate on (repeatable): the
     /// plan in steady state (throughput placements), and one sample at a time (--latency, or a
     /// HIOS schedule).
-    #[arg(long, value_name = "FILE", required_unless_present_any = ["cuts", "forked", "links"])]
+    #[arg(long, value_name = "FILE", required_unless_present_any = ["cuts", "forked", "links", "peers"])]
     pub measured: Vec<PathBuf>,
     /// `bench validate --graphs` JSON files holding one-GPU plans of this workload replayed
     /// one sample at a time whole and cut into more graphs (`--cut-every`; repeatable): what
@@ -520,6 +520,12 @@ pub struct CalibrateArgs {
     /// in profiles made before `bench profile` measured it.
     #[arg(long, value_name = "FILE")]
     pub links: Option<PathBuf>,
+    /// Another profile of the same model on the same GPU that measured peers (`bench profile`
+    /// does since a later version): its concurrency efficiency η, warm and cold, for a profile
+    /// made before, which has none (the issue model then takes the stage formula as it is).
+    /// Refused where the profile has peers of its own or the two differ in GPU or operators.
+    #[arg(long, value_name = "FILE")]
+    pub peers: Option<PathBuf>,
     /// The algorithm of the rows to calibrate on: a placement of the whole model on one GPU
     /// (`one-device`), or `sequential` (the HIOS schedule, one sample at a time only).
     #[arg(long, default_value = "one-device")]

@@ -253,6 +253,9 @@ pub fn calibrate(a: CalibrateArgs) -> Result<i32> {
     if a.links.is_some() {
         links(&a, &w, &mut v)?;
     }
+    if let Some(file) = &a.peers {
+        peers(file, &a.workload, &zoo.graph, &mut v)?;
+    }
     let out = a.out.as_ref().unwrap_or(&a.workload);
     write_atomic(out, crate::zoo::to_text(&v).as_bytes())?;
     eprintln!("{}: wrote {}", w.name, out.display());
@@ -407,6 +410,66 @@ fn links(a: &CalibrateArgs, w: &crate::workload::Workload, v: &mut Value) -> Res
         p["calibration"]["from_hashes"] = json!(hashes);
     }
     eprintln!("{}: an exchange hop {:.4} ms, a queued copy {:.4} ms ({} bytes)", w.name, hop_ms, per_copy, bytes);
+    Ok(())
+}
+
+/// `--peers`: the concurrency efficiency of another profile (`file`) of the same operators
+/// (`graph`) on the same GPU, for a profile (`v`, at `path`) that measured none. The summaries
+/// come over as measured there (their sums in that profile's times; the issue model reads only
+/// η, a ratio) with where they came from.
+fn peers(
+    file: &std::path::Path,
+    path: &std::path::Path,
+    graph: &crate::zoo::graph::OpGraph,
+    v: &mut Value,
+) -> Result<()> {
+    let (other_w, other) = read_workload(file)?;
+    let Some(theirs) = other.pointer("/placebench/profiled") else {
+        return Err(Error::input(file, "placebench.profiled", "not a profiled workload"));
+    };
+    let efficiency = |p: &Value, key: &str| p[key]["efficiency"].as_f64();
+    if efficiency(theirs, "peers").is_none() {
+        return Err(Error::input(file, "placebench.profiled.peers", "no concurrency efficiency measured"));
+    }
+    let p = v.pointer_mut("/placebench/profiled").expect("checked by calibrate");
+    if p.get("peers").is_some() {
+        return Err(Error::input(path, "placebench.profiled.peers", "measured already: a profile keeps its own"));
+    }
+    if theirs["gpu"] != p["gpu"] {
+        return Err(Error::input(
+            file,
+            "placebench.profiled.gpu",
+            format!("{} there, {} in {}", theirs["gpu"], p["gpu"], path.display()),
+        ));
+    }
+    let same_ops = zoo_of(&other_w, &other)?.is_some_and(|z| {
+        z.graph.ops.len() == graph.ops.len()
+            && z.graph
+                .ops
+                .iter()
+                .zip(&graph.ops)
+                .all(|(a, b)| (&a.name, a.kind, a.numel()) == (&b.name, b.kind, b.numel()))
+    });
+    if !same_ops {
+        return Err(Error::input(file, "placebench", format!("not the operators of {}", path.display())));
+    }
+    for key in ["peers", "peers_cold"] {
+        if let Some(summary) = theirs.get(key) {
+            p[key] = summary.clone();
+            p[key]["from"] = json!({
+                "file": file.display().to_string(), "gpu": theirs["gpu"], "driver": theirs["driver"],
+                "date_utc": theirs["date_utc"],
+                "method": "measured by bench profile in another profile of the same operators on the same GPU: this profile's run measured no peers",
+            });
+        }
+    }
+    eprintln!(
+        "{}: concurrency efficiency {:.3} warm, {} cold, from {}",
+        other_w.name,
+        efficiency(theirs, "peers").unwrap_or(f64::NAN),
+        efficiency(theirs, "peers_cold").map_or("none".into(), |e| format!("{e:.3}")),
+        file.display()
+    );
     Ok(())
 }
 

@@ -39,7 +39,7 @@ pub(super) fn read_workload(path: &Path) -> Result<(Workload, Value)> {
 /// What a zoo workload adds: its graph, each node's operators, and the roofline version of
 /// the workload when the file itself holds profiled times.
 pub(super) struct Zoo {
-    graph: OpGraph,
+    pub(super) graph: OpGraph,
     pub(super) node_ops: Vec<Vec<usize>>,
     granularity: Granularity,
     roofline: Option<Workload>,
