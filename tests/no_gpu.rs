@@ -15,6 +15,20 @@ fn bench(args: &[&str]) -> (i32, String) {
     (out.status.code().unwrap_or(-1), String::from_utf8_lossy(&out.stderr).to_string())
 }
 
+/// `bench validate WORKLOAD --schedule …(every schedule in `schedules`) --graphs --measured
+/// MEASURED --out OUT`: the committed rows of a run's schedules remodelled without a GPU.
+fn remodel_schedules(workload: &Path, schedules: &Path, measured: &Path, out: &Path) -> (i32, String) {
+    let mut args = vec!["validate".to_string(), workload.to_string_lossy().to_string()];
+    for e in std::fs::read_dir(schedules).unwrap() {
+        args.push("--schedule".into());
+        args.push(e.unwrap().path().to_string_lossy().to_string());
+    }
+    args.extend(
+        ["--graphs", "--measured", measured.to_str().unwrap(), "--out", out.to_str().unwrap()].map(String::from),
+    );
+    bench(&args.iter().map(String::as_str).collect::<Vec<_>>())
+}
+
 #[test]
 fn gpu_commands_say_there_is_no_gpu_and_exit_2() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
@@ -69,17 +83,9 @@ fn measured_runs_are_remodelled_without_a_gpu() {
     let schedules = run.join("hios/bert_b1_op_k1_gpucost/schedules");
     let measured = run.join("validate_hios_graphs_bert_b1_op_k1.json");
     let out = std::env::temp_dir().join(format!("placebench-remodel-{}.json", std::process::id()));
-    let mut args = vec!["validate".to_string(), workload.to_string_lossy().to_string()];
     let plans = std::fs::read_dir(&schedules).unwrap().count();
     assert!(plans >= 3, "the run's schedules");
-    for e in std::fs::read_dir(&schedules).unwrap() {
-        args.push("--schedule".into());
-        args.push(e.unwrap().path().to_string_lossy().to_string());
-    }
-    args.extend(
-        ["--graphs", "--measured", measured.to_str().unwrap(), "--out", out.to_str().unwrap()].map(String::from),
-    );
-    let (code, err) = bench(&args.iter().map(String::as_str).collect::<Vec<_>>());
+    let (code, err) = remodel_schedules(&workload, &schedules, &measured, &out);
     assert_eq!(code, 0, "{err}");
     let rows = |p: &Path| read(p).as_array().expect("rows").clone();
     let (old, new) = (rows(&measured), rows(&out));
@@ -133,15 +139,7 @@ fn rows_measured_before_the_fix_say_how_many_adds_they_ran_beyond_the_plan() {
         dir.join(format!("placebench-adds-out-{}.json", std::process::id())),
     );
     std::fs::write(&measured, serde_json::to_vec(&rows).unwrap()).unwrap();
-    let mut args = vec!["validate".to_string(), workload.to_string_lossy().to_string()];
-    for e in std::fs::read_dir(&schedules).unwrap() {
-        args.push("--schedule".into());
-        args.push(e.unwrap().path().to_string_lossy().to_string());
-    }
-    args.extend(
-        ["--graphs", "--measured", measured.to_str().unwrap(), "--out", out.to_str().unwrap()].map(String::from),
-    );
-    let (code, err) = bench(&args.iter().map(String::as_str).collect::<Vec<_>>());
+    let (code, err) = remodel_schedules(&workload, &schedules, &measured, &out);
     assert_eq!(code, 0, "{err}");
     let adds = read(&workload)["nodes"].as_array().unwrap().iter().filter(|n| n["kind"] == "add").count();
     assert!(adds > 10, "BERT-base's residual adds");
