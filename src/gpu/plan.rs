@@ -313,7 +313,7 @@ impl Plan {
     }
 
     /// How many add kernels more the executor launched for this plan before it told inputs
-    /// from waits (`Dep::input`, 2026-11-23): it handed every kernel all of its
+    /// from waits (`Dep::input`, commit 9f3f529): it handed every kernel all of its
     /// task's dependencies, and an add added each one beyond its inputs in with a kernel of its
     /// own. What a row measured then ran beyond the plan (`bench validate --measured` records it).
     pub fn extra_add_kernels(&self) -> usize {
