@@ -9,7 +9,9 @@
 # GPU 1 fed by the first operator of every N-th stage, feeding back four stages later; needs
 # two GPUs), named remote_plain_* and remote_every-N_*.
 # Env: RUNS (default results/gpu/h200x2-peers), EVERY (default 1), BRANCH (side or remote),
-# PROCESSES (default 3), SAMPLES, REPEATS. Results go to $OUT.
+# RETURN (remote branches: return this many stages on, `--remote-return`; files then named
+# remote_every-N-return-R_*), MODELS (the calibration folders to run, e.g. "randwire_b1_op_k2";
+# default all), PROCESSES (default 3), SAMPLES, REPEATS. Results go to $OUT.
 set -euo pipefail
 source scripts/gpu_env.sh
 out="${OUT:-results/gpu/side-branch}"
@@ -19,12 +21,16 @@ for run in ${RUNS:-results/gpu/h200x2-peers}; do
   dev=$(grep -q H100 "$run/gpus.txt" && echo h100 || echo h200)
   for c in "$run"/calibration/*/; do
     name=$(basename "$c")
+    [ -z "${MODELS:-}" ] || [[ " $MODELS " == *" $name "* ]] || continue
     w="$run/profiled/$dev/${name}_gpucost.json"
     p=("$c"/latency/placements/*.json)
     [ -e "$w" ] && [ -e "${p[0]}" ] || continue
     for how in plain ${EVERY:-1}; do
       flags=(); tag=plain; branch="${BRANCH:-side}"
       if [ "$how" != plain ]; then flags=("--$branch-branches" "$how"); tag="every-$how"; fi
+      if [ "$how" != plain ] && [ "$branch" = remote ] && [ -n "${RETURN:-}" ]; then
+        flags+=(--remote-return "$RETURN"); tag="$tag-return-$RETURN"
+      fi
       timeout 300 .gpu/bench validate "$w" "${p[@]}" --latency --graphs "${flags[@]}" --processes "${PROCESSES:-3}" \
         --samples "${SAMPLES:-100}" --repeats "${REPEATS:-5}" --out "$out/${branch}_${tag}_$name.json" 2>&1 | tee -a "$out/log.txt"
     done

@@ -457,10 +457,10 @@ fn side_branches_fork_every_nth_stage_and_move_nothing_else() {
 fn remote_branches_exchange_with_another_gpu_and_move_nothing_else() {
     let before = plan::ping_pong(6, 1, 0.01, 4096);
     let mut same = before.clone();
-    same.add_remote_branches(0);
+    same.add_remote_branches(0, plan::REMOTE_RETURN);
     assert_eq!(same.tasks, before.tasks);
     let mut after = before.clone();
-    after.add_remote_branches(3);
+    after.add_remote_branches(3, plan::REMOTE_RETURN);
     after.check().unwrap();
     assert_eq!((after.tasks.len(), after.gpus()), (10, 2));
     // Old task i now at old_at[i]; the remote tasks follow old tasks 0, 3 and 6.
@@ -484,4 +484,18 @@ fn remote_branches_exchange_with_another_gpu_and_move_nothing_else() {
         assert_eq!(inputs, before.tasks[i].deps.len(), "task {i}");
         assert_eq!(after.tasks[at].gpu, 0);
     }
+    // Returning one stage on (`--remote-return 1`): the branches of stages 0 and 3 come back to
+    // the tasks of stages 1 and 4 (the last one's, to itself, nowhere).
+    let mut near = before.clone();
+    near.add_remote_branches(3, 1);
+    near.check().unwrap();
+    let waits = |p: &plan::Plan| -> Vec<(usize, usize)> {
+        let mut w = Vec::new();
+        for (t, task) in p.tasks.iter().enumerate() {
+            w.extend(task.deps.iter().filter(|d| !d.input).map(|d| (t, d.task)));
+        }
+        w
+    };
+    assert_eq!(waits(&after), vec![(old_at[4], 1), (old_at[6], 5)]);
+    assert_eq!(waits(&near), vec![(old_at[1], 1), (old_at[4], 5)]);
 }

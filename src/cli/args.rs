@@ -480,12 +480,17 @@ pub struct ValidateArgs {
     #[arg(long, value_name = "N", default_value_t = 0)]
     pub side_branches: usize,
     /// Add a one-microsecond busy task on a GPU of its own beside the first task of every N-th
-    /// stage, fed a small activation by it and feeding one back four stages later (a large N:
-    /// one branch): a diagnostic of what exchanges with another GPU cost a GPU whose plan is
+    /// stage, fed a small activation by it and feeding one back four stages later
+    /// (`--remote-return`; a large N: one branch): a diagnostic of what exchanges with another GPU cost a GPU whose plan is
     /// otherwise its own; the issue model sees the exchanges and graphs too. Needs two GPUs.
     /// Rows say so (`remote_branches`).
     #[arg(long, value_name = "N", default_value_t = 0)]
     pub remote_branches: usize,
+    /// How many stages after its start a remote branch returns (`--remote-branches`): later
+    /// than a round trip between the GPUs takes keeps the exchange off the sample's critical
+    /// path. Rows say so where it is not the default (`remote_return`).
+    #[arg(long, value_name = "N", default_value_t = crate::gpu::plan::REMOTE_RETURN)]
+    pub remote_return: usize,
     /// Run nothing: take the measurements from this earlier `bench validate` JSON file (rows
     /// matched by plan file name) and recompute every prediction for them — the workload's
     /// model, the roofline and the executor's issue model. Needs no GPU.

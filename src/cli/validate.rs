@@ -391,13 +391,16 @@ fn predict(r: &mut Value, w: &Workload, zoo: Option<&Zoo>, job: &Job, model: Opt
 
 /// Every field a row can get from a diagnostic option, with its value under `a` (`None`:
 /// unset, as in a plain run).
-fn diagnostic_fields(a: &ValidateArgs) -> [(&'static str, Option<Value>); 5] {
+fn diagnostic_fields(a: &ValidateArgs) -> [(&'static str, Option<Value>); 6] {
     let count = |n: usize| (n > 0).then(|| json!(n));
     let switch = |on: bool| on.then(|| json!(true));
+    // Rows measured before the option say nothing of it: the default is left unsaid.
+    let back = (a.remote_branches > 0 && a.remote_return != plan::REMOTE_RETURN).then(|| json!(a.remote_return));
     [
         ("cut_every", count(a.cut_every)),
         ("side_branches", count(a.side_branches)),
         ("remote_branches", count(a.remote_branches)),
+        ("remote_return", back),
         ("no_copies", switch(a.no_copies)),
         ("host_polled_imports", switch(a.host_polled_imports)),
     ]
@@ -416,7 +419,7 @@ fn diagnosed(mut plan: Plan, a: &ValidateArgs) -> Plan {
         plan.drop_copies();
     }
     plan.add_side_branches(a.side_branches);
-    plan.add_remote_branches(a.remote_branches);
+    plan.add_remote_branches(a.remote_branches, a.remote_return);
     plan
 }
 
@@ -641,6 +644,9 @@ fn child_args(a: &ValidateArgs, job: &Job, out: &Path) -> Vec<std::ffi::OsString
         if n > 0 {
             v.extend([flag.into(), n.to_string().into()]);
         }
+    }
+    if a.remote_return != plan::REMOTE_RETURN {
+        v.extend(["--remote-return".into(), a.remote_return.to_string().into()]);
     }
     if a.no_copies {
         v.push("--no-copies".into());
@@ -905,6 +911,10 @@ mod tests {
                 "2",
                 "--cut-every",
                 "4",
+                "--remote-branches",
+                "8",
+                "--remote-return",
+                "16",
             ]
             .map(Into::into),
         );
@@ -913,5 +923,11 @@ mod tests {
         assert!(child.host_polled_imports && child.no_copies);
         assert_eq!(child.side_branches, 2);
         assert_eq!(child.cut_every, 4);
+        assert_eq!((child.remote_branches, child.remote_return), (8, 16));
+        // The rows say the return only where it is not the default (rows before it say nothing).
+        let fields = |a: &ValidateArgs| diagnostics(a).into_iter().map(|(k, _)| k).collect::<Vec<_>>();
+        assert!(fields(&parent).contains(&"remote_return"));
+        let plain = parse(&["validate", "w.json", "a.json", "--remote-branches", "8"].map(Into::into));
+        assert!(!fields(&plain).contains(&"remote_return") && fields(&plain).contains(&"remote_branches"));
     }
 }

@@ -23,8 +23,9 @@ pub const BUSY_EDGE_BYTES: usize = 64 << 10;
 /// What a remote branch (`Plan::add_remote_branches`) moves each way: a small activation.
 pub const REMOTE_BYTES: usize = 4 << 10;
 
-/// How many stages after its start a remote branch returns: later than a round trip between
-/// GPUs (about 12 µs) in the zoo models' one-GPU plans, whose stages take 5–30 µs.
+/// How many stages after its start a remote branch returns by default: later than a round
+/// trip between GPUs (about 12 µs) in the zoo models' one-GPU plans, whose stages take 5–30 µs
+/// (NASNet-A Mobile's and RandWire's 2–3 µs: `bench validate --remote-return`).
 pub const REMOTE_RETURN: usize = 4;
 
 /// The element-wise kernels' launch shape (copies between GPUs among them): blocks of
@@ -264,11 +265,11 @@ impl Plan {
 
     /// Adds a diagnostic: a one-microsecond busy task on a GPU of its own (one past the plan's
     /// last) beside the first task of every `every`-th stage (the first stage among them), fed
-    /// `REMOTE_BYTES` by that task and feeding as many back to the first task
-    /// `REMOTE_RETURN` stages later (of the last stage where fewer are left): each branch is an
-    /// exchange each way, off the sample's critical path while those stages take longer than
-    /// a round trip, and nothing else changes but the graphs the exchanges cut.
-    pub fn add_remote_branches(&mut self, every: usize) {
+    /// `REMOTE_BYTES` by that task and feeding as many back to the first task `back` stages
+    /// later (of the last stage where fewer are left; `REMOTE_RETURN` by default): each branch
+    /// is an exchange each way, off the sample's critical path while those stages take longer
+    /// than a round trip, and nothing else changes but the graphs the exchanges cut.
+    pub fn add_remote_branches(&mut self, every: usize, back: usize) {
         if every == 0 || self.tasks.is_empty() {
             return;
         }
@@ -279,10 +280,10 @@ impl Plan {
             firsts.push(start);
             start += chunk.len();
         }
-        // The tasks that branch (each a stage's first), and the first task `REMOTE_RETURN`
-        // stages after each, where its branch returns.
+        // The tasks that branch (each a stage's first), and the first task `back` stages after
+        // each, where its branch returns.
         let branched: Vec<usize> = firsts.iter().copied().step_by(every).collect();
-        let back = |i: usize| firsts[(i * every + REMOTE_RETURN).min(firsts.len() - 1)];
+        let back = |i: usize| firsts[(i * every + back).min(firsts.len() - 1)];
         // Where each old task goes: after the remote tasks inserted before it.
         let moved: Vec<usize> = (0..self.tasks.len()).map(|t| t + branched.partition_point(|&b| b < t)).collect();
         let mut returns: HashMap<usize, Vec<usize>> = HashMap::new();
