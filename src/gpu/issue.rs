@@ -20,8 +20,11 @@
 //! copy queued behind another on the copy stream one slot more (5.9 µs). No committed
 //! profile carries it: with it, the runs with an exchange each way every 8 stages came within
 //! 3% for four models (from 3–8% pessimistic), but NASNet-A Mobile's and RandWire's there and
-//! their HIOS rows over two GPUs went 10–21% optimistic — their exchanges cost more than the
-//! hop says, and the link fit's larger α had hidden it (`results/gpu/h200x2-links/`).
+//! their intra schedules over two GPUs went 10–16% optimistic — where their stages, shorter than
+//! a round trip, wait for an exchange, it costs more than the hop says, and the link fit's
+//! larger α had hidden it (`results/gpu/h200x2-links/`). Returning 16 stages on instead, off the
+//! critical path, the same branches every 8 stages are within 3% without it
+//! (`results/gpu/h200x2-remote-return/`).
 //!
 //! Each operator costs between its warm and cold time by the share of a working set that
 //! cannot stay in L2, and its occupancy likewise between the warm and the cold measurement.
@@ -57,7 +60,8 @@
 //! replayed alone over several GPUs: one exchange each way with another GPU
 //! (`bench validate --remote-branches`, `results/gpu/h200x2-remote-branches/`) cost the six
 //! 2×H200 profiles 0.58–1.24 of the gain beyond its two graphs, within 0.22 of each one's fork
-//! share (0.48–1.05). Before, such a sample ran at the profiled times, all the gain lost: traced
+//! share (0.48–1.05); returning 16 stages on, where NASNet-A Mobile's and RandWire's short
+//! stages no longer wait for it, 0.50–1.02, within 0.11. Before, such a sample ran at the profiled times, all the gain lost: traced
 //! segment by segment (`bench validate --trace`), its segments took their predicted time times
 //! 1.12–1.25 (1.12 for Inception-v3; the others' traces also ran the add kernels that executors
 //! before 9f3f529 added beyond the plan), while the same model cut into as many graphs on one
