@@ -282,51 +282,54 @@ pub fn execute(
     for (t, task) in tasks.iter().enumerate() {
         for d in &task.deps {
             let u = d.task;
-            // Only an input dependency hands its buffer to the task's kernel (`Dep::input`).
-            if phys(u) == phys(t) {
-                if d.input {
-                    wiring[t].inputs.push(out_addr[u]);
-                }
+            // Where the task finds the producer's output: in place on its own GPU, else the
+            // lane's import of it (made here by its first consumer).
+            let addr = if phys(u) == phys(t) {
                 if lane[u] != lane[t] {
                     wiring[u].local_event = true;
                     wiring[t].local_waits.push(u);
                 }
-                continue;
-            }
-            if let Some(&p) = imported.get(&(u, lane[t])) {
-                if d.input {
-                    wiring[t].inputs.push(p);
-                }
-                continue;
-            }
-            let ctx = &ctxs[phys(u)];
-            let ring =
-                (0..ring_len).map(|_| ctx.new_event(None).map_err(|e| err("event", e))).collect::<Result<_, _>>()?;
-            mailboxes.push(Mailbox { ring, recorded: AtomicUsize::new(0), waited: AtomicUsize::new(0) });
-            let m = mailboxes.len() - 1;
-            let dst = if d.bytes > 0 {
-                let (buf, p) =
-                    kernels::random_buffer(&libs[phys(t)], &streams[lane[t]], d.bytes.div_ceil(ELEMENT_BYTES), 7, 1.0)?;
-                keep.push(buf);
+                out_addr[u]
+            } else if let Some(&p) = imported.get(&(u, lane[t])) {
                 p
             } else {
-                out_addr[u]
+                let ctx = &ctxs[phys(u)];
+                let ring = (0..ring_len)
+                    .map(|_| ctx.new_event(None).map_err(|e| err("event", e)))
+                    .collect::<Result<_, _>>()?;
+                mailboxes.push(Mailbox { ring, recorded: AtomicUsize::new(0), waited: AtomicUsize::new(0) });
+                let m = mailboxes.len() - 1;
+                let dst = if d.bytes > 0 {
+                    let (buf, p) = kernels::random_buffer(
+                        &libs[phys(t)],
+                        &streams[lane[t]],
+                        d.bytes.div_ceil(ELEMENT_BYTES),
+                        7,
+                        1.0,
+                    )?;
+                    keep.push(buf);
+                    p
+                } else {
+                    out_addr[u]
+                };
+                imported.insert((u, lane[t]), dst);
+                let copied = ctxs[phys(t)].new_event(None).map_err(|e| err("event", e))?;
+                wiring[t].imports.push(Import {
+                    mailbox: m,
+                    bytes: d.bytes,
+                    copied,
+                    src: out_addr[u],
+                    src_gpu: phys(u),
+                    dst,
+                    dst_gpu: phys(t),
+                });
+                wiring[u].exports.push(m);
+                dst
             };
-            imported.insert((u, lane[t]), dst);
-            let copied = ctxs[phys(t)].new_event(None).map_err(|e| err("event", e))?;
-            wiring[t].imports.push(Import {
-                mailbox: m,
-                bytes: d.bytes,
-                copied,
-                src: out_addr[u],
-                src_gpu: phys(u),
-                dst,
-                dst_gpu: phys(t),
-            });
+            // Only an input dependency hands its buffer to the task's kernel (`Dep::input`).
             if d.input {
-                wiring[t].inputs.push(dst);
+                wiring[t].inputs.push(addr);
             }
-            wiring[u].exports.push(m);
         }
     }
     for s in &streams {
