@@ -23,6 +23,13 @@ pub enum Error {
     /// An algorithm failed in a way that is not the workload's fault.
     #[error("{0}")]
     Algorithm(String),
+    /// The instance lies beyond what an exact method can enumerate (too many ideals): the
+    /// runner records the cell as skipped, not failed.
+    #[error("{0}")]
+    OutOfReach(String),
+    /// A schedule that the simulator or the schedule check rejects.
+    #[error("{0}")]
+    Schedule(String),
 }
 
 impl Error {

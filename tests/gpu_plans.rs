@@ -174,7 +174,7 @@ fn schedule_plans_follow_the_schedule() {
     let g = build(&spec);
     let problem = Problem::from_workload(&w, 132.0 * 2048.0, Contention::Shared { beta: 0.1 });
     let o = HiosOptions { gpus: 2, ..HiosOptions::default() };
-    let (s, _) = run("hios-lp-intra", &problem, Some(&w), &o).expect("schedules");
+    let (s, _) = run("hios-lp-intra", &problem, &w, &o).expect("schedules");
     let p = plan::schedule(&w, &s, Some(g.clone())).expect("a plan");
     p.check().expect("dependencies issued first");
     assert_eq!(p.tasks.len(), w.nodes.len());
@@ -237,7 +237,7 @@ fn schedule_plans_hand_each_kernel_its_inputs_only() {
     let problem = Problem::from_workload(&w, 132.0 * 2048.0, Contention::Shared { beta: 0.1 });
     for (algo, gpus) in [("sequential", 1), ("hios-lp-intra", 1), ("hios-lp-intra", 2)] {
         let o = HiosOptions { gpus, ..HiosOptions::default() };
-        let (s, _) = run(algo, &problem, Some(&w), &o).expect("schedules");
+        let (s, _) = run(algo, &problem, &w, &o).expect("schedules");
         let p = plan::schedule(&w, &s, Some(g.clone())).expect("a plan");
         p.check().expect("a valid plan");
         // Graph inputs run as empty busy tasks: they stand for themselves as `None`.

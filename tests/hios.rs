@@ -17,7 +17,7 @@
 mod common;
 
 use common::random_workload;
-use placebench::hios::algorithms::{run, HiosOptions, NAMES};
+use placebench::hios::algorithms::{names, run, HiosOptions};
 use placebench::hios::{simulate, Contention, Problem, Schedule};
 use proptest::prelude::*;
 use rand::{Rng, SeedableRng};
@@ -47,8 +47,8 @@ proptest! {
     fn every_schedule_is_valid_and_claims_what_the_simulator_says(seed in any::<u64>(), n in 1usize..=9, k in 1usize..=3, faithful: bool) {
         let (p, w) = problem(seed, n, false);
         let o = HiosOptions { gpus: k, faithful, ..HiosOptions::default() };
-        for name in NAMES {
-            let (s, claimed) = run(name, &p, Some(&w), &o).map_err(|e| TestCaseError::fail(format!("{name}: {e}")))?;
+        for name in names() {
+            let (s, claimed) = run(name, &p, &w, &o).map_err(|e| TestCaseError::fail(format!("{name}: {e}")))?;
             prop_assert!(s.check(p.len(), o.streams.max(o.max_group)).is_ok(), "{}: {:?}", name, s.check(p.len(), 3));
             let t = simulate(&p, &s).map_err(|e| TestCaseError::fail(format!("{name}: {e}")))?;
             prop_assert!(close(claimed, t.latency), "{}: claims {} simulated {}", name, claimed, t.latency);
@@ -63,7 +63,7 @@ proptest! {
         let spread = Schedule::sequential_on((0..p.len()).collect(), p.len(), &p.order);
         prop_assert!(close(simulate(&p, &spread).unwrap().latency, cp));
         let o = HiosOptions { gpus: p.len(), ..HiosOptions::default() };
-        let (_, l) = run("heft", &p, Some(&w), &o).unwrap();
+        let (_, l) = run("heft", &p, &w, &o).unwrap();
         prop_assert!(close(l, cp), "heft: {} vs critical path {}", l, cp);
     }
 
@@ -72,8 +72,8 @@ proptest! {
         let (p, w) = problem(seed, n, false);
         let o = HiosOptions { gpus: 1, streams: 1, max_group: 1, ..HiosOptions::default() };
         let sequential: f64 = p.w.iter().sum();
-        for name in NAMES {
-            let (s, l) = run(name, &p, Some(&w), &o).unwrap();
+        for name in names() {
+            let (s, l) = run(name, &p, &w, &o).unwrap();
             let t = simulate(&p, &s).unwrap().latency;
             prop_assert!(close(t, sequential) && close(l, sequential), "{}: {} vs {}", name, t, sequential);
         }
@@ -89,11 +89,11 @@ fn hios_lp_is_never_slower_than_one_gpu_on_the_zoo_cnns() {
         let p = Problem::from_workload(w, capacity, Contention::default());
         for k in [2, 4] {
             let o = HiosOptions { gpus: k, ..HiosOptions::default() };
-            let seq = run("sequential", &p, Some(w), &o).unwrap().1;
-            let lp = run("hios-lp", &p, Some(w), &o).unwrap().1;
-            let lp_intra = run("hios-lp-intra", &p, Some(w), &o).unwrap().1;
-            let mr = run("hios-mr", &p, Some(w), &o).unwrap().1;
-            let mr_intra = run("hios-mr-intra", &p, Some(w), &o).unwrap().1;
+            let seq = run("sequential", &p, w, &o).unwrap().1;
+            let lp = run("hios-lp", &p, w, &o).unwrap().1;
+            let lp_intra = run("hios-lp-intra", &p, w, &o).unwrap().1;
+            let mr = run("hios-mr", &p, w, &o).unwrap().1;
+            let mr_intra = run("hios-mr-intra", &p, w, &o).unwrap().1;
             assert!(lp <= seq * (1.0 + 1e-12), "{} k={k}: hios-lp {lp} > sequential {seq}", w.name);
             assert!(lp_intra <= lp * (1.0 + 1e-12), "{} k={k}", w.name);
             assert!(mr_intra <= mr * (1.0 + 1e-12), "{} k={k}", w.name);
@@ -116,9 +116,9 @@ fn faithful_mode_walks_builder_order_and_its_window_sticks() {
     for k in [1, 2] {
         let intended = HiosOptions { gpus: k, ..HiosOptions::default() };
         let faithful = HiosOptions { faithful: true, ..intended.clone() };
-        let li = run("hios-lp-intra", &p, Some(w), &intended).unwrap().1;
-        let lf = run("hios-lp-intra", &p, Some(w), &faithful).unwrap().1;
-        let lf_map = run("hios-lp", &p, Some(w), &faithful).unwrap().1;
+        let li = run("hios-lp-intra", &p, w, &intended).unwrap().1;
+        let lf = run("hios-lp-intra", &p, w, &faithful).unwrap().1;
+        let lf_map = run("hios-lp", &p, w, &faithful).unwrap().1;
         assert!(lf <= lf_map * (1.0 + 1e-12), "k={k}: the faithful intra pass slowed its mapping down");
         assert!(li <= lf * (1.0 + 1e-12), "k={k}: intended {li} slower than faithful {lf}");
     }

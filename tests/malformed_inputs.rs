@@ -114,7 +114,7 @@ fn infeasible_memory_is_a_status() {
     let w = load_workload(&fixture("infeasible_memory.json"), "infeasible_memory").expect("loads");
     let cell = run_cell(&w, &Dp, Objective::Throughput, &RunOptions::default());
     assert_eq!(cell.record.status, Status::Infeasible, "{:?}", cell.record);
-    assert!(cell.split_json.is_none());
+    assert!(cell.artifact.is_none());
 }
 
 /// The binary exits non-zero with one line naming file and field, and writes no results.

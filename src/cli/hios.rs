@@ -4,20 +4,18 @@
 use super::args::HiosArgs;
 use super::{metadata, print_table, progress_bar, set_threads};
 use crate::error::{Error, Result};
-use crate::hios::algorithms::{run, HiosOptions, NAMES};
-use crate::hios::{simulate, Contention, Problem};
-use crate::results::{write_atomic, write_results, Record, Status};
+use crate::family::CellResult;
+use crate::hios::algorithms::{names, HiosOptions, Scheduler};
+use crate::hios::family::SchedulingCell;
+use crate::hios::Contention;
+use crate::registry;
+use crate::results::{write_atomic, write_results, Record};
+use crate::run::run;
 use crate::workload::{discover_json_files, load_workload, parse_workload, Workload};
 use crate::zoo::{
     cost::CostModel, export::ExportOptions, export::Granularity, generate, randwire::RandWire, GenSpec, Model,
 };
-use rayon::prelude::*;
 use std::path::{Path, PathBuf};
-use std::time::Instant;
-
-/// Elements a GPU works on at once (132 SMs × 2048 resident threads on H100/H200): an operator
-/// with a smaller output occupies that share of the GPU.
-pub(crate) const GPU_CAPACITY: f64 = 132.0 * 2048.0;
 
 /// The HIOS experiments' models: Inception-v3, NASNet-A Large and RandWire at the paper's image
 /// sizes, batch 1, operator graphs with H200 times and NVLink transfers.
@@ -92,18 +90,20 @@ pub fn hios_records(a: &HiosArgs) -> Result<(Vec<Record>, Vec<ScheduleFile>)> {
     if let Some(w) = workloads.iter().find(|w| w.is_training()) {
         return Err(Error::Usage(format!("{}: HIOS schedules inference graphs; this one has backward nodes", w.name)));
     }
-    let algos: Vec<&str> = if a.all || a.algos.is_empty() {
-        NAMES.to_vec()
+    let algos: Vec<&'static dyn Scheduler> = if a.all || a.algos.is_empty() {
+        registry::schedulers().collect()
     } else {
-        for n in &a.algos {
-            if !NAMES.contains(&n.as_str()) {
-                return Err(Error::Usage(format!("unknown scheduling algorithm {n:?}; known: {}", NAMES.join(", "))));
-            }
-        }
-        a.algos.iter().map(String::as_str).collect()
+        a.algos
+            .iter()
+            .map(|n| {
+                registry::find_scheduler(n).ok_or_else(|| {
+                    Error::Usage(format!("unknown scheduling algorithm {n:?}; known: {}", names().join(", ")))
+                })
+            })
+            .collect::<Result<_>>()?
     };
     let gpus = if a.gpus.is_empty() { vec![1, 2, 4, 8] } else { a.gpus.clone() };
-    let mut cells: Vec<(&Workload, usize, &str, Contention)> = Vec::new();
+    let mut cells: Vec<(&Workload, usize, &'static dyn Scheduler, Contention)> = Vec::new();
     for w in &workloads {
         for &k in &gpus {
             for &c in &contentions {
@@ -114,9 +114,9 @@ pub fn hios_records(a: &HiosArgs) -> Result<(Vec<Record>, Vec<ScheduleFile>)> {
         }
     }
     let bar = progress_bar(cells.len(), a.common.quiet);
-    let results: Vec<(Record, Option<serde_json::Value>)> = cells
-        .par_iter()
-        .map(|&(w, k, name, contention)| {
+    let run_cells: Vec<SchedulingCell> = cells
+        .iter()
+        .map(|&(w, k, s, contention)| {
             let o = HiosOptions {
                 gpus: k,
                 window: a.window,
@@ -125,21 +125,18 @@ pub fn hios_records(a: &HiosArgs) -> Result<(Vec<Record>, Vec<ScheduleFile>)> {
                 part: 10,
                 faithful: a.faithful,
             };
-            let r = cell(w, k, name, contention, &o, a.common.seed);
-            if let Some(b) = &bar {
-                b.inc(1);
-            }
-            r
+            SchedulingCell::new(w, s, contention, o, a.common.seed)
         })
         .collect();
+    let results = run(&run_cells, bar.as_ref());
     if let Some(b) = bar {
         b.finish_and_clear();
     }
     let mut records = Vec::with_capacity(results.len());
     let mut files = Vec::new();
-    // `par_iter().collect()` keeps the cells' order, so each result meets its cell here.
-    for ((mut r, schedule), cell) in results.into_iter().zip(&cells) {
-        if let Some(s) = schedule {
+    // The runner keeps the cells' order, so each result meets its cell here.
+    for (CellResult { record: mut r, artifact }, cell) in results.into_iter().zip(&cells) {
+        if let Some(s) = artifact {
             let beta = match cell.3 {
                 Contention::Shared { beta } if sweep => format!("__beta{beta}"),
                 _ => String::new(),
@@ -173,75 +170,4 @@ pub fn hios(a: HiosArgs) -> Result<i32> {
         print_table(&refs);
     }
     Ok(i32::from(records.iter().any(|r| r.status.is_failure())))
-}
-
-/// One (workload, K, algorithm) cell.
-fn cell(
-    w: &Workload,
-    k: usize,
-    name: &str,
-    contention: Contention,
-    o: &HiosOptions,
-    seed: u64,
-) -> (Record, Option<serde_json::Value>) {
-    let p = Problem::from_workload(w, GPU_CAPACITY, contention);
-    let options = format!(
-        "gpus={k};window={};streams={};max_group={};contention={contention:?}{}",
-        o.window,
-        o.streams,
-        o.max_group,
-        if o.faithful { ";faithful" } else { "" }
-    );
-    let mut r = Record::new(&format!("{}@k{k}", w.name), &w.content_hash, "hios-latency", name, options, seed);
-    r.status = Status::Feasible;
-    let start = Instant::now();
-    let outcome = run(name, &p, Some(w), o);
-    r.wall_seconds = start.elapsed().as_secs_f64();
-    let (schedule, claimed) = match outcome {
-        Ok(x) => x,
-        Err(e) if e.contains("ideals") => {
-            r.status = Status::Skipped;
-            r.message = e;
-            return (r, None);
-        }
-        Err(e) => {
-            r.status = Status::Error;
-            r.message = e;
-            return (r, None);
-        }
-    };
-    r.claimed_objective = Some(claimed);
-    if let Err(e) = schedule.check(p.len(), o.streams.max(o.max_group)) {
-        r.status = Status::Mismatch;
-        r.message = e;
-        return (r, None);
-    }
-    match simulate(&p, &schedule) {
-        Ok(t) => {
-            r.objective = Some(t.latency);
-            r.feasible = true;
-            r.devices_used = Some(schedule.stages.iter().filter(|s| !s.is_empty()).count());
-            r.lower_bound = Some(p.critical_path(false));
-            r.gap = r.lower_bound.map(|lb| if t.latency > 0.0 { (t.latency - lb) / t.latency } else { 0.0 });
-            r.notes = format!("sequential={};critical_path={}", p.w.iter().sum::<f64>(), p.critical_path(true));
-            if !crate::evaluate::agrees(claimed, t.latency) {
-                r.status = Status::Mismatch;
-                r.message = format!("claimed latency {claimed} but the simulator computes {}", t.latency);
-            }
-            let names: Vec<i64> = w.nodes.iter().map(|v| v.id).collect();
-            let ids = |ops: &Vec<usize>| ops.iter().map(|&v| names[v]).collect::<Vec<i64>>();
-            let json = serde_json::json!({
-                "workload": w.name, "algorithm": name, "gpus": k, "latency": t.latency,
-                "gpu_of": schedule.gpu_of.iter().enumerate().map(|(v, g)| (names[v].to_string(), serde_json::Value::from(*g))).collect::<serde_json::Map<String, serde_json::Value>>(),
-                "stages": schedule.stages.iter().map(|st| st.iter().map(|s| s.iter().map(ids).collect::<Vec<_>>()).collect::<Vec<_>>()).collect::<Vec<_>>(),
-                "timeline": t.stages.iter().map(|(g, s, e, ops)| serde_json::json!({"gpu": g, "start": s, "end": e, "ops": ids(ops)})).collect::<Vec<_>>(),
-            });
-            (r, Some(json))
-        }
-        Err(e) => {
-            r.status = Status::Mismatch;
-            r.message = format!("the simulator rejects the schedule: {e}");
-            (r, None)
-        }
-    }
 }

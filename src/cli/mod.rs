@@ -39,8 +39,10 @@ pub fn run(cli: Cli) -> Result<i32> {
             None => place(Objective::Latency, a.place, a.subgraphs_per_device),
         },
         Command::List => {
-            for a in algorithms::registry() {
-                println!("{:<14} {:<11} {}", a.name(), format!("{:?}", a.objective()).to_lowercase(), a.summary());
+            println!("{:<14} {:<11} {:<13} summary", "name", "family", "objective");
+            for e in crate::registry::all() {
+                let d = e.describe();
+                println!("{:<14} {:<11} {:<13} {}", d.name, d.family.as_str(), d.objective, d.summary);
             }
             Ok(0)
         }
@@ -222,7 +224,7 @@ fn place(kind: Objective, a: PlaceArgs, subgraphs_per_device: usize) -> Result<i
 /// Writes every placement, then the results files that name them.
 fn write_run(dir: &Path, results: &mut [CellResult], meta: &RunMetadata) -> Result<()> {
     for c in results.iter_mut() {
-        if let Some(json) = &c.split_json {
+        if let Some(json) = &c.artifact {
             let name = placement_file_name(&c.record);
             let mut json = json.clone();
             if let Some(obj) = json.as_object_mut() {

@@ -4,11 +4,11 @@
 //! built on the CPU (`crate::gpu::plan`) and handed to `crate::gpu`.
 
 use super::args::ValidateArgs;
-use super::hios::GPU_CAPACITY;
 use crate::error::{Error, Result};
 use crate::evaluate::{evaluate, Violation};
 use crate::gpu::plan::{self, Plan};
 use crate::gpu::{issue, relative_error, ExecOptions, Measurement, Mode};
+use crate::hios::family::GPU_CAPACITY;
 use crate::hios::{simulate, Contention, Problem, Schedule};
 use crate::placement::Split;
 use crate::results::write_atomic;
@@ -271,7 +271,7 @@ fn load_schedule(w: &Workload, path: &Path) -> Result<(Schedule, f64, String)> {
         stages.push(list);
     }
     let s = Schedule { gpus, gpu_of, stages };
-    s.check(w.len(), usize::MAX).map_err(|e| bad("stages", &e))?;
+    s.check(w.len(), usize::MAX).map_err(|e| bad("stages", &e.to_string()))?;
     let latency = v["latency"].as_f64().ok_or_else(|| bad("latency", "missing"))?;
     let algorithm = v["algorithm"].as_str().unwrap_or("").to_string();
     Ok((s, latency, algorithm))
@@ -489,14 +489,14 @@ pub fn validate(a: ValidateArgs) -> Result<i32> {
         let roofline = match zoo.as_ref().and_then(|z| z.roofline.as_ref()) {
             Some(r) => {
                 let p = Problem::from_workload(r, GPU_CAPACITY, Contention::Shared { beta: 0.1 });
-                Some(simulate(&p, &s).map_err(Error::Usage)?.latency)
+                Some(simulate(&p, &s)?.latency)
             }
             None => None,
         };
         // The schedule's latency under this workload's times (`bench calibrate` may have scaled
         // them since the schedule was made), with the contention `bench hios` defaults to.
         let own = Problem::from_workload(&w, GPU_CAPACITY, Contention::default());
-        let resimulated = simulate(&own, &s).map_err(Error::Usage)?.latency;
+        let resimulated = simulate(&own, &s)?.latency;
         if zoo.as_ref().and_then(|z| z.profile.as_ref()).is_none_or(|p| p.calibration.is_none())
             && (resimulated - predicted).abs() > 1e-9 * predicted.abs().max(1.0)
         {

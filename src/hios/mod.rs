@@ -9,6 +9,7 @@
 //! and must match what the algorithm claims.
 
 pub mod algorithms;
+pub mod family;
 mod simulate;
 
 pub use simulate::{simulate, Timeline};
@@ -154,26 +155,27 @@ impl Schedule {
 
     /// Checks that every operator appears exactly once, on its GPU, and that no GPU runs more
     /// than `max_streams` groups at once.
-    pub fn check(&self, n: usize, max_streams: usize) -> Result<(), String> {
+    pub fn check(&self, n: usize, max_streams: usize) -> crate::Result<()> {
+        let bad = |m: String| Err(crate::Error::Schedule(m));
         let mut seen = vec![false; n];
         for (g, stages) in self.stages.iter().enumerate() {
             for stage in stages {
                 if stage.len() > max_streams {
-                    return Err(format!("gpu {g}: a stage of {} streams > {max_streams}", stage.len()));
+                    return bad(format!("gpu {g}: a stage of {} streams > {max_streams}", stage.len()));
                 }
                 for &v in stage.iter().flatten() {
                     if v >= n || seen[v] {
-                        return Err(format!("operator {v} scheduled twice or unknown"));
+                        return bad(format!("operator {v} scheduled twice or unknown"));
                     }
                     if self.gpu_of[v] != g {
-                        return Err(format!("operator {v} listed on gpu {g} but placed on {}", self.gpu_of[v]));
+                        return bad(format!("operator {v} listed on gpu {g} but placed on {}", self.gpu_of[v]));
                     }
                     seen[v] = true;
                 }
             }
         }
         match seen.iter().position(|s| !s) {
-            Some(v) => Err(format!("operator {v} not scheduled")),
+            Some(v) => bad(format!("operator {v} not scheduled")),
             None => Ok(()),
         }
     }

@@ -3,6 +3,7 @@
 //! transfer cost), lasts [`Problem::stage_time`], and all its operators finish with it.
 
 use super::{Problem, Schedule};
+use crate::error::{Error, Result};
 
 /// When each stage ran.
 #[derive(Debug, Clone, Default, serde::Serialize)]
@@ -14,7 +15,7 @@ pub struct Timeline {
 
 /// Simulates a schedule; fails on an invalid one (a dependency inside a stage, or stages that
 /// wait on each other across GPUs).
-pub fn simulate(p: &Problem, s: &Schedule) -> Result<Timeline, String> {
+pub fn simulate(p: &Problem, s: &Schedule) -> Result<Timeline> {
     let n = p.len();
     let mut fin = vec![f64::NAN; n];
     let mut next = vec![0usize; s.gpus];
@@ -39,7 +40,7 @@ pub fn simulate(p: &Problem, s: &Schedule) -> Result<Timeline, String> {
             for &v in &members {
                 for &q in &p.pred[v] {
                     if in_stage[q] == in_stage[v] {
-                        return Err(format!("operator {v} shares a stage with its input {q}"));
+                        return Err(Error::Schedule(format!("operator {v} shares a stage with its input {q}")));
                     }
                     if fin[q].is_nan() {
                         ready = false;
@@ -65,11 +66,11 @@ pub fn simulate(p: &Problem, s: &Schedule) -> Result<Timeline, String> {
             progressed = true;
         }
         if !progressed {
-            return Err("stages wait on each other across GPUs: the schedule deadlocks".into());
+            return Err(Error::Schedule("stages wait on each other across GPUs: the schedule deadlocks".into()));
         }
     }
     if let Some(v) = fin.iter().position(|f| f.is_nan()) {
-        return Err(format!("operator {v} is not scheduled"));
+        return Err(Error::Schedule(format!("operator {v} is not scheduled")));
     }
     timeline.latency = fin.iter().copied().fold(0.0, f64::max);
     Ok(timeline)

@@ -104,7 +104,7 @@ pub fn solve_atoms(
     deadline: Option<Instant>,
 ) -> Result<(DpAnswer, usize, DpStats)> {
     let lattice = ideals::enumerate(atoms, IDEALS_LIMIT).map_err(|count| {
-        Error::Algorithm(format!(
+        Error::OutOfReach(format!(
             "the forward graph has more than {} ideals ({count} found): too wide for the exact DP",
             IDEALS_LIMIT
         ))

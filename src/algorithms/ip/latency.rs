@@ -70,10 +70,25 @@ impl Algorithm for LatencyIp {
         // than Σ cpuLatency) can only cut off solutions slower than that, never admit a wrong
         // one. An explicit `total ≤ U` row is left out: measured, it raised one bound and
         // collapsed another (README, "Integer programs").
-        let big_m = cpu_critical_path(w).max(1e-9);
+        // Without CPUs that argument fails; every time is then at most the sum of all work and
+        // of every transfer each subgraph can pay.
+        let big_m = if w.max_cpus > 0 {
+            cpu_critical_path(w)
+        } else {
+            let work: f64 = w.nodes.iter().map(|v| v.acc_latency).sum();
+            work + 2.0 * slots as f64 * w.out_cost.iter().sum::<f64>()
+        }
+        .max(1e-9);
         let mut mip = Mip::new();
         let rank = |s: usize| if s == 0 { (false, 0) } else { (true, (s - 1) / q) };
         let x = assignment(&mut mip, &classes, slots, rank, opts.ip.symmetry_breaking);
+        if w.max_cpus == 0 {
+            for c in 0..classes.size.len() {
+                if let Some(t) = term(&x, c, 0, 1.0) {
+                    mip.row(f64::NEG_INFINITY, 0.0, &[t]);
+                }
+            }
+        }
 
         for a in 0..w.max_accs {
             let mut t = Vec::new();

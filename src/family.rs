@@ -1,0 +1,74 @@
+//! Problem families: what each family gives the one registry and the one runner.
+//!
+//! A family is an instance type, a checker that is the only judge of an answer, algorithms on
+//! one trait shape, and a row in the common results schema. Placement (throughput and
+//! latency) and scheduling are the families today; a new one adds its [`FamilyKind`], a
+//! [`Cell`] implementation and its algorithms' registry lines.
+
+use crate::results::Record;
+use serde::Serialize;
+
+/// The problem families.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum FamilyKind {
+    /// Operators onto accelerators and CPUs (max-load or single-sample latency); the
+    /// evaluator judges.
+    Placement,
+    /// Operators onto GPUs and their streams; the schedule simulator judges.
+    Scheduling,
+}
+
+impl FamilyKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FamilyKind::Placement => "placement",
+            FamilyKind::Scheduling => "scheduling",
+        }
+    }
+}
+
+/// What `bench list` says of an algorithm of any family.
+#[derive(Debug, Clone, Serialize)]
+pub struct Description {
+    pub name: &'static str,
+    pub family: FamilyKind,
+    /// The objective kind of its rows (`throughput`, `latency`, `hios-latency`).
+    pub objective: &'static str,
+    pub summary: &'static str,
+    /// Whether a rerun gives the same answer for the same seed on any machine.
+    pub deterministic: bool,
+}
+
+/// A finished cell: its row and, when there is an answer, the artifact (a split file, a
+/// schedule) written beside the results.
+#[derive(Debug, Clone)]
+pub struct CellResult {
+    pub record: Record,
+    pub artifact: Option<serde_json::Value>,
+}
+
+/// One unit of work of a family: an instance, an algorithm and the options, ready to run.
+/// The runner calls [`Cell::applicable`], then [`Cell::attempt`] (timed, a panic caught), and
+/// hands the answer to [`Cell::judge`], the family's checker.
+pub trait Cell: Sync {
+    /// What the algorithm returns: its answer and what it claims about it.
+    type Answer;
+    /// The row with the cell's identity (workload, algorithm, options, seed) filled in.
+    fn header(&self) -> Record;
+    /// Why the algorithm does not apply to this instance, if it does not (a skipped row).
+    fn applicable(&self) -> Result<(), String> {
+        Ok(())
+    }
+    fn attempt(&self) -> crate::Result<Self::Answer>;
+    /// Checks the answer with the family's checker and fills the row; a claim the checker
+    /// does not confirm is a `mismatch`.
+    fn judge(&self, answer: Self::Answer, record: Record) -> CellResult;
+    /// Work on all of one run's rows once they are judged (the placement family's bounds,
+    /// which one method proves and other rows use).
+    fn finish(_results: &mut [CellResult])
+    where
+        Self: Sized,
+    {
+    }
+}

@@ -1,0 +1,41 @@
+//! `dp-split`: the max-load DP's split over K GPUs, each GPU's operators in LST order.
+
+use super::{lst_order, HiosOptions, Scheduled, Scheduler};
+use crate::algorithms::{dp::Dp, Algorithm, RunOptions};
+use crate::error::{Error, Result};
+use crate::hios::{simulate, Problem, Schedule};
+use crate::placement::Device;
+use crate::workload::Workload;
+
+pub struct DpSplit;
+
+impl Scheduler for DpSplit {
+    fn name(&self) -> &'static str {
+        "dp-split"
+    }
+
+    fn summary(&self) -> &'static str {
+        "the exact max-load DP's split over K GPUs, each GPU's operators in latest-start order"
+    }
+
+    fn schedule(&self, p: &Problem, w: &Workload, o: &HiosOptions) -> Result<Scheduled> {
+        dp_split(p, w, o.gpus)
+    }
+}
+
+/// The max-load DP's split over K accelerators (no CPU, no memory limit), each GPU's
+/// operators in LST order.
+fn dp_split(p: &Problem, w: &Workload, k: usize) -> Result<Scheduled> {
+    // GPUs run every operator and hold any of these models.
+    let mut wk = w.clone();
+    wk.max_accs = k;
+    wk.max_cpus = 0;
+    wk.max_size_per_acc = f64::INFINITY;
+    wk.nodes.iter_mut().for_each(|v| v.supported_on_acc = true);
+    let outcome = Dp.run(&wk, &RunOptions::default())?;
+    let placement = outcome.placement.ok_or_else(|| Error::Algorithm("the DP found no split".into()))?;
+    let gpu_of = placement.device.iter().map(|d| if let Device::Acc(j) = d { *j } else { 0 }).collect();
+    let s = Schedule::sequential_on(gpu_of, k, &lst_order(p));
+    let l = simulate(p, &s)?.latency;
+    Ok((s, l))
+}

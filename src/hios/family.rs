@@ -1,0 +1,120 @@
+//! The scheduling family's cells: a scheduler on one workload at K GPUs, its schedule checked
+//! and re-simulated by the one schedule simulator, which is the judge.
+
+use super::algorithms::{HiosOptions, Scheduled, Scheduler};
+use super::{simulate, Contention, Problem};
+use crate::error::Result;
+use crate::family::{Cell, CellResult};
+use crate::results::{Record, Status};
+use crate::workload::Workload;
+
+/// Elements a GPU works on at once (132 SMs × 2048 resident threads on H100/H200): an operator
+/// with a smaller output occupies that share of the GPU.
+pub const GPU_CAPACITY: f64 = 132.0 * 2048.0;
+
+/// The objective kind of the scheduling family's rows.
+pub const OBJECTIVE: &str = "hios-latency";
+
+/// One scheduler on one workload at `options.gpus` GPUs under one contention model.
+pub struct SchedulingCell<'a> {
+    pub workload: &'a Workload,
+    pub problem: Problem,
+    pub scheduler: &'static dyn Scheduler,
+    pub options: HiosOptions,
+    pub seed: u64,
+}
+
+impl<'a> SchedulingCell<'a> {
+    pub fn new(
+        workload: &'a Workload,
+        scheduler: &'static dyn Scheduler,
+        contention: Contention,
+        options: HiosOptions,
+        seed: u64,
+    ) -> Self {
+        let problem = Problem::from_workload(workload, GPU_CAPACITY, contention);
+        SchedulingCell {
+            workload,
+            problem,
+            scheduler,
+            options: HiosOptions { gpus: options.gpus.max(1), ..options },
+            seed,
+        }
+    }
+}
+
+impl Cell for SchedulingCell<'_> {
+    type Answer = Scheduled;
+
+    fn header(&self) -> Record {
+        let (o, k) = (&self.options, self.options.gpus);
+        let options = format!(
+            "gpus={k};window={};streams={};max_group={};contention={:?}{}",
+            o.window,
+            o.streams,
+            o.max_group,
+            self.problem.contention,
+            if o.faithful { ";faithful" } else { "" }
+        );
+        let w = self.workload;
+        let mut r = Record::new(
+            &format!("{}@k{k}", w.name),
+            &w.content_hash,
+            OBJECTIVE,
+            self.scheduler.name(),
+            options,
+            self.seed,
+        );
+        r.status = Status::Feasible;
+        r
+    }
+
+    fn attempt(&self) -> Result<Scheduled> {
+        self.scheduler.schedule(&self.problem, self.workload, &self.options)
+    }
+
+    fn judge(&self, (schedule, claimed): Scheduled, mut r: Record) -> CellResult {
+        let (p, w, o) = (&self.problem, self.workload, &self.options);
+        r.claimed_objective = Some(claimed);
+        if let Err(e) = schedule.check(p.len(), o.streams.max(o.max_group)) {
+            r.status = Status::Mismatch;
+            r.message = e.to_string();
+            return CellResult { record: r, artifact: None };
+        }
+        let t = match simulate(p, &schedule) {
+            Ok(t) => t,
+            Err(e) => {
+                r.status = Status::Mismatch;
+                r.message = format!("the simulator rejects the schedule: {e}");
+                return CellResult { record: r, artifact: None };
+            }
+        };
+        r.objective = Some(t.latency);
+        r.feasible = true;
+        r.devices_used = Some(schedule.stages.iter().filter(|s| !s.is_empty()).count());
+        r.lower_bound = Some(p.critical_path(false));
+        r.gap = r.lower_bound.map(|lb| if t.latency > 0.0 { (t.latency - lb) / t.latency } else { 0.0 });
+        r.notes = format!("sequential={};critical_path={}", p.w.iter().sum::<f64>(), p.critical_path(true));
+        if !crate::evaluate::agrees(claimed, t.latency) {
+            r.status = Status::Mismatch;
+            r.message = format!("claimed latency {claimed} but the simulator computes {}", t.latency);
+        }
+        let names: Vec<i64> = w.nodes.iter().map(|v| v.id).collect();
+        let ids = |ops: &Vec<usize>| ops.iter().map(|&v| names[v]).collect::<Vec<i64>>();
+        let gpu_of: serde_json::Map<String, serde_json::Value> = schedule
+            .gpu_of
+            .iter()
+            .enumerate()
+            .map(|(v, g)| (names[v].to_string(), serde_json::Value::from(*g)))
+            .collect();
+        let stages: Vec<Vec<Vec<Vec<i64>>>> =
+            schedule.stages.iter().map(|st| st.iter().map(|s| s.iter().map(ids).collect()).collect()).collect();
+        let json = serde_json::json!({
+            "workload": w.name, "algorithm": self.scheduler.name(), "gpus": o.gpus, "latency": t.latency,
+            "gpu_of": gpu_of,
+            "stages": stages,
+            "timeline": t.stages.iter().map(|(g, s, e, ops)| serde_json::json!({"gpu": g, "start": s, "end": e, "ops": ids(ops)})).collect::<Vec<_>>(),
+        });
+        CellResult { record: r, artifact: Some(json) }
+    }
+}

@@ -1,0 +1,96 @@
+//! The one ordered list of every algorithm of every family. Its order is the report order;
+//! `bench list` and the `--algo` checks are generated from it. Adding an algorithm to any
+//! family: its own file plus one line here.
+
+use crate::algorithms::baselines::{
+    expert::Expert, greedy::Greedy, local_search::LocalSearch, one_device::OneDevice, pipedream::PipeDream,
+    scotch::Scotch,
+};
+use crate::algorithms::dp::Dp;
+use crate::algorithms::ip::{latency::LatencyIp, throughput::ThroughputIp};
+use crate::algorithms::Algorithm;
+use crate::family::{Description, FamilyKind};
+use crate::hios::algorithms::{DpSplit, HiosLp, HiosMr, Ios, ListSchedule, Scheduler, Sequential};
+
+/// An algorithm of one of the families.
+#[derive(Clone, Copy)]
+pub enum Entry {
+    Placement(&'static dyn Algorithm),
+    Scheduling(&'static dyn Scheduler),
+}
+
+static ALL: &[Entry] = &[
+    Entry::Placement(&Dp),
+    Entry::Placement(&ThroughputIp { contig: true }),
+    Entry::Placement(&ThroughputIp { contig: false }),
+    Entry::Placement(&PipeDream),
+    Entry::Placement(&Scotch),
+    Entry::Placement(&LocalSearch),
+    Entry::Placement(&Expert),
+    Entry::Placement(&OneDevice),
+    Entry::Placement(&LatencyIp),
+    Entry::Placement(&Greedy),
+    Entry::Scheduling(&Sequential),
+    Entry::Scheduling(&Ios),
+    Entry::Scheduling(&ListSchedule { cpop: false }),
+    Entry::Scheduling(&ListSchedule { cpop: true }),
+    Entry::Scheduling(&DpSplit),
+    Entry::Scheduling(&HiosLp { intra: false }),
+    Entry::Scheduling(&HiosLp { intra: true }),
+    Entry::Scheduling(&HiosMr { intra: false }),
+    Entry::Scheduling(&HiosMr { intra: true }),
+];
+
+impl Entry {
+    pub fn name(&self) -> &'static str {
+        match self {
+            Entry::Placement(a) => a.name(),
+            Entry::Scheduling(s) => s.name(),
+        }
+    }
+
+    pub fn describe(&self) -> Description {
+        match self {
+            Entry::Placement(a) => Description {
+                name: a.name(),
+                family: FamilyKind::Placement,
+                objective: a.objective().as_str(),
+                summary: a.summary(),
+                deterministic: a.deterministic(),
+            },
+            Entry::Scheduling(s) => Description {
+                name: s.name(),
+                family: FamilyKind::Scheduling,
+                objective: crate::hios::family::OBJECTIVE,
+                summary: s.summary(),
+                deterministic: true,
+            },
+        }
+    }
+}
+
+/// Every algorithm of every family, in report order.
+pub fn all() -> &'static [Entry] {
+    ALL
+}
+
+/// The placement algorithms, in report order.
+pub fn placement() -> impl Iterator<Item = &'static dyn Algorithm> {
+    ALL.iter().filter_map(|e| match e {
+        Entry::Placement(a) => Some(*a),
+        Entry::Scheduling(_) => None,
+    })
+}
+
+/// The scheduling algorithms, in report order.
+pub fn schedulers() -> impl Iterator<Item = &'static dyn Scheduler> {
+    ALL.iter().filter_map(|e| match e {
+        Entry::Scheduling(s) => Some(*s),
+        Entry::Placement(_) => None,
+    })
+}
+
+/// The scheduler called `name`.
+pub fn find_scheduler(name: &str) -> Option<&'static dyn Scheduler> {
+    schedulers().find(|s| s.name() == name)
+}

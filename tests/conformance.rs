@@ -1,0 +1,115 @@
+//! Conformance of the whole registry: every algorithm of every family, on random small
+//! instances and on the zoo's embedded workloads, run through the one runner and judged by
+//! its family's checker (the evaluator for placements, the schedule simulator for schedules):
+//! - no run fails (`error` or `mismatch`: a claim the checker does not confirm is a mismatch);
+//! - every bound an algorithm reports is at most the objective the checker computes;
+//! - an algorithm that says it is deterministic returns the same row and the same placement or
+//!   schedule when run again with the same seed.
+//!
+//! The registry is iterated, so a new algorithm is covered by adding its registry line.
+
+mod common;
+
+use common::random_workload;
+use placebench::algorithms::{Objective, RunOptions};
+use placebench::family::{CellResult, FamilyKind};
+use placebench::hios::algorithms::HiosOptions;
+use placebench::hios::family::SchedulingCell;
+use placebench::hios::Contention;
+use placebench::registry::{self, Entry};
+use placebench::run::{run_cell, run_one};
+use placebench::workload::{embedded_workloads, EmbeddedSet, Workload};
+use std::collections::HashSet;
+use std::path::Path;
+
+fn options() -> RunOptions {
+    let experts = Path::new(env!("CARGO_MANIFEST_DIR")).join("human-experts");
+    RunOptions { seed: 7, time_limit: Some(30.0), threads: 1, expert_dirs: vec![experts], ..RunOptions::default() }
+}
+
+/// Random instances: small DAGs of both kinds, with and without CPUs, 1–3 accelerators.
+fn random_instances(training: bool) -> Vec<Workload> {
+    (0..10u64)
+        .map(|s| random_workload(1000 + s, 2 + (s as usize % 6), training, (s % 3) as usize, 1 + (s % 3) as usize))
+        .collect()
+}
+
+fn run_entry(e: &Entry, w: &Workload, k: usize) -> CellResult {
+    match e {
+        Entry::Placement(a) => run_cell(w, *a, a.objective(), &options()),
+        Entry::Scheduling(s) => {
+            let o = HiosOptions { gpus: k, ..HiosOptions::default() };
+            run_one(&SchedulingCell::new(w, *s, Contention::default(), o, 7))
+        }
+    }
+}
+
+/// The instances an entry is defined on: latency and scheduling need inference graphs.
+fn instances_for(e: &Entry) -> Vec<Workload> {
+    let inference_only = match e {
+        Entry::Placement(a) => a.objective() == Objective::Latency,
+        Entry::Scheduling(_) => true,
+    };
+    let mut out = random_instances(false);
+    let set = if inference_only { EmbeddedSet::Latency } else { EmbeddedSet::Throughput };
+    out.extend(
+        embedded_workloads(set)
+            .expect("embedded workloads load")
+            .into_iter()
+            .filter(|w| !inference_only || !w.is_training()),
+    );
+    if !inference_only {
+        out.extend(random_instances(true));
+    }
+    out
+}
+
+fn check(e: &Entry, w: &Workload, k: usize) {
+    let name = e.name();
+    let first = run_entry(e, w, k);
+    let r = &first.record;
+    assert!(!r.status.is_failure(), "{name} on {}: {:?} {}", w.name, r.status, r.message);
+    if let (Some(lb), Some(obj)) = (r.lower_bound, r.objective) {
+        assert!(lb <= obj * (1.0 + 1e-6) + 1e-9, "{name} on {}: bound {lb} above objective {obj}", w.name);
+    }
+    if e.describe().deterministic {
+        let again = run_entry(e, w, k);
+        let (a, b) = (&first.record, &again.record);
+        assert_eq!((a.status, a.objective), (b.status, b.objective), "{name} on {}: a rerun differs", w.name);
+        assert_eq!(first.artifact, again.artifact, "{name} on {}: a rerun returns another answer", w.name);
+    }
+}
+
+#[test]
+fn the_registry_lists_every_algorithm_once_with_its_family() {
+    let all = registry::all();
+    let names: HashSet<&str> = all.iter().map(Entry::name).collect();
+    assert_eq!(names.len(), all.len(), "two algorithms share a name");
+    assert_eq!(all.len(), 19, "bench list shows {} algorithms", all.len());
+    for family in [FamilyKind::Placement, FamilyKind::Scheduling] {
+        assert!(all.iter().any(|e| e.describe().family == family), "no {family:?} algorithm registered");
+    }
+    for e in all {
+        assert!(!e.describe().summary.is_empty(), "{} has no summary", e.name());
+    }
+}
+
+#[test]
+fn every_placement_algorithm_conforms() {
+    for e in registry::all().iter().filter(|e| e.describe().family == FamilyKind::Placement) {
+        for w in instances_for(e) {
+            check(e, &w, 1);
+        }
+    }
+}
+
+#[test]
+fn every_scheduling_algorithm_conforms() {
+    for e in registry::all().iter().filter(|e| e.describe().family == FamilyKind::Scheduling) {
+        for w in instances_for(e) {
+            for k in [1, 2, 3] {
+                check(e, &w, k);
+            }
+        }
+    }
+}
