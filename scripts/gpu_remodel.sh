@@ -1,18 +1,35 @@
 #!/usr/bin/env bash
-# Recomputes every prediction of the committed GPU runs (results/gpu/*/) with the current
-# models, measurements untouched: `bench validate --measured` for each validate_*.json, from
-# the profiled workload the run measured (the run's own profiled/ folder where it keeps one,
-# else inputs/profiled/; the paper's workload under $PLACEBENCH_PAPER_INPUTS) and the
-# placements and schedules the run kept.
+# Recomputes every prediction of GPU runs with the current models, measurements untouched:
+# `bench validate --measured` for each validate_*.json, from the profiled workload the run
+# measured (the run's own profiled/ folder where it keeps one, else inputs/profiled/; the
+# paper's workload under $PLACEBENCH_PAPER_INPUTS) and the placements and schedules the run kept.
+# Given run folders, it rewrites their rows in place. Without arguments it unpacks every
+# archived run (results/gpu/*.tar.xz) into target/gpu-runs/, remodels it there and reports
+# whether each run's predictions are what the archive holds (the remodelling date aside);
+# exit 1 if any differ.
 # Needs no GPU. Usage: bash scripts/gpu_remodel.sh [RUN_FOLDER...]
 set -euo pipefail
 B=${BENCH:-target/release/bench}
 [ -x "$B" ] || cargo build --release
 paper="${PLACEBENCH_PAPER_INPUTS:-../shared/dnn-partitioning}"
-[ $# -gt 0 ] || set -- results/gpu/*/
+if [ $# -eq 0 ]; then
+  scratch=target/gpu-runs/remodel; rm -rf "$scratch"; mkdir -p "$scratch/runs" "$scratch/archived"
+  for a in results/gpu/*.tar.xz; do tar -xJf "$a" -C "$scratch/runs"; tar -xJf "$a" -C "$scratch/archived"; done
+  bash "$0" "$scratch"/runs/*/
+  status=0
+  for d in "$scratch"/archived/*/; do
+    d=${d%/}; run="$scratch/runs/$(basename "$d")"; n=0
+    for f in "$d"/validate_*.json; do
+      [ -e "$f" ] || continue
+      cmp -s <(grep -v remodelled_utc "$f") <(grep -v remodelled_utc "$run/$(basename "$f")") || { n=$((n+1)); status=1; }
+    done
+    echo "$(basename "$run"): $([ $n -eq 0 ] && echo same predictions || echo "$n file(s) changed")"
+  done
+  exit $status
+fi
 for run in "$@"; do
   [ -d "$run" ] || continue
-  dev=$(grep -q H100 "$run/gpus.txt" && echo h100 || echo h200)
+  dev=$(grep -qs H100 "$run/gpus.txt" && echo h100 || echo h200)
   run=${run%/}
   for f in "$run"/validate_*.json; do
     base=$(basename "$f" .json)
@@ -29,7 +46,7 @@ for run in "$@"; do
     esac
     case $base in
       validate_paper_*) wf=$(ls "$paper"/throughput-inputs/*/"$name.json" | head -1) ;;
-      *) wf="inputs/profiled/$dev/$w.json"; [ -e "$run/profiled/$dev/$w.json" ] && wf="$run/profiled/$dev/$w.json" ;;
+      *) wf="inputs/profiled/$dev/$w.json.xz"; [ -e "$run/profiled/$dev/$w.json" ] && wf="$run/profiled/$dev/$w.json" ;;
     esac
     # A run whose workload file is not byte-for-byte the one measured is left as it is.
     if "$B" validate "$wf" "${plans[@]}" "${flags[@]}" --measured "$f" --out "$f.new" 2>"$f.err"; then

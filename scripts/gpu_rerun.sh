@@ -29,7 +29,7 @@ for entry in ${RUNS:?give RUNS, e.g. h200x2-peers:bert,randwire}; do
       [ -e "$f" ] || { echo "no $f" | tee -a "$dst/log.txt"; continue; }
       [ "$SECONDS" -lt "${DEADLINE:-540}" ] || { echo "past the deadline: $f not run" | tee -a "$dst/log.txt"; continue; }
       name=$(basename "$f" .json); name=${name#validate_hios_graphs_}
-      w="inputs/profiled/$dev/${name}_gpucost.json"
+      w="inputs/profiled/$dev/${name}_gpucost.json.xz"
       [ -e "$src/profiled/$dev/${name}_gpucost.json" ] && w="$src/profiled/$dev/${name}_gpucost.json"
       plans=()
       for s in "$src/hios/${name}_gpucost/schedules/"*.json; do

@@ -44,6 +44,8 @@ for spec in ${MODELS:-inception-v3:299 bert:0 resnet50:224 randwire:224}; do
   if [ -n "${PROFILED:-}" ]; then
     # Profiles made before (e.g. inputs/profiled/h200, carried): no profiling on this run.
     w="$PROFILED/$name.json"; wg="$PROFILED/${name}_gpucost.json"
+    # inputs/profiled/ keeps its profiles xz-compressed; bench reads either.
+    [ -e "$w" ] || w="$w.xz"; [ -e "$wg" ] || wg="$wg.xz"
     [ -e "$w" ] && [ -e "$wg" ] || { echo "no profile $w" | tee -a "$log"; continue; }
   else
     $B profile "$m" --batch 1 --image "${img/#0/224}" --seq 128 --layers 12 --granularity op --accs "$accs" --cpus 0 \

@@ -13,7 +13,7 @@ run=results/gpu/h100-calibrated
 mkdir -p "$out"
 nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader | tee "$out/gpus.txt"
 for m in ${MODELS:-inceptionv3 bert resnet50 randwire nasnet}; do
-  w="inputs/profiled/h100/${m}_b1_op_k1_gpucost.json"
+  w="inputs/profiled/h100/${m}_b1_op_k1_gpucost.json.xz"
   s="$run/hios/${m}_b1_op_k1_gpucost/schedules/${m}_b1_op_k1_gpucost@k1__"
   z="results/gpu/h100-stage-order/serialized/${m}_b1_op_k1_gpucost@k1__"
   timeout 300 .gpu/bench validate "$w" --graphs --processes "${PROCESSES:-3}" --samples 30 --repeats 3 \

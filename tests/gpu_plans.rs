@@ -28,8 +28,8 @@ fn profiled_files() -> Vec<PathBuf> {
 }
 
 fn read(path: &Path) -> (Workload, Value) {
-    let bytes = std::fs::read(path).expect("readable");
-    let name = path.file_stem().unwrap().to_string_lossy().to_string();
+    let bytes = placebench::workload::read_file(path).expect("readable");
+    let name = placebench::workload::file_stem(path);
     (parse_workload(&bytes, path, &name).expect("valid workload"), serde_json::from_slice(&bytes).expect("JSON"))
 }
 
@@ -124,7 +124,7 @@ fn profiled_workloads_match_their_model_and_their_measurements() {
 /// exactly the producer's fp32 tensor wherever the two sit in different stages.
 #[test]
 fn placement_plans_issue_every_operator_once_with_real_copies() {
-    let f = Path::new(env!("CARGO_MANIFEST_DIR")).join("inputs/profiled/h200/inceptionv3_b1_op_k2.json");
+    let f = Path::new(env!("CARGO_MANIFEST_DIR")).join("inputs/profiled/h200/inceptionv3_b1_op_k2.json.xz");
     let (w, v) = read(&f);
     let spec = spec_from_provenance(&v).expect("zoo provenance");
     let g = build(&spec);
@@ -168,7 +168,7 @@ fn placement_plans_issue_every_operator_once_with_real_copies() {
 /// GPU and stream the schedule gives it, after everything it waits for.
 #[test]
 fn schedule_plans_follow_the_schedule() {
-    let f = Path::new(env!("CARGO_MANIFEST_DIR")).join("inputs/profiled/h200/inceptionv3_b1_op_k2_gpucost.json");
+    let f = Path::new(env!("CARGO_MANIFEST_DIR")).join("inputs/profiled/h200/inceptionv3_b1_op_k2_gpucost.json.xz");
     let (w, v) = read(&f);
     let spec = spec_from_provenance(&v).expect("zoo provenance");
     let g = build(&spec);
@@ -231,7 +231,7 @@ fn schedule_plans_follow_the_schedule() {
 /// runs, refuses a plan that hands an operator one input more.
 #[test]
 fn schedule_plans_hand_each_kernel_its_inputs_only() {
-    let f = Path::new(env!("CARGO_MANIFEST_DIR")).join("inputs/profiled/h200/randwire_b1_op_k2_gpucost.json");
+    let f = Path::new(env!("CARGO_MANIFEST_DIR")).join("inputs/profiled/h200/randwire_b1_op_k2_gpucost.json.xz");
     let (w, v) = read(&f);
     let g = build(&spec_from_provenance(&v).expect("zoo provenance"));
     let problem = Problem::from_workload(&w, 132.0 * 2048.0, Contention::Shared { beta: 0.1 });
@@ -334,7 +334,7 @@ fn ping_pong_crosses_gpus_at_every_hop() {
 /// node whose operators launch nothing keeps the estimate.
 #[test]
 fn measured_occupancy_reaches_the_workload_and_hios() {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("inputs/profiled/h100/inceptionv3_b1_op_k1_gpucost.json");
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("inputs/profiled/h100/inceptionv3_b1_op_k1_gpucost.json.xz");
     let (w0, v) = read(&path);
     let mut spec = spec_from_provenance(&v).unwrap();
     // Layer granularity: nodes of several operators, so the weighting is exercised.

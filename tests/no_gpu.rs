@@ -2,12 +2,15 @@
 //! feature, the GPU commands say so in one line and exit 2, after checking their input, and
 //! write nothing.
 
+mod common;
+
+use common::gpu_run;
 use std::path::Path;
 use std::process::Command;
 
 /// A JSON file of the repository or one a test wrote.
 fn read(p: &Path) -> serde_json::Value {
-    serde_json::from_slice(&std::fs::read(p).unwrap()).unwrap()
+    serde_json::from_slice(&placebench::workload::read_file(p).unwrap()).unwrap()
 }
 
 fn bench(args: &[&str]) -> (i32, String) {
@@ -77,9 +80,8 @@ fn gpu_commands_say_there_is_no_gpu_and_exit_2() {
 /// from the profile's provenance.
 #[test]
 fn measured_runs_are_remodelled_without_a_gpu() {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let workload = root.join("results/gpu/h100-process-per-plan/profiled/h100/bert_b1_op_k1_gpucost.json");
-    let run = root.join("results/gpu/h100-process-per-plan");
+    let workload = gpu_run("h100-process-per-plan").join("profiled/h100/bert_b1_op_k1_gpucost.json");
+    let run = gpu_run("h100-process-per-plan");
     let schedules = run.join("hios/bert_b1_op_k1_gpucost/schedules");
     let measured = run.join("validate_hios_graphs_bert_b1_op_k1.json");
     let out = std::env::temp_dir().join(format!("placebench-remodel-{}.json", std::process::id()));
@@ -122,9 +124,8 @@ fn measured_runs_are_remodelled_without_a_gpu() {
 /// workload, counted here from the workload file; every schedule ran some.
 #[test]
 fn rows_measured_before_the_fix_say_how_many_adds_they_ran_beyond_the_plan() {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let workload = root.join("results/gpu/h100-process-per-plan/profiled/h100/bert_b1_op_k1_gpucost.json");
-    let run = root.join("results/gpu/h100-process-per-plan");
+    let workload = gpu_run("h100-process-per-plan").join("profiled/h100/bert_b1_op_k1_gpucost.json");
+    let run = gpu_run("h100-process-per-plan");
     let schedules = run.join("hios/bert_b1_op_k1_gpucost/schedules");
     let mut rows = read(&run.join("validate_hios_graphs_bert_b1_op_k1.json")).as_array().expect("rows").clone();
     for r in rows.iter_mut() {
@@ -163,8 +164,7 @@ fn rows_measured_before_the_fix_say_how_many_adds_they_ran_beyond_the_plan() {
 /// here from the two measured and predicted numbers.
 #[test]
 fn a_profile_is_calibrated_on_its_one_gpu_runs_without_a_gpu() {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let run = root.join("results/gpu/h100-process-per-plan");
+    let run = gpu_run("h100-process-per-plan");
     // The profile the run measured with (kept with it), as `bench profile` wrote it.
     let workload = run.join("profiled/h100/bert_b1_op_k1_gpucost.json");
     let dir = std::env::temp_dir().join(format!("placebench-calibrate-{}", std::process::id()));
@@ -247,8 +247,7 @@ fn a_profile_is_calibrated_on_its_one_gpu_runs_without_a_gpu() {
 /// the whole sample, every one-group stage's operators at the forked times too.
 #[test]
 fn concurrent_stages_run_at_forked_times_by_the_concurrency_efficiency() {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let run = root.join("results/gpu/h100-peers");
+    let run = gpu_run("h100-peers");
     let workload = run.join("profiled/h100/inceptionv3_b1_op_k1_gpucost.json");
     let schedules = run.join("hios/inceptionv3_b1_op_k1_gpucost/schedules");
     let schedule = |a: &str| schedules.join(format!("inceptionv3_b1_op_k1_gpucost@k1__{a}.json"));
@@ -337,8 +336,8 @@ fn concurrent_stages_run_at_forked_times_by_the_concurrency_efficiency() {
 #[test]
 fn a_later_graph_costs_what_the_cut_runs_measured() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let cuts = root.join("results/gpu/h200x2-cuts");
-    let committed = root.join("inputs/profiled/h200/resnet50_b1_op_k2_gpucost.json");
+    let cuts = gpu_run("h200x2-cuts");
+    let committed = root.join("inputs/profiled/h200/resnet50_b1_op_k2_gpucost.json.xz");
     let dir = std::env::temp_dir().join(format!("placebench-cuts-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let profile = dir.join("resnet50_b1_op_k2_gpucost.json");
@@ -365,7 +364,7 @@ fn a_later_graph_costs_what_the_cut_runs_measured() {
         let got = read(p)["placebench"]["profiled"]["segments"]["per_segment_ms"].as_f64().unwrap();
         assert!((got - per).abs() < 1e-12, "{}: {got} against {per}", p.display());
     }
-    let run = root.join("results/gpu/h200x2-peers/hios/resnet50_b1_op_k2_gpucost/schedules");
+    let run = gpu_run("h200x2-peers").join("hios/resnet50_b1_op_k2_gpucost/schedules");
     let schedule = run.join("resnet50_b1_op_k2_gpucost@k1__sequential.json");
     let mut predicted = Vec::new();
     for (file, every) in [(&whole, "0"), (&cut, "8")] {
@@ -397,11 +396,10 @@ fn a_later_graph_costs_what_the_cut_runs_measured() {
 /// cut's graphs per sample).
 #[test]
 fn a_diagnostic_row_is_remodelled_with_its_options_only() {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let run = root.join("results/gpu/h100-peers");
+    let run = gpu_run("h100-peers");
     let workload = run.join("profiled/h100/resnet50_b1_op_k1_gpucost.json");
     let schedule = run.join("hios/resnet50_b1_op_k1_gpucost/schedules/resnet50_b1_op_k1_gpucost@k1__ios.json");
-    let measured = root.join("results/gpu/h100-concurrent-cuts/untraced_cut3_hios_graphs_resnet50_b1_op_k1.json");
+    let measured = gpu_run("h100-concurrent-cuts").join("untraced_cut3_hios_graphs_resnet50_b1_op_k1.json");
     let out = std::env::temp_dir().join(format!("placebench-diagnostic-{}.json", std::process::id()));
     let args = |cut: &[&'static str]| -> Vec<String> {
         let mut v = vec!["validate", workload.to_str().unwrap(), "--schedule", schedule.to_str().unwrap(), "--graphs"];
@@ -434,8 +432,8 @@ fn a_diagnostic_row_is_remodelled_with_its_options_only() {
 #[test]
 fn a_fork_share_is_what_the_side_branch_runs_measured() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let runs = root.join("results/gpu/h100-side-branches");
-    let committed = root.join("inputs/profiled/h100/bert_b1_op_k1_gpucost.json");
+    let runs = gpu_run("h100-side-branches");
+    let committed = root.join("inputs/profiled/h100/bert_b1_op_k1_gpucost.json.xz");
     let out = std::env::temp_dir().join(format!("placebench-forked-{}.json", std::process::id()));
     let file = |tag: &str| runs.join(format!("side_{tag}_bert_b1_op_k1.json"));
     let (plain, sparse, dense) = (file("plain"), file("every-8"), file("every-1"));
@@ -480,8 +478,7 @@ fn a_fork_share_is_what_the_side_branch_runs_measured() {
 /// own share, warmer for half the model, they were 3.7–4.0% below, and up to 10% optimistic.
 #[test]
 fn a_pipeline_charges_the_whole_models_cache_share() {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let run = root.join("results/gpu/h200x2-peers");
+    let run = gpu_run("h200x2-peers");
     let workload = run.join("profiled/h200/bert_b1_op_k2_gpucost.json");
     let measured = run.join("validate_throughput_graphs_bert_b1_op_k2.json");
     let placements = run.join("place/bert_b1_op_k2_gpucost/placements");
@@ -514,10 +511,11 @@ fn a_pipeline_charges_the_whole_models_cache_share() {
 #[test]
 fn one_exchange_each_way_loses_the_fork_share() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let runs = root.join("results/gpu/h200x2-remote-branches");
+    let runs = gpu_run("h200x2-remote-branches");
     let f = |v: &serde_json::Value| v.as_f64().unwrap();
     for m in ["bert", "gpt", "inceptionv3", "nasnetmobile", "randwire", "resnet50"] {
-        let p = read(&root.join(format!("inputs/profiled/h200/{m}_b1_op_k2_gpucost.json")))["placebench"]["profiled"]
+        let p = read(&root.join(format!("inputs/profiled/h200/{m}_b1_op_k2_gpucost.json.xz")))["placebench"]
+            ["profiled"]
             .clone();
         let c = &p["calibration"];
         let (scale, overhead, graph) =
@@ -530,13 +528,13 @@ fn one_exchange_each_way_loses_the_fork_share() {
         let fork = f(&c["fork_runs"]["plans"][0]["share"]);
         assert!((share - fork).abs() < 0.25, "{m}: one exchange each way loses {share:.2}, a fork {fork:.2}");
     }
-    let placements = root.join("results/gpu/h200x2-peers/calibration/bert_b1_op_k2/latency/placements");
+    let placements = gpu_run("h200x2-peers").join("calibration/bert_b1_op_k2/latency/placements");
     let placement = std::fs::read_dir(&placements).unwrap().next().unwrap().unwrap().path();
     let measured = runs.join("remote_every-1000_bert_b1_op_k2.json");
     let out = std::env::temp_dir().join(format!("placebench-remote-{}.json", std::process::id()));
     let (code, err) = bench(&[
         "validate",
-        root.join("results/gpu/h200x2-peers/profiled/h200/bert_b1_op_k2_gpucost.json").to_str().unwrap(),
+        gpu_run("h200x2-peers").join("profiled/h200/bert_b1_op_k2_gpucost.json").to_str().unwrap(),
         placement.to_str().unwrap(),
         "--latency",
         "--graphs",
@@ -560,9 +558,9 @@ fn one_exchange_each_way_loses_the_fork_share() {
 #[test]
 fn links_join_a_profile_of_their_gpu_only() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let links = root.join("results/gpu/h200x2-links/links_1.json");
+    let links = gpu_run("h200x2-links").join("links_1.json");
     let out = std::env::temp_dir().join(format!("placebench-links-{}.json", std::process::id()));
-    let h100 = root.join("inputs/profiled/h100/bert_b1_op_k1_gpucost.json");
+    let h100 = root.join("inputs/profiled/h100/bert_b1_op_k1_gpucost.json.xz");
     let (code, err) = bench(&[
         "calibrate",
         h100.to_str().unwrap(),
@@ -573,7 +571,7 @@ fn links_join_a_profile_of_their_gpu_only() {
     ]);
     assert_ne!(code, 0);
     assert!(err.contains("placebench_links.gpu"), "{err}");
-    let h200 = root.join("inputs/profiled/h200/bert_b1_op_k2_gpucost.json");
+    let h200 = root.join("inputs/profiled/h200/bert_b1_op_k2_gpucost.json.xz");
     let (code, err) = bench(&[
         "calibrate",
         h200.to_str().unwrap(),
@@ -605,7 +603,7 @@ fn peers_come_only_from_the_same_operators_on_the_same_gpu() {
         dir.join(format!("placebench-peers-in-{}.json", std::process::id())),
         dir.join(format!("placebench-peers-out-{}.json", std::process::id())),
     );
-    let mut w = read(&root.join("results/gpu/h100-calibrated/profiled/h100/bert_b1_op_k1_gpucost.json"));
+    let mut w = read(&gpu_run("h100-calibrated").join("profiled/h100/bert_b1_op_k1_gpucost.json"));
     let p = w["placebench"]["profiled"].as_object_mut().unwrap();
     p.remove("peers");
     p.remove("peers_cold");
@@ -621,11 +619,11 @@ fn peers_come_only_from_the_same_operators_on_the_same_gpu() {
             out.to_str().unwrap(),
         ])
     };
-    let (code, err) = calibrate(&bare, "inputs/profiled/h100/resnet50_b1_op_k1_gpucost.json");
+    let (code, err) = calibrate(&bare, "inputs/profiled/h100/resnet50_b1_op_k1_gpucost.json.xz");
     assert!(code != 0 && err.contains("not the operators of"), "{err}");
-    let (code, err) = calibrate(&bare, "inputs/profiled/h200/bert_b1_op_k2_gpucost.json");
+    let (code, err) = calibrate(&bare, "inputs/profiled/h200/bert_b1_op_k2_gpucost.json.xz");
     assert!(code != 0 && err.contains("placebench.profiled.gpu"), "{err}");
-    let source = "inputs/profiled/h100/bert_b1_op_k1_gpucost.json";
+    let source = "inputs/profiled/h100/bert_b1_op_k1_gpucost.json.xz";
     let (code, err) = calibrate(&root.join(source), source);
     assert!(code != 0 && err.contains("measured already"), "{err}");
     let (code, err) = calibrate(&bare, source);

@@ -83,7 +83,7 @@ pub fn hios_records(a: &HiosArgs) -> Result<(Vec<Record>, Vec<ScheduleFile>)> {
         }
     } else {
         for f in &a.files {
-            let name = f.file_stem().map(|s| s.to_string_lossy().to_string()).unwrap_or_default();
+            let name = crate::workload::file_stem(f);
             workloads.push(load_workload(f, &name)?);
         }
     }

@@ -84,7 +84,7 @@ fn resolve_workloads(args: &WorkloadArgs, kind: Objective) -> Result<(Vec<Worklo
     let mut experts: Vec<PathBuf> = args.experts.clone();
     if !args.files.is_empty() {
         for f in &args.files {
-            let stem = f.file_stem().map(|s| s.to_string_lossy().to_string()).unwrap_or_default();
+            let stem = crate::workload::file_stem(f);
             let parent = f.parent().and_then(Path::file_name).map(|p| p.to_string_lossy().to_string());
             let name = parent.map_or(stem.clone(), |p| format!("{p}/{stem}"));
             workloads.push(load_workload(f, &name)?);
@@ -270,7 +270,7 @@ pub(crate) fn print_table(records: &[&Record]) {
 }
 
 fn evaluate_split(a: EvaluateArgs) -> Result<i32> {
-    let stem = a.workload.file_stem().map(|s| s.to_string_lossy().to_string()).unwrap_or_default();
+    let stem = crate::workload::file_stem(&a.workload);
     let w = load_workload(&a.workload, &stem)?;
     let split = Split::load(&a.split)?;
     let e = evaluate(&w, &split);
@@ -590,27 +590,45 @@ fn figures(a: FiguresArgs) -> Result<i32> {
     Ok(0)
 }
 
-/// Every row of the `bench validate` JSON files (`validate_*.json`) under `dir`, in path order.
+/// Every row of the `bench validate` JSON files (`validate_*.json`) of the runs under `dir`:
+/// inside each archived run (`RUN.tar.xz`), and in each run folder that has no archive (a run
+/// not yet archived), ordered by their path within `dir`.
 fn validate_rows(dir: &Path) -> Result<Vec<serde_json::Value>> {
-    let mut files = Vec::new();
-    let mut stack = vec![dir.to_path_buf()];
+    let is_rows = |path: &str| {
+        let name = path.rsplit('/').next().unwrap_or(path);
+        name.starts_with("validate_") && name.ends_with(".json")
+    };
+    let mut files: Vec<(String, Vec<u8>, PathBuf)> = Vec::new();
+    for archive in crate::results::archive::archives(dir)? {
+        for (path, bytes) in crate::results::archive::read_entries(&archive, is_rows)? {
+            files.push((path, bytes, archive.clone()));
+        }
+    }
+    let mut stack: Vec<PathBuf> = std::fs::read_dir(dir)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.is_dir() && !PathBuf::from(format!("{}.tar.xz", p.display())).is_file())
+        .collect();
     while let Some(d) = stack.pop() {
         let Ok(entries) = std::fs::read_dir(&d) else { continue };
         for e in entries.flatten() {
             let p = e.path();
-            let name = p.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_default();
+            let rel = p.strip_prefix(dir).unwrap_or(&p).to_string_lossy().replace('\\', "/");
             if p.is_dir() {
                 stack.push(p);
-            } else if name.starts_with("validate_") && name.ends_with(".json") {
-                files.push(p);
+            } else if is_rows(&rel) {
+                let bytes = std::fs::read(&p).map_err(|e| Error::io(&p, e))?;
+                files.push((rel, bytes, p));
             }
         }
     }
-    files.sort();
+    files.sort_by(|a, b| a.0.cmp(&b.0));
     let mut rows = Vec::new();
-    for f in files {
-        let text = std::fs::read_to_string(&f).map_err(|e| Error::io(&f, e))?;
-        let v: serde_json::Value = serde_json::from_str(&text).map_err(|e| Error::input(&f, "json", e.to_string()))?;
+    for (_, bytes, from) in files {
+        let v: serde_json::Value =
+            serde_json::from_slice(&bytes).map_err(|e| Error::input(&from, "json", e.to_string()))?;
         rows.extend(v.as_array().cloned().unwrap_or_default());
     }
     Ok(rows)

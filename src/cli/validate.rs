@@ -29,8 +29,8 @@ pub(super) fn now() -> String {
 
 /// A workload read with its raw JSON (for the zoo provenance).
 pub(super) fn read_workload(path: &Path) -> Result<(Workload, Value)> {
-    let bytes = std::fs::read(path).map_err(|e| Error::input(path, "file", e.to_string()))?;
-    let name = path.file_stem().map(|s| s.to_string_lossy().to_string()).unwrap_or_default();
+    let bytes = crate::workload::read_file(path)?;
+    let name = crate::workload::file_stem(path);
     let w = parse_workload(&bytes, path, &name)?;
     let v: Value = serde_json::from_slice(&bytes).map_err(|e| Error::input(path, "file", e.to_string()))?;
     Ok((w, v))

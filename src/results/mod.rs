@@ -1,6 +1,7 @@
 //! The results schema: one [`Record`] per (workload, algorithm) cell, plus run metadata once
 //! per file. `SCHEMA_VERSION` changes whenever a column changes meaning or disappears.
 
+pub mod archive;
 mod compare;
 mod read;
 mod write;

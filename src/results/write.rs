@@ -6,8 +6,19 @@ use crate::error::{Error, Result};
 use std::io::Write;
 use std::path::Path;
 
-/// Writes `bytes` to `path` atomically (temporary file in the same folder, then rename).
+/// Writes `bytes` to `path` atomically (temporary file in the same folder, then rename),
+/// xz-compressed when the name ends in `.xz`.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
+    if path.extension().is_some_and(|e| e == "xz") {
+        let mut enc = xz2::write::XzEncoder::new(Vec::new(), 9);
+        enc.write_all(bytes).map_err(|e| Error::io(path, e))?;
+        let packed = enc.finish().map_err(|e| Error::io(path, e))?;
+        return write_plain(path, &packed);
+    }
+    write_plain(path, bytes)
+}
+
+fn write_plain(path: &Path, bytes: &[u8]) -> Result<()> {
     let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
     std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
     let mut tmp = tempfile::NamedTempFile::new_in(dir).map_err(|e| Error::io(dir, e))?;

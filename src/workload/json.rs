@@ -14,8 +14,27 @@ const COST_AGREEMENT: f64 = 1e-6;
 
 /// Reads and validates one workload file. `name` is what results call it.
 pub fn load_workload(path: &Path, name: &str) -> Result<Workload> {
+    parse_workload(&read_file(path)?, path, name)
+}
+
+/// A file's bytes, decompressed when its name ends in `.xz` (profiled workloads are kept
+/// compressed). A workload's hash is that of its JSON text, compressed or not.
+pub fn read_file(path: &Path) -> Result<Vec<u8>> {
     let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
-    parse_workload(&bytes, path, name)
+    if path.extension().is_none_or(|e| e != "xz") {
+        return Ok(bytes);
+    }
+    let mut out = Vec::new();
+    std::io::Read::read_to_end(&mut xz2::read::XzDecoder::new(bytes.as_slice()), &mut out)
+        .map_err(|e| Error::input(path, "file", format!("not an xz stream: {e}")))?;
+    Ok(out)
+}
+
+/// A workload's name from its file: the file name without `.json` or `.json.xz`.
+pub fn file_stem(path: &Path) -> String {
+    let name = path.file_name().map(|s| s.to_string_lossy().to_string()).unwrap_or_default();
+    let name = name.strip_suffix(".xz").unwrap_or(&name);
+    name.strip_suffix(".json").unwrap_or(name).to_owned()
 }
 
 /// Validates a workload given as bytes; `file` is only used in messages.
@@ -232,8 +251,9 @@ pub fn discover_json_files(dir: &Path) -> Result<Vec<(PathBuf, String)>> {
     for entry in walkdir::WalkDir::new(dir).sort_by_file_name() {
         let entry = entry.map_err(|e| Error::Usage(format!("{}: {e}", dir.display())))?;
         let p = entry.path();
-        if entry.file_type().is_file() && p.extension().is_some_and(|e| e == "json") {
-            let rel = p.strip_prefix(dir).unwrap_or(p).with_extension("");
+        let name = p.file_name().map(|s| s.to_string_lossy().to_string()).unwrap_or_default();
+        if entry.file_type().is_file() && (name.ends_with(".json") || name.ends_with(".json.xz")) {
+            let rel = p.strip_prefix(dir).unwrap_or(p).with_file_name(file_stem(p));
             out.push((p.to_path_buf(), rel.to_string_lossy().replace('\\', "/")));
         }
     }

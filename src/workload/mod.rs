@@ -5,7 +5,7 @@ mod embedded;
 mod json;
 
 pub use embedded::{embedded_workloads, EmbeddedSet, LATENCY as EMBEDDED_LATENCY, THROUGHPUT as EMBEDDED_THROUGHPUT};
-pub use json::{discover_json_files, load_workload, parse_workload};
+pub use json::{discover_json_files, file_stem, load_workload, parse_workload, read_file};
 
 use std::collections::HashMap;
 

@@ -120,3 +120,12 @@ pub fn brute_force_over(
         }
     }
 }
+
+/// A committed GPU run, unpacked from `results/gpu/RUN.tar.xz` into the tests' scratch folder
+/// (once; later calls find it there).
+pub fn gpu_run(run: &str) -> std::path::PathBuf {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let archive = root.join(format!("results/gpu/{run}.tar.xz"));
+    let scratch = Path::new(env!("CARGO_TARGET_TMPDIR")).join("gpu-runs");
+    placebench::results::archive::unpack(&archive, &scratch).unwrap_or_else(|e| panic!("{e}"))
+}
