@@ -29,6 +29,7 @@ pub mod evaluate;
 pub mod family;
 pub mod gpu;
 pub mod hios;
+pub mod pipeline;
 pub mod placement;
 pub mod plots;
 pub mod registry;

@@ -115,7 +115,7 @@ impl Split {
 
     /// Resolves the split into a placement, giving each node it leaves out the device of the
     /// other members of its co-location class (how the reference extends an inference split
-    /// to a training graph, spec §6.5). Fails naming the node that cannot be placed so.
+    /// to a training graph). Fails naming the node that cannot be placed so.
     pub fn extend_to_placement(&self, w: &Workload, file: &Path) -> Result<Placement> {
         let mut dev: Vec<Option<Device>> = vec![None; w.len()];
         let lists = self

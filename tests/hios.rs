@@ -85,7 +85,7 @@ proptest! {
 #[test]
 fn hios_lp_is_never_slower_than_one_gpu_on_the_zoo_cnns() {
     let capacity = 132.0 * 2048.0;
-    for w in placebench::cli::zoo_cnns().unwrap().iter().filter(|w| w.name.ends_with("_512")) {
+    for w in placebench::hios::sweep::zoo_cnns().unwrap().iter().filter(|w| w.name.ends_with("_512")) {
         let p = Problem::from_workload(w, capacity, Contention::default());
         for k in [2, 4] {
             let o = HiosOptions { gpus: k, ..HiosOptions::default() };
@@ -108,7 +108,7 @@ fn hios_lp_is_never_slower_than_one_gpu_on_the_zoo_cnns() {
 fn faithful_mode_walks_builder_order_and_its_window_sticks() {
     use placebench::hios::algorithms::walk_order;
     let capacity = 132.0 * 2048.0;
-    let zoo = placebench::cli::zoo_cnns().unwrap();
+    let zoo = placebench::hios::sweep::zoo_cnns().unwrap();
     let w = zoo.iter().find(|w| w.name == "zoo/inceptionv3_512").unwrap();
     let p = Problem::from_workload(w, capacity, Contention::default());
     assert_eq!(walk_order(&p, true), (0..p.len()).collect::<Vec<_>>());

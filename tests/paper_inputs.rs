@@ -95,7 +95,7 @@ fn dp_is_optimal_and_reevaluates_on_every_input() {
     }
 }
 
-/// Values printed by the reference C++ DP (spec §1.1, §6.2, §10), an independent
+/// Values printed by the reference C++ DP, an independent
 /// implementation; the reference prints 6 significant digits.
 #[test]
 fn dp_matches_the_reference_implementation() {
@@ -127,7 +127,7 @@ fn expert_splits_are_no_better_than_the_dp() {
 }
 
 /// The reference's PipeDream names the wrong nodes on training layer graphs and returns
-/// 187.91 (BERT-24) and 294.90 (GNMT), 4.5 and 2.8 times the DP (spec §11.2 item 3); the
+/// 187.91 (BERT-24) and 294.90 (GNMT), 4.5 and 2.8 times the DP; the
 /// intended algorithm stays within a few percent of the DP there.
 #[test]
 fn pipedream_is_not_degenerate_on_training_layer_graphs() {

@@ -1,4 +1,4 @@
-//! The contracted class graph that the DP and the graph baselines work on (spec §5.1): nodes
+//! The contracted class graph that the DP and the graph baselines work on: nodes
 //! that must share a device become one atom, and the atoms' forward edges form a DAG.
 //!
 //! Steps, each optional one behind [`AtomOptions`]:
@@ -12,7 +12,7 @@
 //!    and [`Atoms::without_moved_sizes`] gives the relaxation the DP uses to certify that the
 //!    merge cost nothing (the reference merges without any such check);
 //! 5. `pipedream`: biconnected components of the forward atom graph, without the arcs out of
-//!    zero-latency groups, are contracted (spec §6.3);
+//!    zero-latency groups, are contracted;
 //! 6. `linearize`: a topological order is chained with artificial edges.
 
 use crate::workload::Workload;
@@ -138,7 +138,7 @@ fn grouping(w: &Workload, uf: &mut UnionFind) -> Grouping {
         if fu && fv {
             edges.push((a, b));
         } else if !fu && !fv && (!has_forward[a] || !has_forward[b]) {
-            // Backward edges run against the forward order: mirror them (spec §5.1 step 5).
+            // Backward edges run against the forward order: mirror them.
             edges.push((b, a));
         }
     }
@@ -194,7 +194,7 @@ pub fn build_atoms(w: &Workload, opts: AtomOptions) -> Atoms {
     }
     let mut g = fuse_cycles(w, &mut uf);
     if opts.pipedream {
-        // PipeDream ignores input layers (the reference lists their ids by hand, spec §6.3):
+        // PipeDream ignores input layers (the reference lists their ids by hand):
         // arcs out of a group with no compute at all do not join biconnected components, or a
         // zero-cost input that feeds every layer (BERT's mask) would glue the network together.
         let mut busy = vec![false; g.count];
@@ -265,7 +265,7 @@ fn find_trivial(w: &Workload, g: &Grouping) -> Option<(usize, usize)> {
 }
 
 /// The source endpoints of the arcs of each biconnected component of the undirected group
-/// graph (PipeDream contracts each to one stage candidate, spec §6.3 step 4).
+/// graph (PipeDream contracts each to one stage candidate).
 fn biconnected_tails(count: usize, edges: &[(usize, usize)]) -> Vec<Vec<usize>> {
     let mut adj: Vec<Vec<(usize, usize)>> = vec![Vec::new(); count];
     for (e, &(a, b)) in edges.iter().enumerate() {

@@ -22,9 +22,9 @@ use std::path::PathBuf;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Objective {
-    /// Max-load, the time per sample of a pipeline (spec §4).
+    /// Max-load, the time per sample of a pipeline.
     Throughput,
-    /// Single-sample latency (spec §8.2).
+    /// Single-sample latency.
     Latency,
 }
 
@@ -67,7 +67,7 @@ impl Default for RunOptions {
     }
 }
 
-/// Options of the integer programs (spec §7).
+/// Options of the integer programs.
 #[derive(Debug, Clone)]
 pub struct IpOptions {
     /// Relative gap at which the solver stops (the paper's Gurobi setting: 1%).

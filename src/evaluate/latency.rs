@@ -1,4 +1,4 @@
-//! Single-sample latency of a placement (spec §8.2), for inference graphs.
+//! Single-sample latency of a placement, for inference graphs.
 //!
 //! CPUs are unlimited and run every CPU node as soon as its inputs are done. An accelerator
 //! runs its nodes as one call: receive every input, compute, send every output. A device whose
@@ -53,7 +53,7 @@ pub fn latency_of(w: &Workload, dev: &[Option<Device>]) -> Result<Latency, Laten
     let mut pieces_total = 0;
     let accs: BTreeSet<Device> = dev.iter().filter(|d| d.is_acc()).copied().collect();
     for &d in &accs {
-        // times[v] = number of times a path into v has left d before reaching v (spec §8.2).
+        // times[v] = number of times a path into v has left d before reaching v.
         let mut times = vec![0usize; w.len()];
         for &v in &order {
             let inside = dev[v] == d;

@@ -1,5 +1,5 @@
-//! The one evaluator: scores any split of a workload with the cost model of the paper (spec
-//! §4) and checks every constraint. Every reported objective comes from here, never from an
+//! The one evaluator: scores any split of a workload with the cost model of the paper
+//! and checks every constraint. Every reported objective comes from here, never from an
 //! algorithm's own arithmetic. It shares no code with the algorithms on purpose.
 
 mod latency;
@@ -83,7 +83,7 @@ pub struct Evaluation {
     /// The devices can be put in a pipeline order: the quotient of the forward graph by the
     /// devices is acyclic (implies `contiguous`).
     pub acyclic: bool,
-    /// Single-sample latency (spec §8.2), or why there is none.
+    /// Single-sample latency, or why there is none.
     #[serde(skip)]
     pub latency: Result<Latency, LatencyError>,
 }
@@ -155,7 +155,7 @@ pub fn evaluate(w: &Workload, split: &Split) -> Evaluation {
     }
     // Communication is per source: the sender's accelerator pays cost(u) once if u's output
     // leaves it, and each other accelerator that receives u's output pays cost(u) once.
-    // CPUs never pay (spec §2, "Edge cost").
+    // CPUs never pay.
     let mut receivers: Vec<Device> = Vec::new();
     for u in 0..w.len() {
         let Some(du) = dev[u] else { continue };
@@ -202,7 +202,7 @@ mod tests {
     use std::path::Path;
 
     /// 0 -> 1 -> 2 and 0 -> 2, node 0 on acc0, node 1 on acc1, node 2 on cpu0, worked out
-    /// by hand from spec §4: acc0 = 1 + c(0) (sends once, although to two devices); acc1 =
+    /// by hand from the reference: acc0 = 1 + c(0) (sends once, although to two devices); acc1 =
     /// 2 + c(0) in + c(1) out; cpu0 = its CPU latency, no communication.
     #[test]
     fn hand_computed_loads() {

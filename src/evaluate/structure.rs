@@ -6,7 +6,7 @@ use crate::workload::Workload;
 use std::collections::{BTreeSet, HashMap};
 
 /// True if, for every device, no forward path leaves its forward nodes and comes back.
-/// Backward nodes are not constrained (spec §5.2: contiguity covers the forward graph only).
+/// Backward nodes are not constrained.
 pub fn forward_convex(w: &Workload, dev: &[Option<Device>]) -> bool {
     let devices: BTreeSet<Device> = dev.iter().flatten().copied().collect();
     let mut seen = vec![false; w.len()];

@@ -11,6 +11,7 @@
 pub mod algorithms;
 pub mod family;
 mod simulate;
+pub mod sweep;
 
 pub use simulate::{simulate, Timeline};
 

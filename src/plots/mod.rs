@@ -2,6 +2,7 @@
 //! each written as PNG and SVG with an embedded DejaVu font.
 
 pub mod fidelity;
+pub mod figures;
 pub mod gantt;
 mod profile;
 mod relative;

@@ -4,6 +4,7 @@
 pub mod archive;
 mod compare;
 mod read;
+pub mod table;
 mod write;
 
 pub use compare::{compare, Change, Comparison, Verdict};

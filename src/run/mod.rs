@@ -2,7 +2,10 @@
 //! never stops the others; an instance out of an exact method's reach is a typed skip), times
 //! each, and hands each answer to its family's checker.
 
+pub mod options;
 mod placement;
+pub mod regress;
+pub mod session;
 
 pub use crate::family::CellResult;
 pub use placement::{fill_bounds, run_all, run_cell, run_cells, PlacementCell};
@@ -10,7 +13,7 @@ pub use placement::{fill_bounds, run_all, run_cell, run_cells, PlacementCell};
 use crate::error::Error;
 use crate::family::Cell;
 use crate::results::Status;
-use indicatif::ProgressBar;
+use indicatif::{ProgressBar, ProgressStyle};
 use rayon::prelude::*;
 use std::panic::AssertUnwindSafe;
 use std::time::Instant;
@@ -69,4 +72,17 @@ fn panic_text(p: &Box<dyn std::any::Any + Send>) -> String {
         .map(|s| s.to_string())
         .or_else(|| p.downcast_ref::<String>().cloned())
         .unwrap_or_else(|| "unknown panic".into())
+}
+
+/// A progress bar over `len` cells, or none when `quiet`.
+pub fn progress_bar(len: usize, quiet: bool) -> Option<ProgressBar> {
+    if quiet {
+        return None;
+    }
+    let bar = ProgressBar::new(len as u64);
+    let style = ProgressStyle::with_template("{elapsed_precise} [{bar:30}] {pos}/{len} {msg}")
+        .map(|s| s.progress_chars("=> "))
+        .unwrap_or_else(|_| ProgressStyle::default_bar());
+    bar.set_style(style);
+    Some(bar)
 }

@@ -1,4 +1,4 @@
-//! Loader for the dnn-partitioning JSON format (spec §2): every check names the file, the
+//! Loader for the dnn-partitioning JSON format: every check names the file, the
 //! node or edge and the field, so a user can fix the input from the message alone.
 
 use super::{Header, Node, Workload};

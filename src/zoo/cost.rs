@@ -72,7 +72,7 @@ fn gpu(name: &str, bandwidth: f64, measured: &str) -> DeviceModel {
         efficiency: Efficiency { conv: 0.5, matmul: 0.7, other: 0.5 },
         source: format!(
             "matrix rate: an 8192^3 bf16 matmul at 790-800 TFLOP/s and {measured} measured on this workplace's lent \
-             GPUs (DEVELOPERS.md); vector rate: datasheet fp32; efficiencies and launch overhead: assumed"
+             GPUs; vector rate: datasheet fp32; efficiencies and launch overhead: assumed"
         ),
     }
 }

@@ -9,8 +9,11 @@ pub mod cost;
 pub mod export;
 pub mod graph;
 pub mod nasnet;
+pub mod options;
 pub mod randwire;
 pub mod transformer;
+
+pub use options::GenOptions;
 
 use crate::error::{Error, Result};
 use cost::CostModel;

@@ -1,4 +1,4 @@
-//! `expert`: a human expert's split read from a file (spec §3.1, §6.5). An inference split is
+//! `expert`: a human expert's split read from a file. An inference split is
 //! extended to the training graph through the co-location classes.
 
 use crate::algorithms::{Algorithm, Claim, Objective, Outcome, RunOptions};

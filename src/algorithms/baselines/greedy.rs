@@ -1,4 +1,4 @@
-//! `greedy`: the paper's latency baseline (spec §8.1, Appendix F): memory-driven first fit of
+//! `greedy`: the paper's latency baseline: memory-driven first fit of
 //! inseparable blocks, in topological order, onto accelerators; what does not fit goes to CPU.
 //!
 //! Blocks are co-location classes with cycles fused, as in the reference. Unlike the

@@ -1,5 +1,5 @@
 //! `local-search`: steepest descent over single-class moves between accelerators, with random
-//! restarts (spec §6.2).
+//! restarts.
 //!
 //! Differences from the reference, on purpose: it is seeded (`--seed`; the reference calls an
 //! unseeded `rand()` and iterates hash maps); it respects memory, minimising first the bytes

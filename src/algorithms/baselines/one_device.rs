@@ -1,4 +1,4 @@
-//! `one-device`: every node on one accelerator (the reference's `-oneFpga`, spec §6.4).
+//! `one-device`: every node on one accelerator (the reference's `-oneFpga`).
 
 use crate::algorithms::{Algorithm, Claim, Objective, Outcome, RunOptions};
 use crate::error::Result;

@@ -1,4 +1,4 @@
-//! `pipedream`: a PipeDream-style planner (spec §6.3): contract the biconnected components of
+//! `pipedream`: a PipeDream-style planner: contract the biconnected components of
 //! the forward class graph, chain what remains in topological order, run the DP on the chain.
 //!
 //! This is the intended algorithm. The reference leaves out of the biconnected-component

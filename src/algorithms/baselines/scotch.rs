@@ -1,4 +1,4 @@
-//! `scotch`: k-way graph partitioning of the class graph with the Scotch library (spec §6.1),
+//! `scotch`: k-way graph partitioning of the class graph with the Scotch library,
 //! called in-process instead of through a `gpart` binary.
 //!
 //! Vertex weight is a class's accelerator time, edge weight the communication between two

@@ -1,4 +1,4 @@
-//! The max-load DP over ideal pairs (spec §5.3), computed without storing pairs.
+//! The max-load DP over ideal pairs, computed without storing pairs.
 //!
 //! `T[c][f][I]` is the least max-load that places ideal `I` on at most `c` CPUs and `f`
 //! accelerators, each device taking one difference `I \ J` of ideals (with the backward halves

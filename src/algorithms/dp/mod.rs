@@ -1,4 +1,4 @@
-//! `dp`: the exact max-load DP over contiguous, pipeline-ordered splits (spec §5).
+//! `dp`: the exact max-load DP over contiguous, pipeline-ordered splits.
 
 pub mod engine;
 pub mod ideals;
@@ -120,7 +120,7 @@ pub fn answer_to_outcome(w: &Workload, atoms: &Atoms, answer: DpAnswer, claim: C
     match answer {
         DpAnswer::Solved { value, stages } => {
             let mut o = Outcome::found(stages_to_placement(w, atoms, &stages), Some(value), claim);
-            // Backward-only classes are ordered by mirrored edges (spec §5.1 step 5), which
+            // Backward-only classes are ordered by mirrored edges, which
             // narrows the DP's space below "pipeline-ordered": then its optimum bounds nothing.
             if claim == Claim::Optimal && atoms.orphans == 0 {
                 o.lower_bound = Some(value);

@@ -1,4 +1,4 @@
-//! `latency-ip`: the single-sample latency program of spec §7.2 on HiGHS.
+//! `latency-ip`: the single-sample latency program of the paper on HiGHS.
 //!
 //! Slot 0 is "the CPUs" (unlimited and parallel, as in the paper's model); slots 1..=q·k are
 //! subgraphs, q per accelerator, run one after the other. Each subgraph is contiguous and runs

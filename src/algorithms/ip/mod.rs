@@ -1,4 +1,4 @@
-//! Integer programs on HiGHS (spec §7): pieces shared by the throughput and latency models.
+//! Integer programs on HiGHS: pieces shared by the throughput and latency models.
 //!
 //! Both models decide per co-location class rather than per node (the reference writes one
 //! equality per pair of class members; one variable per class is the same model, smaller).

@@ -1,4 +1,4 @@
-//! `ip-contig` and `ip-noncontig`: the max-load integer program of spec §7.1 on HiGHS.
+//! `ip-contig` and `ip-noncontig`: the max-load integer program of the paper on HiGHS.
 //!
 //! Slots are the ℓ CPUs then the k accelerators. Per accelerator: memory, and per sending
 //! node u the variables `in`, `out` ≥ the difference of the assignment of u's class and of each

@@ -27,7 +27,7 @@ fn reach(p: &Problem) -> Vec<Vec<u64>> {
     r
 }
 
-/// The intra-GPU pass (spec §2.5, intended): for each operator in order, try running it with
+/// The intra-GPU pass: for each operator in order, try running it with
 /// the next unvisited operators of its GPU (a prefix of the window, at most `streams`) as one
 /// stage of concurrent streams; keep the merge if they are independent, nothing deadlocks, and
 /// the simulated latency does not grow.
@@ -63,7 +63,7 @@ pub fn intra_pass(p: &Problem, mut best: Schedule, o: &HiosOptions) -> Result<Sc
                 unvisited[g].retain(|x| !members.contains(x));
             }
             // The reference removes the rejected head with the wrong key, so its window stays
-            // on that pair for every later operator of the GPU (quirk 2).
+            // on that pair for every later operator of the GPU.
             None if o.faithful => {}
             None => unvisited[g].retain(|&x| x != v),
         }

@@ -79,7 +79,7 @@ pub fn hios_lp(p: &Problem, k: usize, faithful: bool) -> Result<Schedule> {
         for &v in &p.order {
             if best[v] == f64::NEG_INFINITY {
                 // A path's first operator: its own time counts, except in the reference, where
-                // its EFT is 0 (quirk 5).
+                // its EFT is 0.
                 best[v] = if faithful { 0.0 } else { p.w[v] };
             }
             for (i, &s) in p.succ[v].iter().enumerate() {

@@ -40,14 +40,14 @@ impl Scheduler for HiosMr {
     }
 }
 
-/// HIOS-MR, the intended DP (spec §2.3): operators in LST order; state (position, GPU) keeps
+/// HIOS-MR, the intended DP: operators in LST order; state (position, GPU) keeps
 /// the best history; the next operator on GPU k starts after GPU k's last operator and after
 /// every predecessor's finish plus its transfer when on another GPU.
 pub fn hios_mr(p: &Problem, k: usize, faithful: bool) -> (Schedule, f64) {
     let n = p.len();
     let order = walk_order(p, faithful);
     // The reference's running minimum is never reset, so only the first predecessor (the
-    // earliest in topological order) counts (quirk 4).
+    // earliest in topological order) counts.
     let mut position = vec![0; n];
     for (i, &v) in p.order.iter().enumerate() {
         position[v] = i;

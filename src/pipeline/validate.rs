@@ -3,7 +3,8 @@
 //! its own; `--measured` recomputes the predictions of earlier rows without a GPU. Plans are
 //! built on the CPU (`crate::gpu::plan`) and handed to `crate::gpu`.
 
-use super::args::ValidateArgs;
+use super::options::ValidateOptions;
+use super::{gpu_err, now, read_workload};
 use crate::error::{Error, Result};
 use crate::evaluate::{evaluate, Violation};
 use crate::gpu::plan::{self, Plan};
@@ -18,23 +19,6 @@ use crate::zoo::graph::OpGraph;
 use crate::zoo::{build, generate, spec_from_provenance, GenSpec};
 use serde_json::{json, Value};
 use std::path::Path;
-
-pub(super) fn gpu_err(what: &str) -> impl Fn(String) -> Error + '_ {
-    move |e| Error::Usage(format!("{what}: {e}"))
-}
-
-pub(super) fn now() -> String {
-    humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string()
-}
-
-/// A workload read with its raw JSON (for the zoo provenance).
-pub(super) fn read_workload(path: &Path) -> Result<(Workload, Value)> {
-    let bytes = crate::workload::read_file(path)?;
-    let name = crate::workload::file_stem(path);
-    let w = parse_workload(&bytes, path, &name)?;
-    let v: Value = serde_json::from_slice(&bytes).map_err(|e| Error::input(path, "file", e.to_string()))?;
-    Ok((w, v))
-}
 
 /// What a zoo workload adds: its graph, each node's operators, and the roofline version of
 /// the workload when the file itself holds profiled times.
@@ -181,7 +165,7 @@ struct Run {
 
 impl Run {
     /// As an earlier row says it was run (`--measured`); what it lacks, as `a` says.
-    fn of_row(r: &Value, a: &ValidateArgs) -> Run {
+    fn of_row(r: &Value, a: &ValidateOptions) -> Run {
         Run {
             devices: r["gpus_present"].as_u64().unwrap_or(1) as usize,
             samples: r["samples"].as_u64().unwrap_or(a.samples as u64) as usize,
@@ -391,7 +375,7 @@ fn predict(r: &mut Value, w: &Workload, zoo: Option<&Zoo>, job: &Job, model: Opt
 
 /// Every field a row can get from a diagnostic option, with its value under `a` (`None`:
 /// unset, as in a plain run).
-fn diagnostic_fields(a: &ValidateArgs) -> [(&'static str, Option<Value>); 6] {
+fn diagnostic_fields(a: &ValidateOptions) -> [(&'static str, Option<Value>); 6] {
     let count = |n: usize| (n > 0).then(|| json!(n));
     let switch = |on: bool| on.then(|| json!(true));
     // Rows measured before the option say nothing of it: the default is left unsaid.
@@ -407,13 +391,13 @@ fn diagnostic_fields(a: &ValidateArgs) -> [(&'static str, Option<Value>); 6] {
 }
 
 /// The diagnostic options a row was measured with, as its fields (none for a plain run).
-fn diagnostics(a: &ValidateArgs) -> Vec<(&'static str, Value)> {
+fn diagnostics(a: &ValidateOptions) -> Vec<(&'static str, Value)> {
     diagnostic_fields(a).into_iter().filter_map(|(k, v)| Some((k, v?))).collect()
 }
 
 /// `plan` as the diagnostic options ask: cut every `--cut-every` stages, without copies, with
 /// side branches.
-fn diagnosed(mut plan: Plan, a: &ValidateArgs) -> Plan {
+fn diagnosed(mut plan: Plan, a: &ValidateOptions) -> Plan {
     plan.cut_every = a.cut_every;
     if a.no_copies {
         plan.drop_copies();
@@ -423,7 +407,7 @@ fn diagnosed(mut plan: Plan, a: &ValidateArgs) -> Plan {
     plan
 }
 
-pub fn validate(a: ValidateArgs) -> Result<i32> {
+pub fn validate(a: ValidateOptions) -> Result<i32> {
     if a.placements.is_empty() && a.schedules.is_empty() {
         return Err(Error::Usage("bench validate: give placement files and/or --schedule files".into()));
     }
@@ -616,7 +600,7 @@ fn time_stages(job: &Job, r: &mut Value) -> std::result::Result<(), String> {
 
 /// The arguments that run `job` alone in a process of its own, with `a`'s options, its rows
 /// written to `out`.
-fn child_args(a: &ValidateArgs, job: &Job, out: &Path) -> Vec<std::ffi::OsString> {
+fn child_args(a: &ValidateOptions, job: &Job, out: &Path) -> Vec<std::ffi::OsString> {
     let mut v: Vec<std::ffi::OsString> = vec!["validate".into(), a.workload.clone().into_os_string()];
     if job.kind == "hios" {
         v.push("--schedule".into());
@@ -665,7 +649,7 @@ fn child_args(a: &ValidateArgs, job: &Job, out: &Path) -> Vec<std::ffi::OsString
 /// Runs each plan in `--processes` processes of its own (`child_args`), the plans in turn, and
 /// gathers after `rows` each plan's row of the median time with every process's time; a
 /// process that fails is a row with its error, and the exit code says so.
-fn validate_each_in_its_process(a: &ValidateArgs, w: &Workload, jobs: &[Job], mut rows: Vec<Value>) -> Result<i32> {
+fn validate_each_in_its_process(a: &ValidateOptions, w: &Workload, jobs: &[Job], mut rows: Vec<Value>) -> Result<i32> {
     let exe = std::env::current_exe().map_err(|e| Error::Usage(format!("bench validate: {e}")))?;
     let dir = std::env::temp_dir().join(format!("placebench-validate-{}", std::process::id()));
     std::fs::create_dir_all(&dir).map_err(|e| Error::Usage(format!("{}: {e}", dir.display())))?;
@@ -722,7 +706,7 @@ fn median_run(mut runs: Vec<Vec<Value>>) -> Vec<Value> {
     chosen
 }
 
-fn write_rows(a: &ValidateArgs, rows: &[Value]) -> Result<()> {
+fn write_rows(a: &ValidateOptions, rows: &[Value]) -> Result<()> {
     let text = serde_json::to_string_pretty(rows).unwrap_or_default();
     match &a.out {
         Some(p) => write_atomic(p, text.as_bytes())?,
@@ -734,7 +718,7 @@ fn write_rows(a: &ValidateArgs, rows: &[Value]) -> Result<()> {
 /// `--measured`: the earlier rows with their predictions recomputed; a plan without an
 /// earlier row, or a row for another workload, is an error (exit 1).
 fn remodel(
-    a: &ValidateArgs,
+    a: &ValidateOptions,
     path: &Path,
     w: &Workload,
     zoo: Option<&Zoo>,
@@ -805,7 +789,7 @@ mod tests {
     use crate::cli::args::{Cli, Command};
     use clap::Parser;
 
-    fn parse(args: &[std::ffi::OsString]) -> ValidateArgs {
+    fn parse(args: &[std::ffi::OsString]) -> ValidateOptions {
         let mut all: Vec<std::ffi::OsString> = vec!["bench".into()];
         all.extend_from_slice(args);
         match Cli::try_parse_from(all).expect("the child's arguments parse").command {
@@ -925,7 +909,7 @@ mod tests {
         assert_eq!(child.cut_every, 4);
         assert_eq!((child.remote_branches, child.remote_return), (8, 16));
         // The rows say the return only where it is not the default (rows before it say nothing).
-        let fields = |a: &ValidateArgs| diagnostics(a).into_iter().map(|(k, _)| k).collect::<Vec<_>>();
+        let fields = |a: &ValidateOptions| diagnostics(a).into_iter().map(|(k, _)| k).collect::<Vec<_>>();
         assert!(fields(&parent).contains(&"remote_return"));
         let plain = parse(&["validate", "w.json", "a.json", "--remote-branches", "8"].map(Into::into));
         assert!(!fields(&plain).contains(&"remote_return") && fields(&plain).contains(&"remote_branches"));

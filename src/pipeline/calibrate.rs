@@ -41,8 +41,9 @@
 //! the model; the rows calibrated on are marked in validate rows (`calibration_row`) and
 //! counted apart in the fidelity summary.
 
-use super::args::CalibrateArgs;
-use super::validate::{read_workload, zoo_of};
+use super::options::CalibrateOptions;
+use super::read_workload;
+use super::validate::zoo_of;
 use crate::error::{Error, Result};
 use crate::results::write_atomic;
 use crate::zoo::export::node_occupancy;
@@ -231,7 +232,7 @@ fn cuts(rows: &[Value], hashes: &[Value]) -> Vec<Cut> {
         .collect()
 }
 
-pub fn calibrate(a: CalibrateArgs) -> Result<i32> {
+pub fn calibrate(a: CalibrateOptions) -> Result<i32> {
     let (w, mut v) = read_workload(&a.workload)?;
     let bad = |field: &str, m: &str| Error::input(&a.workload, field, m.to_string());
     let zoo = zoo_of(&w, &v)?.ok_or_else(|| bad("placebench", "not a zoo workload (no model provenance)"))?;
@@ -266,7 +267,7 @@ pub fn calibrate(a: CalibrateArgs) -> Result<i32> {
 /// whole and cut, into the profile's `segments` (what `bench profile` measured stays as
 /// `back_to_back_ms`); the workload's hash joins the calibration's, so that rows measured on
 /// it still apply.
-fn segment_cost(a: &CalibrateArgs, w: &crate::workload::Workload, v: &mut Value) -> Result<()> {
+fn segment_cost(a: &CalibrateOptions, w: &crate::workload::Workload, v: &mut Value) -> Result<()> {
     let rows = read_rows(&a.cuts)?;
     let p = v.pointer_mut("/placebench/profiled").expect("checked by calibrate");
     let hashes = known_hashes(&p["calibration"], w);
@@ -339,7 +340,7 @@ fn forked(rows: &[Value], hashes: &[Value]) -> Vec<Forked> {
 /// plans measured whole and forked, into the profile's `calibration.fork_share` (clamped to
 /// [0, 1]; each plan's own share in `calibration.fork_runs`); the workload's hash joins the
 /// calibration's, so that rows measured on it still apply.
-fn fork_share(a: &CalibrateArgs, w: &crate::workload::Workload, v: &mut Value) -> Result<()> {
+fn fork_share(a: &CalibrateOptions, w: &crate::workload::Workload, v: &mut Value) -> Result<()> {
     let rows = read_rows(&a.forked)?;
     let bad = |field: &str, m: &str| Error::input(&a.workload, field, m.to_string());
     let p = v.pointer_mut("/placebench/profiled").expect("checked by calibrate");
@@ -377,7 +378,7 @@ fn fork_share(a: &CalibrateArgs, w: &crate::workload::Workload, v: &mut Value) -
 /// `--links`: a `bench links` file's exchange measurements into the profile's
 /// `exchange.links`, where the file was measured on the profile's GPU with its copy kernel; the
 /// workload's hash joins the calibration's, so that rows measured on it still apply.
-fn links(a: &CalibrateArgs, w: &crate::workload::Workload, v: &mut Value) -> Result<()> {
+fn links(a: &CalibrateOptions, w: &crate::workload::Workload, v: &mut Value) -> Result<()> {
     let file = a.links.as_ref().expect("checked by calibrate");
     let text = std::fs::read(file).map_err(|e| Error::input(file, "file", e.to_string()))?;
     let l: Value = serde_json::from_slice(&text).map_err(|e| Error::input(file, "json", e.to_string()))?;
@@ -474,7 +475,7 @@ fn peers(
 }
 
 /// `--measured`: the scale of every GPU time and the sample overhead (module doc).
-fn scale(a: &CalibrateArgs, w: &crate::workload::Workload, v: &mut Value, node_ops: &[Vec<usize>]) -> Result<()> {
+fn scale(a: &CalibrateOptions, w: &crate::workload::Workload, v: &mut Value, node_ops: &[Vec<usize>]) -> Result<()> {
     let bad = |field: &str, m: &str| Error::input(&a.workload, field, m.to_string());
     let p = v.pointer("/placebench/profiled").expect("checked by calibrate");
     let (warm, cold) = (times(p, "op_gpu_warm_ms")?, times(p, "op_gpu_cold_ms")?);

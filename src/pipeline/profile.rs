@@ -2,9 +2,8 @@
 //! machine's GPUs (`crate::gpu`), written as dnn-partitioning workloads whose provenance keeps
 //! every measurement.
 
-use super::args::{CacheState, LinksArgs, ProfileArgs};
-use super::gen_spec;
-use super::validate::{gpu_err, now};
+use super::options::{CacheState, LinksOptions, ProfileOptions};
+use super::{gpu_err, now};
 use crate::error::{Error, Result};
 use crate::gpu::concurrency::{summarize, PeerPair};
 use crate::gpu::plan::{self, CopyKernel, ELEMENT_BYTES};
@@ -224,7 +223,7 @@ fn peer_pairs(ops: &[crate::gpu::OpTimes], cold: bool) -> Vec<PeerPair> {
 }
 
 /// `bench links`: the copies and exchanges between GPUs 0 and 1 of this machine, no model.
-pub fn links(a: LinksArgs) -> Result<i32> {
+pub fn links(a: LinksOptions) -> Result<i32> {
     let info = crate::gpu::probe().map_err(gpu_err("bench links"))?;
     if info.devices < 2 {
         return Err(Error::Usage(format!("bench links needs two GPUs; this machine has {}", info.devices)));
@@ -247,18 +246,18 @@ pub fn links(a: LinksArgs) -> Result<i32> {
     Ok(0)
 }
 
-pub fn profile(a: ProfileArgs) -> Result<i32> {
+pub fn profile(a: ProfileOptions) -> Result<i32> {
     if a.model.embedded {
         return Err(Error::Usage("bench profile takes one MODEL, not --embedded".into()));
     }
-    let spec = gen_spec(&a.model)?;
+    let spec = a.model.spec()?;
     if spec.export.training {
         return Err(Error::Usage("bench profile measures forward operators: drop --training".into()));
     }
     let info = crate::gpu::probe().map_err(gpu_err("bench profile"))?;
     let g = build(&spec);
     eprintln!("{} x {} ({}): profiling {} operators", info.devices, info.name, info.driver, g.ops.len());
-    let bar = super::progress_bar(g.ops.len(), false);
+    let bar = crate::run::progress_bar(g.ops.len(), false);
     let profile = crate::gpu::profile_ops(&g, a.warmup, a.runs, || {
         if let Some(b) = &bar {
             b.inc(1);

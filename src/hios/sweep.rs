@@ -1,0 +1,204 @@
+//! A scheduling sweep (`bench hios`): workloads × GPU counts × contention models × schedulers,
+//! run by the one runner and judged by the schedule simulator, rows in the common schema
+//! (objective `hios-latency`) and one schedule file per cell.
+
+use crate::error::{Error, Result};
+use crate::family::CellResult;
+use crate::hios::algorithms::{names, HiosOptions, Scheduler};
+use crate::hios::family::SchedulingCell;
+use crate::hios::Contention;
+use crate::registry;
+use crate::results::Record;
+use crate::run::options::CommonArgs;
+use crate::run::progress_bar;
+use crate::run::run;
+use crate::workload::{discover_json_files, load_workload, parse_workload, Workload};
+use crate::zoo::{
+    cost::CostModel, export::ExportOptions, export::Granularity, generate, randwire::RandWire, GenSpec, Model,
+};
+use clap::Args;
+use std::path::{Path, PathBuf};
+
+/// The HIOS experiments' models: Inception-v3, NASNet-A Large and RandWire at the paper's image
+/// sizes, batch 1, operator graphs with H200 times and NVLink transfers.
+pub fn zoo_cnns() -> Result<Vec<Workload>> {
+    let mut out = Vec::new();
+    for model in [Model::InceptionV3, Model::Nasnet, Model::Randwire] {
+        for image in [331, 512, 768, 1280] {
+            let spec = GenSpec {
+                model,
+                batch: 1,
+                image,
+                seq: 0,
+                layers: 0,
+                randwire: RandWire::default(),
+                export: ExportOptions {
+                    granularity: Granularity::Op,
+                    training: false,
+                    accs: 8,
+                    cpus: 0,
+                    memory: Some(f64::INFINITY.min(1e15)),
+                    memory_fraction: 1.0,
+                    cost: CostModel::resolve("h200", "nvlink")?,
+                },
+                device: "h200".into(),
+                link: "nvlink".into(),
+            };
+            let label = match model {
+                Model::InceptionV3 => "inceptionv3",
+                Model::Nasnet => "nasnet",
+                _ => "randwire",
+            };
+            let name = format!("zoo/{label}_{image}");
+            let text = serde_json::to_vec(&generate(&spec)?).map_err(|e| Error::Usage(e.to_string()))?;
+            out.push(parse_workload(&text, Path::new(&name), &name)?);
+        }
+    }
+    Ok(out)
+}
+
+/// A schedule file: its name under `schedules/` and its JSON text.
+pub type ScheduleFile = (String, String);
+
+/// Schedules every cell the arguments name; returns the records (with schedule file names)
+/// and the schedule files' names and contents.
+pub fn hios_records(a: &HiosArgs) -> Result<(Vec<Record>, Vec<ScheduleFile>)> {
+    // Several --beta values sweep the contention model's sensitivity: one cell per value.
+    let betas = if a.beta.is_empty() { vec![0.1] } else { a.beta.clone() };
+    if let Some(b) = betas.iter().find(|b| !(b.is_finite() && **b >= 0.0)) {
+        return Err(Error::Usage(format!("--beta {b}: a penalty must be a finite number >= 0")));
+    }
+    let contentions: Vec<Contention> = match a.contention.as_str() {
+        "shared" => betas.iter().map(|&beta| Contention::Shared { beta }).collect(),
+        "reference" => vec![Contention::Reference],
+        other => return Err(Error::Usage(format!("--contention {other}: shared or reference"))),
+    };
+    let sweep = contentions.len() > 1;
+    let mut workloads = Vec::new();
+    if a.files.is_empty() {
+        workloads.extend(zoo_cnns()?);
+        for dir in &a.inputs {
+            let root = if dir.join("latency-inputs").is_dir() { dir.join("latency-inputs") } else { dir.clone() };
+            for (path, name) in discover_json_files(&root)? {
+                workloads.push(load_workload(&path, &name)?);
+            }
+        }
+    } else {
+        for f in &a.files {
+            let name = crate::workload::file_stem(f);
+            workloads.push(load_workload(f, &name)?);
+        }
+    }
+    if let Some(w) = workloads.iter().find(|w| w.is_training()) {
+        return Err(Error::Usage(format!("{}: HIOS schedules inference graphs; this one has backward nodes", w.name)));
+    }
+    let algos: Vec<&'static dyn Scheduler> = if a.all || a.algos.is_empty() {
+        registry::schedulers().collect()
+    } else {
+        a.algos
+            .iter()
+            .map(|n| {
+                registry::find_scheduler(n).ok_or_else(|| {
+                    Error::Usage(format!("unknown scheduling algorithm {n:?}; known: {}", names().join(", ")))
+                })
+            })
+            .collect::<Result<_>>()?
+    };
+    let gpus = if a.gpus.is_empty() { vec![1, 2, 4, 8] } else { a.gpus.clone() };
+    let mut cells: Vec<(&Workload, usize, &'static dyn Scheduler, Contention)> = Vec::new();
+    for w in &workloads {
+        for &k in &gpus {
+            for &c in &contentions {
+                for &n in &algos {
+                    cells.push((w, k, n, c));
+                }
+            }
+        }
+    }
+    let bar = progress_bar(cells.len(), a.common.quiet);
+    let run_cells: Vec<SchedulingCell> = cells
+        .iter()
+        .map(|&(w, k, s, contention)| {
+            let o = HiosOptions {
+                gpus: k,
+                window: a.window,
+                streams: a.streams,
+                max_group: a.max_group,
+                part: 10,
+                faithful: a.faithful,
+            };
+            SchedulingCell::new(w, s, contention, o, a.common.seed)
+        })
+        .collect();
+    let results = run(&run_cells, bar.as_ref());
+    if let Some(b) = bar {
+        b.finish_and_clear();
+    }
+    let mut records = Vec::with_capacity(results.len());
+    let mut files = Vec::new();
+    // The runner keeps the cells' order, so each result meets its cell here.
+    for (CellResult { record: mut r, artifact }, cell) in results.into_iter().zip(&cells) {
+        if let Some(s) = artifact {
+            let beta = match cell.3 {
+                Contention::Shared { beta } if sweep => format!("__beta{beta}"),
+                _ => String::new(),
+            };
+            let name = format!("{}__{}{beta}.json", r.workload.replace('/', "__"), r.algorithm);
+            // Compact: pretty-printed, a schedule of a thousand operators runs to ten
+            // thousand lines, and GPU runs keep one per algorithm and GPU count.
+            files.push((name.clone(), serde_json::to_string(&s).unwrap_or_default() + "\n"));
+            r.placement_file = Some(name);
+        }
+        records.push(r);
+    }
+    Ok((records, files))
+}
+
+#[derive(Debug, Args)]
+pub struct HiosArgs {
+    /// Workload files (inference); when given, only these are scheduled.
+    #[arg(value_name = "FILE")]
+    pub files: Vec<PathBuf>,
+    /// Folder(s) of workloads (a dnn-partitioning checkout: its latency-inputs/).
+    #[arg(long, value_name = "DIR")]
+    pub inputs: Vec<PathBuf>,
+    /// Run every scheduling algorithm (the default when no --algo is given).
+    #[arg(long)]
+    pub all: bool,
+    /// Scheduling algorithm (repeatable): sequential, ios, heft, cpop, dp-split, hios-lp,
+    /// hios-lp-intra, hios-mr, hios-mr-intra.
+    #[arg(long = "algo", value_name = "NAME")]
+    pub algos: Vec<String>,
+    /// GPU counts (repeatable; default 1, 2, 4, 8).
+    #[arg(long = "gpus", value_name = "K")]
+    pub gpus: Vec<usize>,
+    /// Contention model of concurrent streams: shared (default) or reference (HIOS's simulator).
+    #[arg(long, default_value = "shared")]
+    pub contention: String,
+    /// Oversubscription penalty β of the shared contention model (default 0.1); repeat it to
+    /// sweep the model's sensitivity (one row per value, the value in the options column).
+    #[arg(long = "beta", value_name = "BETA")]
+    pub beta: Vec<f64>,
+    /// Intra-GPU sliding window.
+    #[arg(long, default_value_t = 2)]
+    pub window: usize,
+    /// Streams per GPU.
+    #[arg(long, default_value_t = 2)]
+    pub streams: usize,
+    /// Largest stage of the IOS-style DP.
+    #[arg(long, default_value_t = 3)]
+    pub max_group: usize,
+    /// HIOS-LP/MR and the intra pass as the reference code behaves (builder order instead of
+    /// LST order, a path's first weight ignored, HIOS-MR's first predecessor only, the intra
+    /// window stuck at the first rejected pair), to compare with its published numbers.
+    #[arg(long)]
+    pub faithful: bool,
+    /// Output folder (default results/hios when no FILE is given).
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+    /// Print the records as JSON on stdout.
+    #[arg(long)]
+    pub json: bool,
+    #[command(flatten)]
+    pub common: CommonArgs,
+}

@@ -1,0 +1,65 @@
+//! Options shared by the sweeping commands (seed, time limit, threads, workloads) and of
+//! `bench regress`, parsed by clap and handed to the library as they are.
+
+use clap::Args;
+use std::path::PathBuf;
+
+#[derive(Debug, Clone, Args)]
+pub struct CommonArgs {
+    /// Seed of every random choice (recorded in the results).
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// Wall-clock limit in seconds per (workload, algorithm) for the methods that take one
+    /// (default: none, except the IPs: 1200 s for throughput, 3600 s for latency, as the paper).
+    #[arg(long, value_name = "SECONDS")]
+    pub time_limit: Option<f64>,
+    /// Worker threads (default: all cores).
+    #[arg(long)]
+    pub threads: Option<usize>,
+    /// No progress bar.
+    #[arg(long, short)]
+    pub quiet: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct WorkloadArgs {
+    /// Workload files; when given, only these are run.
+    #[arg(value_name = "FILE")]
+    pub files: Vec<PathBuf>,
+    /// Folder searched recursively for *.json workloads (repeatable). A checkout of
+    /// msr-fiddle/dnn-partitioning may be given as is: its throughput-inputs/ is used.
+    #[arg(long, value_name = "DIR")]
+    pub inputs: Vec<PathBuf>,
+    /// Do not include the embedded workloads of inputs/.
+    #[arg(long)]
+    pub no_embedded: bool,
+    /// Folder of human-expert split files (repeatable; `human-experts/` next to --inputs and
+    /// in the current folder are searched too).
+    #[arg(long, value_name = "DIR")]
+    pub experts: Vec<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct RegressArgs {
+    /// Folder of the baseline (one sub-folder per objective).
+    #[arg(long, default_value = "results/baseline", value_name = "DIR")]
+    pub baseline: PathBuf,
+    /// Folder(s) of workloads beyond the embedded ones (a dnn-partitioning checkout).
+    #[arg(long, value_name = "DIR")]
+    pub inputs: Vec<PathBuf>,
+    /// Also rerun cells that took over --slow seconds in the baseline, and the
+    /// time-limited integer programs (compared only where the baseline proved optimality).
+    #[arg(long)]
+    pub include_slow: bool,
+    /// Cells slower than this in the baseline are skipped unless --include-slow.
+    #[arg(long, default_value_t = 60.0, value_name = "SECONDS")]
+    pub slow: f64,
+    /// Regenerate the baseline from the current code instead of comparing.
+    #[arg(long)]
+    pub update: bool,
+    /// Relative objective change that counts.
+    #[arg(long, default_value_t = 1e-6)]
+    pub tolerance: f64,
+    #[command(flatten)]
+    pub common: CommonArgs,
+}

@@ -1,0 +1,91 @@
+//! `bench regress`: reruns the deterministic algorithms on the committed baseline's cells and
+//! compares objectives; `--update` regenerates the baseline.
+
+use super::options::{RegressArgs, WorkloadArgs};
+use super::session::{option_value, resolve_workloads, run_and_write, set_threads, BASELINE_TIME_LIMIT};
+use super::{progress_bar, run_cells};
+use crate::algorithms::{self, Algorithm, Objective, RunOptions};
+use crate::error::{Error, Result};
+use crate::results::table::print_comparison;
+use crate::results::{compare, load_results, Record};
+use crate::workload::Workload;
+
+pub fn regress(a: RegressArgs) -> Result<i32> {
+    let threads = set_threads(&a.common);
+    let mut regressions = 0;
+    for kind in [Objective::Throughput, Objective::Latency] {
+        let dir = a.baseline.join(kind.as_str());
+        if a.update {
+            let pick = |x: &dyn Algorithm| a.include_slow || x.deterministic();
+            let n = run_and_write(kind, &a.inputs, pick, &a.common, BASELINE_TIME_LIMIT, threads, &dir)?;
+            eprintln!("wrote {} ({n} rows)", dir.join("results.json").display());
+            continue;
+        }
+        if !dir.join("results.json").is_file() {
+            eprintln!("no {} baseline at {}: skipped", kind.as_str(), dir.display());
+            continue;
+        }
+        let wargs = WorkloadArgs { files: vec![], inputs: a.inputs.clone(), no_embedded: false, experts: vec![] };
+        let (workloads, expert_dirs) = resolve_workloads(&wargs, kind)?;
+        let (meta, baseline) = load_results(&dir)?;
+        let by_name: std::collections::HashMap<&str, &Workload> =
+            workloads.iter().map(|w| (w.name.as_str(), w)).collect();
+        let mut old = Vec::new();
+        let mut cells = Vec::new();
+        let mut skipped = 0;
+        for r in &baseline {
+            let Some(algo) = algorithms::find(&r.algorithm) else { continue };
+            let wanted = (algo.deterministic() || (a.include_slow && r.status == crate::results::Status::Optimal))
+                && (a.include_slow || r.wall_seconds <= a.slow)
+                && r.status != crate::results::Status::Timeout;
+            let Some(w) = by_name.get(r.workload.as_str()) else {
+                skipped += 1;
+                continue;
+            };
+            if !wanted {
+                skipped += 1;
+                continue;
+            }
+            if w.content_hash != r.workload_hash {
+                return Err(Error::Usage(format!(
+                    "{}: the workload differs from the one the baseline was made from: regenerate it with `bench regress --update`",
+                    r.workload
+                )));
+            }
+            old.push(r.clone());
+            cells.push((*w, algo));
+        }
+        let seed = meta.as_ref().map_or(0, |m| m.seed);
+        let restarts = baseline
+            .iter()
+            .find_map(|r| option_value(&r.options, "restarts"))
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(10);
+        let opts = RunOptions {
+            seed,
+            time_limit: meta.as_ref().and_then(|m| m.time_limit_seconds),
+            threads,
+            restarts,
+            expert_dirs,
+            ..RunOptions::default()
+        };
+        let bar = progress_bar(cells.len(), a.common.quiet);
+        let new: Vec<Record> = run_cells(&cells, kind, &opts, bar.as_ref()).into_iter().map(|c| c.record).collect();
+        if let Some(b) = bar {
+            b.finish_and_clear();
+        }
+        let c = compare(&old, &new, a.tolerance);
+        println!(
+            "== {} ({} cells rerun, {skipped} skipped: slow, time-limited or input not given)",
+            kind.as_str(),
+            cells.len()
+        );
+        print_comparison(&c, true);
+        regressions += c.regressions(true);
+    }
+    if regressions > 0 {
+        eprintln!("{regressions} regression(s) against the baseline");
+        return Ok(1);
+    }
+    Ok(0)
+}
