@@ -27,6 +27,9 @@ pub enum Error {
     /// runner records the cell as skipped, not failed.
     #[error("{0}")]
     OutOfReach(String),
+    /// A GPU, its driver or a library call failed, or a plan cannot run on the GPUs here.
+    #[error("{0}")]
+    Gpu(String),
     /// A schedule that the simulator or the schedule check rejects.
     #[error("{0}")]
     Schedule(String),

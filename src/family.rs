@@ -40,6 +40,28 @@ pub struct Description {
     pub deterministic: bool,
 }
 
+/// Why an algorithm does not apply to an instance: the row is `skipped`, with this message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NotApplicable(pub String);
+
+impl std::fmt::Display for NotApplicable {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl From<&str> for NotApplicable {
+    fn from(s: &str) -> Self {
+        NotApplicable(s.to_owned())
+    }
+}
+
+impl From<String> for NotApplicable {
+    fn from(s: String) -> Self {
+        NotApplicable(s)
+    }
+}
+
 /// A finished cell: its row and, when there is an answer, the artifact (a split file, a
 /// schedule) written beside the results.
 #[derive(Debug, Clone)]
@@ -57,7 +79,7 @@ pub trait Cell: Sync {
     /// The row with the cell's identity (workload, algorithm, options, seed) filled in.
     fn header(&self) -> Record;
     /// Why the algorithm does not apply to this instance, if it does not (a skipped row).
-    fn applicable(&self) -> Result<(), String> {
+    fn applicable(&self) -> Result<(), NotApplicable> {
         Ok(())
     }
     fn attempt(&self) -> crate::Result<Self::Answer>;

@@ -1,22 +1,35 @@
 //! placebench: run, compare and check algorithms that place the operators of a neural-network
-//! graph on accelerators and CPUs.
+//! graph on accelerators and CPUs, and that schedule them across and inside GPUs.
 //!
-//! The pipeline: a [`workload`] is loaded and validated; each [`algorithms::Algorithm`] returns a
-//! [`placement`]; the one [`evaluate`] module scores it and checks every constraint; [`run`]
-//! drives workloads × algorithms in parallel and [`results`] writes versioned CSV/JSON.
+//! The pipeline: a [`workload`] is loaded and validated; each problem [`family`] turns it into
+//! cells of (instance, algorithm, options); the one [`run`]ner runs them and hands every answer
+//! to its family's checker (the [`evaluate`] module for placements, [`hios::simulate`] for
+//! schedules); [`results`] writes versioned CSV/JSON.
 //!
 //! Modules:
+//! - [`family`]: the contract every problem family implements (a [`family::Cell`]), and what
+//!   `bench list` says of an algorithm.
+//! - [`registry`]: the one ordered list of every algorithm of every family.
+//! - [`run`]: the runner, the placement family's cells, the sweep around it (thread pool,
+//!   workloads, metadata, writing) and `bench regress`.
 //! - [`workload`]: the dnn-partitioning JSON model and loader, and the embedded defaults.
+//! - [`zoo`]: operator graphs with shapes, the models, the cost model, the JSON export.
 //! - [`placement`]: placements and their split-file form.
-//! - [`evaluate`]: max-load, latency, memory, contiguity, co-location and device-count checks.
-//! - [`algorithms`]: the algorithm trait, the registry and every method: `dp` (exact max-load
-//!   DP), `ip-contig`, `ip-noncontig`, `pipedream`, `scotch`, `local-search`, `expert`,
-//!   `one-device`, `latency-ip`, `greedy`.
+//! - [`evaluate`]: the placement family's checker: max-load, latency, memory, contiguity,
+//!   co-location and device-count checks.
+//! - [`algorithms`]: the placement algorithms: `dp`, `ip-contig`, `ip-noncontig`, `pipedream`,
+//!   `scotch`, `local-search`, `expert`, `one-device`, `latency-ip`, `greedy`.
+//! - [`hios`]: the scheduling family: problems, the schedule simulator (its checker), the
+//!   schedulers and the sweep.
 //! - [`solver`]: the HiGHS wrapper (status, incumbent, bound, gap, nodes).
-//! - [`run`]: runs (workload, algorithm) cells and turns outcomes into records.
-//! - [`results`]: the versioned results schema, its writers and readers, and comparisons.
-//! - [`plots`]: figures drawn from result files.
-//! - [`cli`]: the `bench` subcommands.
+//! - [`gpu`]: execution plans, the executor's issue model and the concurrency model; the cudarc
+//!   executor and profiler behind the `cuda` feature.
+//! - [`pipeline`]: the GPU pipeline: profiling, calibration, validation and remodelling.
+//! - [`results`]: the versioned results schema, writers, readers, comparisons, text tables and
+//!   archived GPU runs.
+//! - [`plots`]: figures drawn from result files, and `bench figures`.
+//! - [`cli`]: the `bench` command line: argument parsing and dispatch.
+//! - [`error`]: the library's typed errors.
 
 // Graph code walks several arrays indexed by the same node or device; an index loop says that
 // more plainly than zipped iterators.

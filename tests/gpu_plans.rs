@@ -263,7 +263,10 @@ fn schedule_plans_hand_each_kernel_its_inputs_only() {
         let mut bad = p.clone();
         let t = bad.tasks.iter().position(|t| t.deps.iter().any(|d| !d.input)).expect("a wait");
         bad.tasks[t].deps.iter_mut().for_each(|d| d.input = true);
-        assert!(bad.check().unwrap_err().contains("input dependencies"), "{algo}: an extra input goes unnoticed");
+        assert!(
+            bad.check().unwrap_err().to_string().contains("input dependencies"),
+            "{algo}: an extra input goes unnoticed"
+        );
     }
 }
 

@@ -207,7 +207,7 @@ pub trait Algorithm: Send + Sync {
         Space::Any
     }
     /// Why the algorithm does not apply to this workload, if it does not (a skipped row).
-    fn applicable(&self, _w: &Workload, _opts: &RunOptions) -> Result<(), String> {
+    fn applicable(&self, _w: &Workload, _opts: &RunOptions) -> Result<(), crate::family::NotApplicable> {
         Ok(())
     }
     fn run(&self, w: &Workload, opts: &RunOptions) -> Result<Outcome>;

@@ -6,7 +6,7 @@ use crate::zoo::graph::OpGraph;
 
 const WHY: &str = "this bench was built without the `cuda` feature: rebuild with `cargo build --release --features cuda` on a machine with an NVIDIA driver";
 
-pub fn probe() -> Result<GpuInfo, String> {
+pub fn probe() -> crate::Result<GpuInfo> {
     Err(WHY.into())
 }
 
@@ -16,11 +16,11 @@ pub fn execute(
     _samples: usize,
     _repeats: usize,
     _how: ExecOptions,
-) -> Result<Measurement, String> {
+) -> crate::Result<Measurement> {
     Err(WHY.into())
 }
 
-pub fn profile_ops(_g: &OpGraph, _warmup: usize, _runs: usize, _progress: impl FnMut()) -> Result<OpProfile, String> {
+pub fn profile_ops(_g: &OpGraph, _warmup: usize, _runs: usize, _progress: impl FnMut()) -> crate::Result<OpProfile> {
     Err(WHY.into())
 }
 
@@ -30,18 +30,18 @@ pub fn profile_stages(
     _whole: Option<&[Vec<Vec<usize>>]>,
     _warmup: usize,
     _runs: usize,
-) -> Result<(Vec<StageTime>, Option<[f64; 2]>), String> {
+) -> crate::Result<(Vec<StageTime>, Option<[f64; 2]>)> {
     Err(WHY.into())
 }
 
-pub fn profile_graph_gap(_tasks: usize, _task_ms: f64, _repeats: usize) -> Result<[f64; 2], String> {
+pub fn profile_graph_gap(_tasks: usize, _task_ms: f64, _repeats: usize) -> crate::Result<[f64; 2]> {
     Err(WHY.into())
 }
 
-pub fn profile_links(_runs: usize, _copy: CopyKernel) -> Result<Vec<LinkFit>, String> {
+pub fn profile_links(_runs: usize, _copy: CopyKernel) -> crate::Result<Vec<LinkFit>> {
     Err(WHY.into())
 }
 
-pub fn profile_copy_interference(_runs: usize, _copy: CopyKernel) -> Result<Option<CopyInterference>, String> {
+pub fn profile_copy_interference(_runs: usize, _copy: CopyKernel) -> crate::Result<Option<CopyInterference>> {
     Err(WHY.into())
 }

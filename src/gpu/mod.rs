@@ -190,7 +190,7 @@ pub struct Measurement {
 /// stamps — each GPU's global timer, written by one-thread kernels — from the sample's first
 /// stamp on any GPU), or as the issue model runs it (`issue::replay_timeline`). The global
 /// timers of two H200s of one host differ, and drift apart by microseconds a second
-/// (`results/gpu/h200x2-exchange-forks/`): times on one GPU compare exactly, times across GPUs
+/// (`results/gpu/h200x2-exchange-forks.tar.xz`): times on one GPU compare exactly, times across GPUs
 /// only through an estimate both ways (exchanges into each GPU).
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct SegmentTimes {

@@ -328,18 +328,18 @@ impl Plan {
 
     /// Checks that every dependency points to an earlier task and that each operator gets as
     /// many input dependencies as it has inputs (its kernel reads exactly those).
-    pub fn check(&self) -> Result<(), String> {
+    pub fn check(&self) -> crate::Result<()> {
         for (i, t) in self.tasks.iter().enumerate() {
             if let Some(d) = t.deps.iter().find(|d| d.task >= i) {
-                return Err(format!("task {i} depends on task {} issued after it", d.task));
+                return Err(crate::Error::Gpu(format!("task {i} depends on task {} issued after it", d.task)));
             }
             if let (Work::Op { op }, Some(g)) = (&t.work, &self.graph) {
                 let (got, want) = (t.deps.iter().filter(|d| d.input).count(), g.ops[*op].inputs.len());
                 if got != want {
-                    return Err(format!(
+                    return Err(crate::Error::Gpu(format!(
                         "task {i} (operator {}) has {got} input dependencies for {want} inputs",
                         g.ops[*op].name
-                    ));
+                    )));
                 }
             }
         }
@@ -512,11 +512,11 @@ pub fn op_placement(w: &Workload, g: OpGraph, node_ops: &[Vec<usize>], placement
 /// stream each; a stage starts when the GPU's previous stage has finished. With a graph, node
 /// `v` is operator `v` (operator-granularity zoo workloads); without, busy kernels of `w`'s
 /// accelerator times.
-pub fn schedule(w: &Workload, s: &Schedule, graph: Option<OpGraph>) -> Result<Plan, String> {
+pub fn schedule(w: &Workload, s: &Schedule, graph: Option<OpGraph>) -> crate::Result<Plan> {
     let n = w.nodes.len();
     if let Some(g) = &graph {
         if g.ops.len() != n {
-            return Err(format!("the schedule has {n} operators, the model {}", g.ops.len()));
+            return Err(crate::Error::Gpu(format!("the schedule has {n} operators, the model {}", g.ops.len())));
         }
     }
     // Extra ordering: the first operator of each group waits for the last of every group of
@@ -570,7 +570,7 @@ pub fn schedule(w: &Workload, s: &Schedule, graph: Option<OpGraph>) -> Result<Pl
         }
     }
     if order.len() != n {
-        return Err("the schedule's stage order contradicts the graph's edges".into());
+        return Err(crate::Error::Gpu("the schedule's stage order contradicts the graph's edges".into()));
     }
     let mut task_of = vec![usize::MAX; n];
     let mut tasks = Vec::with_capacity(n);

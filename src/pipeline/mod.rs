@@ -13,8 +13,9 @@ use crate::workload::{parse_workload, Workload};
 use serde_json::Value;
 use std::path::Path;
 
-pub fn gpu_err(what: &str) -> impl Fn(String) -> Error + '_ {
-    move |e| Error::Usage(format!("{what}: {e}"))
+/// Prefixes a GPU error with the command that met it.
+pub fn gpu_err(what: &str) -> impl Fn(Error) -> Error + '_ {
+    move |e| Error::Gpu(format!("{what}: {e}"))
 }
 
 pub fn now() -> String {

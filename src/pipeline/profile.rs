@@ -92,11 +92,7 @@ fn slope(x: &[f64], y: &[f64]) -> f64 {
     }
 }
 
-fn measure_exchange(
-    fits: &[LinkFit],
-    devices: usize,
-    copy: CopyKernel,
-) -> std::result::Result<Option<ExchangeLatency>, String> {
+fn measure_exchange(fits: &[LinkFit], devices: usize, copy: CopyKernel) -> crate::Result<Option<ExchangeLatency>> {
     let Some(link) = fits.iter().find(|f| f.name.starts_with("GPU 0 to GPU 1")) else { return Ok(None) };
     if devices < 2 {
         return Ok(None);
@@ -115,10 +111,8 @@ fn measure_exchange(
     }
     let per_hop = |c: [f64; 2]| ((c[0] - c[1]) / hops as f64 - copy_ms).max(0.0);
     let fans = vec![1, 2, 4, 8];
-    let fan_chains: Vec<[f64; 2]> = fans
-        .iter()
-        .map(|&f| Ok([chain(f, 2, true)?, chain(f, 1, true)?]))
-        .collect::<std::result::Result<_, String>>()?;
+    let fan_chains: Vec<[f64; 2]> =
+        fans.iter().map(|&f| Ok([chain(f, 2, true)?, chain(f, 1, true)?])).collect::<crate::Result<_>>()?;
     let per_hop_ms: Vec<f64> = fan_chains.iter().map(|c| (c[0] - c[1]) / hops as f64).collect();
     let per_copy_ms = slope(&fans.iter().map(|&f| f as f64).collect::<Vec<_>>(), &per_hop_ms);
     Ok(Some(ExchangeLatency {
@@ -156,7 +150,7 @@ struct ForkJoin {
     method: &'static str,
 }
 
-fn measure_fork_join(copy: CopyKernel) -> std::result::Result<ForkJoin, String> {
+fn measure_fork_join(copy: CopyKernel) -> crate::Result<ForkJoin> {
     let (stages, task_ms, groups) = (64, 0.004, vec![1, 2, 4]);
     let mut per_sample_ms = Vec::new();
     for &g in &groups {
@@ -193,7 +187,7 @@ struct Segments {
     method: &'static str,
 }
 
-fn measure_segments() -> std::result::Result<Segments, String> {
+fn measure_segments() -> crate::Result<Segments> {
     let (tasks, task_ms) = (64, 0.01);
     let [one, many] = crate::gpu::profile_graph_gap(tasks, task_ms, 20)?;
     Ok(Segments {

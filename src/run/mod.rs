@@ -41,7 +41,7 @@ pub fn run_one<C: Cell>(cell: &C) -> CellResult {
     let mut record = cell.header();
     if let Err(reason) = cell.applicable() {
         record.status = Status::Skipped;
-        record.message = reason;
+        record.message = reason.0;
         return CellResult { record, artifact: None };
     }
     let start = Instant::now();

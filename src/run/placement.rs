@@ -4,7 +4,7 @@
 use crate::algorithms::{Algorithm, Claim, Objective, Outcome, RunOptions, Space};
 use crate::error::Result;
 use crate::evaluate::{agrees, evaluate, Evaluation, LatencyError};
-use crate::family::{Cell, CellResult};
+use crate::family::{Cell, CellResult, NotApplicable};
 use crate::placement::Device;
 use crate::results::{Record, Status};
 use crate::workload::Workload;
@@ -29,7 +29,7 @@ impl Cell for PlacementCell<'_> {
         Record::new(&w.name, &w.content_hash, self.kind.as_str(), a.name(), a.options(self.opts), self.opts.seed)
     }
 
-    fn applicable(&self) -> std::result::Result<(), String> {
+    fn applicable(&self) -> std::result::Result<(), NotApplicable> {
         self.algorithm.applicable(self.workload, self.opts)
     }
 

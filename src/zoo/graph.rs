@@ -281,14 +281,14 @@ impl OpGraph {
     }
 
     /// Every edge carries exactly the shape its consumer was built for.
-    pub fn check_shapes(&self) -> Result<(), String> {
+    pub fn check_shapes(&self) -> crate::Result<()> {
         for op in &self.ops {
             for (i, &x) in op.inputs.iter().enumerate() {
                 if x >= self.ops.len() || self.ops[x].shape != op.input_shapes[i] {
-                    return Err(format!(
+                    return Err(crate::Error::Algorithm(format!(
                         "{}: input {i} from {} has shape {:?}, built for {:?}",
                         op.name, self.ops[x].name, self.ops[x].shape, op.input_shapes[i]
-                    ));
+                    )));
                 }
             }
         }

@@ -15,7 +15,7 @@ pub mod transformer;
 
 pub use options::GenOptions;
 
-use crate::error::{Error, Result};
+use crate::error::Result;
 use cost::CostModel;
 use export::{export_with, ExportOptions, Granularity};
 use graph::OpGraph;
@@ -80,7 +80,7 @@ pub fn generate_measured(spec: &GenSpec, measured: &export::Measured, how: Value
 
 fn generate_with(spec: &GenSpec, measured: Option<&export::Measured>, how: Option<Value>) -> Result<Value> {
     let g = build(spec);
-    g.check_shapes().map_err(Error::Algorithm)?;
+    g.check_shapes()?;
     let mut parameters = json!({
         "batch": spec.batch, "granularity": spec.export.granularity, "training": spec.export.training,
         "operators": g.ops.len(), "params": g.params(), "macs": g.macs(),

@@ -21,12 +21,13 @@ pub fn expert_file(w: &Workload, dirs: &[PathBuf]) -> Option<PathBuf> {
     names.iter().flat_map(|n| dirs.iter().map(move |d| d.join(n))).find(|p| p.is_file())
 }
 
-fn resolve(w: &Workload, opts: &RunOptions) -> Result<(PathBuf, Placement), String> {
-    let file =
-        expert_file(w, &opts.expert_dirs).ok_or_else(|| "no human-expert split for this workload".to_string())?;
-    let split = Split::load(&file).map_err(|e| e.to_string())?;
-    let placement =
-        split.extend_to_placement(w, &file).map_err(|e| format!("the expert split does not fit this workload: {e}"))?;
+fn resolve(w: &Workload, opts: &RunOptions) -> Result<(PathBuf, Placement), crate::family::NotApplicable> {
+    let file = expert_file(w, &opts.expert_dirs)
+        .ok_or_else(|| crate::family::NotApplicable::from("no human-expert split for this workload"))?;
+    let split = Split::load(&file).map_err(|e| crate::family::NotApplicable(e.to_string()))?;
+    let placement = split
+        .extend_to_placement(w, &file)
+        .map_err(|e| crate::family::NotApplicable(format!("the expert split does not fit this workload: {e}")))?;
     Ok((file, placement))
 }
 
@@ -43,12 +44,12 @@ impl Algorithm for Expert {
         "a human expert's split (<workload>_expert.json in --experts folders), scored as given"
     }
 
-    fn applicable(&self, w: &Workload, opts: &RunOptions) -> Result<(), String> {
+    fn applicable(&self, w: &Workload, opts: &RunOptions) -> Result<(), crate::family::NotApplicable> {
         resolve(w, opts).map(|_| ())
     }
 
     fn run(&self, w: &Workload, opts: &RunOptions) -> Result<Outcome> {
-        let (file, placement) = resolve(w, opts).map_err(Error::Algorithm)?;
+        let (file, placement) = resolve(w, opts).map_err(|e| Error::Algorithm(e.0))?;
         Ok(Outcome::found(placement, None, Claim::Feasible).note("file", file.display()))
     }
 }

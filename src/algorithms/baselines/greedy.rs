@@ -27,7 +27,7 @@ impl Algorithm for Greedy {
         "latency baseline: first fit of blocks in topological order by memory; the rest on CPU"
     }
 
-    fn applicable(&self, w: &Workload, _opts: &RunOptions) -> Result<(), String> {
+    fn applicable(&self, w: &Workload, _opts: &RunOptions) -> Result<(), crate::family::NotApplicable> {
         if w.max_cpus == 0 {
             return Err("the greedy puts what does not fit on a CPU and the workload has none".into());
         }

@@ -39,7 +39,7 @@ impl Algorithm for LocalSearch {
         format!("restarts={}", opts.restarts.max(1))
     }
 
-    fn applicable(&self, w: &Workload, _opts: &RunOptions) -> Result<(), String> {
+    fn applicable(&self, w: &Workload, _opts: &RunOptions) -> Result<(), crate::family::NotApplicable> {
         if w.max_accs == 0 {
             return Err("the workload has no accelerator (maxFPGAs = 0)".into());
         }

@@ -20,7 +20,7 @@ impl Algorithm for OneDevice {
         "everything on accelerator 0 (infeasible when it does not fit in memory)"
     }
 
-    fn applicable(&self, w: &Workload, _opts: &RunOptions) -> Result<(), String> {
+    fn applicable(&self, w: &Workload, _opts: &RunOptions) -> Result<(), crate::family::NotApplicable> {
         if w.max_accs == 0 {
             return Err("the workload has no accelerator (maxFPGAs = 0)".into());
         }

@@ -37,12 +37,12 @@ impl Algorithm for Scotch {
         "Scotch k-way partition of the class graph (balanced compute, least cut)"
     }
 
-    fn applicable(&self, w: &Workload, _opts: &RunOptions) -> Result<(), String> {
+    fn applicable(&self, w: &Workload, _opts: &RunOptions) -> Result<(), crate::family::NotApplicable> {
         if w.max_accs == 0 {
             return Err("the workload has no accelerator (maxFPGAs = 0)".into());
         }
         if let Some(v) = w.nodes.iter().find(|v| !v.supported_on_acc) {
-            return Err(format!("node {} is not supported on accelerators and Scotch uses no CPU", v.id));
+            return Err(format!("node {} is not supported on accelerators and Scotch uses no CPU", v.id).into());
         }
         Ok(())
     }

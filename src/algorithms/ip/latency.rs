@@ -52,7 +52,7 @@ impl Algorithm for LatencyIp {
         false
     }
 
-    fn applicable(&self, w: &Workload, _opts: &RunOptions) -> Result<(), String> {
+    fn applicable(&self, w: &Workload, _opts: &RunOptions) -> Result<(), crate::family::NotApplicable> {
         if w.is_training() {
             return Err("the latency model is for inference graphs; this one has backward nodes".into());
         }
