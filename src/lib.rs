@@ -29,6 +29,7 @@
 //!   archived GPU runs.
 //! - [`plots`]: figures drawn from result files, and `bench figures`.
 //! - [`cli`]: the `bench` command line: argument parsing and dispatch.
+//! - [`dag`]: topological order (Kahn's algorithm), written once.
 //! - [`error`]: the library's typed errors.
 
 // Graph code walks several arrays indexed by the same node or device; an index loop says that
@@ -37,6 +38,7 @@
 
 pub mod algorithms;
 pub mod cli;
+pub mod dag;
 pub mod error;
 pub mod evaluate;
 pub mod family;

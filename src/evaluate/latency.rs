@@ -89,11 +89,9 @@ pub fn latency_of(w: &Workload, dev: &[Option<Device>]) -> Result<Latency, Laten
     // Block graph (data edges plus the order of pieces of one device), topologically.
     let nb = blocks.len();
     let mut succ: Vec<Vec<usize>> = vec![Vec::new(); nb];
-    let mut indeg = vec![0usize; nb];
-    let mut arc = |a: usize, b: usize, succ: &mut Vec<Vec<usize>>| {
+    let arc = |a: usize, b: usize, succ: &mut Vec<Vec<usize>>| {
         if a != b && !succ[a].contains(&b) {
             succ[a].push(b);
-            indeg[b] += 1;
         }
     };
     for &(u, v) in &w.edges {
@@ -104,17 +102,7 @@ pub fn latency_of(w: &Workload, dev: &[Option<Device>]) -> Result<Latency, Laten
             arc(a, b, &mut succ);
         }
     }
-    let mut ready: Vec<usize> = (0..nb).filter(|&b| indeg[b] == 0).collect();
-    let mut topo = Vec::with_capacity(nb);
-    while let Some(b) = ready.pop() {
-        topo.push(b);
-        for &c in &succ[b] {
-            indeg[c] -= 1;
-            if indeg[c] == 0 {
-                ready.push(c);
-            }
-        }
-    }
+    let topo = crate::dag::topological_order(nb, &succ, crate::dag::Ready::Lifo);
     if topo.len() != nb {
         return Err(LatencyError::Deadlock);
     }

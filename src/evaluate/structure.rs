@@ -61,22 +61,9 @@ pub fn quotient_acyclic(w: &Workload, dev: &[Option<Device>]) -> bool {
             }
         }
     }
-    let mut indeg = vec![0usize; n];
     let mut out = vec![Vec::new(); n];
     for &(a, b) in &arcs {
-        indeg[b] += 1;
         out[a].push(b);
     }
-    let mut ready: Vec<usize> = (0..n).filter(|&a| indeg[a] == 0).collect();
-    let mut done = 0;
-    while let Some(a) = ready.pop() {
-        done += 1;
-        for &b in &out[a] {
-            indeg[b] -= 1;
-            if indeg[b] == 0 {
-                ready.push(b);
-            }
-        }
-    }
-    done == n
+    crate::dag::topological_order(n, &out, crate::dag::Ready::Lifo).len() == n
 }

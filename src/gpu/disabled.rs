@@ -7,7 +7,7 @@ use crate::zoo::graph::OpGraph;
 const WHY: &str = "this bench was built without the `cuda` feature: rebuild with `cargo build --release --features cuda` on a machine with an NVIDIA driver";
 
 pub fn probe() -> crate::Result<GpuInfo> {
-    Err(WHY.into())
+    Err(crate::Error::Gpu(WHY.into()))
 }
 
 pub fn execute(
@@ -17,11 +17,11 @@ pub fn execute(
     _repeats: usize,
     _how: ExecOptions,
 ) -> crate::Result<Measurement> {
-    Err(WHY.into())
+    Err(crate::Error::Gpu(WHY.into()))
 }
 
 pub fn profile_ops(_g: &OpGraph, _warmup: usize, _runs: usize, _progress: impl FnMut()) -> crate::Result<OpProfile> {
-    Err(WHY.into())
+    Err(crate::Error::Gpu(WHY.into()))
 }
 
 pub fn profile_stages(
@@ -31,17 +31,17 @@ pub fn profile_stages(
     _warmup: usize,
     _runs: usize,
 ) -> crate::Result<(Vec<StageTime>, Option<[f64; 2]>)> {
-    Err(WHY.into())
+    Err(crate::Error::Gpu(WHY.into()))
 }
 
 pub fn profile_graph_gap(_tasks: usize, _task_ms: f64, _repeats: usize) -> crate::Result<[f64; 2]> {
-    Err(WHY.into())
+    Err(crate::Error::Gpu(WHY.into()))
 }
 
 pub fn profile_links(_runs: usize, _copy: CopyKernel) -> crate::Result<Vec<LinkFit>> {
-    Err(WHY.into())
+    Err(crate::Error::Gpu(WHY.into()))
 }
 
 pub fn profile_copy_interference(_runs: usize, _copy: CopyKernel) -> crate::Result<Option<CopyInterference>> {
-    Err(WHY.into())
+    Err(crate::Error::Gpu(WHY.into()))
 }

@@ -97,6 +97,18 @@ impl OpTimes {
     }
 }
 
+/// A quantity measured warm (its data in L2) and cold (L2 flushed), at L2 miss rate `miss`:
+/// `warm + miss (cold − warm)`. The one rule for times, occupancies and the concurrency
+/// efficiency alike.
+pub fn warm_cold(warm: f64, cold: f64, miss: f64) -> f64 {
+    warm + miss * (cold - warm)
+}
+
+/// The share of a working set of `working_set` bytes that cannot stay in an L2 of `l2` bytes.
+pub fn miss_share(l2: f64, working_set: f64) -> f64 {
+    (1.0 - l2 / working_set).max(0.0)
+}
+
 /// Per operator, the occupancy that goes with the GPU time a workload charges: the warm
 /// share and the cold one mixed as the times are, by the share of reads that miss L2 (`miss`:
 /// 0 charges warm, 1 cold); the warm share alone where no cold one was measured.
@@ -109,7 +121,7 @@ pub fn charged_occupancy(warm: &[Option<f64>], cold: &[Option<f64>], miss: f64) 
 /// [`charged_occupancy`]; the concurrency efficiency of peers).
 pub fn mix_warm_cold(warm: Option<f64>, cold: Option<f64>, miss: f64) -> Option<f64> {
     match (warm, cold) {
-        (Some(w), Some(c)) => Some(w + miss * (c - w)),
+        (Some(w), Some(c)) => Some(warm_cold(w, c, miss)),
         (w, _) => w,
     }
 }

@@ -550,25 +550,13 @@ pub fn schedule(w: &Workload, s: &Schedule, graph: Option<OpGraph>) -> crate::Re
         }
     }
     // One issue order for every GPU's thread: a topological order of data and schedule edges.
-    let mut indeg = vec![0usize; n];
     let mut succ: Vec<Vec<usize>> = vec![Vec::new(); n];
     for v in 0..n {
         for &u in w.pred[v].iter().chain(&after[v]) {
             succ[u].push(v);
-            indeg[v] += 1;
         }
     }
-    let mut ready: std::collections::VecDeque<usize> = (0..n).filter(|&v| indeg[v] == 0).collect();
-    let mut order = Vec::with_capacity(n);
-    while let Some(v) = ready.pop_front() {
-        order.push(v);
-        for &x in &succ[v] {
-            indeg[x] -= 1;
-            if indeg[x] == 0 {
-                ready.push_back(x);
-            }
-        }
-    }
+    let order = crate::dag::topological_order(n, &succ, crate::dag::Ready::Fifo);
     if order.len() != n {
         return Err(crate::Error::Gpu("the schedule's stage order contradicts the graph's edges".into()));
     }

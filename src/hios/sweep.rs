@@ -64,7 +64,7 @@ pub type ScheduleFile = (String, String);
 /// and the schedule files' names and contents.
 pub fn hios_records(a: &HiosArgs) -> Result<(Vec<Record>, Vec<ScheduleFile>)> {
     // Several --beta values sweep the contention model's sensitivity: one cell per value.
-    let betas = if a.beta.is_empty() { vec![0.1] } else { a.beta.clone() };
+    let betas = if a.beta.is_empty() { vec![crate::hios::DEFAULT_BETA] } else { a.beta.clone() };
     if let Some(b) = betas.iter().find(|b| !(b.is_finite() && **b >= 0.0)) {
         return Err(Error::Usage(format!("--beta {b}: a penalty must be a finite number >= 0")));
     }
@@ -124,7 +124,7 @@ pub fn hios_records(a: &HiosArgs) -> Result<(Vec<Record>, Vec<ScheduleFile>)> {
                 window: a.window,
                 streams: a.streams,
                 max_group: a.max_group,
-                part: 10,
+                part: HiosOptions::default().part,
                 faithful: a.faithful,
             };
             SchedulingCell::new(w, s, contention, o, a.common.seed)
@@ -180,13 +180,13 @@ pub struct HiosArgs {
     #[arg(long = "beta", value_name = "BETA")]
     pub beta: Vec<f64>,
     /// Intra-GPU sliding window.
-    #[arg(long, default_value_t = 2)]
+    #[arg(long, default_value_t = HiosOptions::default().window)]
     pub window: usize,
     /// Streams per GPU.
-    #[arg(long, default_value_t = 2)]
+    #[arg(long, default_value_t = HiosOptions::default().streams)]
     pub streams: usize,
     /// Largest stage of the IOS-style DP.
-    #[arg(long, default_value_t = 3)]
+    #[arg(long, default_value_t = HiosOptions::default().max_group)]
     pub max_group: usize,
     /// HIOS-LP/MR and the intra pass as the reference code behaves (builder order instead of
     /// LST order, a path's first weight ignored, HIOS-MR's first predecessor only, the intra

@@ -56,6 +56,7 @@ pub fn figures(a: FiguresArgs) -> Result<i32> {
     }
     let hios_dir = a.results.join("hios");
     if a.rerun || !hios_dir.join("results.json").is_file() {
+        let defaults = crate::hios::algorithms::HiosOptions::default();
         let args = crate::hios::sweep::HiosArgs {
             files: vec![],
             inputs: vec![],
@@ -63,10 +64,10 @@ pub fn figures(a: FiguresArgs) -> Result<i32> {
             algos: vec![],
             gpus: vec![],
             contention: "shared".into(),
-            beta: vec![0.1],
-            window: 2,
-            streams: 2,
-            max_group: 3,
+            beta: vec![crate::hios::DEFAULT_BETA],
+            window: defaults.window,
+            streams: defaults.streams,
+            max_group: defaults.max_group,
             faithful: false,
             out: Some(hios_dir.clone()),
             json: false,

@@ -143,20 +143,6 @@ impl Workload {
     /// Node indices in a topological order (Kahn's algorithm, smallest index first, so the
     /// order is deterministic).
     pub fn topological_order(&self) -> Vec<usize> {
-        let n = self.len();
-        let mut indeg: Vec<usize> = self.pred.iter().map(Vec::len).collect();
-        let mut ready: std::collections::BinaryHeap<std::cmp::Reverse<usize>> =
-            (0..n).filter(|&v| indeg[v] == 0).map(std::cmp::Reverse).collect();
-        let mut order = Vec::with_capacity(n);
-        while let Some(std::cmp::Reverse(v)) = ready.pop() {
-            order.push(v);
-            for &w in &self.succ[v] {
-                indeg[w] -= 1;
-                if indeg[w] == 0 {
-                    ready.push(std::cmp::Reverse(w));
-                }
-            }
-        }
-        order
+        crate::dag::topological_order(self.len(), &self.succ, crate::dag::Ready::Smallest)
     }
 }

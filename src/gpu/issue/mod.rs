@@ -207,7 +207,7 @@ impl OpCosts {
             }
         }
         let total: f64 = set.iter().sum();
-        let miss = |s: f64| if s > 0.0 { (1.0 - l2 / if per_gpu { s } else { total }).max(0.0) } else { 0.0 };
+        let miss = |s: f64| if s > 0.0 { super::miss_share(l2, if per_gpu { s } else { total }) } else { 0.0 };
         Some(set.into_iter().map(miss).collect())
     }
 
@@ -232,7 +232,7 @@ impl OpCosts {
     /// cold times; the charged time where those were not measured.
     fn gpu_ms(&self, op: usize, miss: Option<f64>) -> f64 {
         match (miss, &self.warm_ms, &self.cold_ms) {
-            (Some(m), Some(w), Some(c)) => w[op] + m * (c[op] - w[op]),
+            (Some(m), Some(w), Some(c)) => super::warm_cold(w[op], c[op], m),
             _ => self.charged_ms.get(op).copied().unwrap_or(0.0),
         }
     }

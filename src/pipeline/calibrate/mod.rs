@@ -86,7 +86,7 @@ fn scale_times(profiled: &mut Value, scale: f64) {
 
 /// Per operator, the time charged: `warm + miss · (cold − warm)`.
 fn charged(warm: &[f64], cold: &[f64], miss: f64) -> Vec<f64> {
-    warm.iter().zip(cold).map(|(w, c)| w + miss * (c - w)).collect()
+    warm.iter().zip(cold).map(|(&w, &c)| crate::gpu::warm_cold(w, c, miss)).collect()
 }
 
 /// A row calibrated on: its plan file, kind, measured time and the issue model's prediction.
@@ -493,7 +493,7 @@ fn scale(a: &CalibrateOptions, w: &crate::workload::Workload, v: &mut Value, nod
     })?;
     let before = &p["calibration"];
     let (scale, overhead) = fit(steady.as_ref(), alone.as_ref(), before["sample_overhead_ms"].as_f64().unwrap_or(0.0));
-    let miss = (1.0 - l2 / set).max(0.0);
+    let miss = crate::gpu::miss_share(l2, set);
     let charged: Vec<f64> = charged(&warm, &cold, miss).into_iter().map(|t| t * scale).collect();
     let occupancy = crate::gpu::charged_occupancy(
         &serde_json::from_value::<Vec<Option<f64>>>(p["op_occupancy"].clone()).unwrap_or_default(),

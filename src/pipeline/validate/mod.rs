@@ -93,7 +93,7 @@ pub fn validate(a: ValidateOptions) -> Result<i32> {
         };
         let roofline = match zoo.as_ref().and_then(|z| z.roofline.as_ref()) {
             Some(r) => {
-                let p = Problem::from_workload(r, GPU_CAPACITY, Contention::Shared { beta: 0.1 });
+                let p = Problem::from_workload(r, GPU_CAPACITY, Contention::default());
                 Some(simulate(&p, &s)?.latency)
             }
             None => None,
