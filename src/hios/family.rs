@@ -99,22 +99,8 @@ impl Cell for SchedulingCell<'_> {
             r.status = Status::Mismatch;
             r.message = format!("claimed latency {claimed} but the simulator computes {}", t.latency);
         }
-        let names: Vec<i64> = w.nodes.iter().map(|v| v.id).collect();
-        let ids = |ops: &Vec<usize>| ops.iter().map(|&v| names[v]).collect::<Vec<i64>>();
-        let gpu_of: serde_json::Map<String, serde_json::Value> = schedule
-            .gpu_of
-            .iter()
-            .enumerate()
-            .map(|(v, g)| (names[v].to_string(), serde_json::Value::from(*g)))
-            .collect();
-        let stages: Vec<Vec<Vec<Vec<i64>>>> =
-            schedule.stages.iter().map(|st| st.iter().map(|s| s.iter().map(ids).collect()).collect()).collect();
-        let json = serde_json::json!({
-            "workload": w.name, "algorithm": self.scheduler.name(), "gpus": o.gpus, "latency": t.latency,
-            "gpu_of": gpu_of,
-            "stages": stages,
-            "timeline": t.stages.iter().map(|(g, s, e, ops)| serde_json::json!({"gpu": g, "start": s, "end": e, "ops": ids(ops)})).collect::<Vec<_>>(),
-        });
+        let file = super::file::ScheduleFile::new(w, self.scheduler.name(), &schedule, &t);
+        let json = serde_json::to_value(&file).unwrap_or_default();
         CellResult { record: r, artifact: Some(json) }
     }
 }

@@ -10,6 +10,7 @@
 
 pub mod algorithms;
 pub mod family;
+pub mod file;
 mod simulate;
 pub mod sweep;
 

@@ -87,25 +87,10 @@ pub fn figures(a: FiguresArgs) -> Result<i32> {
         figures.push(crate::plots::scaling::plot(&hios_records, model, &stem)?);
     }
     let gantt_file = hios_dir.join("schedules").join("zoo__inceptionv3_512@k4__hios-lp-intra.json");
-    if let Ok(text) = std::fs::read_to_string(&gantt_file) {
-        let v: serde_json::Value =
-            serde_json::from_str(&text).map_err(|e| Error::input(&gantt_file, "json", e.to_string()))?;
-        let lanes: Vec<crate::plots::gantt::Lane> = v["timeline"]
-            .as_array()
-            .map(|a| {
-                a.iter()
-                    .map(|s| {
-                        let ops = s["ops"].as_array().map_or(0, Vec::len);
-                        (
-                            s["gpu"].as_u64().unwrap_or(0) as usize,
-                            s["start"].as_f64().unwrap_or(0.0),
-                            s["end"].as_f64().unwrap_or(0.0),
-                            ops,
-                        )
-                    })
-                    .collect()
-            })
-            .unwrap_or_default();
+    if gantt_file.is_file() {
+        let f = crate::hios::file::ScheduleFile::load(&gantt_file)?;
+        let lanes: Vec<crate::plots::gantt::Lane> =
+            f.timeline.iter().map(|s| (s.gpu, s.start, s.end, s.ops.len())).collect();
         let title = "Inception-v3 512², 4 GPUs, HIOS-LP + intra-GPU streams";
         figures.push(crate::plots::gantt::plot(title, &lanes, 4, &a.out.join("hios_gantt"))?);
     }

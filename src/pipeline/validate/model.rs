@@ -212,36 +212,8 @@ pub(crate) fn roofline_of(spec: &GenSpec, name: &str) -> Result<Workload> {
 
 /// A HIOS schedule file back as a schedule of `w`'s node indices, and its predicted latency.
 pub(crate) fn load_schedule(w: &Workload, path: &Path) -> Result<(Schedule, f64, String)> {
-    let bad = |field: &str, m: &str| Error::input(path, field, m.to_string());
-    let text = std::fs::read(path).map_err(|e| Error::input(path, "file", e.to_string()))?;
-    let v: Value = serde_json::from_slice(&text).map_err(|e| Error::input(path, "file", e.to_string()))?;
-    let index = |id: &Value| -> Result<usize> {
-        id.as_i64().and_then(|i| w.index_of(i)).ok_or_else(|| bad("stages", &format!("unknown node {id}")))
-    };
-    let gpus = v["gpus"].as_u64().ok_or_else(|| bad("gpus", "missing"))? as usize;
-    let mut gpu_of = vec![usize::MAX; w.len()];
-    for (id, g) in v["gpu_of"].as_object().ok_or_else(|| bad("gpu_of", "missing"))? {
-        let i = id.parse::<i64>().ok().and_then(|i| w.index_of(i)).ok_or_else(|| bad("gpu_of", "unknown node"))?;
-        gpu_of[i] = g.as_u64().ok_or_else(|| bad("gpu_of", "not a GPU number"))? as usize;
-    }
-    let mut stages = Vec::new();
-    for gpu in v["stages"].as_array().ok_or_else(|| bad("stages", "missing"))? {
-        let mut list = Vec::new();
-        for stage in gpu.as_array().ok_or_else(|| bad("stages", "not a list"))? {
-            let mut groups = Vec::new();
-            for group in stage.as_array().ok_or_else(|| bad("stages", "not a list"))? {
-                let ops = group.as_array().ok_or_else(|| bad("stages", "not a list"))?;
-                groups.push(ops.iter().map(index).collect::<Result<Vec<_>>>()?);
-            }
-            list.push(groups);
-        }
-        stages.push(list);
-    }
-    let s = Schedule { gpus, gpu_of, stages };
-    s.check(w.len(), usize::MAX).map_err(|e| bad("stages", &e.to_string()))?;
-    let latency = v["latency"].as_f64().ok_or_else(|| bad("latency", "missing"))?;
-    let algorithm = v["algorithm"].as_str().unwrap_or("").to_string();
-    Ok((s, latency, algorithm))
+    let f = crate::hios::file::ScheduleFile::load(path)?;
+    Ok((f.schedule(w, path)?, f.latency, f.algorithm))
 }
 
 /// Warm-up launches and launches per CUDA graph when timing stages alone (`--stage-times`),
