@@ -4,6 +4,7 @@
 use super::{colour, legend, render, DrawResult, Figure, LEGEND_WIDTH};
 use crate::error::Result;
 use crate::gpu::relative_error;
+use crate::pipeline::row::ValidateRow;
 use plotters::coord::Shift;
 use plotters::prelude::*;
 use std::path::Path;
@@ -31,29 +32,29 @@ pub struct Point {
 }
 
 /// The series of a `bench validate` row: the GPUs and how it ran.
-pub fn series(row: &serde_json::Value) -> String {
-    let gpu = row["gpu"].as_str().unwrap_or("").replace("NVIDIA ", "").replace(" 80GB HBM3", "");
-    let gpus = row["devices_used"].as_u64().unwrap_or(1);
+pub fn series(row: &ValidateRow) -> String {
+    let gpu = row.gpu.as_deref().unwrap_or("").replace("NVIDIA ", "").replace(" 80GB HBM3", "");
+    let gpus = row.devices_used.unwrap_or(1);
     format!("{gpu}x{gpus} {}", launches(row))
 }
 
 /// Whether a row measured more than its plan: add kernels the executor launched beyond the
 /// plan before it told inputs from waits (`Plan::extra_add_kernels`). Such rows are summed apart
 /// and not plotted; the plans were measured again.
-pub fn superseded(row: &serde_json::Value) -> bool {
-    row["extra_add_kernels"].as_u64().unwrap_or(0) > 0
+pub fn superseded(row: &ValidateRow) -> bool {
+    row.extra_add_kernels.unwrap_or(0) > 0
 }
 
 /// Rows of `bench validate` JSON files as points, one per model that predicted the row (rows
 /// that measured more than their plan left out).
-pub fn points(rows: &[serde_json::Value]) -> Vec<Point> {
+pub fn points(rows: &[ValidateRow]) -> Vec<Point> {
     let mut out = Vec::new();
-    for r in rows.iter().filter(|r| r["status"] == "measured" && !superseded(r)) {
-        let Some(measured) = r["measured_ms"].as_f64() else { continue };
+    for r in rows.iter().filter(|r| r.status == "measured" && !superseded(r)) {
+        let Some(measured) = r.measured_ms else { continue };
         for (key, model) in
             [("predicted_ms", Model::Own), ("issue_model_ms", Model::Issue), ("roofline_predicted_ms", Model::Roofline)]
         {
-            if let Some(predicted) = r[key].as_f64() {
+            if let Some(predicted) = r.prediction(key) {
                 out.push(Point { series: series(r), predicted, measured, model });
             }
         }
@@ -96,26 +97,26 @@ fn median(mut xs: Vec<f64>) -> Option<f64> {
     (n > 0).then(|| if n % 2 == 1 { xs[n / 2] } else { (xs[n / 2 - 1] + xs[n / 2]) / 2.0 })
 }
 
-fn launches(row: &serde_json::Value) -> &'static str {
-    if row["kernels"].as_str().unwrap_or("").starts_with("calibrated busy") {
+fn launches(row: &ValidateRow) -> &'static str {
+    if row.kernels.as_deref().unwrap_or("").starts_with("calibrated busy") {
         "busy kernels"
-    } else if row["graphs"].as_bool() == Some(true) {
+    } else if row.graphs == Some(true) {
         "graphs"
     } else {
         "eager"
     }
 }
 
-fn kind(row: &serde_json::Value) -> String {
+fn kind(row: &ValidateRow) -> String {
     // The row a profile was calibrated on reproduces its measurement by construction.
-    if row["calibration_row"] == true {
+    if row.calibration_row == Some(true) {
         return "calibration".into();
     }
     if superseded(row) {
         return "superseded (extra add kernels)".into();
     }
-    let kind = row["kind"].as_str().unwrap_or("");
-    match (kind, row["timing"].as_str()) {
+    let kind = row.kind.as_deref().unwrap_or("");
+    match (kind, row.timing.as_deref()) {
         ("throughput", Some("steady")) => "throughput (steady)".into(),
         ("throughput", _) => "throughput (stream)".into(),
         _ => kind.into(),
@@ -124,23 +125,23 @@ fn kind(row: &serde_json::Value) -> String {
 
 /// One summary per group of the measured rows, sorted by machine, GPUs, launches, profile and
 /// kind.
-pub fn summary(rows: &[serde_json::Value]) -> Vec<Summary> {
+pub fn summary(rows: &[ValidateRow]) -> Vec<Summary> {
     type Key = (String, u64, String, String, String);
-    let mut groups: std::collections::BTreeMap<Key, Vec<&serde_json::Value>> = Default::default();
-    for r in rows.iter().filter(|r| r["status"] == "measured") {
-        let gpu = r["gpu"].as_str().unwrap_or("").replace("NVIDIA ", "").replace(" 80GB HBM3", "");
-        let machine = format!("{}x{gpu}", r["gpus_present"].as_u64().unwrap_or(1));
+    let mut groups: std::collections::BTreeMap<Key, Vec<&ValidateRow>> = Default::default();
+    for r in rows.iter().filter(|r| r.status == "measured") {
+        let gpu = r.gpu.as_deref().unwrap_or("").replace("NVIDIA ", "").replace(" 80GB HBM3", "");
+        let machine = format!("{}x{gpu}", r.gpus_present.unwrap_or(1));
         let launch = launches(r);
-        let profile = match (launch, r["profile_calibrated"].as_bool()) {
+        let profile = match (launch, r.profile_calibrated) {
             ("busy kernels", _) => "given",
             (_, Some(true)) => "calibrated",
             _ => "as measured",
         };
-        let key = (machine, r["devices_used"].as_u64().unwrap_or(1), launch.into(), profile.into(), kind(r));
+        let key = (machine, r.devices_used.unwrap_or(1), launch.into(), profile.into(), kind(r));
         groups.entry(key).or_default().push(r);
     }
-    let errors = |rs: &[&serde_json::Value], key: &str| -> Vec<f64> {
-        rs.iter().filter_map(|r| Some(relative_error(r["measured_ms"].as_f64()?, r[key].as_f64()?))).collect()
+    let errors = |rs: &[&ValidateRow], key: &str| -> Vec<f64> {
+        rs.iter().filter_map(|r| Some(relative_error(r.measured_ms?, r.prediction(key)?))).collect()
     };
     let within = |es: &[f64]| es.iter().filter(|&&e| e <= 0.1).count();
     groups
@@ -255,7 +256,7 @@ mod tests {
     use super::*;
     use serde_json::json;
 
-    fn row(measured: f64, issue: f64, extra_adds: Option<u64>) -> serde_json::Value {
+    fn row(measured: f64, issue: f64, extra_adds: Option<u64>) -> ValidateRow {
         let mut r = json!({
             "status": "measured", "gpu": "NVIDIA H200", "gpus_present": 2, "devices_used": 1,
             "graphs": true, "kernels": "real kernels", "profile_calibrated": true, "kind": "hios",
@@ -264,7 +265,7 @@ mod tests {
         if let Some(n) = extra_adds {
             r["extra_add_kernels"] = json!(n);
         }
-        r
+        serde_json::from_value(r).expect("a row")
     }
 
     /// A row that ran add kernels beyond its plan is summed in a group of its own and not

@@ -122,7 +122,7 @@ pub fn figures(a: FiguresArgs) -> Result<i32> {
 /// Every row of the `bench validate` JSON files (`validate_*.json`) of the runs under `dir`:
 /// inside each archived run (`RUN.tar.xz`), and in each run folder that has no archive (a run
 /// not yet archived), ordered by their path within `dir`.
-pub fn validate_rows(dir: &Path) -> Result<Vec<serde_json::Value>> {
+pub fn validate_rows(dir: &Path) -> Result<Vec<crate::pipeline::row::ValidateRow>> {
     let is_rows = |path: &str| {
         let name = path.rsplit('/').next().unwrap_or(path);
         name.starts_with("validate_") && name.ends_with(".json")
@@ -156,9 +156,9 @@ pub fn validate_rows(dir: &Path) -> Result<Vec<serde_json::Value>> {
     files.sort_by(|a, b| a.0.cmp(&b.0));
     let mut rows = Vec::new();
     for (_, bytes, from) in files {
-        let v: serde_json::Value =
-            serde_json::from_slice(&bytes).map_err(|e| Error::input(&from, "json", e.to_string()))?;
-        rows.extend(v.as_array().cloned().unwrap_or_default());
+        let v: Vec<crate::pipeline::row::ValidateRow> =
+            serde_json::from_slice(&bytes).map_err(|e| Error::input(&from, "rows", e.to_string()))?;
+        rows.extend(v);
     }
     Ok(rows)
 }

@@ -293,7 +293,7 @@ pub(crate) fn row(
     );
     let stream = (timing == Timing::Steady).then(|| json!({"ms": m.per_sample_ms, "repeats_ms": m.repeats_ms}));
     let mut r = json!({
-        "workload": w.name, "workload_hash": w.content_hash, "file": file.file_name().map(|f| f.to_string_lossy().to_string()),
+        "schema_version": crate::pipeline::row::VALIDATE_SCHEMA_VERSION, "workload": w.name, "workload_hash": w.content_hash, "file": file.file_name().map(|f| f.to_string_lossy().to_string()),
         "kind": kind, "algorithm": algorithm, "status": "measured", "kernels": plan.kernels,
         "gpus_in_plan": plan.gpus(), "devices_used": m.devices_used, "gpu": m.gpu.name, "gpus_present": m.gpu.devices,
         "driver": m.gpu.driver, "peer_access": m.peer_access, "measured_ms": measured,
