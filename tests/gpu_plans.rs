@@ -460,10 +460,10 @@ fn side_branches_fork_every_nth_stage_and_move_nothing_else() {
 fn remote_branches_exchange_with_another_gpu_and_move_nothing_else() {
     let before = plan::ping_pong(6, 1, 0.01, 4096);
     let mut same = before.clone();
-    same.add_remote_branches(0, plan::REMOTE_RETURN);
+    same.add_remote_branches(0, placebench::gpu::diagnostics::REMOTE_RETURN);
     assert_eq!(same.tasks, before.tasks);
     let mut after = before.clone();
-    after.add_remote_branches(3, plan::REMOTE_RETURN);
+    after.add_remote_branches(3, placebench::gpu::diagnostics::REMOTE_RETURN);
     after.check().unwrap();
     assert_eq!((after.tasks.len(), after.gpus()), (10, 2));
     // Old task i now at old_at[i]; the remote tasks follow old tasks 0, 3 and 6.
@@ -472,7 +472,7 @@ fn remote_branches_exchange_with_another_gpu_and_move_nothing_else() {
     for (&r, from) in remotes.iter().zip([0, 3, 6]) {
         let t = &after.tasks[r];
         assert_eq!(t.gpu, 1);
-        assert_eq!(t.deps, vec![plan::Dep::input(old_at[from], plan::REMOTE_BYTES)]);
+        assert_eq!(t.deps, vec![plan::Dep::input(old_at[from], placebench::gpu::diagnostics::REMOTE_BYTES)]);
     }
     for (i, &at) in old_at.iter().enumerate() {
         let mut deps: Vec<usize> = before.tasks[i].deps.iter().map(|d| old_at[d.task]).collect();

@@ -5,6 +5,7 @@
 //! never need a GPU. `plan.rs` builds what runs, on the CPU.
 
 pub mod concurrency;
+pub mod diagnostics;
 pub mod issue;
 pub mod plan;
 

@@ -97,7 +97,7 @@ pub struct ValidateOptions {
     /// How many stages after its start a remote branch returns (`--remote-branches`): later
     /// than a round trip between the GPUs takes keeps the exchange off the sample's critical
     /// path. Rows say so where it is not the default (`remote_return`).
-    #[arg(long, value_name = "N", default_value_t = crate::gpu::plan::REMOTE_RETURN)]
+    #[arg(long, value_name = "N", default_value_t = crate::gpu::diagnostics::REMOTE_RETURN)]
     pub remote_return: usize,
     /// Run nothing: take the measurements from this earlier `bench validate` JSON file (rows
     /// matched by plan file name) and recompute every prediction for them — the workload's

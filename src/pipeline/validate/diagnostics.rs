@@ -10,7 +10,8 @@ pub(crate) fn diagnostic_fields(a: &ValidateOptions) -> [(&'static str, Option<V
     let count = |n: usize| (n > 0).then(|| json!(n));
     let switch = |on: bool| on.then(|| json!(true));
     // Rows measured before the option say nothing of it: the default is left unsaid.
-    let back = (a.remote_branches > 0 && a.remote_return != plan::REMOTE_RETURN).then(|| json!(a.remote_return));
+    let back = (a.remote_branches > 0 && a.remote_return != crate::gpu::diagnostics::REMOTE_RETURN)
+        .then(|| json!(a.remote_return));
     [
         ("cut_every", count(a.cut_every)),
         ("side_branches", count(a.side_branches)),

@@ -250,7 +250,7 @@ fn child_args(a: &ValidateOptions, job: &Job, out: &Path) -> Vec<std::ffi::OsStr
             v.extend([flag.into(), n.to_string().into()]);
         }
     }
-    if a.remote_return != plan::REMOTE_RETURN {
+    if a.remote_return != crate::gpu::diagnostics::REMOTE_RETURN {
         v.extend(["--remote-return".into(), a.remote_return.to_string().into()]);
     }
     if a.no_copies {
