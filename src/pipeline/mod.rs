@@ -6,6 +6,7 @@
 pub mod calibrate;
 pub mod options;
 pub mod profile;
+pub mod provenance;
 pub mod row;
 pub mod validate;
 

@@ -58,48 +58,36 @@ impl Profile {
     }
 }
 
-/// The product of every calibration's scale a profile went through (1: as profiled).
-pub(crate) fn calibration_scale(c: &Value) -> f64 {
-    c["scale_total"].as_f64().or_else(|| c["scale"].as_f64()).filter(|s| *s > 0.0).unwrap_or(1.0)
-}
-
 pub(crate) fn profile_of(v: &Value) -> Option<Profile> {
-    let p = v.pointer("/placebench/profiled")?;
-    let times = |key: &str| serde_json::from_value::<Vec<f64>>(p[key].clone()).ok();
-    let link = p["links"].as_array().and_then(|links| {
-        links
-            .iter()
-            .find(|l| l["name"].as_str().is_some_and(|n| n.starts_with("GPU 0 to GPU 1")))
-            .and_then(|l| Some((l["alpha_ms"].as_f64()?, l["bytes_per_ms"].as_f64()?)))
+    let p = crate::pipeline::provenance::Profiled::of(v)?;
+    let link = p.links.as_ref().and_then(|links| {
+        let l = links.iter().find(|l| l.name.starts_with("GPU 0 to GPU 1"))?;
+        Some((l.alpha_ms?, l.bytes_per_ms?))
     });
-    let x = &p["exchange"];
-    let exchange_ms = (x["graphs_ms"].as_f64().unwrap_or(0.0), x["eager_ms"].as_f64().unwrap_or(0.0));
-    let l = &x["links"];
-    let hops = (|| Some((l["hop_ms"].as_f64()?, l["queued_copy_ms"].as_f64()?, l["bytes"].as_f64()?)))();
+    let x = p.exchange.clone().unwrap_or_default();
+    let exchange_ms = (x.graphs_ms.unwrap_or(0.0), x.eager_ms.unwrap_or(0.0));
+    let hops = x.links.as_ref().and_then(|l| Some((l.hop_ms?, l.queued_copy_ms?, l.bytes?)));
+    let c = p.calibration.clone().unwrap_or_default();
     let ops = issue::OpCosts {
-        charged_ms: times("op_gpu_ms")?,
-        warm_ms: times("op_gpu_warm_ms"),
-        cold_ms: times("op_gpu_cold_ms"),
-        l2_bytes: p["l2_bytes"].as_f64(),
-        host_ms: times("op_host_ms")?,
-        occupancy: serde_json::from_value(p["op_occupancy"].clone()).ok(),
-        occupancy_cold: serde_json::from_value(p["op_occupancy_cold"].clone()).ok(),
-        sample_overhead_ms: p["calibration"]["sample_overhead_ms"].as_f64().unwrap_or(0.0),
-        fork_join_ms: p["fork_join"]["per_extra_group_ms"].as_f64().unwrap_or(0.0),
-        segment_ms: p["segments"]["per_segment_ms"].as_f64().unwrap_or(0.0),
-        concurrency: p["peers"]["efficiency"].as_f64(),
-        concurrency_cold: p["peers_cold"]["efficiency"].as_f64(),
-        calibration_scale: calibration_scale(&p["calibration"]),
-        fork_share: p["calibration"]["fork_share"].as_f64().unwrap_or(1.0),
+        charged_ms: p.op_gpu_ms?,
+        warm_ms: p.op_gpu_warm_ms,
+        cold_ms: p.op_gpu_cold_ms,
+        l2_bytes: p.l2_bytes,
+        host_ms: p.op_host_ms?,
+        occupancy: p.op_occupancy,
+        occupancy_cold: p.op_occupancy_cold,
+        sample_overhead_ms: c.sample_overhead_ms.unwrap_or(0.0),
+        fork_join_ms: p.fork_join.and_then(|f| f.per_extra_group_ms).unwrap_or(0.0),
+        segment_ms: p.segments.and_then(|s| s.per_segment_ms).unwrap_or(0.0),
+        concurrency: p.peers.and_then(|x| x.efficiency),
+        concurrency_cold: p.peers_cold.and_then(|x| x.efficiency),
+        calibration_scale: c.scale_total(),
+        fork_share: c.fork_share.unwrap_or(1.0),
     };
-    let c = &p["calibration"];
-    let strings = |v: &Value| -> Vec<String> {
-        v.as_array().map_or(Vec::new(), |a| a.iter().filter_map(|x| x.as_str().map(str::to_owned)).collect())
-    };
-    let calibration = c["rows"].as_array().map(|rows| Calibrated {
-        algorithm: c["algorithm"].as_str().unwrap_or("").to_owned(),
-        kinds: rows.iter().filter_map(|r| r["kind"].as_str().map(str::to_owned)).collect(),
-        from_hashes: strings(&c["from_hashes"]),
+    let calibration = c.rows.as_ref().map(|rows| Calibrated {
+        algorithm: c.algorithm.clone().unwrap_or_default(),
+        kinds: rows.iter().filter_map(|r| r.kind.clone()).collect(),
+        from_hashes: c.from_hashes.iter().flatten().filter_map(|x| x.as_str().map(str::to_owned)).collect(),
     });
     Some(Profile { ops, link, exchange_ms, hops, calibration })
 }
