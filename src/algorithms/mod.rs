@@ -42,7 +42,8 @@ impl Objective {
 pub struct RunOptions {
     /// Seed of every random choice; recorded in the results.
     pub seed: u64,
-    /// Wall-clock limit per (workload, algorithm) in seconds, for the methods that take one.
+    /// Wall-clock limit per (workload, algorithm) in seconds, for the methods that take one
+    /// (infinite: none, not even the IPs' default).
     pub time_limit: Option<f64>,
     /// Threads one algorithm may use (its own parallelism, not the runner's).
     pub threads: usize,
@@ -52,6 +53,14 @@ pub struct RunOptions {
     pub expert_dirs: Vec<PathBuf>,
     /// Integer programs: options of the solver and the formulations.
     pub ip: IpOptions,
+}
+
+impl RunOptions {
+    /// When the time limit runs out, counted from now; none without a finite limit.
+    pub fn deadline(&self) -> Option<std::time::Instant> {
+        let limit = self.time_limit.filter(|t| t.is_finite() && *t >= 0.0)?;
+        std::time::Instant::now().checked_add(std::time::Duration::try_from_secs_f64(limit).ok()?)
+    }
 }
 
 impl Default for RunOptions {

@@ -96,8 +96,8 @@ pub struct PlaceArgs {
     /// Print the records as JSON on stdout (one object for one cell, else an array).
     #[arg(long)]
     pub json: bool,
-    /// Restarts of local-search.
-    #[arg(long, default_value_t = 10)]
+    /// Restarts of local-search (at least 1).
+    #[arg(long, default_value_t = 10, value_parser = crate::run::parse::at_least_one)]
     pub restarts: usize,
     #[command(flatten)]
     pub ip: IpArgs,
@@ -108,8 +108,8 @@ pub struct PlaceArgs {
 /// Options of the integer programs.
 #[derive(Debug, Args)]
 pub struct IpArgs {
-    /// Relative MIP gap at which HiGHS stops (the paper's Gurobi setting).
-    #[arg(long, default_value_t = 0.01)]
+    /// Relative MIP gap at which HiGHS stops, from 0 to 1 (the paper's Gurobi setting).
+    #[arg(long, default_value_t = 0.01, value_parser = crate::run::parse::fraction)]
     pub mip_gap: f64,
     /// ip-contig: do not force contiguity on CPUs (the reference's ALSO_FORCE_ON_CPUS=False).
     #[arg(long)]
@@ -156,7 +156,7 @@ pub struct LatencyArgs {
     #[command(flatten)]
     pub place: PlaceArgs,
     /// latency-ip: contiguous subgraphs per accelerator, run one after another (the paper's q).
-    #[arg(long, default_value_t = 1, value_name = "Q")]
+    #[arg(long, default_value_t = 1, value_name = "Q", value_parser = crate::run::parse::at_least_one)]
     pub subgraphs_per_device: usize,
     /// Score this split file on the (single) FILE instead of running algorithms.
     #[arg(long, value_name = "SPLIT")]
@@ -188,8 +188,8 @@ pub struct CompareArgs {
     pub old: PathBuf,
     /// The results to check.
     pub new: PathBuf,
-    /// Relative objective change that counts (lower objectives are better).
-    #[arg(long, default_value_t = 1e-6)]
+    /// Relative objective change that counts, at least 0 (lower objectives are better).
+    #[arg(long, default_value_t = 1e-6, value_parser = crate::run::parse::non_negative)]
     pub tolerance: f64,
     /// A cell missing from NEW is a regression too.
     #[arg(long)]

@@ -169,24 +169,24 @@ pub struct HiosArgs {
     /// hios-lp-intra, hios-mr, hios-mr-intra.
     #[arg(long = "algo", value_name = "NAME")]
     pub algos: Vec<String>,
-    /// GPU counts (repeatable; default 1, 2, 4, 8).
-    #[arg(long = "gpus", value_name = "K")]
+    /// GPU counts, each at least 1 (repeatable; default 1, 2, 4, 8).
+    #[arg(long = "gpus", value_name = "K", value_parser = crate::run::parse::at_least_one)]
     pub gpus: Vec<usize>,
     /// Contention model of concurrent streams: shared (default) or reference (HIOS's simulator).
     #[arg(long, default_value = "shared")]
     pub contention: String,
     /// Oversubscription penalty β of the shared contention model (default 0.1); repeat it to
     /// sweep the model's sensitivity (one row per value, the value in the options column).
-    #[arg(long = "beta", value_name = "BETA")]
+    #[arg(long = "beta", value_name = "BETA", value_parser = crate::run::parse::non_negative)]
     pub beta: Vec<f64>,
     /// Intra-GPU sliding window.
-    #[arg(long, default_value_t = HiosOptions::default().window)]
+    #[arg(long, default_value_t = HiosOptions::default().window, value_parser = crate::run::parse::at_least_one)]
     pub window: usize,
     /// Streams per GPU.
-    #[arg(long, default_value_t = HiosOptions::default().streams)]
+    #[arg(long, default_value_t = HiosOptions::default().streams, value_parser = crate::run::parse::at_least_one)]
     pub streams: usize,
     /// Largest stage of the IOS-style DP.
-    #[arg(long, default_value_t = HiosOptions::default().max_group)]
+    #[arg(long, default_value_t = HiosOptions::default().max_group, value_parser = crate::run::parse::at_least_one)]
     pub max_group: usize,
     /// HIOS-LP/MR and the intra pass as the reference code behaves (builder order instead of
     /// LST order, a path's first weight ignored, HIOS-MR's first predecessor only, the intra

@@ -3,6 +3,7 @@
 //! each, and hands each answer to its family's checker.
 
 pub mod options;
+pub mod parse;
 mod placement;
 pub mod regress;
 pub mod session;

@@ -9,12 +9,13 @@ pub struct CommonArgs {
     /// Seed of every random choice (recorded in the results).
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
-    /// Wall-clock limit in seconds per (workload, algorithm) for the methods that take one
-    /// (default: none, except the IPs: 1200 s for throughput, 3600 s for latency, as the paper).
-    #[arg(long, value_name = "SECONDS")]
+    /// Wall-clock limit in seconds per (workload, algorithm) for the methods that take one: above
+    /// 0, or inf for none (default: none, except the IPs: 1200 s for throughput, 3600 s for
+    /// latency, as the paper).
+    #[arg(long, value_name = "SECONDS", value_parser = crate::run::parse::seconds)]
     pub time_limit: Option<f64>,
-    /// Worker threads (default: all cores).
-    #[arg(long)]
+    /// Worker threads, at least 1 (default: all cores).
+    #[arg(long, value_parser = crate::run::parse::at_least_one)]
     pub threads: Option<usize>,
     /// No progress bar.
     #[arg(long, short)]
@@ -57,9 +58,16 @@ pub struct RegressArgs {
     /// Regenerate the baseline from the current code instead of comparing.
     #[arg(long)]
     pub update: bool,
-    /// Relative objective change that counts.
-    #[arg(long, default_value_t = 1e-6)]
+    /// Relative objective change that counts (at least 0).
+    #[arg(long, default_value_t = 1e-6, value_parser = crate::run::parse::non_negative)]
     pub tolerance: f64,
     #[command(flatten)]
     pub common: CommonArgs,
+}
+
+impl CommonArgs {
+    /// The time limit the algorithms get: none for `inf`.
+    pub fn limit(&self) -> Option<f64> {
+        self.time_limit.filter(|t| t.is_finite())
+    }
 }

@@ -105,7 +105,7 @@ pub fn metadata(common: &CommonArgs, threads: usize) -> RunMetadata {
         host_cores: std::thread::available_parallelism().map_or(1, |n| n.get()),
         threads,
         seed: common.seed,
-        time_limit_seconds: common.time_limit,
+        time_limit_seconds: common.limit(),
         command: std::env::args().collect::<Vec<_>>().join(" "),
         solver: format!("HiGHS {}", crate::solver::highs_version()),
     }

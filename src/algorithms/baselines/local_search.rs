@@ -15,7 +15,7 @@ use crate::placement::{Device, Placement};
 use crate::workload::Workload;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 /// The reference's stopping rule: stop when the best move improves by less than this.
 const MIN_IMPROVEMENT: f64 = 1e-5;
@@ -50,7 +50,7 @@ impl Algorithm for LocalSearch {
     }
 
     fn run(&self, w: &Workload, opts: &RunOptions) -> Result<Outcome> {
-        let deadline = opts.time_limit.map(|s| Instant::now() + Duration::from_secs_f64(s));
+        let deadline = opts.deadline();
         let atoms = build_atoms(w, AtomOptions::default());
         let mut rng = ChaCha8Rng::seed_from_u64(opts.seed);
         let mut best: Option<(Score, Vec<usize>)> = None;

@@ -13,7 +13,6 @@ use crate::algorithms::dp::{answer_to_outcome, solve_atoms};
 use crate::algorithms::{Algorithm, Claim, Objective, Outcome, RunOptions, Space};
 use crate::error::Result;
 use crate::workload::Workload;
-use std::time::{Duration, Instant};
 
 pub struct PipeDream;
 
@@ -35,7 +34,7 @@ impl Algorithm for PipeDream {
     }
 
     fn run(&self, w: &Workload, opts: &RunOptions) -> Result<Outcome> {
-        let deadline = opts.time_limit.map(|s| Instant::now() + Duration::from_secs_f64(s));
+        let deadline = opts.deadline();
         let atoms = build_atoms(w, AtomOptions { merge_trivial: true, pipedream: true, linearize: true });
         let (answer, _, _) = solve_atoms(w, &atoms, f64::INFINITY, deadline)?;
         // Optimal only on its contracted chain, so it claims a feasible solution.

@@ -9,7 +9,7 @@ use crate::error::{Error, Result};
 use crate::placement::{Device, Placement};
 use crate::workload::Workload;
 use engine::{DpAnswer, DpStats, Stage};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 /// More ideals than this and the forward graph is too wide for the exact DP.
 pub const IDEALS_LIMIT: usize = 2_000_000;
@@ -35,7 +35,7 @@ impl Algorithm for Dp {
     }
 
     fn run(&self, w: &Workload, opts: &RunOptions) -> Result<Outcome> {
-        let deadline = opts.time_limit.map(|s| Instant::now() + Duration::from_secs_f64(s));
+        let deadline = opts.deadline();
         // A linearised DP is cheap (its ideals are the prefixes of one topological order) and
         // its optimum is a feasible split, so it bounds the full DP and lets it cut branches.
         let chain = build_atoms(w, AtomOptions { merge_trivial: true, linearize: true, ..Default::default() });
