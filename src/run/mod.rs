@@ -25,9 +25,13 @@ pub fn run<C: Cell>(cells: &[C], progress: Option<&ProgressBar>) -> Vec<CellResu
     let mut results: Vec<CellResult> = cells
         .par_iter()
         .map(|c| {
+            if let Some(p) = progress {
+                // What is running now, as the bar said before the families shared a runner.
+                let h = c.header();
+                p.set_message(format!("{} / {}", h.workload, h.algorithm));
+            }
             let r = run_one(c);
             if let Some(p) = progress {
-                p.set_message(format!("{} / {}", r.record.workload, r.record.algorithm));
                 p.inc(1);
             }
             r

@@ -64,10 +64,10 @@ pub(crate) fn profile_of(v: &Value) -> Option<Profile> {
         let l = links.iter().find(|l| l.name.starts_with("GPU 0 to GPU 1"))?;
         Some((l.alpha_ms?, l.bytes_per_ms?))
     });
-    let x = p.exchange.clone().unwrap_or_default();
+    let x = p.exchange.unwrap_or_default();
     let exchange_ms = (x.graphs_ms.unwrap_or(0.0), x.eager_ms.unwrap_or(0.0));
     let hops = x.links.as_ref().and_then(|l| Some((l.hop_ms?, l.queued_copy_ms?, l.bytes?)));
-    let c = p.calibration.clone().unwrap_or_default();
+    let c = p.calibration.unwrap_or_default();
     let ops = issue::OpCosts {
         charged_ms: p.op_gpu_ms?,
         warm_ms: p.op_gpu_warm_ms,
