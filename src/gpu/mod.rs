@@ -246,7 +246,7 @@ impl CopyInterference {
 }
 
 /// Copy time fitted to `alpha_ms + bytes / bytes_per_ms` by least squares over the sizes.
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct LinkFit {
     pub name: String,
     pub alpha_ms: f64,

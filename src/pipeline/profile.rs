@@ -3,17 +3,93 @@
 //! every measurement.
 
 use super::options::{CacheState, LinksOptions, ProfileOptions};
+use super::provenance::PROFILE_SCHEMA_VERSION;
 use super::{gpu_err, now};
 use crate::error::{Error, Result};
+use crate::gpu::concurrency::PeerSummary;
 use crate::gpu::concurrency::{summarize, PeerPair};
 use crate::gpu::plan::{self, CopyKernel, ELEMENT_BYTES};
+use crate::gpu::CopyInterference;
 use crate::gpu::{ExecOptions, LinkFit, Mode};
 use crate::results::write_atomic;
 use crate::zoo::cost::Link;
 use crate::zoo::export::Measured;
 use crate::zoo::graph::OpGraph;
 use crate::zoo::{build, generate_measured, to_text};
-use serde_json::json;
+use serde::{Deserialize, Serialize};
+
+/// What `bench profile` records of its measurements (`placebench.profiled`), written into the
+/// workloads it generates; read back as `super::provenance::Profiled`.
+#[derive(Debug, Serialize)]
+struct Provenance<'a> {
+    schema_version: u32,
+    gpu: &'a str,
+    gpus: usize,
+    driver: &'a str,
+    date_utc: String,
+    kernels: &'static str,
+    precision: &'static str,
+    warmup: usize,
+    runs: usize,
+    statistic: &'static str,
+    l2_bytes: usize,
+    working_set_bytes: f64,
+    gpu_time_charged: &'static str,
+    cache: String,
+    /// `eager` or `gpu`: what each operator is charged.
+    cost: &'static str,
+    links: &'a [LinkFit],
+    copy_kernel: CopyKernel,
+    exchange: Option<&'a ExchangeLatency>,
+    fork_join: &'a ForkJoin,
+    segments: &'a Segments,
+    copy_interference: Option<&'a CopyInterference>,
+    cpu_times: &'static str,
+    sizes: &'static str,
+    gpu_ms_total: f64,
+    host_ms_total: f64,
+    op_gpu_ms: &'a [f64],
+    op_host_ms: &'a [f64],
+    op_gpu_warm_ms: &'a [f64],
+    op_gpu_cold_ms: &'a [f64],
+    together: usize,
+    op_gpu_together_ms: &'a [f64],
+    op_occupancy: &'a [Option<f64>],
+    op_gpu_together_cold_ms: &'a [f64],
+    op_occupancy_cold: &'a [Option<f64>],
+    op_peer: &'a [Option<usize>],
+    op_gpu_peer_ms: &'a [f64],
+    op_gpu_peer_cold_ms: &'a [f64],
+    peers: &'a PeerSummary,
+    peers_cold: &'a PeerSummary,
+    occupancy: &'static str,
+}
+
+/// A `bench links` file: the copies and exchanges between two GPUs of a machine, no model;
+/// `bench calibrate --links` reads its exchange.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(crate) struct LinksFile {
+    pub(crate) placebench_links: Links,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(crate) struct Links {
+    /// Files written before the version existed read as version 1.
+    #[serde(default = "version_one")]
+    pub(crate) schema_version: u32,
+    pub(crate) gpu: String,
+    pub(crate) gpus: usize,
+    pub(crate) driver: String,
+    pub(crate) date_utc: String,
+    pub(crate) runs: usize,
+    pub(crate) copy_kernel: CopyKernel,
+    pub(crate) links: Vec<LinkFit>,
+    pub(crate) exchange: Option<ExchangeLatency>,
+}
+
+fn version_one() -> u32 {
+    1
+}
 
 /// The link the profiled workload charges per edge: GPU to GPU where two GPUs were measured
 /// (the copy, plus the exchange latency of graph replays), else host staging (device to host,
@@ -47,36 +123,36 @@ fn edge_link(fits: &[LinkFit], exchange: Option<&ExchangeLatency>) -> Link {
 /// chains of busy tasks run one sample at a time, alternating between GPUs 0 and 1 or all on
 /// GPU 0; the difference per hop, less the copy's fitted time. It covers the consumer's wait
 /// on an event of another GPU and, under graph replay, the launch of one more segment.
-#[derive(Debug, Clone, serde::Serialize)]
-struct ExchangeLatency {
-    graphs_ms: f64,
-    eager_ms: f64,
-    hops: usize,
-    bytes: usize,
-    task_ms: f64,
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(crate) struct ExchangeLatency {
+    pub(crate) graphs_ms: f64,
+    pub(crate) eager_ms: f64,
+    pub(crate) hops: usize,
+    pub(crate) bytes: usize,
+    pub(crate) task_ms: f64,
     /// Per sample: [two GPUs, one GPU] for graphs, then for eager launches.
-    chains_ms: [[f64; 2]; 2],
-    method: &'static str,
+    pub(crate) chains_ms: [[f64; 2]; 2],
+    pub(crate) method: String,
     /// Copies queued on the receiving GPU's copy stream (graph replay).
-    queued: QueuedCopies,
+    pub(crate) queued: QueuedCopies,
 }
 
 /// What a copy queued behind another on the receiving GPU's copy stream holds that stream,
 /// under graph replay: chains whose every hop imports `fan` inputs (`plan::fan_ping_pong`), on
 /// two GPUs against one; the least-squares slope of the time per hop over the fan is what one
 /// more queued copy costs (`per_copy_ms`, against the copy fit's `copy_ms` for its bytes).
-#[derive(Debug, Clone, serde::Serialize)]
-struct QueuedCopies {
-    per_copy_ms: f64,
-    copy_ms: f64,
-    fans: Vec<usize>,
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(crate) struct QueuedCopies {
+    pub(crate) per_copy_ms: f64,
+    pub(crate) copy_ms: f64,
+    pub(crate) fans: Vec<usize>,
     /// Per fan, per sample: [two GPUs, one GPU].
-    chains_ms: Vec<[f64; 2]>,
-    per_hop_ms: Vec<f64>,
-    hops: usize,
-    bytes: usize,
-    task_ms: f64,
-    method: &'static str,
+    pub(crate) chains_ms: Vec<[f64; 2]>,
+    pub(crate) per_hop_ms: Vec<f64>,
+    pub(crate) hops: usize,
+    pub(crate) bytes: usize,
+    pub(crate) task_ms: f64,
+    pub(crate) method: String,
 }
 
 /// The least-squares slope of `y` over `x`.
@@ -122,7 +198,7 @@ fn measure_exchange(fits: &[LinkFit], devices: usize, copy: CopyKernel) -> crate
         bytes,
         task_ms,
         chains_ms,
-        method: "chains of hops + 1 busy tasks, one sample at a time (median of 100 samples), alternating GPUs 0 and 1 vs all on GPU 0: (two - one) / hops - the copy fit's time for bytes",
+        method: "chains of hops + 1 busy tasks, one sample at a time (median of 100 samples), alternating GPUs 0 and 1 vs all on GPU 0: (two - one) / hops - the copy fit's time for bytes".into(),
         queued: QueuedCopies {
             per_copy_ms,
             copy_ms,
@@ -132,7 +208,7 @@ fn measure_exchange(fits: &[LinkFit], devices: usize, copy: CopyKernel) -> crate
             hops,
             bytes,
             task_ms,
-            method: "chains of hops + 1 stages of fan busy tasks on one stream, each hop's first task importing every task of the hop before, graph-replayed one sample at a time (median of 100 samples), alternating GPUs 0 and 1 vs all on GPU 0: the least-squares slope of (two - one) / hops over the fan is per_copy_ms; copy_ms, the copy fit's time for bytes",
+            method: "chains of hops + 1 stages of fan busy tasks on one stream, each hop's first task importing every task of the hop before, graph-replayed one sample at a time (median of 100 samples), alternating GPUs 0 and 1 vs all on GPU 0: the least-squares slope of (two - one) / hops over the fan is per_copy_ms; copy_ms, the copy fit's time for bytes".into(),
         },
     }))
 }
@@ -141,7 +217,7 @@ fn measure_exchange(fits: &[LinkFit], devices: usize, copy: CopyKernel) -> crate
 /// of 1, 2 and 4 busy groups (`plan::fork_join`) replayed one sample at a time; per stage and
 /// group beyond the first, the least-squares slope of the time per sample over the groups.
 #[derive(Debug, Clone, serde::Serialize)]
-struct ForkJoin {
+pub(crate) struct ForkJoin {
     per_extra_group_ms: f64,
     stages: usize,
     task_ms: f64,
@@ -178,7 +254,7 @@ fn measure_fork_join(copy: CopyKernel) -> crate::Result<ForkJoin> {
 /// What replaying a GPU's share of a sample as several graphs costs per graph beyond the
 /// first (`crate::gpu::profile_graph_gap`).
 #[derive(Debug, Clone, serde::Serialize)]
-struct Segments {
+pub(crate) struct Segments {
     per_segment_ms: f64,
     tasks: usize,
     task_ms: f64,
@@ -230,10 +306,19 @@ pub fn links(a: LinksOptions) -> Result<i32> {
         "exchange beyond its copy: {:.4} ms under graph replay, {:.4} eager; a queued copy holds the copy stream {:.4} ms (the copy fit: {:.4}); per hop by fan {:?}: {:?} ms",
         x.graphs_ms, x.eager_ms, x.queued.per_copy_ms, x.queued.copy_ms, x.queued.fans, x.queued.per_hop_ms
     );
-    let v = json!({ "placebench_links": {
-        "gpu": info.name, "gpus": info.devices, "driver": info.driver, "date_utc": now(),
-        "runs": a.runs, "copy_kernel": copy, "links": fits, "exchange": exchange,
-    }});
+    let v = LinksFile {
+        placebench_links: Links {
+            schema_version: PROFILE_SCHEMA_VERSION,
+            gpu: info.name,
+            gpus: info.devices,
+            driver: info.driver,
+            date_utc: now(),
+            runs: a.runs,
+            copy_kernel: copy,
+            links: fits,
+            exchange,
+        },
+    };
     let text = serde_json::to_string_pretty(&v).expect("json");
     write_atomic(&a.out, text.as_bytes())?;
     eprintln!("wrote {}", a.out.display());
@@ -337,22 +422,49 @@ pub fn profile(a: ProfileOptions) -> Result<i32> {
         host_ms.iter().sum::<f64>(),
         eager_ms.iter().sum::<f64>()
     );
-    let how = |cost: &str| {
-        json!({
-            "gpu": info.name, "gpus": info.devices, "driver": info.driver, "date_utc": now(),
-            "kernels": plan::REAL_KERNELS, "precision": "fp32 tensors; TF32 tensor cores allowed in cuDNN and cuBLAS",
-            "warmup": a.warmup, "runs": a.runs,
-            "statistic": "per operator and launch: GPU time, the median of five replays of a CUDA graph of `runs` launches (events), warm (the operator repeating itself) and cold (each launch after a read of 3x L2 and of its inputs, minus a graph of those reads alone); host time, the median of five rounds of `runs` eager launches (clock)",
-            "l2_bytes": profile.l2_bytes, "working_set_bytes": working_set,
-            "gpu_time_charged": if cold { "cold" } else { "warm" }, "cache": format!("{:?}", a.cache).to_lowercase(),
-            "cost": cost, "links": fits, "copy_kernel": copy, "exchange": exchange, "fork_join": fork_join, "segments": segments, "copy_interference": interference, "cpu_times": "from the cost model (not measured)", "sizes": "from the cost model",
-            "gpu_ms_total": gpu_ms.iter().sum::<f64>(), "host_ms_total": host_ms.iter().sum::<f64>(),
-            "op_gpu_ms": gpu_ms, "op_host_ms": host_ms, "op_gpu_warm_ms": warm_ms, "op_gpu_cold_ms": cold_ms,
-            "together": crate::gpu::TOGETHER, "op_gpu_together_ms": together_ms, "op_occupancy": occupancy,
-            "op_gpu_together_cold_ms": together_cold_ms, "op_occupancy_cold": occupancy_cold,
-            "op_peer": peer, "op_gpu_peer_ms": peer_ms, "op_gpu_peer_cold_ms": peer_cold_ms, "peers": peers, "peers_cold": peers_cold,
-            "occupancy": "per operator, its warm time with TOGETHER copies launched at once on as many streams over TOGETHER times its warm time alone, clamped to [1/TOGETHER, 1] (op_occupancy); the same cold, after an L2 flush, against its cold time (op_occupancy_cold); per node, the one that goes with the time charged (crate::gpu::charged_occupancy), weighted by the charged times",
-        })
+    let how = |cost: &'static str| {
+        Provenance {
+        schema_version: PROFILE_SCHEMA_VERSION,
+        gpu: &info.name,
+        gpus: info.devices,
+        driver: &info.driver,
+        date_utc: now(),
+        kernels: plan::REAL_KERNELS,
+        precision: "fp32 tensors; TF32 tensor cores allowed in cuDNN and cuBLAS",
+        warmup: a.warmup,
+        runs: a.runs,
+        statistic: "per operator and launch: GPU time, the median of five replays of a CUDA graph of `runs` launches (events), warm (the operator repeating itself) and cold (each launch after a read of 3x L2 and of its inputs, minus a graph of those reads alone); host time, the median of five rounds of `runs` eager launches (clock)",
+        l2_bytes: profile.l2_bytes,
+        working_set_bytes: working_set,
+        gpu_time_charged: if cold { "cold" } else { "warm" },
+        cache: format!("{:?}", a.cache).to_lowercase(),
+        cost,
+        links: &fits,
+        copy_kernel: copy,
+        exchange: exchange.as_ref(),
+        fork_join: &fork_join,
+        segments: &segments,
+        copy_interference: interference.as_ref(),
+        cpu_times: "from the cost model (not measured)",
+        sizes: "from the cost model",
+        gpu_ms_total: gpu_ms.iter().sum::<f64>(),
+        host_ms_total: host_ms.iter().sum::<f64>(),
+        op_gpu_ms: &gpu_ms,
+        op_host_ms: &host_ms,
+        op_gpu_warm_ms: &warm_ms,
+        op_gpu_cold_ms: &cold_ms,
+        together: crate::gpu::TOGETHER,
+        op_gpu_together_ms: &together_ms,
+        op_occupancy: &occupancy,
+        op_gpu_together_cold_ms: &together_cold_ms,
+        op_occupancy_cold: &occupancy_cold,
+        op_peer: &peer,
+        op_gpu_peer_ms: &peer_ms,
+        op_gpu_peer_cold_ms: &peer_cold_ms,
+        peers: &peers,
+        peers_cold: &peers_cold,
+        occupancy: "per operator, its warm time with TOGETHER copies launched at once on as many streams over TOGETHER times its warm time alone, clamped to [1/TOGETHER, 1] (op_occupancy); the same cold, after an L2 flush, against its cold time (op_occupancy_cold); per node, the one that goes with the time charged (crate::gpu::charged_occupancy), weighted by the charged times",
+    }
     };
     let mut outputs = vec![(a.model.out.clone(), eager_ms, "eager: max(GPU time, host issue time) per operator")];
     if let Some(p) = &a.gpu_cost_out {
@@ -365,7 +477,8 @@ pub fn profile(a: ProfileOptions) -> Result<i32> {
             bytes_per_element: ELEMENT_BYTES as f64,
             op_occupancy: crate::gpu::charged_occupancy(&occupancy, &occupancy_cold, if cold { 1.0 } else { 0.0 }),
         };
-        let text = to_text(&generate_measured(&spec, &measured, how(cost))?);
+        let how = serde_json::to_value(how(cost)).map_err(|e| Error::Usage(format!("bench profile: {e}")))?;
+        let text = to_text(&generate_measured(&spec, &measured, how)?);
         match out {
             Some(p) => {
                 write_atomic(&p, text.as_bytes())?;

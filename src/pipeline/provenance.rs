@@ -25,6 +25,20 @@ fn lenient<'de, D: serde::Deserializer<'de>, T: serde::de::DeserializeOwned>(d: 
 pub struct Profiled {
     #[serde(default = "version_one")]
     pub schema_version: u32,
+    /// The GPU's name as the driver gives it.
+    #[serde(default, deserialize_with = "lenient")]
+    pub gpu: Option<String>,
+    #[serde(default, deserialize_with = "lenient")]
+    pub driver: Option<String>,
+    #[serde(default, deserialize_with = "lenient")]
+    pub date_utc: Option<String>,
+    /// `eager: ...` or `gpu: ...`: what each operator is charged.
+    #[serde(default, deserialize_with = "lenient")]
+    pub cost: Option<String>,
+    #[serde(default, deserialize_with = "lenient")]
+    pub copy_kernel: Option<crate::gpu::plan::CopyKernel>,
+    #[serde(default, deserialize_with = "lenient")]
+    pub working_set_bytes: Option<f64>,
     /// Per operator, the GPU time the workload charges (ms).
     #[serde(default, deserialize_with = "lenient")]
     pub op_gpu_ms: Option<Vec<f64>>,

@@ -10,6 +10,7 @@ pub mod export;
 pub mod graph;
 pub mod nasnet;
 pub mod options;
+pub mod provenance;
 pub mod randwire;
 pub mod transformer;
 
@@ -19,7 +20,7 @@ use crate::error::Result;
 use cost::CostModel;
 use export::{export_with, ExportOptions, Granularity};
 use graph::OpGraph;
-use serde_json::{json, Value};
+use serde_json::Value;
 
 /// A model family and its size parameters.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, serde::Serialize, serde::Deserialize)]
@@ -81,75 +82,15 @@ pub fn generate_measured(spec: &GenSpec, measured: &export::Measured, how: Value
 fn generate_with(spec: &GenSpec, measured: Option<&export::Measured>, how: Option<Value>) -> Result<Value> {
     let g = build(spec);
     g.check_shapes()?;
-    let mut parameters = json!({
-        "batch": spec.batch, "granularity": spec.export.granularity, "training": spec.export.training,
-        "operators": g.ops.len(), "params": g.params(), "macs": g.macs(),
-    });
-    let p = parameters.as_object_mut().expect("object");
-    match spec.model {
-        Model::Resnet50 | Model::InceptionV3 | Model::Nasnet | Model::NasnetMobile => {
-            p.insert("image".into(), json!(spec.image));
-        }
-        Model::Randwire => {
-            let r = &spec.randwire;
-            p.insert("image".into(), json!(spec.image));
-            p.insert("ws".into(), json!({"n": r.nodes, "k": r.k, "p": r.p, "channels": r.channels, "seed": r.seed}));
-        }
-        Model::Bert | Model::Gpt => {
-            p.insert("seq".into(), json!(spec.seq));
-            p.insert("layers".into(), json!(spec.layers));
-        }
-    }
-    let mut provenance = json!({
-        "generator": format!("placebench {} bench gen", env!("CARGO_PKG_VERSION")),
-        "model": spec.model, "parameters": parameters, "device": spec.device, "link": spec.link,
-    });
-    if let Some(how) = how {
-        provenance["generator"] = json!(format!("placebench {} bench profile", env!("CARGO_PKG_VERSION")));
-        provenance["profiled"] = how;
-    }
+    let provenance = provenance::Provenance::of(spec, &g, how);
+    let provenance = serde_json::to_value(provenance).map_err(|e| crate::Error::Usage(format!("provenance: {e}")))?;
     Ok(export_with(&g, &spec.export, provenance, measured))
 }
 
 /// The spec a workload was generated from, read back from its `placebench` provenance key;
 /// `None` for workloads that did not come from the zoo (the paper's).
 pub fn spec_from_provenance(workload: &Value) -> Option<GenSpec> {
-    let p = workload.get("placebench")?;
-    let model: Model = serde_json::from_value(p.get("model")?.clone()).ok()?;
-    let q = p.get("parameters")?;
-    let int = |k: &str| q.get(k).and_then(Value::as_u64).map(|x| x as usize);
-    let granularity: Granularity = serde_json::from_value(q.get("granularity")?.clone()).ok()?;
-    let device = p.get("device")?.as_str()?.to_owned();
-    let link = p.get("link")?.as_str()?.to_owned();
-    let randwire = match q.get("ws") {
-        Some(ws) => randwire::RandWire {
-            nodes: ws.get("n")?.as_u64()? as usize,
-            k: ws.get("k")?.as_u64()? as usize,
-            p: ws.get("p")?.as_f64()?,
-            channels: ws.get("channels")?.as_u64()? as usize,
-            seed: ws.get("seed")?.as_u64()?,
-        },
-        None => randwire::RandWire::default(),
-    };
-    Some(GenSpec {
-        model,
-        batch: int("batch")?,
-        image: int("image").unwrap_or(0),
-        seq: int("seq").unwrap_or(0),
-        layers: int("layers").unwrap_or(0),
-        randwire,
-        export: ExportOptions {
-            granularity,
-            training: q.get("training")?.as_bool()?,
-            accs: workload.get("maxFPGAs")?.as_u64()? as usize,
-            cpus: workload.get("maxCPUs")?.as_u64()? as usize,
-            memory: workload.get("maxSizePerFPGA")?.as_f64(),
-            memory_fraction: 1.0,
-            cost: CostModel::resolve(&device, &link).ok()?,
-        },
-        device,
-        link,
-    })
+    provenance::Provenance::spec_of(workload)
 }
 
 /// Serialises a workload the way `bench gen` writes it (stable across runs).

@@ -1,6 +1,13 @@
 //! Calibration on hand-made rows.
 
+use super::runs::{cuts, forked, Cut, Forked};
 use super::*;
+use serde_json::json;
+
+/// Rows as `bench calibrate` reads them.
+fn typed(rows: Vec<Value>) -> Vec<ValidateRow> {
+    rows.iter().map(|r| ValidateRow::of(r).expect("a row")).collect()
+}
 
 /// Worked by hand: two operators, warm 1 and 2, cold 3 and 2, half the reads missing L2,
 /// scale 0.5: every GPU-time list halves (and the peers' sums, not their efficiency), and
@@ -42,6 +49,7 @@ fn anchors_are_one_gpu_graph_replays_of_this_workload_only() {
         row("h", "hios", true, 1, 2.2, 2.5),
         row("h", "throughput", true, 1, 2.0, 2.5),
     ];
+    let rows = typed(rows);
     let [steady, alone] = anchors(&rows, "h", "one-device").unwrap();
     assert_eq!(steady.unwrap().file, "h-throughput-true-1");
     assert_eq!(alone.unwrap().file, "h-hios-true-1");
@@ -75,7 +83,7 @@ fn a_later_graph_costs_the_difference_of_whole_and_cut_over_their_graphs() {
         two,
         traced,
     ];
-    let found = cuts(&rows, &[json!("h")]);
+    let found = cuts(&typed(rows), &["h".to_string()]);
     assert_eq!(found, vec![Cut { file: "a.json".into(), whole: (1, 1.0), cut: (21, 1.06) }]);
     assert!((found[0].per_graph_ms() - 0.003).abs() < 1e-12);
 }
@@ -103,7 +111,7 @@ fn a_fork_share_is_the_sparser_forked_runs_loss_over_the_calibrations_gain() {
         two,
         traced,
     ];
-    let found = forked(&rows, &[json!("h")]);
+    let found = forked(&typed(rows), &["h".to_string()]);
     assert_eq!(found, vec![Forked { file: "a.json".into(), whole_ms: 1.1, forks: 40, forked_ms: 1.25 }]);
     assert!((found[0].share(0.8, 0.1, 0.0005) - 0.52).abs() < 1e-12);
 }

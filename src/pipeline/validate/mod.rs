@@ -19,6 +19,7 @@ use crate::gpu::plan::{self, Plan};
 use crate::gpu::{issue, relative_error, ExecOptions, Measurement, Mode};
 use crate::hios::family::GPU_CAPACITY;
 use crate::hios::{simulate, Contention, Problem, Schedule};
+use crate::pipeline::row::*;
 use crate::placement::Split;
 use crate::results::write_atomic;
 use crate::workload::{parse_workload, Workload};
@@ -48,9 +49,7 @@ pub fn validate(a: ValidateOptions) -> Result<i32> {
         let placement = split.extend_to_placement(&w, file)?;
         let (kind, mode, predicted, roofline) = if a.latency {
             let Ok(l) = &e.latency else {
-                rows.push(
-                    json!({"file": name, "status": "skipped", "message": "no latency (training graph or deadlock)"}),
-                );
+                rows.push(skipped(name, "no latency (training graph or deadlock)"));
                 continue;
             };
             let roof = zoo.as_ref().and_then(|z| z.roofline.as_ref()).and_then(|r| evaluate(r, &split).latency.ok());
@@ -58,7 +57,7 @@ pub fn validate(a: ValidateOptions) -> Result<i32> {
         } else {
             let runnable = e.violations.iter().all(|v| a.ignore_memory && matches!(v, Violation::Memory { .. }));
             if !runnable || !e.acyclic {
-                rows.push(json!({"file": name, "status": "skipped", "message": "infeasible or not pipeline-ordered"}));
+                rows.push(skipped(name, "infeasible or not pipeline-ordered"));
                 continue;
             }
             let roof = zoo.as_ref().and_then(|z| z.roofline.as_ref()).map(|r| evaluate(r, &split).max_load);
@@ -140,7 +139,7 @@ pub fn validate(a: ValidateOptions) -> Result<i32> {
     }
     let mut failed = false;
     for job in &jobs {
-        let Job { file, kind, algorithm, plan, mode, .. } = job;
+        let Job { kind, algorithm, plan, mode, .. } = job;
         // One failing plan (a kernel the library refuses, memory) is a row with its error; the
         // others still run, and the exit code says something failed.
         eprintln!("{} {kind} {algorithm}: running {} tasks on {} GPU(s)", w.name, plan.tasks.len(), plan.gpus());
@@ -154,9 +153,7 @@ pub fn validate(a: ValidateOptions) -> Result<i32> {
                 let run = Run { devices: m.gpu.devices, samples: a.samples, graphs: a.graphs, timing: timed(&m).0 };
                 let issue = issue_model(zoo.as_ref(), job, &run);
                 let mut r = row(&w, zoo.as_ref(), job, &m, issue);
-                for (k, v) in diagnostics(&a) {
-                    r[k] = v;
-                }
+                Diagnostics::of(&a).write(&mut r);
                 if trace {
                     r["trace"] = trace_of(&m, issue_costs(zoo.as_ref(), job, &run), job, &run);
                 }
@@ -164,7 +161,7 @@ pub fn validate(a: ValidateOptions) -> Result<i32> {
                     if let Err(e) = time_stages(job, &mut r) {
                         failed = true;
                         eprintln!("{} {kind} {algorithm}: timing its stages: {e}", w.name);
-                        r["stages_error"] = json!(e.to_string());
+                        set_fields(&mut r, &StagesError { stages_error: e.to_string() });
                     }
                 }
                 rows.push(r)
@@ -172,10 +169,7 @@ pub fn validate(a: ValidateOptions) -> Result<i32> {
             Err(e) => {
                 failed = true;
                 eprintln!("{} {kind} {algorithm}: error: {e}", w.name);
-                rows.push(
-                    json!({"workload": w.name, "file": file.file_name().map(|f| f.to_string_lossy().to_string()),
-                    "kind": kind, "algorithm": algorithm, "status": "error", "message": e.to_string()}),
-                );
+                rows.push(failed_row(&w, job, e.to_string()));
             }
         }
     }
@@ -183,12 +177,44 @@ pub fn validate(a: ValidateOptions) -> Result<i32> {
     Ok(i32::from(failed))
 }
 
+/// A plan not run: no latency to predict, infeasible.
+fn skipped(file: String, why: &str) -> Value {
+    let mut r = Value::Null;
+    let row = NotMeasured {
+        workload: None,
+        file: Some(file),
+        kind: None,
+        algorithm: None,
+        status: "skipped",
+        message: why.into(),
+    };
+    set_fields(&mut r, &row);
+    r
+}
+
+/// A plan whose run failed, with why.
+fn failed_row(w: &Workload, job: &Job, message: String) -> Value {
+    let mut r = Value::Null;
+    let file = job.file.file_name().map(|f| f.to_string_lossy().to_string());
+    let row = NotMeasured {
+        workload: Some(&w.name),
+        file,
+        kind: Some(job.kind),
+        algorithm: Some(&job.algorithm),
+        status: "error",
+        message,
+    };
+    set_fields(&mut r, &row);
+    r
+}
+
 /// `--trace`: per segment of the traced replay, what it measured beside what the issue model
 /// predicts (`issue::replay_timeline`).
 fn trace_of(m: &Measurement, costs: Option<issue::Costs>, job: &Job, run: &Run) -> Value {
-    let mut t = json!({
-        "segments": m.trace,
-        "method": "the row's run is traced, with time stamps (the global timer, written by one-thread kernels): per GPU one first in each sample, per segment one as the first and one as the last node of its graph, one before and one after each copy of an import on the copy stream; medians over the timed samples, ms from the sample's first stamp on any GPU; `predicted`: the issue model's segment (ms from the sample's start, its overhead left out)"
+    let mut t = Value::Null;
+    set_fields(&mut t, &Trace {
+        segments: &m.trace,
+        method: "the row's run is traced, with time stamps (the global timer, written by one-thread kernels): per GPU one first in each sample, per segment one as the first and one as the last node of its graph, one before and one after each copy of an import on the copy stream; medians over the timed samples, ms from the sample's first stamp on any GPU; `predicted`: the issue model's segment (ms from the sample's start, its overhead left out)",
     });
     predict_trace(&mut t, costs, job, run);
     t
@@ -199,7 +225,7 @@ fn predict_trace(t: &mut Value, costs: Option<issue::Costs>, job: &Job, run: &Ru
     let model = costs.map(|c| issue::replay_timeline(&job.plan, &c, run.devices)).unwrap_or_default();
     for seg in t["segments"].as_array_mut().into_iter().flatten() {
         let p = model.iter().find(|p| json!(p.gpu) == seg["gpu"] && json!(p.index) == seg["index"]);
-        seg["predicted"] = json!(p);
+        seg["predicted"] = serde_json::to_value(p).unwrap_or_default();
     }
 }
 
@@ -211,11 +237,11 @@ fn time_stages(job: &Job, r: &mut Value) -> Result<()> {
         return Ok(());
     }
     let (times, whole) = crate::gpu::profile_stages(g, &concurrent, job.one_gpu_stages(), STAGE_WARMUP, STAGE_RUNS)?;
-    r["stages"] = json!(times);
-    r["schedule_alone"] = json!(whole.map(|[side, one]| json!({
-        "side_by_side_ms": side, "one_stream_ms": one,
-        "method": "every stage in order, each operator on buffers of its own (no data dependencies), warm, a CUDA graph of the runs: each stage's groups side by side, and everything on one stream"
-    })));
+    let schedule_alone = whole.map(|[side, one]| ScheduleAlone {
+        side_by_side_ms: side, one_stream_ms: one,
+        method: "every stage in order, each operator on buffers of its own (no data dependencies), warm, a CUDA graph of the runs: each stage's groups side by side, and everything on one stream",
+    });
+    set_fields(r, &StageTimes { stages: times, schedule_alone });
     Ok(())
 }
 
@@ -284,18 +310,15 @@ fn validate_each_in_its_process(a: &ValidateOptions, w: &Workload, jobs: &[Job],
             match (status, got) {
                 (Ok(s), Some(mut child_rows)) => {
                     failed |= !s.success();
-                    for r in child_rows.iter_mut().filter(|r| r["status"] == "measured") {
-                        r["own_process"] = json!(true);
+                    for r in child_rows.iter_mut().filter(|r| ValidateRow::of(r).is_some_and(|r| r.measured())) {
+                        set_fields(r, &OwnProcess { own_process: true });
                     }
                     runs[i].push(child_rows);
                 }
                 (status, _) => {
                     failed = true;
                     let why = status.map_or_else(|e| e.to_string(), |s| format!("its process ended with {s}"));
-                    rows.push(
-                        json!({"workload": w.name, "file": job.file.file_name().map(|f| f.to_string_lossy().to_string()),
-                        "kind": job.kind, "algorithm": job.algorithm, "status": "error", "message": why}),
-                    );
+                    rows.push(failed_row(w, job, why));
                 }
             }
         }
@@ -312,7 +335,11 @@ fn validate_each_in_its_process(a: &ValidateOptions, w: &Workload, jobs: &[Job],
 /// median (the lower one of an even count), its measured row given every run's time.
 fn median_run(mut runs: Vec<Vec<Value>>) -> Vec<Value> {
     let time = |r: &Vec<Value>| {
-        r.iter().find(|x| x["status"] == "measured").and_then(|x| x["measured_ms"].as_f64()).unwrap_or(f64::INFINITY)
+        r.iter()
+            .filter_map(ValidateRow::of)
+            .find(ValidateRow::measured)
+            .and_then(|x| x.measured_ms)
+            .unwrap_or(f64::INFINITY)
     };
     if runs.len() <= 1 {
         return runs.pop().unwrap_or_default();
@@ -321,8 +348,8 @@ fn median_run(mut runs: Vec<Vec<Value>>) -> Vec<Value> {
     let mut order: Vec<usize> = (0..runs.len()).collect();
     order.sort_by(|&x, &y| times[x].total_cmp(&times[y]));
     let mut chosen = runs.swap_remove(order[(order.len() - 1) / 2]);
-    for r in chosen.iter_mut().filter(|r| r["status"] == "measured") {
-        r["processes_ms"] = json!(times.iter().filter(|t| t.is_finite()).collect::<Vec<_>>());
+    for r in chosen.iter_mut().filter(|r| ValidateRow::of(r).is_some_and(|r| r.measured())) {
+        set_fields(r, &Processes { processes_ms: times.iter().copied().filter(|t| t.is_finite()).collect() });
     }
     chosen
 }
@@ -348,28 +375,31 @@ fn remodel(
 ) -> Result<i32> {
     let text = std::fs::read(path).map_err(|e| Error::input(path, "file", e.to_string()))?;
     let old: Vec<Value> = serde_json::from_slice(&text).map_err(|e| Error::input(path, "rows", e.to_string()))?;
+    let views: Vec<Option<ValidateRow>> = old.iter().map(ValidateRow::of).collect();
     let mut failed = false;
-    let asked = diagnostic_fields(a);
+    let asked = Diagnostics::of(a).fields();
     for job in jobs {
         let name = job.file.file_name().map(|f| f.to_string_lossy().to_string());
-        let found = old.iter().find(|r| r["file"].as_str() == name.as_deref() && r["status"] == "measured");
+        let found = old.iter().zip(&views).find_map(|(r, v)| {
+            v.as_ref().filter(|v| v.file == name && v.measured()).map(|v| (r, v.workload_hash.clone()))
+        });
         // Rows measured on the workload before `bench calibrate` scaled it still apply.
         let before = zoo.and_then(|z| z.profile.as_ref()).and_then(|p| p.calibration.as_ref()).map(|c| &c.from_hashes);
-        let ours = |r: &Value| {
-            r["workload_hash"] == json!(w.content_hash)
-                || before.is_some_and(|h| h.iter().any(|h| r["workload_hash"] == json!(h)))
+        let ours = |hash: &Option<String>| {
+            hash.as_deref()
+                .is_some_and(|hash| hash == w.content_hash || before.is_some_and(|h| h.iter().any(|h| h == hash)))
         };
         // A row measured with a diagnostic is remodelled with it, and only with it: the value
         // of each diagnostic field, in the row and as asked (`None`: unset).
         let differs = |r: &Value| {
             asked.iter().find_map(|(k, wants)| {
-                let had = r.get(*k).filter(|v| !v.is_null()).cloned();
-                (had != *wants).then(|| (*k, had, wants.clone()))
+                let had = r.get(k.as_str()).filter(|v| !v.is_null()).cloned();
+                (had != *wants).then(|| (k.clone(), had, wants.clone()))
             })
         };
         let shown = |v: Option<Value>| v.map_or("unset".to_string(), |v| v.to_string());
         match found {
-            Some(r) if ours(r) && differs(r).is_some() => {
+            Some((r, hash)) if ours(&hash) && differs(r).is_some() => {
                 failed = true;
                 let (k, had, wants) = differs(r).expect("just found");
                 eprintln!(
@@ -379,7 +409,7 @@ fn remodel(
                     shown(wants)
                 );
             }
-            Some(r) if ours(r) => {
+            Some((r, hash)) if ours(&hash) => {
                 let run = Run::of_row(r, a);
                 let model = issue_model(zoo, job, &run);
                 let mut r = r.clone();
@@ -387,7 +417,7 @@ fn remodel(
                 if r["trace"].is_object() {
                     predict_trace(&mut r["trace"], issue_costs(zoo, job, &run), job, &run);
                 }
-                r["remodelled_utc"] = json!(now());
+                set_fields(&mut r, &Remodelled { remodelled_utc: now() });
                 rows.push(r);
             }
             Some(_) => {

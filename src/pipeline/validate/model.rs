@@ -279,16 +279,38 @@ pub(crate) fn row(
         roofline.map_or(String::new(), |r| format!("; roofline {r:.4} ms ({:+.1}%)", 100.0 * (measured - r) / r)),
         issue.map_or(String::new(), |p| format!("; issue model {p:.4} ms ({:+.1}%)", 100.0 * (measured - p) / p)),
     );
-    let stream = (timing == Timing::Steady).then(|| json!({"ms": m.per_sample_ms, "repeats_ms": m.repeats_ms}));
-    let mut r = json!({
-        "schema_version": crate::pipeline::row::VALIDATE_SCHEMA_VERSION, "workload": w.name, "workload_hash": w.content_hash, "file": file.file_name().map(|f| f.to_string_lossy().to_string()),
-        "kind": kind, "algorithm": algorithm, "status": "measured", "kernels": plan.kernels,
-        "gpus_in_plan": plan.gpus(), "devices_used": m.devices_used, "gpu": m.gpu.name, "gpus_present": m.gpu.devices,
-        "driver": m.gpu.driver, "peer_access": m.peer_access, "measured_ms": measured,
-        "timing": timing.name(), "repeats_ms": repeats, "spread": spread, "samples": m.samples, "stream": stream,
-        "issue_ms_per_sample": m.issue_ms_per_sample, "graphs": m.graphs, "copy_kernel": m.copy_kernel, "date_utc": now(),
-        "extra_add_kernels": 0,
-    });
+    let stream = (timing == Timing::Steady).then_some(StreamTimes { ms: m.per_sample_ms, repeats_ms: &m.repeats_ms });
+    let mut r = Value::Null;
+    set_fields(
+        &mut r,
+        &Measured {
+            schema_version: crate::pipeline::row::VALIDATE_SCHEMA_VERSION,
+            workload: &w.name,
+            workload_hash: &w.content_hash,
+            file: file.file_name().map(|f| f.to_string_lossy().to_string()),
+            kind,
+            algorithm,
+            status: "measured",
+            kernels: plan.kernels,
+            gpus_in_plan: plan.gpus(),
+            devices_used: m.devices_used,
+            gpu: &m.gpu.name,
+            gpus_present: m.gpu.devices,
+            driver: &m.gpu.driver,
+            peer_access: m.peer_access,
+            measured_ms: measured,
+            timing: timing.name(),
+            repeats_ms: repeats,
+            spread,
+            samples: m.samples,
+            stream,
+            issue_ms_per_sample: m.issue_ms_per_sample,
+            graphs: m.graphs,
+            copy_kernel: m.copy_kernel,
+            date_utc: now(),
+            extra_add_kernels: 0,
+        },
+    );
     predict(&mut r, w, zoo, job, model);
     r
 }
@@ -299,25 +321,23 @@ pub(crate) fn row(
 pub(crate) fn predict(r: &mut Value, w: &Workload, zoo: Option<&Zoo>, job: &Job, model: Option<issue::Prediction>) {
     let issue = model.map(|p| p.per_sample_ms);
     let measured = r["measured_ms"].as_f64().unwrap_or(f64::NAN);
-    r["predicted_ms"] = json!(job.predicted);
-    r["relative_error"] = json!(relative_error(measured, job.predicted));
-    r["roofline_predicted_ms"] = json!(job.roofline);
-    r["roofline_relative_error"] = json!(job.roofline.map(|p| relative_error(measured, p)));
-    r["issue_model_ms"] = json!(issue);
-    r["issue_model_relative_error"] = json!(issue.map(|p| relative_error(measured, p)));
-    r["issue_model_host_ms"] = json!(model.map(|p| p.host_ms));
-    r["model_workload_hash"] = json!(w.content_hash);
-    r["calibration_row"] = json!(calibration_row(zoo, job));
-    r["profile_calibrated"] = json!(zoo.and_then(|z| z.profile.as_ref()).is_some_and(|p| p.calibration.is_some()));
-    r["within_memory"] = json!(job.within_memory);
-    // Measured before the executor told inputs from waits, a row ran add kernels beyond its
-    // plan; rows measured since say 0 (`Plan::extra_add_kernels`).
-    if r.get("extra_add_kernels").is_none() {
-        r["extra_add_kernels"] = json!(job.plan.extra_add_kernels());
-    }
-    if r["graphs"] == true {
-        let devices = r["gpus_present"].as_u64().unwrap_or(1) as usize;
-        r["graphs_per_sample"] = json!(issue::graphs_per_sample(&job.plan, devices));
-        r["concurrent_stages"] = json!(issue::concurrent_stages(&job.plan, devices));
-    }
+    let devices = r["gpus_present"].as_u64().unwrap_or(1) as usize;
+    let graphs = r["graphs"] == true;
+    let p = Predictions {
+        predicted_ms: job.predicted,
+        relative_error: relative_error(measured, job.predicted),
+        roofline_predicted_ms: job.roofline,
+        roofline_relative_error: job.roofline.map(|p| relative_error(measured, p)),
+        issue_model_ms: issue,
+        issue_model_relative_error: issue.map(|p| relative_error(measured, p)),
+        issue_model_host_ms: model.map(|p| p.host_ms),
+        model_workload_hash: w.content_hash.clone(),
+        calibration_row: calibration_row(zoo, job),
+        profile_calibrated: zoo.and_then(|z| z.profile.as_ref()).is_some_and(|p| p.calibration.is_some()),
+        within_memory: job.within_memory,
+        extra_add_kernels: r.get("extra_add_kernels").is_none().then(|| job.plan.extra_add_kernels() as u64),
+        graphs_per_sample: graphs.then(|| issue::graphs_per_sample(&job.plan, devices)),
+        concurrent_stages: graphs.then(|| issue::concurrent_stages(&job.plan, devices)),
+    };
+    set_fields(r, &p);
 }
