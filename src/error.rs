@@ -23,6 +23,9 @@ pub enum Error {
     /// An algorithm failed in a way that is not the workload's fault.
     #[error("{0}")]
     Algorithm(String),
+    /// The cell's time limit ran out before the algorithm had an answer: a `timeout` row.
+    #[error("{0}")]
+    TimedOut(String),
     /// The instance lies beyond what an exact method can enumerate (too many ideals): the
     /// runner records the cell as skipped, not failed.
     #[error("{0}")]

@@ -31,6 +31,7 @@
 //! - [`cli`]: the `bench` command line: argument parsing and dispatch.
 //! - [`dag`]: topological order (Kahn's algorithm), written once.
 //! - [`error`]: the library's typed errors.
+//! - [`strict_json`]: JSON read with duplicate keys refused, for every input file.
 
 // Graph code walks several arrays indexed by the same node or device; an index loop says that
 // more plainly than zipped iterators.
@@ -51,6 +52,7 @@ pub mod registry;
 pub mod results;
 pub mod run;
 pub mod solver;
+pub mod strict_json;
 pub mod workload;
 pub mod zoo;
 

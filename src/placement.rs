@@ -82,7 +82,7 @@ impl Split {
     /// Reads a split file (dnn-partitioning output, human-expert file or one of ours).
     pub fn load(path: &Path) -> Result<Split> {
         let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
-        let f: SplitFile = serde_json::from_str(&text).map_err(|e| {
+        let f: SplitFile = crate::strict_json::typed(&text).map_err(|e| {
             Error::input(
                 path,
                 format!("line {} column {}", e.line(), e.column()),

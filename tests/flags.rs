@@ -37,6 +37,12 @@ fn flags_out_of_range_exit_2_naming_the_flag_and_write_nothing() {
         (&["hios", &w, "--beta=-1", "--out", o], "--beta"),
         (&["compare", &w, &w, "--tolerance=-1"], "--tolerance"),
         (&["regress", "--tolerance=-1"], "--tolerance"),
+        (&["gen", "resnet50", "--image", "0", "--out", o], "--image"),
+        (&["gen", "randwire", "--ws-p", "2", "--out", o], "--ws-p"),
+        (&["gen", "randwire", "--channels", "0", "--out", o], "--channels"),
+        (&["gen", "resnet50", "--memory=-5", "--out", o], "--memory"),
+        (&["gen", "resnet50", "--batch", "0", "--out", o], "--batch"),
+        (&["gen", "bert", "--seq", "0", "--out", o], "--seq"),
     ];
     for (args, flag) in cases {
         let (code, err) = bench(args);
@@ -73,4 +79,49 @@ fn a_closed_pipe_ends_the_output_quietly() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(!err.contains("panicked"), "{err}");
     assert_ne!(out.status.code(), Some(101), "{err}");
+}
+
+/// Sizes a model cannot be built at (its windows larger than their input, a sequence longer
+/// than the position table) used to panic in the builder: exit 2, one line naming the first
+/// operator it cannot build, nothing written.
+#[test]
+fn a_model_too_small_or_too_long_is_refused_naming_the_operator() {
+    let out = std::env::temp_dir().join(format!("placebench-gen-{}.json", std::process::id()));
+    let o = out.to_str().unwrap();
+    let cases: &[(&[&str], &str)] = &[
+        (&["gen", "inception-v3", "--image", "10", "--out", o], "maxpool"),
+        (&["gen", "inception-v3", "--image", "1", "--out", o], "window"),
+        (&["gen", "bert", "--seq", "100000", "--out", o], "position table"),
+        (&["gen", "gpt", "--seq", "2000", "--out", o], "position table"),
+    ];
+    for (args, what) in cases {
+        let (code, err) = bench(args);
+        assert_eq!(code, Some(2), "{args:?}: {err}");
+        assert!(err.contains(what) && err.lines().count() == 1, "{args:?}: {err}");
+        assert!(!out.exists(), "{args:?} wrote {o}");
+    }
+}
+
+/// `bench hios` keeps `--time-limit` (the DP split ran 17 s at 1 s) and gives more GPUs than
+/// operators a skipped row (`--gpus 100000` ran for minutes).
+#[test]
+fn hios_keeps_its_time_limit_and_skips_more_gpus_than_operators() {
+    let w = Path::new(env!("CARGO_MANIFEST_DIR")).join("inputs/throughput/randwire_ops_inference.json");
+    let w = w.display().to_string();
+    let out = Command::new(env!("CARGO_BIN_EXE_bench"))
+        .args(["hios", &w, "--gpus", "8", "--gpus", "100000", "--time-limit", "1", "--quiet", "--json"])
+        .output()
+        .expect("bench runs");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let rows: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json rows");
+    for r in rows.as_array().expect("rows") {
+        let (name, status) = (r["workload"].as_str().unwrap(), r["status"].as_str().unwrap());
+        if name.ends_with("@k100000") {
+            assert_eq!(status, "skipped", "{r}");
+        } else {
+            // A limit is checked between steps: a generous margin, not a measure of speed.
+            assert!(r["wall_seconds"].as_f64().unwrap() < 15.0, "{r}");
+            assert!(["feasible", "timeout"].contains(&status), "{r}");
+        }
+    }
 }

@@ -108,6 +108,55 @@ fn nodes_not_array() {
     rejects("nodes_not_array.json", &["\"nodes\"", "expected an array"]);
 }
 
+/// serde_json would keep the second `maxFPGAs` silently; the loader refuses the file.
+#[test]
+fn duplicate_key() {
+    rejects("duplicate_key.json", &["line 4", "\"maxFPGAs\"", "duplicate key"]);
+}
+
+/// An empty graph is no workload (it used to be "optimal 0").
+#[test]
+fn empty_nodes() {
+    rejects("empty_nodes.json", &["\"nodes\"", "at least one node"]);
+}
+
+/// Each latency is finite, their sum is not: refused, not a "feasible, inf" row.
+#[test]
+fn latency_sum_overflows() {
+    rejects("latency_sum_overflows.json", &["\"cpuLatency\"", "overflows"]);
+}
+
+/// The parse error's column falls among multibyte characters: the message names the line
+/// (the field finder used to slice the line at a byte inside a character and panic).
+#[test]
+fn escape_after_multibyte() {
+    rejects("escape_after_multibyte.json", &["line 16", "invalid escape"]);
+}
+
+/// A UTF-8 byte-order mark (editors on Windows write one) is accepted.
+#[test]
+fn byte_order_mark_is_accepted() {
+    let w = load_workload(&fixture("byte_order_mark.json"), "bom").expect("loads");
+    assert_eq!(w.len(), 3);
+}
+
+/// `maxFPGAs` and `maxCPUs` of a billion used to abort the process (allocations sized by them);
+/// counts beyond the nodes are clamped, and the DP's optimum is that of three devices each.
+#[test]
+fn huge_device_counts_are_clamped_to_the_nodes() {
+    let w = load_workload(&fixture("huge_device_counts.json"), "huge").expect("loads");
+    assert_eq!((w.max_accs, w.max_cpus), (3, 3));
+    let cell = run_cell(&w, &Dp, Objective::Throughput, &RunOptions::default());
+    assert_eq!(cell.record.status, Status::Optimal, "{:?}", cell.record);
+    // More than three devices of a kind could not be used: the optimum of three accelerators
+    // and one CPU, computed apart.
+    let mut three = w.clone();
+    three.max_accs = 3;
+    three.max_cpus = 1;
+    let again = run_cell(&three, &Dp, Objective::Throughput, &RunOptions::default());
+    assert_eq!(cell.record.objective, again.record.objective);
+}
+
 /// A workload that loads but where nothing fits gets an `infeasible` row, not a crash.
 #[test]
 fn infeasible_memory_is_a_status() {

@@ -160,7 +160,7 @@ fn fuse_cycles(w: &Workload, uf: &mut UnionFind) -> Grouping {
         }
         let mut rep = vec![usize::MAX; g.count];
         let mut merged = false;
-        for scc in petgraph::algo::tarjan_scc(&pg).into_iter().filter(|s| s.len() > 1) {
+        for scc in petgraph::algo::kosaraju_scc(&pg).into_iter().filter(|s| s.len() > 1) {
             for ix in &scc {
                 rep[ix.index()] = scc[0].index();
             }

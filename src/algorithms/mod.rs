@@ -53,13 +53,27 @@ pub struct RunOptions {
     pub expert_dirs: Vec<PathBuf>,
     /// Integer programs: options of the solver and the formulations.
     pub ip: IpOptions,
+    /// When the cell began: its time limit counts from here, whatever it runs (an IP's warm
+    /// start and its solver share one budget). The runner sets it as each cell starts.
+    pub started: std::time::Instant,
 }
 
 impl RunOptions {
-    /// When the time limit runs out, counted from now; none without a finite limit.
+    /// When the time limit runs out, counted from `started`; none without a finite limit.
     pub fn deadline(&self) -> Option<std::time::Instant> {
         let limit = self.time_limit.filter(|t| t.is_finite() && *t >= 0.0)?;
-        std::time::Instant::now().checked_add(std::time::Duration::try_from_secs_f64(limit).ok()?)
+        self.started.checked_add(std::time::Duration::try_from_secs_f64(limit).ok()?)
+    }
+
+    /// Seconds left of the time limit (0 once it passed); none without a finite limit.
+    pub fn remaining(&self) -> Option<f64> {
+        let d = self.deadline()?;
+        Some(d.saturating_duration_since(std::time::Instant::now()).as_secs_f64())
+    }
+
+    /// These options for a cell starting now.
+    pub fn for_cell(&self) -> RunOptions {
+        RunOptions { started: std::time::Instant::now(), ..self.clone() }
     }
 }
 
@@ -72,6 +86,7 @@ impl Default for RunOptions {
             restarts: 10,
             expert_dirs: Vec::new(),
             ip: IpOptions::default(),
+            started: std::time::Instant::now(),
         }
     }
 }

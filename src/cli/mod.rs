@@ -64,6 +64,7 @@ fn place(kind: Objective, a: PlaceArgs, subgraphs_per_device: usize) -> Result<i
         restarts: a.restarts,
         expert_dirs,
         ip: a.ip.options(subgraphs_per_device),
+        ..RunOptions::default()
     };
     let bar = progress_bar(workloads.len() * algos.len(), a.common.quiet);
     let mut results = run_all(&workloads, &algos, kind, &opts, bar.as_ref());

@@ -69,8 +69,16 @@ impl Cell for SchedulingCell<'_> {
         r
     }
 
+    fn applicable(&self) -> std::result::Result<(), crate::family::NotApplicable> {
+        let (k, n) = (self.options.gpus, self.problem.len());
+        if k > n {
+            return Err(crate::family::NotApplicable(format!("{k} GPUs for {n} operators: some would stay idle")));
+        }
+        Ok(())
+    }
+
     fn attempt(&self) -> Result<Scheduled> {
-        self.scheduler.schedule(&self.problem, self.workload, &self.options)
+        self.scheduler.schedule(&self.problem, self.workload, &self.options.for_cell())
     }
 
     fn judge(&self, (schedule, claimed): Scheduled, mut r: Record) -> CellResult {

@@ -71,7 +71,9 @@ impl ScheduleFile {
     /// Reads a schedule file; a malformed one or a newer version is an error naming the file.
     pub fn load(path: &Path) -> Result<ScheduleFile> {
         let bytes = crate::workload::read_file(path)?;
-        let f: ScheduleFile = serde_json::from_slice(&bytes)
+        let text =
+            std::str::from_utf8(&bytes).map_err(|e| Error::input(path, "file", format!("not UTF-8 text: {e}")))?;
+        let f: ScheduleFile = crate::strict_json::typed(text)
             .map_err(|e| Error::input(path, format!("line {} column {}", e.line(), e.column()), e.to_string()))?;
         if f.schema_version > SCHEDULE_SCHEMA_VERSION {
             return Err(Error::input(

@@ -124,8 +124,9 @@ pub fn hios_records(a: &HiosArgs) -> Result<(Vec<Record>, Vec<ScheduleFile>)> {
                 window: a.window,
                 streams: a.streams,
                 max_group: a.max_group,
-                part: HiosOptions::default().part,
                 faithful: a.faithful,
+                time_limit: a.common.time_limit,
+                ..HiosOptions::default()
             };
             SchedulingCell::new(w, s, contention, o, a.common.seed)
         })

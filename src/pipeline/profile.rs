@@ -335,6 +335,7 @@ pub fn profile(a: ProfileOptions) -> Result<i32> {
     }
     let info = crate::gpu::probe().map_err(gpu_err("bench profile"))?;
     let g = build(&spec);
+    g.check_shapes()?;
     eprintln!("{} x {} ({}): profiling {} operators", info.devices, info.name, info.driver, g.ops.len());
     let bar = crate::run::progress_bar(g.ops.len(), false);
     let profile = crate::gpu::profile_ops(&g, a.warmup, a.runs, || {

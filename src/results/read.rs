@@ -31,7 +31,7 @@ pub fn load_results(path: &Path) -> Result<(Option<RunMetadata>, Vec<Record>)> {
         metadata: Option<RunMetadata>,
         records: Vec<Record>,
     }
-    let f: ResultsFile = serde_json::from_str(&text).map_err(|e| {
+    let f: ResultsFile = crate::strict_json::typed(&text).map_err(|e| {
         Error::input(&file, format!("line {} column {}", e.line(), e.column()), format!("not a results file: {e}"))
     })?;
     Ok((f.metadata, f.records))

@@ -54,6 +54,11 @@ pub fn run_one<C: Cell>(cell: &C) -> CellResult {
     record.wall_seconds = start.elapsed().as_secs_f64();
     match answer {
         Ok(Ok(a)) => cell.judge(a, record),
+        Ok(Err(Error::TimedOut(why))) => {
+            record.status = Status::Timeout;
+            record.message = why;
+            CellResult { record, artifact: None }
+        }
         Ok(Err(Error::OutOfReach(why))) => {
             record.status = Status::Skipped;
             record.message = why;

@@ -3,7 +3,6 @@
 
 use super::{Header, Node, Workload};
 use crate::error::{Error, Result};
-use petgraph::graph::DiGraph;
 use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
@@ -41,7 +40,9 @@ pub fn file_stem(path: &Path) -> String {
 pub fn parse_workload(bytes: &[u8], file: &Path, name: &str) -> Result<Workload> {
     let err = |location: String, message: String| Error::input(file, location, message);
     let text = std::str::from_utf8(bytes).map_err(|e| err("file".into(), format!("not UTF-8 text: {e}")))?;
-    let root: Value = serde_json::from_str(text).map_err(|e| {
+    // A byte-order mark is no part of JSON, but editors on Windows write one.
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    let root: Value = crate::strict_json::value(text).map_err(|e| {
         let field = field_at(text, e.line(), e.column()).map(|f| format!(", in field \"{f}\"")).unwrap_or_default();
         err(format!("line {} column {}{field}", e.line(), e.column()), format!("not valid JSON: {e}"))
     })?;
@@ -52,6 +53,12 @@ pub fn parse_workload(bytes: &[u8], file: &Path, name: &str) -> Result<Workload>
     let max_cpus = f.count("maxCPUs")?;
     let raw_nodes = f.array("nodes")?;
     let raw_edges = f.array("edges")?;
+    if raw_nodes.is_empty() {
+        return Err(f.error("nodes", "empty: a workload has at least one node"));
+    }
+    // More devices of a kind than nodes cannot be used; counts beyond them are clamped, so that
+    // no algorithm sizes anything by a count of a billion.
+    let (max_accs, max_cpus) = (max_accs.min(raw_nodes.len()), max_cpus.min(raw_nodes.len()));
 
     let mut nodes = Vec::with_capacity(raw_nodes.len());
     let mut index: HashMap<i64, usize> = HashMap::new();
@@ -133,6 +140,7 @@ pub fn parse_workload(bytes: &[u8], file: &Path, name: &str) -> Result<Workload>
         edges.push((src, dst));
     }
     check_acyclic(&nodes, &edges, file)?;
+    check_sums(&nodes, &out_cost, file)?;
 
     let out_cost = out_cost.into_iter().map(|c| c.map_or(0.0, |(c, _)| c)).collect();
     let hash = format!("{:x}", Sha256::digest(bytes));
@@ -140,23 +148,61 @@ pub fn parse_workload(bytes: &[u8], file: &Path, name: &str) -> Result<Workload>
     Ok(Workload::from_parts(header, nodes, edges, out_cost))
 }
 
-/// Fails with the ids of the nodes on one cycle, if the graph has any.
+/// Fails with the ids of the nodes on one cycle, if the graph has any. Iterative (Kahn's
+/// order, then a walk back along predecessors among what it could not order), so that no
+/// graph is too deep for the stack.
 fn check_acyclic(nodes: &[Node], edges: &[(usize, usize)], file: &Path) -> Result<()> {
-    let mut g = DiGraph::<(), ()>::with_capacity(nodes.len(), edges.len());
-    for _ in nodes {
-        g.add_node(());
-    }
+    let n = nodes.len();
+    let mut succ = vec![Vec::new(); n];
+    let mut pred = vec![Vec::new(); n];
     for &(u, v) in edges {
-        g.add_edge(petgraph::graph::NodeIndex::new(u), petgraph::graph::NodeIndex::new(v), ());
+        succ[u].push(v);
+        pred[v].push(u);
     }
-    if petgraph::algo::toposort(&g, None).is_ok() {
+    let order = crate::dag::topological_order(n, &succ, crate::dag::Ready::Fifo);
+    if order.len() == n {
         return Ok(());
     }
-    let scc = petgraph::algo::tarjan_scc(&g).into_iter().find(|c| c.len() > 1).unwrap_or_default();
-    let mut ids: Vec<i64> = scc.iter().map(|ix| nodes[ix.index()].id).collect();
+    let mut ordered = vec![false; n];
+    for &v in &order {
+        ordered[v] = true;
+    }
+    // Every node left has a predecessor left: walking back must come round.
+    let start = (0..n).find(|&v| !ordered[v]).expect("some node is unordered");
+    let mut seen = vec![usize::MAX; n];
+    let mut path = Vec::new();
+    let mut v = start;
+    while seen[v] == usize::MAX {
+        seen[v] = path.len();
+        path.push(v);
+        v = *pred[v].iter().find(|&&u| !ordered[u]).expect("an unordered node has an unordered predecessor");
+    }
+    let mut ids: Vec<i64> = path[seen[v]..].iter().map(|&x| nodes[x].id).collect();
     ids.sort_unstable();
-    let list: Vec<String> = ids.iter().map(i64::to_string).collect();
+    const SHOWN: usize = 20;
+    let mut list: Vec<String> = ids.iter().take(SHOWN).map(i64::to_string).collect();
+    if ids.len() > SHOWN {
+        list.push(format!("and {} more", ids.len() - SHOWN));
+    }
     Err(Error::input(file, "edges", format!("the graph has a cycle through nodes {}", list.join(", "))))
+}
+
+/// Fails where a sum the models take overflows: every node on one device, every transfer.
+fn check_sums(nodes: &[Node], out_cost: &[Option<(f64, usize)>], file: &Path) -> Result<()> {
+    let sums = [
+        ("cpuLatency", nodes.iter().map(|n| n.cpu_latency).sum::<f64>()),
+        ("fpgaLatency", nodes.iter().map(|n| n.acc_latency).sum::<f64>()),
+        ("size", nodes.iter().map(|n| n.size).sum::<f64>()),
+    ];
+    for (field, sum) in sums {
+        if !sum.is_finite() {
+            return Err(Error::input(file, format!("nodes: field \"{field}\""), "the sum over all nodes overflows"));
+        }
+    }
+    if !out_cost.iter().flatten().map(|c| c.0).sum::<f64>().is_finite() {
+        return Err(Error::input(file, "edges: field \"cost\"", "the sum over all edges overflows"));
+    }
+    Ok(())
 }
 
 /// Typed access to the fields of one JSON object, with errors that say where.
@@ -234,7 +280,12 @@ fn kind(v: &Value) -> String {
 /// out-of-range number or a `NaN` literal: the last `"key":` before that column on that line.
 fn field_at(text: &str, line: usize, column: usize) -> Option<String> {
     let l = text.lines().nth(line.checked_sub(1)?)?;
-    let upto = &l[..column.min(l.len())];
+    // serde_json counts columns in bytes; a multibyte character may straddle one.
+    let mut end = column.min(l.len());
+    while !l.is_char_boundary(end) {
+        end -= 1;
+    }
+    let upto = &l[..end];
     let colon = upto.rfind(':')?;
     let key_end = upto[..colon].rfind('"')?;
     let key_start = upto[..key_end].rfind('"')?;

@@ -130,7 +130,7 @@ impl CostModel {
                 let text = std::fs::read_to_string(p).map_err(|_| {
                     Error::Usage(format!("--device {accelerator}: not a preset (h100, h200) nor a readable file"))
                 })?;
-                serde_json::from_str(&text).map_err(|e| Error::input(p, "device file", e.to_string()))?
+                crate::strict_json::typed(&text).map_err(|e| Error::input(p, "device file", e.to_string()))?
             }
         };
         let link =

@@ -80,19 +80,39 @@ impl Op {
 pub struct OpGraph {
     pub ops: Vec<Op>,
     block: String,
+    /// The first operator the sizes asked for could not build (a window larger than its input,
+    /// operands of different shapes): the graph is unusable, and `check_shapes` says why.
+    broken: Option<String>,
 }
 
 fn numel(shape: &[usize]) -> f64 {
     shape.iter().product::<usize>() as f64
 }
 
-/// Output size of a convolution or pooling window along one axis.
-fn window(size: usize, k: usize, stride: usize, pad: usize) -> usize {
-    assert!(size + 2 * pad >= k, "window {k} larger than padded input {size}+2*{pad}");
-    (size + 2 * pad - k) / stride + 1
+/// Output size of a convolution or pooling window along one axis (`None`: the window does not
+/// fit the padded input).
+fn window(size: usize, k: usize, stride: usize, pad: usize) -> Option<usize> {
+    (size + 2 * pad >= k && stride > 0).then(|| (size + 2 * pad - k) / stride + 1)
 }
 
 impl OpGraph {
+    /// Records that `name` cannot be built as asked (the first such operator is reported).
+    pub(crate) fn broken(&mut self, name: &str, why: String) {
+        if self.broken.is_none() {
+            let block = if self.block.is_empty() { String::new() } else { format!("{}.", self.block) };
+            self.broken = Some(format!("{block}{name}: {why}"));
+        }
+    }
+
+    /// The output size of a window along one axis, recording a window that does not fit (its
+    /// output then has size 0).
+    fn window(&mut self, name: &str, size: usize, k: usize, stride: usize, pad: usize) -> usize {
+        window(size, k, stride, pad).unwrap_or_else(|| {
+            self.broken(name, format!("window {k} larger than the padded input {size} + 2 x {pad}"));
+            0
+        })
+    }
+
     /// Operators added from now on belong to `name`.
     pub fn block(&mut self, name: impl Into<String>) {
         self.block = name.into();
@@ -137,9 +157,11 @@ impl OpGraph {
         groups: usize,
     ) -> usize {
         let [n, c, h, w] = self.shape(x).try_into().expect("conv takes NCHW");
-        assert!(c % groups == 0 && out % groups == 0, "{name}: channels {c}->{out} not divisible by {groups} groups");
-        let shape = vec![n, out, window(h, k.0, s.0, p.0), window(w, k.1, s.1, p.1)];
-        let per_out = (c / groups * k.0 * k.1) as u64;
+        if groups == 0 || c % groups != 0 || out % groups != 0 {
+            self.broken(name, format!("channels {c} -> {out} not divisible into {groups} groups"));
+        }
+        let shape = vec![n, out, self.window(name, h, k.0, s.0, p.0), self.window(name, w, k.1, s.1, p.1)];
+        let per_out = (c / groups.max(1) * k.0 * k.1) as u64;
         let flops = 2.0 * numel(&shape) * per_out as f64;
         self.push(name, OpKind::Conv, &[x], shape, per_out * out as u64, flops, Attrs::Conv { k, s, p, groups })
     }
@@ -190,7 +212,7 @@ impl OpGraph {
 
     fn pool(&mut self, name: &str, x: usize, k: usize, s: usize, p: usize, max: bool) -> usize {
         let [n, c, h, w] = self.shape(x).try_into().expect("pool takes NCHW");
-        let shape = vec![n, c, window(h, k, s, p), window(w, k, s, p)];
+        let shape = vec![n, c, self.window(name, h, k, s, p), self.window(name, w, k, s, p)];
         let flops = numel(&shape) * (k * k) as f64;
         self.push(name, OpKind::Pool, &[x], shape, 0, flops, Attrs::Pool { k, s, p, max })
     }
@@ -205,8 +227,9 @@ impl OpGraph {
     /// Element-wise sum of operands of one shape.
     pub fn add(&mut self, name: &str, xs: &[usize]) -> usize {
         let shape = self.shape(xs[0]).to_vec();
-        for &x in xs {
-            assert_eq!(self.shape(x), &shape[..], "{name}: adding shapes that differ");
+        if let Some(&x) = xs.iter().find(|&&x| self.shape(x) != &shape[..]) {
+            let why = format!("adding shapes that differ ({:?} and {shape:?})", self.shape(x));
+            self.broken(name, why);
         }
         let flops = numel(&shape) * (xs.len() - 1) as f64;
         self.push(name, OpKind::Add, xs, shape, 0, flops, Attrs::None)
@@ -217,12 +240,11 @@ impl OpGraph {
         let mut shape = self.shape(xs[0]).to_vec();
         shape[1] = 0;
         for &x in xs {
-            let s = self.shape(x);
-            assert!(
-                s.len() == shape.len() && s[0] == shape[0] && s[2..] == shape[2..],
-                "{name}: concatenating {s:?} with {shape:?}"
-            );
-            shape[1] += s[1];
+            let s = self.shape(x).to_vec();
+            if s.len() != shape.len() || s[0] != shape[0] || s[2..] != shape[2..] {
+                self.broken(name, format!("concatenating {s:?} with {shape:?}"));
+            }
+            shape[1] += s.get(1).copied().unwrap_or(0);
         }
         self.push(name, OpKind::Concat, xs, shape, 0, 0.0, Attrs::None)
     }
@@ -282,6 +304,9 @@ impl OpGraph {
 
     /// Every edge carries exactly the shape its consumer was built for.
     pub fn check_shapes(&self) -> crate::Result<()> {
+        if let Some(why) = &self.broken {
+            return Err(crate::Error::Usage(format!("the model cannot be built at these sizes: {why}")));
+        }
         for op in &self.ops {
             for (i, &x) in op.inputs.iter().enumerate() {
                 if x >= self.ops.len() || self.ops[x].shape != op.input_shapes[i] {

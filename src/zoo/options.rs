@@ -4,6 +4,7 @@ use super::export::{ExportOptions, Granularity};
 use super::randwire::RandWire;
 use super::{GenSpec, Model};
 use crate::error::{Error, Result};
+use crate::run::parse::{at_least_one, fraction, non_negative};
 use clap::Args;
 use std::path::PathBuf;
 
@@ -15,17 +16,18 @@ pub struct GenOptions {
     /// Regenerate every workload of inputs/ (run from the repository root).
     #[arg(long)]
     pub embedded: bool,
-    /// Samples per batch.
-    #[arg(long, default_value_t = 1)]
+    /// Samples per batch (at least 1).
+    #[arg(long, default_value_t = 1, value_parser = at_least_one)]
     pub batch: usize,
-    /// Square image side for the CNNs (Inception-v3 is usually 299).
-    #[arg(long, default_value_t = 224)]
+    /// Square image side for the CNNs (Inception-v3 is usually 299; too small a side for a
+    /// model's windows is refused, naming the first operator it cannot build).
+    #[arg(long, default_value_t = 224, value_parser = at_least_one)]
     pub image: usize,
-    /// Sequence length for the transformers.
-    #[arg(long, default_value_t = 128)]
+    /// Sequence length for the transformers (at least 1; at most 512 for BERT, 1024 for GPT).
+    #[arg(long, default_value_t = 128, value_parser = at_least_one)]
     pub seq: usize,
-    /// Layers of the transformers.
-    #[arg(long, default_value_t = 12)]
+    /// Layers of the transformers (at least 1).
+    #[arg(long, default_value_t = 12, value_parser = at_least_one)]
     pub layers: usize,
     /// One node per operator, or one per layer (block).
     #[arg(long, value_enum, default_value = "op")]
@@ -45,23 +47,23 @@ pub struct GenOptions {
     /// maxCPUs.
     #[arg(long, default_value_t = 1)]
     pub cpus: usize,
-    /// maxSizePerFPGA in bytes (default: --memory-fraction of the model's size).
-    #[arg(long)]
+    /// maxSizePerFPGA in bytes, at least 0 (default: --memory-fraction of the model's size).
+    #[arg(long, value_parser = non_negative)]
     pub memory: Option<f64>,
-    /// Without --memory, each accelerator holds this fraction of the model.
-    #[arg(long, default_value_t = 0.35)]
+    /// Without --memory, each accelerator holds this fraction of the model (at least 0).
+    #[arg(long, default_value_t = 0.35, value_parser = non_negative)]
     pub memory_fraction: f64,
-    /// RandWire: nodes N of the Watts–Strogatz graphs.
-    #[arg(long, default_value_t = 32)]
+    /// RandWire: nodes N of the Watts–Strogatz graphs (at least 1).
+    #[arg(long, default_value_t = 32, value_parser = at_least_one)]
     pub ws_nodes: usize,
     /// RandWire: neighbours K of each node before rewiring.
     #[arg(long, default_value_t = 4)]
     pub ws_k: usize,
-    /// RandWire: rewiring probability P.
-    #[arg(long, default_value_t = 0.75)]
+    /// RandWire: rewiring probability P, from 0 to 1.
+    #[arg(long, default_value_t = 0.75, value_parser = fraction)]
     pub ws_p: f64,
-    /// RandWire: channels C of the first random stage.
-    #[arg(long, default_value_t = 78)]
+    /// RandWire: channels C of the first random stage (at least 1).
+    #[arg(long, default_value_t = 78, value_parser = at_least_one)]
     pub channels: usize,
     /// RandWire: seed of the random graphs.
     #[arg(long, default_value_t = 0)]

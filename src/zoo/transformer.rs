@@ -58,9 +58,11 @@ fn layer(g: &mut OpGraph, t: &Transformer, x: usize, batch: usize, seq: usize, p
 
 /// A BERT encoder with its pooler (`layers` layers of BERT-base width).
 pub fn bert(t: &Transformer, batch: usize, seq: usize) -> OpGraph {
-    assert!(seq <= t.max_positions, "sequence longer than the position table");
     let mut g = OpGraph::default();
     let ids = g.input("input_ids", vec![batch, seq]);
+    if seq > t.max_positions {
+        g.broken("input_ids", format!("a sequence of {seq} is longer than the position table ({})", t.max_positions));
+    }
     g.block("embeddings");
     let w = g.embedding("word_embeddings", ids, t.vocab, t.hidden);
     let p = g.embedding("position_embeddings", ids, t.max_positions, t.hidden);
@@ -81,9 +83,11 @@ pub fn bert(t: &Transformer, batch: usize, seq: usize) -> OpGraph {
 
 /// A GPT-style decoder (pre-norm, tied output embedding counted once).
 pub fn gpt(t: &Transformer, batch: usize, seq: usize) -> OpGraph {
-    assert!(seq <= t.max_positions, "sequence longer than the position table");
     let mut g = OpGraph::default();
     let ids = g.input("input_ids", vec![batch, seq]);
+    if seq > t.max_positions {
+        g.broken("input_ids", format!("a sequence of {seq} is longer than the position table ({})", t.max_positions));
+    }
     g.block("embeddings");
     let w = g.embedding("wte", ids, t.vocab, t.hidden);
     let p = g.embedding("wpe", ids, t.max_positions, t.hidden);

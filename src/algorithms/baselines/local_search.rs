@@ -227,6 +227,11 @@ impl<'a> State<'a> {
             }
             let mut best: Option<(Score, usize, usize)> = None;
             for a in 0..self.atoms.len() {
+                // One step scans every move: on a large graph with many devices that alone can
+                // outlast the limit, so the clock is read within it too.
+                if a % 256 == 255 && deadline.is_some_and(|d| Instant::now() > d) {
+                    return true;
+                }
                 if !self.atoms.supported[a] {
                     continue;
                 }

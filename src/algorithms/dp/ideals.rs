@@ -3,6 +3,22 @@
 
 use crate::algorithms::atoms::Atoms;
 use std::collections::HashMap;
+use std::time::Instant;
+
+/// The most memory the ideals' bitsets may take (64-bit words: 2 GiB); a long chain of
+/// 100,000 atoms has as many ideals, each a bitset of all of them, and would take 1.25 GB.
+pub const WORDS_LIMIT: usize = 1 << 28;
+
+/// Why the ideals were not all enumerated.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stop {
+    /// More ideals than the limit (the count found so far).
+    Ideals(usize),
+    /// Their bitsets would pass `WORDS_LIMIT` (the ideals found so far).
+    Memory(usize),
+    /// The deadline passed.
+    Deadline,
+}
 
 /// Ideals sorted by size (level), each a bitset over atoms.
 pub struct Lattice {
@@ -44,8 +60,8 @@ impl Lattice {
     }
 }
 
-/// Enumerates the ideals; `Err(count)` if there are more than `limit`.
-pub fn enumerate(atoms: &Atoms, limit: usize) -> Result<Lattice, usize> {
+/// Enumerates the ideals, stopping at more than `limit`, at `WORDS_LIMIT` and at `deadline`.
+pub fn enumerate(atoms: &Atoms, limit: usize, deadline: Option<Instant>) -> Result<Lattice, Stop> {
     let n = atoms.len();
     let words = n.div_ceil(64).max(1);
     let mut bits = vec![0u64; words];
@@ -56,6 +72,10 @@ pub fn enumerate(atoms: &Atoms, limit: usize) -> Result<Lattice, usize> {
         let (lo, hi) = (level_start[level], level_start[level + 1]);
         let mut index: HashMap<Vec<u64>, u32> = HashMap::new();
         for i in lo..hi {
+            // A clock read per 64 ideals: each ideal scans every atom.
+            if i % 64 == 0 && deadline.is_some_and(|d| Instant::now() > d) {
+                return Err(Stop::Deadline);
+            }
             let base = i * words;
             for a in 0..n {
                 let has = |x: usize| bits[base + x / 64] >> (x % 64) & 1 == 1;
@@ -69,7 +89,10 @@ pub fn enumerate(atoms: &Atoms, limit: usize) -> Result<Lattice, usize> {
                     None => {
                         let id = (hi + index.len()) as u32;
                         if id as usize >= limit {
-                            return Err(id as usize + 1);
+                            return Err(Stop::Ideals(id as usize + 1));
+                        }
+                        if bits.len() + words > WORDS_LIMIT {
+                            return Err(Stop::Memory(id as usize));
                         }
                         index.insert(candidate.clone(), id);
                         bits.extend_from_slice(&candidate);

@@ -103,12 +103,22 @@ pub fn solve_atoms(
     bound: f64,
     deadline: Option<Instant>,
 ) -> Result<(DpAnswer, usize, DpStats)> {
-    let lattice = ideals::enumerate(atoms, IDEALS_LIMIT).map_err(|count| {
-        Error::OutOfReach(format!(
-            "the forward graph has more than {} ideals ({count} found): too wide for the exact DP",
-            IDEALS_LIMIT
-        ))
-    })?;
+    let lattice = match ideals::enumerate(atoms, IDEALS_LIMIT, deadline) {
+        Ok(l) => l,
+        Err(ideals::Stop::Deadline) => return Ok((DpAnswer::TimedOut, 0, DpStats::default())),
+        Err(ideals::Stop::Ideals(count)) => {
+            return Err(Error::OutOfReach(format!(
+                "the forward graph has more than {IDEALS_LIMIT} ideals ({count} found): too wide for the exact DP"
+            )))
+        }
+        Err(ideals::Stop::Memory(count)) => {
+            return Err(Error::OutOfReach(format!(
+                "the ideals of {} atoms would take more than {} GiB ({count} found): too many atoms for the exact DP",
+                atoms.len(),
+                (ideals::WORDS_LIMIT * 8) >> 30
+            )))
+        }
+    };
     let mut stats = DpStats::default();
     let answer = engine::solve(w, atoms, &lattice, bound, deadline, &mut stats);
     Ok((answer, lattice.len(), stats))

@@ -79,10 +79,15 @@ pub(crate) fn chosen_slots(x: &Assign, report: &SolveReport) -> Vec<usize> {
         .collect()
 }
 
-/// Solver options from the run options; `default_limit` when no `--time-limit` is given.
+/// Solver options from the run options: what is left of the cell's time limit, or
+/// `default_limit` when no `--time-limit` is given.
 pub(crate) fn solve_options(opts: &RunOptions, default_limit: f64) -> SolveOptions {
+    let limit = match opts.time_limit {
+        None => Some(default_limit),
+        Some(_) => opts.remaining(),
+    };
     SolveOptions {
-        time_limit: opts.time_limit.unwrap_or(default_limit),
+        time_limit: limit.unwrap_or(f64::INFINITY),
         mip_gap: opts.ip.mip_gap,
         threads: opts.threads,
         seed: opts.seed,

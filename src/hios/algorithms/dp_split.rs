@@ -19,20 +19,23 @@ impl Scheduler for DpSplit {
     }
 
     fn schedule(&self, p: &Problem, w: &Workload, o: &HiosOptions) -> Result<Scheduled> {
-        dp_split(p, w, o.gpus)
+        dp_split(p, w, o)
     }
 }
 
 /// The max-load DP's split over K accelerators (no CPU, no memory limit), each GPU's
 /// operators in LST order.
-fn dp_split(p: &Problem, w: &Workload, k: usize) -> Result<Scheduled> {
+fn dp_split(p: &Problem, w: &Workload, o: &HiosOptions) -> Result<Scheduled> {
+    let k = o.gpus;
     // GPUs run every operator and hold any of these models.
     let mut wk = w.clone();
     wk.max_accs = k;
     wk.max_cpus = 0;
     wk.max_size_per_acc = f64::INFINITY;
     wk.nodes.iter_mut().for_each(|v| v.supported_on_acc = true);
-    let outcome = Dp.run(&wk, &RunOptions::default())?;
+    let opts = RunOptions { time_limit: o.time_limit, started: o.started, ..RunOptions::default() };
+    let outcome = Dp.run(&wk, &opts)?;
+    o.check_time()?;
     let placement = outcome.placement.ok_or_else(|| Error::Algorithm("the DP found no split".into()))?;
     let gpu_of = placement.device.iter().map(|d| if let Device::Acc(j) = d { *j } else { 0 }).collect();
     let s = Schedule::sequential_on(gpu_of, k, &lst_order(p));

@@ -38,6 +38,7 @@ pub fn intra_pass(p: &Problem, mut best: Schedule, o: &HiosOptions) -> Result<Sc
     let mut unvisited: Vec<Vec<usize>> =
         best.stages.iter().map(|st| st.iter().flat_map(|s| s.iter().flatten().copied()).collect()).collect();
     for v in walk_order(p, o.faithful) {
+        o.check_time()?;
         let g = best.gpu_of[v];
         if !unvisited[g].contains(&v) {
             continue;

@@ -17,7 +17,7 @@ impl Scheduler for Ios {
     }
 
     fn schedule(&self, p: &Problem, _w: &Workload, o: &HiosOptions) -> Result<Scheduled> {
-        Ok(ios(p, o.gpus, o))
+        ios(p, o.gpus, o)
     }
 }
 
@@ -25,10 +25,11 @@ impl Scheduler for Ios {
 /// of `o.part`; in each part a DP over its sets of operators picks the last stage (up to
 /// `o.max_group` independent operators run as concurrent streams) that minimises the sum of
 /// stage times.
-fn ios(p: &Problem, k: usize, o: &HiosOptions) -> (Schedule, f64) {
+fn ios(p: &Problem, k: usize, o: &HiosOptions) -> Result<(Schedule, f64)> {
     let mut stages: Vec<Stage> = Vec::new();
     let mut total = 0.0;
     for part in p.order.chunks(o.part.clamp(1, 16)) {
+        o.check_time()?;
         let m = part.len();
         let idx = |v: usize| part.iter().position(|&x| x == v);
         // In-part predecessors and successors as bit masks.
@@ -78,5 +79,5 @@ fn ios(p: &Problem, k: usize, o: &HiosOptions) -> (Schedule, f64) {
     }
     let mut all = vec![Vec::new(); k];
     all[0] = stages;
-    (Schedule { gpus: k, gpu_of: vec![0; p.len()], stages: all }, total)
+    Ok((Schedule { gpus: k, gpu_of: vec![0; p.len()], stages: all }, total))
 }

@@ -29,7 +29,7 @@ impl Scheduler for HiosLp {
     }
 
     fn schedule(&self, p: &Problem, _w: &Workload, o: &HiosOptions) -> Result<Scheduled> {
-        let s = hios_lp(p, o.gpus, o.faithful)?;
+        let s = hios_lp(p, o)?;
         finish(p, s, self.intra, o)
     }
 }
@@ -67,12 +67,14 @@ fn partial_latency(p: &Problem, gpu_of: &[Option<usize>], k: usize, order: &[usi
 /// HIOS-LP: repeatedly take the longest remaining path (node times plus every transfer) and
 /// put its unplaced operators on the GPU that gives the placed part the least latency. If
 /// the result is slower than one GPU, one GPU is kept (a guarantee the reference lacks).
-pub fn hios_lp(p: &Problem, k: usize, faithful: bool) -> Result<Schedule> {
+pub fn hios_lp(p: &Problem, o: &HiosOptions) -> Result<Schedule> {
+    let (k, faithful) = (o.gpus, o.faithful);
     let n = p.len();
     let order = walk_order(p, faithful);
     let mut remaining: Vec<Vec<bool>> = p.succ.iter().map(|s| vec![true; s.len()]).collect();
     let mut gpu_of: Vec<Option<usize>> = vec![None; n];
     loop {
+        o.check_time()?;
         // Longest path over remaining edges, by dynamic programming in topological order.
         let mut best = vec![f64::NEG_INFINITY; n];
         let mut from = vec![usize::MAX; n];

@@ -41,11 +41,42 @@ pub struct HiosOptions {
     /// predecessor only, and the intra window stuck at the first pair it rejects (see
     /// `docs/hios.md`).
     pub faithful: bool,
+    /// Seconds a cell may take (none: no limit), counted from `started`.
+    pub time_limit: Option<f64>,
+    /// When the cell began (the runner sets it as each cell starts).
+    pub started: std::time::Instant,
+}
+
+impl HiosOptions {
+    /// These options for a cell starting now.
+    pub fn for_cell(&self) -> HiosOptions {
+        HiosOptions { started: std::time::Instant::now(), ..self.clone() }
+    }
+
+    /// A timeout once the cell's limit passed, checked between an algorithm's steps.
+    pub fn check_time(&self) -> Result<()> {
+        let limit = self.time_limit.filter(|t| t.is_finite());
+        match limit {
+            Some(t) if self.started.elapsed().as_secs_f64() > t => {
+                Err(Error::TimedOut(format!("the time limit of {t} s ran out")))
+            }
+            _ => Ok(()),
+        }
+    }
 }
 
 impl Default for HiosOptions {
     fn default() -> Self {
-        HiosOptions { gpus: 2, window: 2, streams: 2, max_group: 3, part: 10, faithful: false }
+        HiosOptions {
+            gpus: 2,
+            window: 2,
+            streams: 2,
+            max_group: 3,
+            part: 10,
+            faithful: false,
+            time_limit: None,
+            started: std::time::Instant::now(),
+        }
     }
 }
 
@@ -76,6 +107,7 @@ pub fn run(name: &str, p: &Problem, w: &Workload, o: &HiosOptions) -> Result<Sch
 
 /// Simulates `s` (after the intra pass when `intra`) and returns it with its latency.
 fn finish(p: &Problem, s: Schedule, intra: bool, o: &HiosOptions) -> Result<Scheduled> {
+    o.check_time()?;
     let s = if intra { intra_pass(p, s, o)? } else { s };
     let l = super::simulate(p, &s)?.latency;
     Ok((s, l))

@@ -29,7 +29,7 @@ impl Scheduler for HiosMr {
     }
 
     fn schedule(&self, p: &Problem, _w: &Workload, o: &HiosOptions) -> Result<Scheduled> {
-        let (s, claimed) = hios_mr(p, o.gpus, o.faithful);
+        let (s, claimed) = hios_mr(p, o)?;
         // The faithful DP's own makespan ignores all but the first predecessor, so it is not a
         // claim about the schedule: report the simulator's latency instead.
         if self.intra || o.faithful {
@@ -43,7 +43,8 @@ impl Scheduler for HiosMr {
 /// HIOS-MR, the intended DP: operators in LST order; state (position, GPU) keeps
 /// the best history; the next operator on GPU k starts after GPU k's last operator and after
 /// every predecessor's finish plus its transfer when on another GPU.
-pub fn hios_mr(p: &Problem, k: usize, faithful: bool) -> (Schedule, f64) {
+pub fn hios_mr(p: &Problem, o: &HiosOptions) -> Result<(Schedule, f64)> {
+    let (k, faithful) = (o.gpus, o.faithful);
     let n = p.len();
     let order = walk_order(p, faithful);
     // The reference's running minimum is never reset, so only the first predecessor (the
@@ -67,7 +68,7 @@ pub fn hios_mr(p: &Problem, k: usize, faithful: bool) -> (Schedule, f64) {
     }
     let empty = State { gpu: vec![usize::MAX; n], fin: vec![0.0; n], clock: vec![0.0; k], cost: f64::INFINITY };
     if n == 0 {
-        return (Schedule::sequential_on(vec![], k, &[]), 0.0);
+        return Ok((Schedule::sequential_on(vec![], k, &[]), 0.0));
     }
     // Identical GPUs: the first operator goes to GPU 0.
     let mut states: Vec<State> = vec![empty.clone(); k];
@@ -79,7 +80,10 @@ pub fn hios_mr(p: &Problem, k: usize, faithful: bool) -> (Schedule, f64) {
         s.clock[0] = p.w[v];
         s.cost = p.w[v];
     }
-    for &v in &order[1..] {
+    for (i, &v) in order[1..].iter().enumerate() {
+        if i % 64 == 0 {
+            o.check_time()?;
+        }
         let mut next = vec![empty.clone(); k];
         for g in 0..k {
             let mut best: Option<(f64, usize)> = None;
@@ -113,5 +117,5 @@ pub fn hios_mr(p: &Problem, k: usize, faithful: bool) -> (Schedule, f64) {
         })
         .expect("GPU 0 always has a state");
     let makespan = best.fin.iter().copied().fold(0.0, f64::max);
-    (Schedule::sequential_on(best.gpu, k, &order), makespan)
+    Ok((Schedule::sequential_on(best.gpu, k, &order), makespan))
 }
