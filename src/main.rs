@@ -1,6 +1,6 @@
 //! `bench`: parse the command line and hand it to the library.
 
-use clap::Parser;
+use clap::{CommandFactory, FromArgMatches};
 use placebench::cli::{args::Cli, run};
 
 fn main() {
@@ -11,7 +11,15 @@ fn main() {
     unsafe {
         libc::signal(libc::SIGPIPE, libc::SIG_DFL);
     }
-    let cli = Cli::parse();
+    // The version names the commit and the HiGHS the binary carries, for bug reports.
+    let version = format!(
+        "{} (commit {}, HiGHS {})",
+        env!("CARGO_PKG_VERSION"),
+        env!("PLACEBENCH_COMMIT"),
+        placebench::solver::highs_version()
+    );
+    let matches = Cli::command().version(&*Box::leak(version.into_boxed_str())).get_matches();
+    let cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
     match run(cli) {
         Ok(code) => std::process::exit(code),
         Err(e) => {

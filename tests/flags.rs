@@ -125,3 +125,30 @@ fn hios_keeps_its_time_limit_and_skips_more_gpus_than_operators() {
         }
     }
 }
+
+/// Requests that make no sense exit 2 with one line before any work: an algorithm asked for
+/// twice, a regression check without a baseline, a comparison of result sets that share no
+/// cell, an `--out` that is a file (it used to be noticed after the whole run).
+#[test]
+fn senseless_requests_exit_2_before_any_work() {
+    let w = workload();
+    let dir = tempfile::tempdir().expect("temp dir");
+    let file = dir.path().join("a-file");
+    std::fs::write(&file, "x").unwrap();
+    let f = file.to_str().unwrap();
+    let nothing = dir.path().join("none");
+    let root = env!("CARGO_MANIFEST_DIR");
+    let (thr, lat) = (format!("{root}/results/baseline/throughput"), format!("{root}/results/baseline/latency"));
+    let cases: &[(&[&str], &str)] = &[
+        (&["throughput", &w, "--algo", "dp", "--algo", "dp"], "given twice"),
+        (&["regress", "--baseline", nothing.to_str().unwrap()], "no baseline"),
+        (&["compare", &thr, &lat], "share no"),
+        (&["throughput", &w, "--algo", "dp", "--out", f], "a file, not a folder"),
+    ];
+    for (args, what) in cases {
+        let (code, err) = bench(args);
+        assert_eq!(code, Some(2), "{args:?}: {err}");
+        assert!(err.contains(what) && err.lines().count() == 1, "{args:?}: {err}");
+    }
+    assert_eq!(std::fs::read(&file).unwrap(), b"x");
+}

@@ -2,20 +2,22 @@
 
 use crate::error::Result;
 use crate::hios::sweep::{hios_records, HiosArgs};
+use crate::results::out::{stage, OutDir};
 use crate::results::table::print_table;
-use crate::results::{write_atomic, write_results, Record};
+use crate::results::{write_results, Record};
 use crate::run::session::{metadata, set_threads};
 use std::path::PathBuf;
 
 pub fn hios(a: HiosArgs) -> Result<i32> {
     let threads = set_threads(&a.common);
-    let (records, files) = hios_records(&a)?;
     let out = a.out.clone().or_else(|| a.files.is_empty().then(|| PathBuf::from("results/hios")));
+    let _claim = out.as_deref().map(OutDir::claim).transpose()?;
+    let (records, files) = hios_records(&a)?;
     if let Some(dir) = &out {
-        for (name, text) in &files {
-            write_atomic(&dir.join("schedules").join(name), text.as_bytes())?;
-        }
+        let files: Vec<(String, Vec<u8>)> = files.into_iter().map(|(n, t)| (n, t.into_bytes())).collect();
+        let staged = stage(dir, "schedules", &files)?;
         write_results(dir, &metadata(&a.common, threads), &records)?;
+        staged.commit()?;
         eprintln!("wrote {}", dir.join("results.csv").display());
     }
     let refs: Vec<&Record> = records.iter().collect();
@@ -24,5 +26,6 @@ pub fn hios(a: HiosArgs) -> Result<i32> {
     } else {
         print_table(&refs);
     }
+    crate::results::table::print_summary(&refs);
     Ok(i32::from(records.iter().any(|r| r.status.is_failure())))
 }

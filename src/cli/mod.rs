@@ -66,16 +66,18 @@ fn place(kind: Objective, a: PlaceArgs, subgraphs_per_device: usize) -> Result<i
         ip: a.ip.options(subgraphs_per_device),
         ..RunOptions::default()
     };
-    let bar = progress_bar(workloads.len() * algos.len(), a.common.quiet);
-    let mut results = run_all(&workloads, &algos, kind, &opts, bar.as_ref());
-    if let Some(b) = bar {
-        b.finish_and_clear();
-    }
     let out = match (&a.out, a.workloads.files.is_empty()) {
         (Some(o), _) => Some(o.clone()),
         (None, true) => Some(PathBuf::from("results").join(kind.as_str())),
         (None, false) => None,
     };
+    // Checked and claimed before the run, not found wanting after it.
+    let _claim = out.as_deref().map(crate::results::out::OutDir::claim).transpose()?;
+    let bar = progress_bar(workloads.len() * algos.len(), a.common.quiet);
+    let mut results = run_all(&workloads, &algos, kind, &opts, bar.as_ref());
+    if let Some(b) = bar {
+        b.finish_and_clear();
+    }
     if let Some(dir) = &out {
         write_run(dir, &mut results, &metadata(&a.common, threads))?;
     }
@@ -86,6 +88,7 @@ fn place(kind: Objective, a: PlaceArgs, subgraphs_per_device: usize) -> Result<i
     } else {
         print_table(&records);
     }
+    crate::results::table::print_summary(&records);
     if let Some(dir) = &out {
         eprintln!("wrote {}", dir.join("results.csv").display());
     }
@@ -161,6 +164,16 @@ fn compare_cmd(a: CompareArgs) -> Result<i32> {
     let (_, old) = load_results(&a.old)?;
     let (_, new) = load_results(&a.new)?;
     let c = compare(&old, &new, a.tolerance);
+    // Two sets that share no cell compare nothing: most likely the wrong folders.
+    let shared = c.changes.iter().any(|x| x.old_status.is_some() && x.new_status.is_some());
+    let both_empty = old.is_empty() && new.is_empty();
+    if !(shared || both_empty) {
+        return Err(Error::Usage(format!(
+            "{} and {} share no (workload, objective, algorithm) cell: nothing to compare",
+            a.old.display(),
+            a.new.display()
+        )));
+    }
     print_comparison(&c, a.strict);
     Ok(i32::from(c.regressions(a.strict) > 0))
 }

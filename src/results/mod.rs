@@ -3,6 +3,7 @@
 
 pub mod archive;
 mod compare;
+pub mod out;
 mod read;
 pub mod table;
 mod write;

@@ -1,6 +1,6 @@
 //! Results as text tables on stdout: the rows of a run, and a comparison of two runs.
 
-use super::{Comparison, Record, Verdict};
+use super::{Comparison, Record, Status, Verdict};
 
 pub fn fmt_opt(x: Option<f64>) -> String {
     x.map_or("-".into(), |v| format!("{v:.4}"))
@@ -17,7 +17,11 @@ pub fn print_table(records: &[&Record]) {
             r.workload,
             r.algorithm,
             r.status.as_str(),
-            fmt_opt(r.objective),
+            // An infeasible placement's objective in parentheses: it is no result to beat.
+            match (r.objective, r.feasible) {
+                (Some(x), false) => format!("({x:.4})"),
+                (x, _) => fmt_opt(x),
+            },
             fmt_opt(r.lower_bound),
             r.gap.map_or("-".into(), |g| format!("{:.2}%", 100.0 * g)),
             match r.acyclic {
@@ -27,6 +31,40 @@ pub fn print_table(records: &[&Record]) {
                 None => "-",
             },
             r.wall_seconds
+        );
+    }
+}
+
+/// One line per workload on stderr after a run: its best feasible row (algorithm, objective,
+/// gap to the best lower bound) and how many rows were infeasible, timed out or failed.
+pub fn print_summary(records: &[&Record]) {
+    let mut names: Vec<&str> = records.iter().map(|r| r.workload.as_str()).collect();
+    names.dedup();
+    let many = names.len() > 1;
+    for name in names {
+        let rows: Vec<&Record> = records.iter().copied().filter(|r| r.workload == name).collect();
+        let best = rows
+            .iter()
+            .filter(|r| r.feasible && !r.status.is_failure())
+            .filter_map(|&r| Some((r, r.objective?)))
+            .min_by(|a, b| a.1.total_cmp(&b.1));
+        let bound = rows.iter().filter_map(|r| r.lower_bound).fold(f64::NEG_INFINITY, f64::max);
+        let count = |s: Status| rows.iter().filter(|r| r.status == s).count();
+        let failed = rows.iter().filter(|r| r.status.is_failure()).count();
+        let best = best.map_or("no feasible row".to_string(), |(r, x)| {
+            let gap = if bound.is_finite() && x > 0.0 {
+                format!(", {:.2}% above the best bound", 100.0 * (x - bound).max(0.0) / x)
+            } else {
+                String::new()
+            };
+            format!("best {} {x:.4}{gap}", r.algorithm)
+        });
+        let label = if many { format!("{name}: ") } else { String::new() };
+        eprintln!(
+            "{label}{best}; {} of {} rows infeasible, {} timed out, {failed} failed",
+            count(Status::Infeasible),
+            rows.len(),
+            count(Status::Timeout)
         );
     }
 }

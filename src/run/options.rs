@@ -28,7 +28,8 @@ pub struct WorkloadArgs {
     #[arg(value_name = "FILE")]
     pub files: Vec<PathBuf>,
     /// Folder searched recursively for *.json workloads (repeatable). A checkout of
-    /// msr-fiddle/dnn-partitioning may be given as is: its throughput-inputs/ is used.
+    /// msr-fiddle/dnn-partitioning may be given as is: its throughput-inputs/ is used for
+    /// throughput, its latency-inputs/ for latency.
     #[arg(long, value_name = "DIR")]
     pub inputs: Vec<PathBuf>,
     /// Do not include the embedded workloads of inputs/.

@@ -16,7 +16,14 @@ pub const RERUN_TIME_FACTOR: f64 = 4.0;
 pub fn regress(a: RegressArgs) -> Result<i32> {
     let threads = set_threads(&a.common);
     let mut regressions = 0;
-    for kind in [Objective::Throughput, Objective::Latency] {
+    let kinds = [Objective::Throughput, Objective::Latency];
+    if !a.update && !kinds.iter().any(|k| a.baseline.join(k.as_str()).join("results.json").is_file()) {
+        return Err(Error::Usage(format!(
+            "{}: no baseline (throughput/ or latency/ with results.json) to compare with; make one with --update",
+            a.baseline.display()
+        )));
+    }
+    for kind in kinds {
         let dir = a.baseline.join(kind.as_str());
         if a.update {
             let pick = |x: &dyn Algorithm| a.include_slow || x.deterministic();

@@ -6,7 +6,7 @@ use super::options::{CommonArgs, WorkloadArgs};
 use super::{progress_bar, run_all, CellResult};
 use crate::algorithms::{self, Algorithm, Objective, RunOptions};
 use crate::error::{Error, Result};
-use crate::results::{write_atomic, write_results, Record, RunMetadata, SCHEMA_VERSION};
+use crate::results::{write_results, Record, RunMetadata, SCHEMA_VERSION};
 use crate::workload::{discover_json_files, embedded_workloads, load_workload, EmbeddedSet, Workload};
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
@@ -79,6 +79,12 @@ pub fn resolve_algorithms(names: &[String], kind: Objective) -> Result<Vec<&'sta
     if names.is_empty() {
         return Ok(algorithms::for_objective(kind));
     }
+    if let Some((i, n)) = names.iter().enumerate().find(|(i, n)| names[..*i].contains(n)) {
+        return Err(Error::Usage(format!(
+            "--algo {n} given twice (the {} time): each algorithm runs once",
+            ordinal(i + 1)
+        )));
+    }
     names
         .iter()
         .map(|n| {
@@ -88,6 +94,14 @@ pub fn resolve_algorithms(names: &[String], kind: Objective) -> Result<Vec<&'sta
             })
         })
         .collect()
+}
+
+fn ordinal(n: usize) -> String {
+    match n {
+        2 => "second".into(),
+        3 => "third".into(),
+        _ => format!("{n}th"),
+    }
 }
 
 pub fn metadata(common: &CommonArgs, threads: usize) -> RunMetadata {
@@ -116,23 +130,29 @@ pub fn placement_file_name(r: &Record) -> String {
     format!("{}__{}.json", r.workload.replace('/', "__"), r.algorithm)
 }
 
-/// Writes every placement, then the results files that name them.
+/// Writes every placement aside, then the results files that name them, then puts the
+/// placements in place of an earlier run's.
 pub fn write_run(dir: &Path, results: &mut [CellResult], meta: &RunMetadata) -> Result<()> {
+    let mut names = crate::results::out::UniqueNames::default();
+    let mut files = Vec::new();
     for c in results.iter_mut() {
         if let Some(json) = &c.artifact {
-            let name = placement_file_name(&c.record);
+            let full = format!("{}/{}", c.record.workload, c.record.algorithm);
+            let name = names.take(placement_file_name(&c.record), &full);
             let mut json = json.clone();
             if let Some(obj) = json.as_object_mut() {
                 obj.insert("workload".into(), c.record.workload.clone().into());
                 obj.insert("algorithm".into(), c.record.algorithm.clone().into());
             }
             let text = serde_json::to_vec_pretty(&json).map_err(|e| Error::Usage(format!("JSON: {e}")))?;
-            write_atomic(&dir.join("placements").join(&name), &text)?;
+            files.push((name.clone(), text));
             c.record.placement_file = Some(name);
         }
     }
+    let staged = crate::results::out::stage(dir, "placements", &files)?;
     let records: Vec<Record> = results.iter().map(|c| c.record.clone()).collect();
-    write_results(dir, meta, &records)
+    write_results(dir, meta, &records)?;
+    staged.commit()
 }
 
 /// Runs the algorithms `pick` accepts for `kind` on the embedded and `inputs` workloads, with

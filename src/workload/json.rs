@@ -299,7 +299,8 @@ pub fn discover_json_files(dir: &Path) -> Result<Vec<(PathBuf, String)>> {
         return Err(Error::Usage(format!("{}: not a directory", dir.display())));
     }
     let mut out = Vec::new();
-    for entry in walkdir::WalkDir::new(dir).sort_by_file_name() {
+    // Symbolic links are followed: a folder of links to workloads is a folder of workloads.
+    for entry in walkdir::WalkDir::new(dir).follow_links(true).sort_by_file_name() {
         let entry = entry.map_err(|e| Error::Usage(format!("{}: {e}", dir.display())))?;
         let p = entry.path();
         let name = p.file_name().map(|s| s.to_string_lossy().to_string()).unwrap_or_default();
