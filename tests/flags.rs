@@ -152,3 +152,43 @@ fn senseless_requests_exit_2_before_any_work() {
     }
     assert_eq!(std::fs::read(&file).unwrap(), b"x");
 }
+
+/// Ctrl-C keeps what finished: the first interrupt lets running cells end and starts no more,
+/// the results of the finished cells are written (the others are rows marked not run), the
+/// exit code is 130, and `--resume` runs only the rest. (Should the run end before the
+/// interrupt arrives, it must have finished normally, without a journal left.)
+#[test]
+fn an_interrupted_run_keeps_its_cells_and_resumes() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let out = dir.path().join("run");
+    let args = |resume: bool| {
+        let mut v = vec!["throughput", "--algo", "dp", "--algo", "ip-contig", "--algo", "ip-noncontig"];
+        v.extend(["--time-limit", "2", "--threads", "1", "--out", out.to_str().unwrap()]);
+        if resume {
+            v.push("--resume");
+        }
+        v.into_iter().map(String::from).collect::<Vec<_>>()
+    };
+    let mut child = Command::new(env!("CARGO_BIN_EXE_bench")).args(args(false)).stderr(Stdio::piped()).spawn().unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    // SAFETY: signalling a child process of this test.
+    unsafe {
+        libc::kill(child.id() as libc::pid_t, libc::SIGINT);
+    }
+    let status = child.wait().unwrap();
+    let csv = std::fs::read_to_string(out.join("results.csv")).expect("results written");
+    let journal = out.join(".journal.jsonl");
+    if status.code() == Some(130) {
+        assert!(csv.contains("not run"), "{csv}");
+        assert!(journal.exists());
+        let (code, err) = bench(&args(true).iter().map(String::as_str).collect::<Vec<_>>());
+        assert_eq!(code, Some(0), "{err}");
+        assert!(err.contains("resuming:"), "{err}");
+        let csv = std::fs::read_to_string(out.join("results.csv")).unwrap();
+        assert!(!csv.contains("not run"), "{csv}");
+    } else {
+        assert_eq!(status.code(), Some(0));
+        assert!(!csv.contains("not run") && !journal.exists());
+    }
+    assert!(!journal.exists(), "a finished run leaves no journal");
+}

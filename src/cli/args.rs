@@ -96,6 +96,9 @@ pub struct PlaceArgs {
     /// Print the records as JSON on stdout (one object for one cell, else an array).
     #[arg(long)]
     pub json: bool,
+    /// Keep the cells a stopped run into the same --out finished (its journal) and run the rest.
+    #[arg(long)]
+    pub resume: bool,
     /// Restarts of local-search (at least 1).
     #[arg(long, default_value_t = 10, value_parser = crate::run::parse::at_least_one)]
     pub restarts: usize,

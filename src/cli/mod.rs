@@ -12,7 +12,7 @@ use crate::results::table::{fmt_opt, print_comparison, print_table};
 use crate::results::{compare, load_results, write_atomic, Record};
 use crate::run::regress::regress;
 use crate::run::session::{metadata, resolve_algorithms, resolve_workloads, set_threads, write_run};
-use crate::run::{progress_bar, run_all, run_cell};
+use crate::run::{progress_bar, run_cell, run_journaled, Journal};
 use crate::workload::load_workload;
 use args::{Cli, Command, CompareArgs, EvaluateArgs, PerfArgs, PlaceArgs, PlotArgs};
 use std::path::{Path, PathBuf};
@@ -73,13 +73,26 @@ fn place(kind: Objective, a: PlaceArgs, subgraphs_per_device: usize) -> Result<i
     };
     // Checked and claimed before the run, not found wanting after it.
     let _claim = out.as_deref().map(crate::results::out::OutDir::claim).transpose()?;
+    if a.resume && out.is_none() {
+        return Err(Error::Usage("--resume needs the --out folder of the run to resume".into()));
+    }
+    let journal = out.as_deref().map(|d| Journal::open(d, a.resume)).transpose()?;
+    if let Some(j) = journal.as_ref().filter(|j| j.resumed() > 0) {
+        eprintln!("resuming: {} cell(s) finished before are kept", j.resumed());
+    }
+    crate::run::journal::catch_interrupt();
     let bar = progress_bar(workloads.len() * algos.len(), a.common.quiet);
-    let mut results = run_all(&workloads, &algos, kind, &opts, bar.as_ref());
+    let mut results = run_journaled(&workloads, &algos, kind, &opts, bar.as_ref(), journal.as_ref());
     if let Some(b) = bar {
         b.finish_and_clear();
     }
     if let Some(dir) = &out {
         write_run(dir, &mut results, &metadata(&a.common, threads))?;
+    }
+    let stopped = crate::run::journal::interrupted();
+    // An interrupted run keeps its journal for --resume; a finished one has no more use for it.
+    if let Some(j) = journal.filter(|_| !stopped) {
+        j.close();
     }
     let records: Vec<&Record> = results.iter().map(|c| &c.record).collect();
     if a.json {
@@ -91,6 +104,11 @@ fn place(kind: Objective, a: PlaceArgs, subgraphs_per_device: usize) -> Result<i
     crate::results::table::print_summary(&records);
     if let Some(dir) = &out {
         eprintln!("wrote {}", dir.join("results.csv").display());
+    }
+    if stopped {
+        let done = records.iter().filter(|r| !r.message.starts_with("not run:")).count();
+        eprintln!("interrupted: {done} of {} cells finished and were written; --resume runs the rest", records.len());
+        return Ok(130);
     }
     let failures = records.iter().filter(|r| r.status.is_failure()).count();
     if failures > 0 {

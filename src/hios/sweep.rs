@@ -131,7 +131,7 @@ pub fn hios_records(a: &HiosArgs) -> Result<(Vec<Record>, Vec<ScheduleFile>)> {
             SchedulingCell::new(w, s, contention, o, a.common.seed)
         })
         .collect();
-    let results = run(&run_cells, bar.as_ref());
+    let results = run(&run_cells, bar.as_ref(), None);
     if let Some(b) = bar {
         b.finish_and_clear();
     }

@@ -2,6 +2,7 @@
 //! never stops the others; an instance out of an exact method's reach is a typed skip), times
 //! each, and hands each answer to its family's checker.
 
+pub mod journal;
 pub mod options;
 pub mod parse;
 mod placement;
@@ -9,28 +10,60 @@ pub mod regress;
 pub mod session;
 
 pub use crate::family::CellResult;
-pub use placement::{fill_bounds, run_all, run_cell, run_cells, PlacementCell};
+pub use placement::{fill_bounds, run_all, run_cell, run_cells, run_journaled, PlacementCell};
 
 use crate::error::Error;
 use crate::family::Cell;
 use crate::results::Status;
 use indicatif::{ProgressBar, ProgressStyle};
+pub use journal::Journal;
 use rayon::prelude::*;
 use std::panic::AssertUnwindSafe;
 use std::time::Instant;
 
 /// Runs `cells` in parallel on the current rayon pool; results in the cells' order, whatever
-/// order they finished in, then the family's [`Cell::finish`].
-pub fn run<C: Cell>(cells: &[C], progress: Option<&ProgressBar>) -> Vec<CellResult> {
+/// order they finished in, then the family's [`Cell::finish`]. With a `journal`, a cell it
+/// holds is not run again and each finished cell is appended to it; once Ctrl-C was pressed
+/// no cell starts, and those not run are rows that say so.
+pub fn run<C: Cell>(cells: &[C], progress: Option<&ProgressBar>, journal: Option<&Journal>) -> Vec<CellResult> {
+    let finished = std::sync::atomic::AtomicUsize::new(0);
     let mut results: Vec<CellResult> = cells
         .par_iter()
         .map(|c| {
+            let h = c.header();
+            if let Some(done) = journal.and_then(|j| j.finished(&h)) {
+                if let Some(p) = progress {
+                    p.inc(1);
+                }
+                return done;
+            }
+            if journal::interrupted() {
+                let mut record = h;
+                record.status = Status::Skipped;
+                record.message = "not run: the run was interrupted (rerun with --resume)".into();
+                return CellResult { record, artifact: None };
+            }
             if let Some(p) = progress {
                 // What is running now, as the bar said before the families shared a runner.
-                let h = c.header();
                 p.set_message(format!("{} / {}", h.workload, h.algorithm));
             }
             let r = run_one(c);
+            if let Some(j) = journal {
+                j.append(&r);
+            }
+            let n = finished.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
+            // A log (stderr not a terminal) gets a line per cell where a terminal gets the bar.
+            if progress.is_some_and(|p| p.is_hidden()) {
+                let rec = &r.record;
+                eprintln!(
+                    "[{n}/{}] {} / {}: {} in {:.2} s",
+                    cells.len(),
+                    rec.workload,
+                    rec.algorithm,
+                    rec.status.as_str(),
+                    rec.wall_seconds
+                );
+            }
             if let Some(p) = progress {
                 p.inc(1);
             }

@@ -56,9 +56,23 @@ pub fn run_all(
     opts: &RunOptions,
     progress: Option<&ProgressBar>,
 ) -> Vec<CellResult> {
-    let cells: Vec<(&Workload, &'static dyn Algorithm)> =
-        workloads.iter().flat_map(|w| algorithms.iter().map(move |a| (w, *a))).collect();
-    run_cells(&cells, kind, opts, progress)
+    run_journaled(workloads, algorithms, kind, opts, progress, None)
+}
+
+/// [`run_all`] with a journal: cells it holds are kept, finished ones appended.
+pub fn run_journaled(
+    workloads: &[Workload],
+    algorithms: &[&'static dyn Algorithm],
+    kind: Objective,
+    opts: &RunOptions,
+    progress: Option<&ProgressBar>,
+    journal: Option<&super::Journal>,
+) -> Vec<CellResult> {
+    let cells: Vec<PlacementCell> = workloads
+        .iter()
+        .flat_map(|w| algorithms.iter().map(move |a| PlacementCell { workload: w, algorithm: *a, kind, opts }))
+        .collect();
+    super::run(&cells, progress, journal)
 }
 
 /// Runs the given (workload, algorithm) cells in parallel, results in the cells' order.
@@ -70,7 +84,7 @@ pub fn run_cells(
 ) -> Vec<CellResult> {
     let cells: Vec<PlacementCell> =
         cells.iter().map(|&(workload, algorithm)| PlacementCell { workload, algorithm, kind, opts }).collect();
-    super::run(&cells, progress)
+    super::run(&cells, progress, None)
 }
 
 /// Runs one algorithm on one workload and scores it for `kind`.
