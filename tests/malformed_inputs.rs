@@ -181,3 +181,65 @@ fn cli_rejects_bad_input_without_writing() {
     assert!(err.contains("negative_size.json") && err.contains("\"size\""), "{err}");
     assert_eq!(std::fs::read_dir(out.path()).expect("exists").count(), 0, "nothing may be written");
 }
+
+/// One test per further fixture of `tests/fixtures/malformed/`: a file and the words its
+/// message must hold (the file, the node, edge or line, the field, what is wrong).
+macro_rules! malformed {
+    ($($name:ident: $($needle:literal),+;)+) => {
+        $(
+            #[test]
+            fn $name() {
+                rejects(concat!(stringify!($name), ".json"), &[$($needle),+]);
+            }
+        )+
+    };
+}
+
+malformed! {
+    backward_missing: "node 1", "\"isBackwardNode\"", "missing";
+    backward_string: "node 1", "\"isBackwardNode\"", "0/1";
+    color_class_fraction: "node 1", "\"colorClass\"", "integer";
+    color_class_string: "node 1", "\"colorClass\"", "integer";
+    contained_subnodes: "node 1", "\"containedSubnodes\"", "not supported";
+    cost_missing: "edge 1->2", "\"cost\"", "missing";
+    cost_negative: "edge 1->2", "\"cost\"", ">= 0";
+    cpu_latency_missing: "node 2", "\"cpuLatency\"", "missing";
+    cpu_latency_null: "node 2", "\"cpuLatency\"", "found null";
+    deep_nesting: "line 5", "\"extra\"", "recursion limit";
+    dest_string: "edges[0]", "\"destId\"", "integer";
+    duplicate_key_in_edge: "line 35", "\"cost\"", "duplicate key";
+    duplicate_key_in_node: "line 10", "\"cpuLatency\"", "duplicate key";
+    edge_not_object: "edges[0]", "expected an object";
+    edges_not_array: "\"edges\"", "expected an array";
+    empty_file: "line 1", "not valid JSON";
+    fpga_latency_string: "node 2", "\"fpgaLatency\"", "expected a number";
+    id_fraction: "nodes[1]", "\"id\"", "integer";
+    id_missing: "nodes[1]", "\"id\"", "missing";
+    id_string: "nodes[1]", "\"id\"", "integer";
+    max_cpus_negative: "\"maxCPUs\"", ">= 0";
+    max_fpgas_fraction: "\"maxFPGAs\"", "integer";
+    max_fpgas_string: "\"maxFPGAs\"", "integer";
+    max_size_negative: "\"maxSizePerFPGA\"", ">= 0";
+    max_size_string: "\"maxSizePerFPGA\"", "expected a number";
+    missing_edges: "\"edges\"", "missing";
+    missing_max_fpgas: "\"maxFPGAs\"", "missing";
+    missing_max_size: "\"maxSizePerFPGA\"", "missing";
+    missing_nodes: "\"nodes\"", "missing";
+    node_not_object: "nodes[1]", "expected an object";
+    not_utf8: "file", "not UTF-8";
+    number_too_large: "line 10", "\"fpgaLatency\"", "out of range";
+    occupancy_above_one: "node 1", "\"occupancy\"", "(0, 1]";
+    occupancy_string: "node 1", "\"occupancy\"", "expected a number";
+    occupancy_zero: "node 1", "\"occupancy\"", "(0, 1]";
+    size_array: "node 1", "\"size\"", "expected a number";
+    size_sum_overflows: "\"size\"", "overflows";
+    source_missing: "edges[0]", "\"sourceId\"", "missing";
+    supported_missing: "node 0", "\"supportedOnFpga\"", "missing";
+    supported_string: "node 0", "\"supportedOnFpga\"", "0/1";
+    supported_two: "node 0", "\"supportedOnFpga\"", "0/1";
+    top_level_array: "top level", "expected a JSON object";
+    trailing_garbage: "line 44", "trailing characters";
+    truncated: "line 19", "\"size\"", "EOF";
+    unknown_source: "edge 42->2", "\"sourceId\"", "no node has id 42";
+    utf16: "file", "not UTF-8";
+}
