@@ -11,15 +11,11 @@ use std::path::Path;
 /// Version of the fields below; files written before it existed read as version 1.
 pub const SCHEDULE_SCHEMA_VERSION: u32 = 1;
 
-fn version_one() -> u32 {
-    1
-}
-
 /// A schedule with node ids (the workload's `id`s, not indices), its simulated latency and
 /// timeline.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ScheduleFile {
-    #[serde(default = "version_one")]
+    #[serde(default = "crate::results::version_one")]
     pub schema_version: u32,
     pub workload: String,
     pub algorithm: String,

@@ -75,7 +75,7 @@ pub(crate) struct LinksFile {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub(crate) struct Links {
     /// Files written before the version existed read as version 1.
-    #[serde(default = "version_one")]
+    #[serde(default = "crate::results::version_one")]
     pub(crate) schema_version: u32,
     pub(crate) gpu: String,
     pub(crate) gpus: usize,
@@ -85,10 +85,6 @@ pub(crate) struct Links {
     pub(crate) copy_kernel: CopyKernel,
     pub(crate) links: Vec<LinkFit>,
     pub(crate) exchange: Option<ExchangeLatency>,
-}
-
-fn version_one() -> u32 {
-    1
 }
 
 /// The link the profiled workload charges per edge: GPU to GPU where two GPUs were measured

@@ -9,10 +9,6 @@ use serde_json::{Map, Value};
 /// Version of the typed fields below; profiles written before it existed read as version 1.
 pub const PROFILE_SCHEMA_VERSION: u32 = 1;
 
-fn version_one() -> u32 {
-    1
-}
-
 /// A field that does not read as its type reads as absent, as the readers have always taken
 /// such fields: provenance grew over many runs, and a reader uses what it understands.
 fn lenient<'de, D: serde::Deserializer<'de>, T: serde::de::DeserializeOwned>(d: D) -> Result<Option<T>, D::Error> {
@@ -23,7 +19,7 @@ fn lenient<'de, D: serde::Deserializer<'de>, T: serde::de::DeserializeOwned>(d: 
 /// The `placebench.profiled` object of a profiled workload.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct Profiled {
-    #[serde(default = "version_one")]
+    #[serde(default = "crate::results::version_one")]
     pub schema_version: u32,
     /// The GPU's name as the driver gives it.
     #[serde(default, deserialize_with = "lenient")]
@@ -170,6 +166,11 @@ pub struct CalibrationRow {
 }
 
 impl CalibrationRecord {
+    /// The content hashes of the workloads the profile was calibrated from.
+    pub fn hashes(&self) -> Vec<String> {
+        self.from_hashes.iter().flatten().filter_map(|h| h.as_str().map(str::to_owned)).collect()
+    }
+
     /// The product of every calibration's scale the profile went through (1: as profiled).
     pub fn scale_total(&self) -> f64 {
         self.scale_total.or(self.scale).filter(|s| *s > 0.0).unwrap_or(1.0)

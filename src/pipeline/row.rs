@@ -10,14 +10,10 @@ use serde_json::{Map, Value};
 /// Version of the typed fields below; rows written before it existed read as version 1.
 pub const VALIDATE_SCHEMA_VERSION: u32 = 1;
 
-fn version_one() -> u32 {
-    1
-}
-
 /// One measured (or failed) plan.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct ValidateRow {
-    #[serde(default = "version_one")]
+    #[serde(default = "crate::results::version_one")]
     pub schema_version: u32,
     /// `measured`, `skipped` or `error` (with a message).
     #[serde(default)]
@@ -117,6 +113,13 @@ pub fn set_fields(row: &mut Value, part: &impl Serialize) {
     for (k, v) in fields {
         map.insert(k, v);
     }
+}
+
+/// A new row (or nested record) holding the fields of `part`.
+pub fn new_row(part: &impl Serialize) -> Value {
+    let mut row = Value::Null;
+    set_fields(&mut row, part);
+    row
 }
 
 /// What a measured row records of its plan and run, written first.

@@ -17,6 +17,11 @@ use serde::{Deserialize, Serialize};
 /// Version of the columns below; written into every results file.
 pub const SCHEMA_VERSION: u32 = 1;
 
+/// The version a versioned file written before its `schema_version` field existed reads as.
+pub fn version_one() -> u32 {
+    1
+}
+
 /// How a cell ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]

@@ -79,11 +79,8 @@ pub fn resolve_algorithms(names: &[String], kind: Objective) -> Result<Vec<&'sta
     if names.is_empty() {
         return Ok(algorithms::for_objective(kind));
     }
-    if let Some((i, n)) = names.iter().enumerate().find(|(i, n)| names[..*i].contains(n)) {
-        return Err(Error::Usage(format!(
-            "--algo {n} given twice (the {} time): each algorithm runs once",
-            ordinal(i + 1)
-        )));
+    if let Some((_, n)) = names.iter().enumerate().find(|(i, n)| names[..*i].contains(n)) {
+        return Err(Error::Usage(format!("--algo {n} given twice: each algorithm runs once")));
     }
     names
         .iter()
@@ -94,14 +91,6 @@ pub fn resolve_algorithms(names: &[String], kind: Objective) -> Result<Vec<&'sta
             })
         })
         .collect()
-}
-
-fn ordinal(n: usize) -> String {
-    match n {
-        2 => "second".into(),
-        3 => "third".into(),
-        _ => format!("{n}th"),
-    }
 }
 
 pub fn metadata(common: &CommonArgs, threads: usize) -> RunMetadata {

@@ -42,7 +42,7 @@
 //! counted apart in the fidelity summary.
 
 use super::options::CalibrateOptions;
-use super::provenance::Profiled;
+use super::provenance::{CalibrationRecord, Profiled};
 use super::read_workload;
 use super::row::{set_fields, ValidateRow};
 use super::validate::zoo_of;
@@ -175,8 +175,7 @@ fn names(files: &[PathBuf]) -> Vec<String> {
 
 /// The hashes a profile's rows may carry: those it was calibrated from, and its own.
 pub(super) fn known_hashes(profiled: &Profiled, w: &Workload) -> Vec<String> {
-    let from = profiled.calibration.as_ref().and_then(|c| c.from_hashes.as_ref());
-    let mut hashes: Vec<String> = from.into_iter().flatten().filter_map(|h| h.as_str().map(str::to_owned)).collect();
+    let mut hashes = profiled.calibration.as_ref().map(CalibrationRecord::hashes).unwrap_or_default();
     if !hashes.contains(&w.content_hash) {
         hashes.push(w.content_hash.clone());
     }
@@ -296,8 +295,7 @@ fn scale(a: &CalibrateOptions, w: &Workload, v: &mut Value, node_ops: &[Vec<usiz
         typed.op_occupancy_cold.as_deref().unwrap_or_default(),
         miss,
     );
-    let from = before.and_then(|c| c.from_hashes.as_ref());
-    let mut hashes: Vec<String> = from.into_iter().flatten().filter_map(|h| h.as_str().map(str::to_owned)).collect();
+    let mut hashes = before.map(CalibrationRecord::hashes).unwrap_or_default();
     hashes.push(w.content_hash.clone());
     let total = charged.iter().sum::<f64>();
     let update = Calibrated {

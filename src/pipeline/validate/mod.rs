@@ -179,7 +179,6 @@ pub fn validate(a: ValidateOptions) -> Result<i32> {
 
 /// A plan not run: no latency to predict, infeasible.
 fn skipped(file: String, why: &str) -> Value {
-    let mut r = Value::Null;
     let row = NotMeasured {
         workload: None,
         file: Some(file),
@@ -188,13 +187,11 @@ fn skipped(file: String, why: &str) -> Value {
         status: "skipped",
         message: why.into(),
     };
-    set_fields(&mut r, &row);
-    r
+    new_row(&row)
 }
 
 /// A plan whose run failed, with why.
 fn failed_row(w: &Workload, job: &Job, message: String) -> Value {
-    let mut r = Value::Null;
     let file = job.file.file_name().map(|f| f.to_string_lossy().to_string());
     let row = NotMeasured {
         workload: Some(&w.name),
@@ -204,15 +201,13 @@ fn failed_row(w: &Workload, job: &Job, message: String) -> Value {
         status: "error",
         message,
     };
-    set_fields(&mut r, &row);
-    r
+    new_row(&row)
 }
 
 /// `--trace`: per segment of the traced replay, what it measured beside what the issue model
 /// predicts (`issue::replay_timeline`).
 fn trace_of(m: &Measurement, costs: Option<issue::Costs>, job: &Job, run: &Run) -> Value {
-    let mut t = Value::Null;
-    set_fields(&mut t, &Trace {
+    let mut t = new_row(&Trace {
         segments: &m.trace,
         method: "the row's run is traced, with time stamps (the global timer, written by one-thread kernels): per GPU one first in each sample, per segment one as the first and one as the last node of its graph, one before and one after each copy of an import on the copy stream; medians over the timed samples, ms from the sample's first stamp on any GPU; `predicted`: the issue model's segment (ms from the sample's start, its overhead left out)",
     });

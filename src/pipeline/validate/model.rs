@@ -87,7 +87,7 @@ pub(crate) fn profile_of(v: &Value) -> Option<Profile> {
     let calibration = c.rows.as_ref().map(|rows| Calibrated {
         algorithm: c.algorithm.clone().unwrap_or_default(),
         kinds: rows.iter().filter_map(|r| r.kind.clone()).collect(),
-        from_hashes: c.from_hashes.iter().flatten().filter_map(|x| x.as_str().map(str::to_owned)).collect(),
+        from_hashes: c.hashes(),
     });
     Some(Profile { ops, link, exchange_ms, hops, calibration })
 }
@@ -280,37 +280,33 @@ pub(crate) fn row(
         issue.map_or(String::new(), |p| format!("; issue model {p:.4} ms ({:+.1}%)", 100.0 * (measured - p) / p)),
     );
     let stream = (timing == Timing::Steady).then_some(StreamTimes { ms: m.per_sample_ms, repeats_ms: &m.repeats_ms });
-    let mut r = Value::Null;
-    set_fields(
-        &mut r,
-        &Measured {
-            schema_version: crate::pipeline::row::VALIDATE_SCHEMA_VERSION,
-            workload: &w.name,
-            workload_hash: &w.content_hash,
-            file: file.file_name().map(|f| f.to_string_lossy().to_string()),
-            kind,
-            algorithm,
-            status: "measured",
-            kernels: plan.kernels,
-            gpus_in_plan: plan.gpus(),
-            devices_used: m.devices_used,
-            gpu: &m.gpu.name,
-            gpus_present: m.gpu.devices,
-            driver: &m.gpu.driver,
-            peer_access: m.peer_access,
-            measured_ms: measured,
-            timing: timing.name(),
-            repeats_ms: repeats,
-            spread,
-            samples: m.samples,
-            stream,
-            issue_ms_per_sample: m.issue_ms_per_sample,
-            graphs: m.graphs,
-            copy_kernel: m.copy_kernel,
-            date_utc: now(),
-            extra_add_kernels: 0,
-        },
-    );
+    let mut r = new_row(&Measured {
+        schema_version: crate::pipeline::row::VALIDATE_SCHEMA_VERSION,
+        workload: &w.name,
+        workload_hash: &w.content_hash,
+        file: file.file_name().map(|f| f.to_string_lossy().to_string()),
+        kind,
+        algorithm,
+        status: "measured",
+        kernels: plan.kernels,
+        gpus_in_plan: plan.gpus(),
+        devices_used: m.devices_used,
+        gpu: &m.gpu.name,
+        gpus_present: m.gpu.devices,
+        driver: &m.gpu.driver,
+        peer_access: m.peer_access,
+        measured_ms: measured,
+        timing: timing.name(),
+        repeats_ms: repeats,
+        spread,
+        samples: m.samples,
+        stream,
+        issue_ms_per_sample: m.issue_ms_per_sample,
+        graphs: m.graphs,
+        copy_kernel: m.copy_kernel,
+        date_utc: now(),
+        extra_add_kernels: 0,
+    });
     predict(&mut r, w, zoo, job, model);
     r
 }
