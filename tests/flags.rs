@@ -192,3 +192,36 @@ fn an_interrupted_run_keeps_its_cells_and_resumes() {
     }
     assert!(!journal.exists(), "a finished run leaves no journal");
 }
+
+/// `regress --update --algo X` reruns X on the baseline's workloads and replaces only X's
+/// rows: every other row stays byte for byte, the pass is recorded in the metadata, and the
+/// refreshed baseline then compares clean. Run on a copy of the committed baseline with the
+/// embedded workloads only, so the paper rows stay as they are too.
+#[test]
+fn regress_refresh_replaces_only_the_named_algorithms_rows() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let dir = tempfile::tempdir().expect("temp dir");
+    for kind in ["throughput", "latency"] {
+        std::fs::create_dir_all(dir.path().join(kind)).unwrap();
+        for f in ["results.csv", "results.json"] {
+            std::fs::copy(root.join("results/baseline").join(kind).join(f), dir.path().join(kind).join(f)).unwrap();
+        }
+    }
+    let b = dir.path().to_str().unwrap();
+    let rows = |kind: &str| -> Vec<String> {
+        let text = std::fs::read_to_string(dir.path().join(kind).join("results.csv")).unwrap();
+        text.lines().filter(|l| !l.contains(",scotch,")).map(str::to_owned).collect()
+    };
+    let before = (rows("throughput"), rows("latency"));
+    let (code, err) = bench(&["regress", "--baseline", b, "--update", "--algo", "scotch", "--quiet"]);
+    assert_eq!(code, Some(0), "{err}");
+    assert!(err.contains("rows replaced"), "{err}");
+    assert_eq!((rows("throughput"), rows("latency")), before, "a row of another algorithm changed");
+    let meta = std::fs::read_to_string(dir.path().join("throughput/results.json")).unwrap();
+    assert!(meta.contains("\"refreshed\"") && meta.contains("--algo scotch"), "refresh not recorded");
+    let (code, err) = bench(&["regress", "--baseline", b, "--algo", "scotch", "--quiet"]);
+    assert_eq!(code, Some(0), "{err}");
+    let (code, err) = bench(&["regress", "--baseline", b, "--algo", "no-such", "--quiet"]);
+    assert_eq!(code, Some(2), "{err}");
+    assert!(err.contains("unknown algorithm"), "{err}");
+}

@@ -168,4 +168,16 @@ pub struct RunMetadata {
     /// Version of the MIP solver linked in.
     #[serde(default)]
     pub solver: String,
+    /// Later reruns of some algorithms whose rows replaced the first run's.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub refreshed: Vec<Refresh>,
+}
+
+/// One `bench regress --update --algo` pass over an existing baseline.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Refresh {
+    pub algorithms: Vec<String>,
+    pub git_commit: Option<String>,
+    pub date_utc: String,
+    pub command: String,
 }

@@ -59,6 +59,10 @@ pub struct RegressArgs {
     /// Regenerate the baseline from the current code instead of comparing.
     #[arg(long)]
     pub update: bool,
+    /// Only this algorithm (repeatable): compare its rows, or with --update rerun it and
+    /// replace its rows in the existing baseline, keeping every other row.
+    #[arg(long, value_name = "NAME")]
+    pub algo: Vec<String>,
     /// Relative objective change that counts (at least 0).
     #[arg(long, default_value_t = 1e-6, value_parser = crate::run::parse::non_negative)]
     pub tolerance: f64,

@@ -2,12 +2,16 @@
 //! compares objectives; `--update` regenerates the baseline.
 
 use super::options::{RegressArgs, WorkloadArgs};
-use super::session::{option_value, resolve_workloads, run_and_write, set_threads, BASELINE_TIME_LIMIT};
+use super::run_all;
+use super::session::{
+    metadata, option_value, resolve_algorithms, resolve_workloads, run_and_write, set_threads, BASELINE_TIME_LIMIT,
+};
 use super::{progress_bar, run_cells};
 use crate::algorithms::{self, Algorithm, Objective, RunOptions};
 use crate::error::{Error, Result};
 use crate::results::table::print_comparison;
-use crate::results::{compare, load_results, Record};
+
+use crate::results::{compare, load_results, write_results, Record, Refresh};
 use crate::workload::Workload;
 
 /// How much longer than the baseline's time limit a rerun cell may take.
@@ -23,8 +27,14 @@ pub fn regress(a: RegressArgs) -> Result<i32> {
             a.baseline.display()
         )));
     }
+    let only = if a.algo.is_empty() { Vec::new() } else { resolve_algorithms(&a.algo, Objective::Throughput)? };
+    let chosen = |name: &str| only.is_empty() || only.iter().any(|x| x.name() == name);
     for kind in kinds {
         let dir = a.baseline.join(kind.as_str());
+        if a.update && !only.is_empty() {
+            refresh(kind, &a, &only, threads, &dir)?;
+            continue;
+        }
         if a.update {
             let pick = |x: &dyn Algorithm| a.include_slow || x.deterministic();
             let n = run_and_write(kind, &a.inputs, pick, &a.common, BASELINE_TIME_LIMIT, threads, &dir)?;
@@ -44,7 +54,7 @@ pub fn regress(a: RegressArgs) -> Result<i32> {
         let mut cells = Vec::new();
         let mut skipped = 0;
         for r in &baseline {
-            let Some(algo) = algorithms::find(&r.algorithm) else { continue };
+            let Some(algo) = algorithms::find(&r.algorithm).filter(|x| chosen(x.name())) else { continue };
             let wanted = (algo.deterministic() || (a.include_slow && r.status == crate::results::Status::Optimal))
                 && (a.include_slow || r.wall_seconds <= a.slow)
                 && r.status != crate::results::Status::Timeout;
@@ -101,4 +111,71 @@ pub fn regress(a: RegressArgs) -> Result<i32> {
         return Ok(1);
     }
     Ok(0)
+}
+
+/// Reruns `only` on the workloads of an existing baseline with its seed and time limit, and
+/// replaces those algorithms' rows in place (rows of new workloads go last); every other row
+/// and the first run's metadata stay, and the pass is recorded under `refreshed`.
+fn refresh(
+    kind: Objective,
+    a: &RegressArgs,
+    only: &[&'static dyn Algorithm],
+    threads: usize,
+    dir: &std::path::Path,
+) -> Result<()> {
+    if !dir.join("results.json").is_file() {
+        eprintln!("no {} baseline at {}: nothing to refresh", kind.as_str(), dir.display());
+        return Ok(());
+    }
+    let algos: Vec<_> =
+        algorithms::for_objective(kind).into_iter().filter(|x| only.iter().any(|o| o.name() == x.name())).collect();
+    if algos.is_empty() {
+        return Ok(());
+    }
+    let (meta, mut records) = load_results(dir)?;
+    let Some(mut meta) = meta else {
+        return Err(Error::Usage(format!(
+            "{}: a baseline without metadata cannot be refreshed (its seed and time limit are unknown); regenerate it with --update alone",
+            dir.join("results.json").display()
+        )));
+    };
+    let wargs = WorkloadArgs { files: vec![], inputs: a.inputs.clone(), no_embedded: false, experts: vec![] };
+    let (workloads, expert_dirs) = resolve_workloads(&wargs, kind)?;
+    let opts = RunOptions {
+        seed: meta.seed,
+        time_limit: meta.time_limit_seconds,
+        threads,
+        expert_dirs,
+        ..RunOptions::default()
+    };
+    let bar = progress_bar(workloads.len() * algos.len(), a.common.quiet);
+    let fresh: Vec<Record> =
+        run_all(&workloads, &algos, kind, &opts, bar.as_ref()).into_iter().map(|c| c.record).collect();
+    if let Some(b) = bar {
+        b.finish_and_clear();
+    }
+    let mut replaced = 0;
+    for new in fresh {
+        match records.iter_mut().find(|r| r.workload == new.workload && r.algorithm == new.algorithm) {
+            Some(old) => {
+                *old = new;
+                replaced += 1;
+            }
+            None => records.push(new),
+        }
+    }
+    let now = metadata(&a.common, threads);
+    meta.refreshed.push(Refresh {
+        algorithms: algos.iter().map(|x| x.name().to_owned()).collect(),
+        git_commit: now.git_commit,
+        date_utc: now.date_utc,
+        command: now.command,
+    });
+    write_results(dir, &meta, &records)?;
+    eprintln!(
+        "refreshed {} ({replaced} rows replaced, {} rows in all)",
+        dir.join("results.json").display(),
+        records.len()
+    );
+    Ok(())
 }

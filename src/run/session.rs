@@ -111,6 +111,7 @@ pub fn metadata(common: &CommonArgs, threads: usize) -> RunMetadata {
         time_limit_seconds: common.limit(),
         command: std::env::args().collect::<Vec<_>>().join(" "),
         solver: format!("HiGHS {}", crate::solver::highs_version()),
+        refreshed: Vec::new(),
     }
 }
 
