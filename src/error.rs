@@ -39,13 +39,22 @@ pub enum Error {
 }
 
 impl Error {
+    /// A bad-input error. Control characters of the input quoted in `location` or `message`
+    /// (a key with an escaped newline) are written as escapes, so the message stays one line.
     pub fn input(file: impl Into<PathBuf>, location: impl Into<String>, message: impl Into<String>) -> Self {
-        Error::Input { file: file.into(), location: location.into(), message: message.into() }
+        Error::Input { file: file.into(), location: one_line(location.into()), message: one_line(message.into()) }
     }
 
     pub fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
         Error::Io { path: path.into(), source }
     }
+}
+
+fn one_line(s: String) -> String {
+    if !s.chars().any(char::is_control) {
+        return s;
+    }
+    s.chars().map(|c| if c.is_control() { c.escape_default().to_string() } else { c.to_string() }).collect()
 }
 
 /// The library's result type.

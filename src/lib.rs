@@ -32,6 +32,8 @@
 //! - [`dag`]: topological order (Kahn's algorithm), written once.
 //! - [`error`]: the library's typed errors.
 //! - [`strict_json`]: JSON read with duplicate keys refused, for every input file.
+//! - [`fuzz`]: `bench fuzz`, the fuzzer of the input readers (coverage-guided when
+//!   instrumented), its mutations, corpus and report.
 
 // Graph code walks several arrays indexed by the same node or device; an index loop says that
 // more plainly than zipped iterators.
@@ -43,6 +45,7 @@ pub mod dag;
 pub mod error;
 pub mod evaluate;
 pub mod family;
+pub mod fuzz;
 pub mod gpu;
 pub mod hios;
 pub mod pipeline;

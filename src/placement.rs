@@ -29,7 +29,7 @@ impl std::fmt::Display for Device {
 }
 
 /// A device for every node, indexed like `Workload::nodes`.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Placement {
     pub device: Vec<Device>,
 }
@@ -81,8 +81,13 @@ struct SplitFile {
 impl Split {
     /// Reads a split file (dnn-partitioning output, human-expert file or one of ours).
     pub fn load(path: &Path) -> Result<Split> {
-        let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
-        let f: SplitFile = crate::strict_json::typed(&text).map_err(|e| {
+        Split::parse(&crate::workload::read_file(path)?, path)
+    }
+
+    /// A split file given as bytes; `path` is only used in messages.
+    pub fn parse(bytes: &[u8], path: &Path) -> Result<Split> {
+        let text = crate::workload::utf8_text(bytes, path)?;
+        let f: SplitFile = crate::strict_json::typed(text).map_err(|e| {
             Error::input(
                 path,
                 format!("line {} column {}", e.line(), e.column()),

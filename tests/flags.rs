@@ -33,6 +33,7 @@ fn flags_out_of_range_exit_2_naming_the_flag_and_write_nothing() {
         (&["hios", &w, "--gpus", "0", "--out", o], "--gpus"),
         (&["hios", &w, "--streams", "0", "--out", o], "--streams"),
         (&["hios", &w, "--window", "0", "--out", o], "--window"),
+        (&["hios", &w, "--window", "1", "--out", o], "--window"),
         (&["hios", &w, "--max-group", "0", "--out", o], "--max-group"),
         (&["hios", &w, "--beta=-1", "--out", o], "--beta"),
         (&["compare", &w, &w, "--tolerance=-1"], "--tolerance"),
@@ -144,6 +145,8 @@ fn senseless_requests_exit_2_before_any_work() {
         (&["regress", "--baseline", nothing.to_str().unwrap()], "no baseline"),
         (&["compare", &thr, &lat], "share no"),
         (&["throughput", &w, "--algo", "dp", "--out", f], "a file, not a folder"),
+        (&["hios", &w, "--gpus", "1", "--resume"], "--resume needs"),
+        (&["hios", &w, "--contention", "reference", "--beta", "0.2"], "--beta"),
     ];
     for (args, what) in cases {
         let (code, err) = bench(args);
@@ -224,4 +227,35 @@ fn regress_refresh_replaces_only_the_named_algorithms_rows() {
     let (code, err) = bench(&["regress", "--baseline", b, "--algo", "no-such", "--quiet"]);
     assert_eq!(code, Some(2), "{err}");
     assert!(err.contains("unknown algorithm"), "{err}");
+}
+
+/// `bench hios --resume` keeps the cells of the run's journal and schedules only the rest.
+#[test]
+fn a_resumed_hios_sweep_keeps_the_journals_cells() {
+    use clap::Parser;
+    use placebench::cli::args::{Cli, Command};
+    use placebench::hios::sweep::hios_records;
+    use placebench::run::{CellResult, Journal};
+    let w = workload();
+    let parse = || {
+        let argv = ["bench", "hios", &w, "--algo", "sequential", "--algo", "heft", "--gpus", "2", "--threads", "1"];
+        match Cli::try_parse_from(argv).expect("arguments parse").command {
+            Command::Hios(a) => a,
+            other => panic!("parsed as {other:?}"),
+        }
+    };
+    let (first, _) = hios_records(&parse(), None).expect("sweep runs");
+    assert_eq!(first.len(), 2);
+    let dir = tempfile::tempdir().expect("temp dir");
+    let j = Journal::open(dir.path(), false).unwrap();
+    let mut kept = CellResult { record: first[0].clone(), artifact: None };
+    kept.record.message = "kept from the journal".into();
+    j.append(&kept);
+    drop(j);
+    let j = Journal::open(dir.path(), true).unwrap();
+    assert_eq!(j.resumed(), 1);
+    let (again, _) = hios_records(&parse(), Some(&j)).expect("sweep runs");
+    assert_eq!(again.len(), 2);
+    assert_eq!(again[0].message, "kept from the journal", "the journal's cell was rerun");
+    assert_eq!(again[1].message, first[1].message, "the other cell was not run afresh");
 }

@@ -123,3 +123,27 @@ fn faithful_mode_walks_builder_order_and_its_window_sticks() {
         assert!(li <= lf * (1.0 + 1e-12), "k={k}: intended {li} slower than faithful {lf}");
     }
 }
+
+/// Operators without edges are placed too: three independent operators on three GPUs run at
+/// once (the longest alone), where HIOS-LP used to leave them all on GPU 0 (their sum). The
+/// faithful mode keeps the reference's behaviour.
+#[test]
+fn hios_lp_places_operators_without_edges() {
+    let text = r#"{"maxSizePerFPGA": 1e9, "maxFPGAs": 3, "maxCPUs": 0, "edges": [], "nodes": [
+        {"id": 0, "supportedOnFpga": 1, "cpuLatency": 1, "fpgaLatency": 1.0, "isBackwardNode": 0},
+        {"id": 1, "supportedOnFpga": 1, "cpuLatency": 1, "fpgaLatency": 1.5, "isBackwardNode": 0},
+        {"id": 2, "supportedOnFpga": 1, "cpuLatency": 1, "fpgaLatency": 1.0, "isBackwardNode": 0}]}"#;
+    let w = placebench::workload::parse_workload(text.as_bytes(), std::path::Path::new("free.json"), "free").unwrap();
+    let p = Problem::from_workload(&w, 1.0, Contention::default());
+    for k in 2..=3 {
+        let o = HiosOptions { gpus: k, ..HiosOptions::default() };
+        let (s, l) = run("hios-lp", &p, &w, &o).unwrap();
+        assert!(close(simulate(&p, &s).unwrap().latency, l));
+        // Two GPUs: 1.5 alone and 1 + 1 on the other; three: each alone.
+        let best = if k == 2 { 2.0 } else { 1.5 };
+        assert!(l <= best + 1e-9, "K = {k}: {l} (the best is {best})");
+        let faithful = HiosOptions { faithful: true, ..o };
+        let (_, lf) = run("hios-lp", &p, &w, &faithful).unwrap();
+        assert!(close(lf, 3.5), "faithful K = {k}: {lf}");
+    }
+}

@@ -38,7 +38,7 @@ impl Objective {
 }
 
 /// Options shared by all algorithms of a run.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct RunOptions {
     /// Seed of every random choice; recorded in the results.
     pub seed: u64,
@@ -54,7 +54,9 @@ pub struct RunOptions {
     /// Integer programs: options of the solver and the formulations.
     pub ip: IpOptions,
     /// When the cell began: its time limit counts from here, whatever it runs (an IP's warm
-    /// start and its solver share one budget). The runner sets it as each cell starts.
+    /// start and its solver share one budget). The runner sets it as each cell starts; read
+    /// back from a file (a cell run in a process of its own), it is the moment of reading.
+    #[serde(skip, default = "std::time::Instant::now")]
     pub started: std::time::Instant,
 }
 
@@ -92,7 +94,7 @@ impl Default for RunOptions {
 }
 
 /// Options of the integer programs.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct IpOptions {
     /// Relative gap at which the solver stops (the paper's Gurobi setting: 1%).
     pub mip_gap: f64,
@@ -140,7 +142,7 @@ pub enum Space {
 }
 
 /// What the algorithm says of its own answer.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum Claim {
     /// Proven optimal within the algorithm's own search space.
     Optimal,
@@ -153,7 +155,7 @@ pub enum Claim {
 }
 
 /// An algorithm's answer.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct Outcome {
     /// None when the algorithm found no placement.
     pub placement: Option<Placement>,
@@ -173,7 +175,7 @@ pub struct Outcome {
 }
 
 /// A MIP solver's own account of a solve.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct SolverInfo {
     /// Solver name and version, e.g. `HiGHS 1.15.0`.
     pub name: String,
@@ -225,6 +227,12 @@ pub trait Algorithm: Send + Sync {
     /// depends on the machine's speed); `bench regress` reruns only these by default.
     fn deterministic(&self) -> bool {
         true
+    }
+    /// Whether `bench` runs it in a process of its own under a time limit, stopped when it
+    /// overruns (a solver that does not look at the clock while it builds or presolves a
+    /// model; a crash of its native code then fails the row, not the run).
+    fn isolated(&self) -> bool {
+        false
     }
     /// The space its placements always lie in; the runner checks it.
     fn guarantees(&self, _opts: &RunOptions) -> Space {

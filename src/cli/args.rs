@@ -23,7 +23,7 @@ pub enum Command {
     /// `*.json` under each `--inputs` folder, and writes results.csv, results.json and one
     /// placement per run under `--out`. With FILE arguments it runs on those files only and
     /// writes files only if `--out` is given.
-    Throughput(PlaceArgs),
+    Throughput(ThroughputArgs),
     /// Place inference workloads for single-sample latency: the latency IP, the greedy, and the
     /// throughput baselines' splits (dp, scotch, expert, one-device) scored by latency.
     ///
@@ -78,8 +78,18 @@ pub enum Command {
     /// Rerun the deterministic algorithms and compare with the committed baseline
     /// (results/baseline); `--update` regenerates the baseline instead.
     Regress(RegressArgs),
+    /// Fuzz the input readers (workload loader, split and schedule files): mutated inputs
+    /// until --inputs per reader, every panic, hang or malformed refusal saved and counted;
+    /// writes fuzz.json and a figure under --out and the minimised corpus. Coverage-guided
+    /// when built by scripts/fuzz.sh, guided by outcomes otherwise.
+    Fuzz(crate::fuzz::FuzzArgs),
+    /// Runs one placement cell sent on stdin and answers on stdout: how `bench` runs the
+    /// integer programs in a process of their own. Not for direct use.
+    #[command(hide = true)]
+    Cell,
 }
 
+/// What both placement commands take.
 #[derive(Debug, Args)]
 pub struct PlaceArgs {
     #[command(flatten)]
@@ -99,30 +109,29 @@ pub struct PlaceArgs {
     /// Keep the cells a stopped run into the same --out finished (its journal) and run the rest.
     #[arg(long)]
     pub resume: bool,
-    /// Restarts of local-search (at least 1).
-    #[arg(long, default_value_t = 10, value_parser = crate::run::parse::at_least_one)]
-    pub restarts: usize,
     #[command(flatten)]
-    pub ip: IpArgs,
+    pub solver: SolverArgs,
     #[command(flatten)]
     pub common: CommonArgs,
 }
 
-/// Options of the integer programs.
 #[derive(Debug, Args)]
-pub struct IpArgs {
+pub struct ThroughputArgs {
+    #[command(flatten)]
+    pub place: PlaceArgs,
+    /// Restarts of local-search (at least 1).
+    #[arg(long, default_value_t = 10, value_parser = crate::run::parse::at_least_one)]
+    pub restarts: usize,
+    #[command(flatten)]
+    pub ip: ThroughputIpArgs,
+}
+
+/// HiGHS options of every integer program.
+#[derive(Debug, Args)]
+pub struct SolverArgs {
     /// Relative MIP gap at which HiGHS stops, from 0 to 1 (the paper's Gurobi setting).
     #[arg(long, default_value_t = 0.01, value_parser = crate::run::parse::fraction)]
     pub mip_gap: f64,
-    /// ip-contig: do not force contiguity on CPUs (the reference's ALSO_FORCE_ON_CPUS=False).
-    #[arg(long)]
-    pub no_contig_on_cpus: bool,
-    /// Throughput IPs: minimise max FW + max BW instead of max (FW + BW) (paper, App. C).
-    #[arg(long)]
-    pub diffmaxima: bool,
-    /// Do not start the IPs from the DP's split.
-    #[arg(long)]
-    pub no_warm_start: bool,
     /// Order identical devices in the IPs with explicit constraints (off by default: HiGHS
     /// detects the symmetry itself, and does better without them).
     #[arg(long)]
@@ -133,6 +142,20 @@ pub struct IpArgs {
     pub highs_options: Vec<(String, String)>,
 }
 
+/// Options of the throughput integer programs only.
+#[derive(Debug, Args, Default)]
+pub struct ThroughputIpArgs {
+    /// ip-contig: do not force contiguity on CPUs (the reference's ALSO_FORCE_ON_CPUS=False).
+    #[arg(long)]
+    pub no_contig_on_cpus: bool,
+    /// Throughput IPs: minimise max FW + max BW instead of max (FW + BW) (paper, App. C).
+    #[arg(long)]
+    pub diffmaxima: bool,
+    /// Do not start the throughput IPs from the DP's split.
+    #[arg(long)]
+    pub no_warm_start: bool,
+}
+
 fn parse_highs_option(s: &str) -> Result<(String, String), String> {
     match s.split_once('=') {
         Some((k, v)) if !k.trim().is_empty() && !v.trim().is_empty() => Ok((k.trim().into(), v.trim().into())),
@@ -140,13 +163,13 @@ fn parse_highs_option(s: &str) -> Result<(String, String), String> {
     }
 }
 
-impl IpArgs {
-    pub fn options(&self, subgraphs_per_device: usize) -> crate::algorithms::IpOptions {
+impl SolverArgs {
+    pub fn options(&self, t: &ThroughputIpArgs, subgraphs_per_device: usize) -> crate::algorithms::IpOptions {
         crate::algorithms::IpOptions {
             mip_gap: self.mip_gap,
-            contig_on_cpus: !self.no_contig_on_cpus,
-            diffmaxima: self.diffmaxima,
-            warm_start: !self.no_warm_start,
+            contig_on_cpus: !t.no_contig_on_cpus,
+            diffmaxima: t.diffmaxima,
+            warm_start: !t.no_warm_start,
             symmetry_breaking: self.symmetry_breaking,
             subgraphs_per_device,
             highs_options: self.highs_options.clone(),

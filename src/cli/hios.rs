@@ -12,7 +12,8 @@ pub fn hios(a: HiosArgs) -> Result<i32> {
     let threads = set_threads(&a.common);
     let out = a.out.clone().or_else(|| a.files.is_empty().then(|| PathBuf::from("results/hios")));
     let _claim = out.as_deref().map(OutDir::claim).transpose()?;
-    let (records, files) = hios_records(&a)?;
+    let journal = crate::run::journal::start(out.as_deref(), a.resume)?;
+    let (records, files) = hios_records(&a, journal.as_ref())?;
     if let Some(dir) = &out {
         let files: Vec<(String, Vec<u8>)> = files.into_iter().map(|(n, t)| (n, t.into_bytes())).collect();
         let staged = stage(dir, "schedules", &files)?;
@@ -27,5 +28,8 @@ pub fn hios(a: HiosArgs) -> Result<i32> {
         print_table(&refs);
     }
     crate::results::table::print_summary(&refs);
+    if crate::run::journal::end(journal, &refs) {
+        return Ok(130);
+    }
     Ok(i32::from(records.iter().any(|r| r.status.is_failure())))
 }

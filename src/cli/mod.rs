@@ -12,15 +12,16 @@ use crate::results::table::{fmt_opt, print_comparison, print_table};
 use crate::results::{compare, load_results, write_atomic, Record};
 use crate::run::regress::regress;
 use crate::run::session::{metadata, resolve_algorithms, resolve_workloads, set_threads, write_run};
-use crate::run::{progress_bar, run_cell, run_journaled, Journal};
+use crate::run::{progress_bar, run_cell, run_journaled};
 use crate::workload::load_workload;
-use args::{Cli, Command, CompareArgs, EvaluateArgs, PerfArgs, PlaceArgs, PlotArgs};
+use args::{Cli, Command, CompareArgs, EvaluateArgs, PerfArgs, PlaceArgs, PlotArgs, ThroughputIpArgs};
 use std::path::{Path, PathBuf};
 
 /// Runs a parsed command line; returns the process exit code.
 pub fn run(cli: Cli) -> Result<i32> {
+    crate::run::isolate::enable();
     match cli.command {
-        Command::Throughput(a) => place(Objective::Throughput, a, 1),
+        Command::Throughput(a) => place(Objective::Throughput, a.place, a.restarts, &a.ip, 1),
         Command::Latency(a) => match &a.eval {
             Some(split) => {
                 let [file] = a.place.workloads.files.as_slice() else {
@@ -28,7 +29,12 @@ pub fn run(cli: Cli) -> Result<i32> {
                 };
                 evaluate_split(EvaluateArgs { workload: file.clone(), split: split.clone() })
             }
-            None => place(Objective::Latency, a.place, a.subgraphs_per_device),
+            // A throughput algorithm asked for by name here (its split scored by latency) runs
+            // with its default options.
+            None => {
+                let restarts = RunOptions::default().restarts;
+                place(Objective::Latency, a.place, restarts, &ThroughputIpArgs::default(), a.subgraphs_per_device)
+            }
         },
         Command::List => {
             println!("{:<14} {:<11} {:<13} summary", "name", "family", "objective");
@@ -48,12 +54,20 @@ pub fn run(cli: Cli) -> Result<i32> {
         Command::Links(a) => crate::pipeline::profile::links(a),
         Command::Gen(a) => gen(a),
         Command::Regress(a) => regress(a),
+        Command::Fuzz(a) => crate::fuzz::fuzz(a),
+        Command::Cell => crate::run::isolate::serve(),
         Command::Plot(a) => plot_cmd(a),
         Command::Figures(a) => figures(a),
     }
 }
 
-fn place(kind: Objective, a: PlaceArgs, subgraphs_per_device: usize) -> Result<i32> {
+fn place(
+    kind: Objective,
+    a: PlaceArgs,
+    restarts: usize,
+    throughput_ip: &ThroughputIpArgs,
+    subgraphs_per_device: usize,
+) -> Result<i32> {
     let threads = set_threads(&a.common);
     let (workloads, expert_dirs) = resolve_workloads(&a.workloads, kind)?;
     let algos = resolve_algorithms(if a.all { &[] } else { &a.algos }, kind)?;
@@ -61,9 +75,9 @@ fn place(kind: Objective, a: PlaceArgs, subgraphs_per_device: usize) -> Result<i
         seed: a.common.seed,
         time_limit: a.common.time_limit,
         threads,
-        restarts: a.restarts,
+        restarts,
         expert_dirs,
-        ip: a.ip.options(subgraphs_per_device),
+        ip: a.solver.options(throughput_ip, subgraphs_per_device),
         ..RunOptions::default()
     };
     let out = match (&a.out, a.workloads.files.is_empty()) {
@@ -73,14 +87,7 @@ fn place(kind: Objective, a: PlaceArgs, subgraphs_per_device: usize) -> Result<i
     };
     // Checked and claimed before the run, not found wanting after it.
     let _claim = out.as_deref().map(crate::results::out::OutDir::claim).transpose()?;
-    if a.resume && out.is_none() {
-        return Err(Error::Usage("--resume needs the --out folder of the run to resume".into()));
-    }
-    let journal = out.as_deref().map(|d| Journal::open(d, a.resume)).transpose()?;
-    if let Some(j) = journal.as_ref().filter(|j| j.resumed() > 0) {
-        eprintln!("resuming: {} cell(s) finished before are kept", j.resumed());
-    }
-    crate::run::journal::catch_interrupt();
+    let journal = crate::run::journal::start(out.as_deref(), a.resume)?;
     let bar = progress_bar(workloads.len() * algos.len(), a.common.quiet);
     let mut results = run_journaled(&workloads, &algos, kind, &opts, bar.as_ref(), journal.as_ref());
     if let Some(b) = bar {
@@ -88,11 +95,6 @@ fn place(kind: Objective, a: PlaceArgs, subgraphs_per_device: usize) -> Result<i
     }
     if let Some(dir) = &out {
         write_run(dir, &mut results, &metadata(&a.common, threads))?;
-    }
-    let stopped = crate::run::journal::interrupted();
-    // An interrupted run keeps its journal for --resume; a finished one has no more use for it.
-    if let Some(j) = journal.filter(|_| !stopped) {
-        j.close();
     }
     let records: Vec<&Record> = results.iter().map(|c| &c.record).collect();
     if a.json {
@@ -105,9 +107,7 @@ fn place(kind: Objective, a: PlaceArgs, subgraphs_per_device: usize) -> Result<i
     if let Some(dir) = &out {
         eprintln!("wrote {}", dir.join("results.csv").display());
     }
-    if stopped {
-        let done = records.iter().filter(|r| !r.message.starts_with("not run:")).count();
-        eprintln!("interrupted: {done} of {} cells finished and were written; --resume runs the rest", records.len());
+    if crate::run::journal::end(journal, &records) {
         return Ok(130);
     }
     let failures = records.iter().filter(|r| r.status.is_failure()).count();

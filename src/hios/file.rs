@@ -66,9 +66,12 @@ impl ScheduleFile {
 
     /// Reads a schedule file; a malformed one or a newer version is an error naming the file.
     pub fn load(path: &Path) -> Result<ScheduleFile> {
-        let bytes = crate::workload::read_file(path)?;
-        let text =
-            std::str::from_utf8(&bytes).map_err(|e| Error::input(path, "file", format!("not UTF-8 text: {e}")))?;
+        ScheduleFile::parse(&crate::workload::read_file(path)?, path)
+    }
+
+    /// A schedule file given as bytes; `path` is only used in messages.
+    pub fn parse(bytes: &[u8], path: &Path) -> Result<ScheduleFile> {
+        let text = crate::workload::utf8_text(bytes, path)?;
         let f: ScheduleFile = crate::strict_json::typed(text)
             .map_err(|e| Error::input(path, format!("line {} column {}", e.line(), e.column()), e.to_string()))?;
         if f.schema_version > SCHEDULE_SCHEMA_VERSION {

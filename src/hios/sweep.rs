@@ -11,7 +11,7 @@ use crate::registry;
 use crate::results::Record;
 use crate::run::options::CommonArgs;
 use crate::run::progress_bar;
-use crate::run::run;
+use crate::run::{run, Journal};
 use crate::workload::{discover_json_files, load_workload, parse_workload, Workload};
 use crate::zoo::{
     cost::CostModel, export::ExportOptions, export::Granularity, generate, randwire::RandWire, GenSpec, Model,
@@ -62,11 +62,16 @@ pub type ScheduleFile = (String, String);
 
 /// Schedules every cell the arguments name; returns the records (with schedule file names)
 /// and the schedule files' names and contents.
-pub fn hios_records(a: &HiosArgs) -> Result<(Vec<Record>, Vec<ScheduleFile>)> {
+pub fn hios_records(a: &HiosArgs, journal: Option<&Journal>) -> Result<(Vec<Record>, Vec<ScheduleFile>)> {
     // Several --beta values sweep the contention model's sensitivity: one cell per value.
     let betas = if a.beta.is_empty() { vec![crate::hios::DEFAULT_BETA] } else { a.beta.clone() };
     if let Some(b) = betas.iter().find(|b| !(b.is_finite() && **b >= 0.0)) {
         return Err(Error::Usage(format!("--beta {b}: a penalty must be a finite number >= 0")));
+    }
+    if a.contention == "reference" && !a.beta.is_empty() {
+        return Err(Error::Usage(
+            "--beta is the penalty of the shared contention model; --contention reference has none".into(),
+        ));
     }
     let contentions: Vec<Contention> = match a.contention.as_str() {
         "shared" => betas.iter().map(|&beta| Contention::Shared { beta }).collect(),
@@ -131,7 +136,7 @@ pub fn hios_records(a: &HiosArgs) -> Result<(Vec<Record>, Vec<ScheduleFile>)> {
             SchedulingCell::new(w, s, contention, o, a.common.seed)
         })
         .collect();
-    let results = run(&run_cells, bar.as_ref(), None);
+    let results = run(&run_cells, bar.as_ref(), journal);
     if let Some(b) = bar {
         b.finish_and_clear();
     }
@@ -180,10 +185,11 @@ pub struct HiosArgs {
     /// sweep the model's sensitivity (one row per value, the value in the options column).
     #[arg(long = "beta", value_name = "BETA", value_parser = crate::run::parse::non_negative)]
     pub beta: Vec<f64>,
-    /// Intra-GPU sliding window.
-    #[arg(long, default_value_t = HiosOptions::default().window, value_parser = crate::run::parse::at_least_one)]
+    /// Intra-GPU sliding window: operators tried together as one stage, at least 2.
+    #[arg(long, default_value_t = HiosOptions::default().window, value_parser = crate::run::parse::at_least_two)]
     pub window: usize,
-    /// Streams per GPU.
+    /// Streams per GPU, at least 1 (1: no concurrency inside a GPU, so the intra pass and
+    /// `ios` stages keep one operator each).
     #[arg(long, default_value_t = HiosOptions::default().streams, value_parser = crate::run::parse::at_least_one)]
     pub streams: usize,
     /// Largest stage of the IOS-style DP.
@@ -200,6 +206,9 @@ pub struct HiosArgs {
     /// Print the records as JSON on stdout.
     #[arg(long)]
     pub json: bool,
+    /// Keep the cells a stopped run into the same --out finished (its journal) and run the rest.
+    #[arg(long)]
+    pub resume: bool,
     #[command(flatten)]
     pub common: CommonArgs,
 }

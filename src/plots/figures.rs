@@ -71,9 +71,10 @@ pub fn figures(a: FiguresArgs) -> Result<i32> {
             faithful: false,
             out: Some(hios_dir.clone()),
             json: false,
+            resume: false,
             common: a.common.clone(),
         };
-        let rows = crate::hios::sweep::hios_records(&args)?;
+        let rows = crate::hios::sweep::hios_records(&args, None)?;
         write_results(&hios_dir, &metadata(&a.common, threads), &rows.0)?;
         for (name, json) in rows.1 {
             write_atomic(&hios_dir.join("schedules").join(name), json.as_bytes())?;

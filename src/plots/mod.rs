@@ -3,6 +3,7 @@
 
 pub mod fidelity;
 pub mod figures;
+pub mod fuzz;
 pub mod gantt;
 mod profile;
 mod relative;
@@ -134,6 +135,22 @@ fn colour(i: usize) -> RGBColor {
 /// The objective of a feasible row.
 fn feasible_objective(r: &Record) -> Option<f64> {
     r.objective.filter(|_| r.feasible && !r.status.is_failure())
+}
+
+/// The objective of a row the checker found infeasible (drawn hollow: not a result).
+fn infeasible_objective(r: &Record) -> Option<f64> {
+    r.objective.filter(|_| !r.feasible && !r.status.is_failure())
+}
+
+/// The legend's note on hollow marks, below the algorithms.
+fn legend_hollow_note<DB: DrawingBackend>(area: &DrawingArea<DB, plotters::coord::Shift>, rows: usize) -> DrawResult
+where
+    DB::ErrorType: 'static,
+{
+    let y = 60 + 26 * rows as i32 + 10;
+    area.draw(&Rectangle::new([(14, y - 8), (30, y + 8)], BLACK.stroke_width(2)))?;
+    area.draw(&Text::new("infeasible", (42, y - 9), ("sans-serif", 17).into_font().color(&BLACK)))?;
+    Ok(())
 }
 
 /// A legend drawn in its own area to the right of a chart, so it never covers data.

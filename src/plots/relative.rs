@@ -1,8 +1,8 @@
 //! Objective per workload relative to the best proven optimum: one bar per algorithm.
 
 use super::{
-    algorithms, colour, feasible_objective, legend, render, workload_labels, workloads, DrawResult, Figure,
-    LEGEND_WIDTH,
+    algorithms, colour, feasible_objective, infeasible_objective, legend, legend_hollow_note, render, workload_labels,
+    workloads, DrawResult, Figure, LEGEND_WIDTH,
 };
 use crate::error::{Error, Result};
 use crate::results::{Record, Status};
@@ -29,9 +29,15 @@ pub fn plot(records: &[Record], kind: &str, dir: &Path) -> Result<Figure> {
     let algos = algorithms(records);
     let loads = workloads(records);
     let refs: Vec<Option<f64>> = loads.iter().map(|w| reference(records, w)).collect();
-    let ratio = |w: usize, a: &str| -> Option<f64> {
+    // (ratio, feasible): an infeasible placement is drawn hollow, so that one "beating" the
+    // reference is not read as a win.
+    let ratio = |w: usize, a: &str| -> Option<(f64, bool)> {
         let r = records.iter().find(|r| r.workload == loads[w] && r.algorithm == a)?;
-        Some(feasible_objective(r)? / refs[w]?)
+        match (feasible_objective(r), infeasible_objective(r)) {
+            (Some(x), _) => Some((x / refs[w]?, true)),
+            (None, Some(x)) => Some((x / refs[w]?, false)),
+            _ => None,
+        }
     };
     // Long sets of workloads (HIOS: every model, size and GPU count) wrap into rows of panels.
     let rows = loads.len().div_ceil(PER_ROW).max(1);
@@ -43,10 +49,11 @@ pub fn plot(records: &[Record], kind: &str, dir: &Path) -> Result<Figure> {
             root.fill(&WHITE)?;
             let (plot_area, legend_area) = root.split_horizontally(root.dim_in_pixel().0 - LEGEND_WIDTH);
             legend(&legend_area, &algos, false)?;
+            legend_hollow_note(&legend_area, algos.len())?;
             let (head, body) = plot_area.split_vertically(120);
             head.titled(
-                &format!("{kind}: objective relative to the reference (1 = best proven, else best found)"),
-                ("sans-serif", 26),
+                &format!("{kind}: objective / reference (1 = best proven, else best found)"),
+                ("sans-serif", 24),
             )?;
             for (row, panel) in body.split_evenly((rows, 1)).iter().enumerate() {
                 let first = row * per_row;
@@ -69,18 +76,19 @@ pub fn plot(records: &[Record], kind: &str, dir: &Path) -> Result<Figure> {
                     let c = colour(ai);
                     let bars: Vec<_> = (0..here)
                         .filter_map(|i| ratio(first + i, a).map(|r| (i, r)))
-                        .map(|(i, r)| {
+                        .map(|(i, (r, feasible))| {
                             let x0 = i as f64 + 0.1 + ai as f64 * group;
-                            Rectangle::new([(x0, 0.0), (x0 + group * 0.9, r.min(CAP))], c.filled())
+                            let style = if feasible { c.filled() } else { c.stroke_width(2) };
+                            Rectangle::new([(x0, 0.0), (x0 + group * 0.9, r.min(CAP))], style)
                         })
                         .collect();
                     chart.draw_series(bars)?;
                     for i in 0..here {
-                        if let Some(r) = ratio(first + i, a).filter(|&r| r > CAP) {
+                        if let Some((r, feasible)) = ratio(first + i, a).filter(|&(r, _)| r > CAP) {
                             let x = i as f64 + 0.1 + (ai as f64 + 0.45) * group;
                             let style = ("sans-serif", 13)
                                 .into_font()
-                                .color(&WHITE)
+                                .color(if feasible { &WHITE } else { &BLACK })
                                 .transform(FontTransform::Rotate90)
                                 .pos(Pos::new(HPos::Left, VPos::Center));
                             chart.draw_series(std::iter::once(Text::new(
@@ -109,8 +117,8 @@ pub fn plot(records: &[Record], kind: &str, dir: &Path) -> Result<Figure> {
             "Each bar is an algorithm's {kind} objective divided by the workload's reference: the best objective some \
              exact method proved optimal in its space (for throughput the DP over pipeline-ordered splits, or an IP \
              solved to optimality), else the best feasible objective found; bars below 1 beat that reference with \
-             placements outside its space, bars above {CAP} are clipped and labelled, and a missing bar is a skipped, \
-             infeasible or failed run."
+             placements outside its space, bars above {CAP} are clipped and labelled, a hollow bar is a placement the \
+             checker found infeasible (its objective, not a result), and a missing bar is a skipped or failed run."
         ),
     })
 }

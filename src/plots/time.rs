@@ -1,6 +1,9 @@
 //! Wall time of every algorithm on every workload, on a log scale.
 
-use super::{algorithms, colour, legend, render, workload_labels, workloads, DrawResult, Figure, LEGEND_WIDTH};
+use super::{
+    algorithms, colour, legend, legend_hollow_note, render, workload_labels, workloads, DrawResult, Figure,
+    LEGEND_WIDTH,
+};
 use crate::error::Result;
 use crate::results::{Record, Status};
 use plotters::coord::Shift;
@@ -21,6 +24,7 @@ pub fn plot(records: &[Record], kind: &str, dir: &Path) -> Result<Figure> {
             root.fill(&WHITE)?;
             let (plot_area, legend_area) = root.split_horizontally(root.dim_in_pixel().0 - LEGEND_WIDTH);
             legend(&legend_area, &algos, false)?;
+            legend_hollow_note(&legend_area, algos.len())?;
             let mut chart = ChartBuilder::on(&plot_area)
                 .caption(format!("{kind}: wall time per workload"), ("sans-serif", 26))
                 .margin(16)
@@ -44,10 +48,12 @@ pub fn plot(records: &[Record], kind: &str, dir: &Path) -> Result<Figure> {
                     .enumerate()
                     .filter_map(|(w, name)| {
                         let r = ran.iter().find(|r| &r.workload == name && &r.algorithm == a)?;
-                        Some((w as f64 + offset, r.wall_seconds.max(FLOOR)))
+                        Some(((w as f64 + offset, r.wall_seconds.max(FLOOR)), r.feasible))
                     })
                     .collect();
-                chart.draw_series(points.into_iter().map(move |p| Circle::new(p, 5, c.filled())))?;
+                chart.draw_series(points.into_iter().map(move |(p, feasible)| {
+                    Circle::new(p, 5, if feasible { c.filled() } else { c.stroke_width(2) })
+                }))?;
             }
             let positions: Vec<(i32, i32)> =
                 (0..loads.len()).map(|w| chart.backend_coord(&(w as f64 + 0.5, FLOOR / 3.0))).collect();
@@ -60,7 +66,8 @@ pub fn plot(records: &[Record], kind: &str, dir: &Path) -> Result<Figure> {
         title: format!("{kind}: solve time"),
         caption: format!(
             "Wall seconds of each algorithm on each workload on a log scale (times under {FLOOR} s drawn at {FLOOR}); \
-             the integer programs stop at their time limit, which shows as a ceiling."
+             the integer programs stop at their time limit, which shows as a ceiling; a hollow mark is a run whose \
+             placement the checker found infeasible."
         ),
     })
 }

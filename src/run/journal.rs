@@ -123,6 +123,34 @@ impl Journal {
     }
 }
 
+/// Ends a run's journal: removed when the run finished, kept for `--resume` when it was
+/// interrupted, in which case the count of finished cells is reported. True when interrupted.
+pub fn end(journal: Option<Journal>, records: &[&Record]) -> bool {
+    let stopped = interrupted();
+    if let Some(j) = journal.filter(|_| !stopped) {
+        j.close();
+    }
+    if stopped {
+        let done = records.iter().filter(|r| !r.message.starts_with("not run:")).count();
+        eprintln!("interrupted: {done} of {} cells finished and were written; --resume runs the rest", records.len());
+    }
+    stopped
+}
+
+/// Opens the journal of a run into `out` (none without one), after checking `--resume` has
+/// a folder to resume, and starts catching Ctrl-C.
+pub fn start(out: Option<&Path>, resume: bool) -> Result<Option<Journal>> {
+    if resume && out.is_none() {
+        return Err(Error::Usage("--resume needs the --out folder of the run to resume".into()));
+    }
+    let journal = out.map(|d| Journal::open(d, resume)).transpose()?;
+    if let Some(j) = journal.as_ref().filter(|j| j.resumed() > 0) {
+        eprintln!("resuming: {} cell(s) finished before are kept", j.resumed());
+    }
+    catch_interrupt();
+    Ok(journal)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -2,6 +2,7 @@
 //! never stops the others; an instance out of an exact method's reach is a typed skip), times
 //! each, and hands each answer to its family's checker.
 
+pub mod isolate;
 pub mod journal;
 pub mod options;
 pub mod parse;

@@ -9,9 +9,9 @@ pub struct CommonArgs {
     /// Seed of every random choice (recorded in the results).
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
-    /// Wall-clock limit in seconds per (workload, algorithm) for the methods that take one: above
-    /// 0, or inf for none (default: none, except the IPs: 1200 s for throughput, 3600 s for
-    /// latency, as the paper).
+    /// Wall-clock limit in seconds per cell (workload, algorithm) for the methods that take one:
+    /// above 0, or inf for none (default: none, except the placement IPs: 1200 s for throughput,
+    /// 3600 s for latency, as the paper).
     #[arg(long, value_name = "SECONDS", value_parser = crate::run::parse::seconds)]
     pub time_limit: Option<f64>,
     /// Worker threads, at least 1 (default: all cores).

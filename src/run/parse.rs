@@ -12,6 +12,15 @@ pub fn at_least_one(s: &str) -> Result<usize, String> {
 
 /// Seconds: a finite number above 0, or `inf` (no limit). Limits beyond a billion seconds
 /// (about 32 years) also mean no limit, as no clock of a run reaches them.
+/// A whole number at least 2 (a window that can hold a pair).
+pub fn at_least_two(s: &str) -> Result<usize, String> {
+    match s.parse::<usize>() {
+        Ok(n) if n >= 2 => Ok(n),
+        Ok(_) => Err("must be at least 2".into()),
+        Err(_) => Err(format!("{s:?} is not a whole number")),
+    }
+}
+
 pub fn seconds(s: &str) -> Result<f64, String> {
     let t: f64 = s.parse().map_err(|_| format!("{s:?} is not a number of seconds"))?;
     if t.is_nan() || t <= 0.0 {

@@ -34,7 +34,7 @@ impl Cell for PlacementCell<'_> {
     }
 
     fn attempt(&self) -> Result<Outcome> {
-        self.algorithm.run(self.workload, &self.opts.for_cell())
+        super::isolate::attempt(self.algorithm, self.workload, &self.opts.for_cell())
     }
 
     fn judge(&self, outcome: Outcome, record: Record) -> CellResult {

@@ -29,6 +29,13 @@ pub fn read_file(path: &Path) -> Result<Vec<u8>> {
     Ok(out)
 }
 
+/// A file's text: UTF-8, without a leading byte-order mark (no part of JSON, but editors on
+/// Windows write one).
+pub fn utf8_text<'a>(bytes: &'a [u8], file: &Path) -> Result<&'a str> {
+    let text = std::str::from_utf8(bytes).map_err(|e| Error::input(file, "file", format!("not UTF-8 text: {e}")))?;
+    Ok(text.strip_prefix('\u{feff}').unwrap_or(text))
+}
+
 /// A workload's name from its file: the file name without `.json` or `.json.xz`.
 pub fn file_stem(path: &Path) -> String {
     let name = path.file_name().map(|s| s.to_string_lossy().to_string()).unwrap_or_default();
@@ -39,9 +46,7 @@ pub fn file_stem(path: &Path) -> String {
 /// Validates a workload given as bytes; `file` is only used in messages.
 pub fn parse_workload(bytes: &[u8], file: &Path, name: &str) -> Result<Workload> {
     let err = |location: String, message: String| Error::input(file, location, message);
-    let text = std::str::from_utf8(bytes).map_err(|e| err("file".into(), format!("not UTF-8 text: {e}")))?;
-    // A byte-order mark is no part of JSON, but editors on Windows write one.
-    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    let text = utf8_text(bytes, file)?;
     let root: Value = crate::strict_json::value(text).map_err(|e| {
         let field = field_at(text, e.line(), e.column()).map(|f| format!(", in field \"{f}\"")).unwrap_or_default();
         err(format!("line {} column {}{field}", e.line(), e.column()), format!("not valid JSON: {e}"))

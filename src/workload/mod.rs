@@ -5,12 +5,12 @@ mod embedded;
 mod json;
 
 pub use embedded::{embedded_workloads, EmbeddedSet, LATENCY as EMBEDDED_LATENCY, THROUGHPUT as EMBEDDED_THROUGHPUT};
-pub use json::{discover_json_files, file_stem, load_workload, parse_workload, read_file};
+pub use json::{discover_json_files, file_stem, load_workload, parse_workload, read_file, utf8_text};
 
 use std::collections::HashMap;
 
 /// One operator (a "node" of the format).
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Node {
     /// The id used in the file; placements name nodes by it.
     pub id: i64,
@@ -33,7 +33,7 @@ pub struct Node {
 
 /// A workload with its derived graph structure. Node indices (`usize`) are dense positions in
 /// `nodes`; ids from the file live in `Node::id`.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct Workload {
     /// Short name used in results (the file's path relative to its input root, no extension).
     pub name: String,

@@ -48,6 +48,10 @@ impl Algorithm for LatencyIp {
         o
     }
 
+    fn isolated(&self) -> bool {
+        true
+    }
+
     fn deterministic(&self) -> bool {
         false
     }

@@ -304,6 +304,10 @@ impl Algorithm for ThroughputIp {
         o
     }
 
+    fn isolated(&self) -> bool {
+        true
+    }
+
     fn deterministic(&self) -> bool {
         false
     }

@@ -94,8 +94,20 @@ pub fn hios_lp(p: &Problem, o: &HiosOptions) -> Result<Schedule> {
                 }
             }
         }
-        let Some(end) = (0..n).filter(|&v| from[v] != usize::MAX).max_by(|&a, &b| best[a].total_cmp(&best[b])) else {
-            break;
+        let end = (0..n).filter(|&v| from[v] != usize::MAX).max_by(|&a, &b| best[a].total_cmp(&best[b]));
+        // Once no edge is left, an operator still unplaced (one without edges: every edge's
+        // ends were placed with its path) is a path of its own, the heaviest first. The
+        // reference stops here and leaves such operators on GPU 0.
+        let end = match end {
+            Some(v) => v,
+            None if faithful => break,
+            None => {
+                match order.iter().copied().filter(|&v| gpu_of[v].is_none()).max_by(|&a, &b| p.w[a].total_cmp(&p.w[b]))
+                {
+                    Some(v) => v,
+                    None => break,
+                }
+            }
         };
         let mut path = vec![end];
         while from[*path.last().expect("non-empty")] != usize::MAX {
