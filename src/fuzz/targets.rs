@@ -161,6 +161,17 @@ mod tests {
     }
 
     #[test]
+    fn a_gpu_count_without_its_stages_is_refused() {
+        let text = String::from_utf8(Target::Schedule.seeds()[1].clone())
+            .unwrap()
+            .replace("\"gpus\": 2", "\"gpus\": 2000000000");
+        match check(Target::Schedule, text.as_bytes()) {
+            Verdict::Refused(m) => assert!(m.contains("gpus"), "{m}"),
+            v => panic!("{v:?}"),
+        }
+    }
+
+    #[test]
     fn a_refusal_names_the_file_in_one_line() {
         for t in ALL {
             assert!(matches!(check(t, b"{"), Verdict::Refused(_)), "{}", t.name());

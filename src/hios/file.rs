@@ -87,6 +87,11 @@ impl ScheduleFile {
     /// The schedule over `w`'s node indices, checked (every node once, on its GPU).
     pub fn schedule(&self, w: &Workload, path: &Path) -> Result<Schedule> {
         let bad = |field: &str, m: String| Error::input(path, field, m);
+        // Each GPU has its list of stages; a count with no lists behind it would size
+        // everything downstream (a simulator, an executor) by a number from the file alone.
+        if self.gpus == 0 || self.stages.len() != self.gpus {
+            return Err(bad("gpus", format!("{} GPUs, but stages for {}", self.gpus, self.stages.len())));
+        }
         let index = |id: i64| w.index_of(id).ok_or_else(|| bad("stages", format!("unknown node {id}")));
         let mut gpu_of = vec![usize::MAX; w.len()];
         for (id, &g) in &self.gpu_of {
