@@ -149,7 +149,11 @@ fn arm_fatal(out: &Path, target: Target) -> Result<PathBuf> {
 /// What running one input gave.
 enum Ran {
     Fine(Verdict),
-    Failed(String),
+    /// A failure, whether a panic, and what it was.
+    Failed {
+        panicked: bool,
+        what: String,
+    },
 }
 
 fn run_one(target: Target, bytes: &[u8]) -> (Ran, Duration) {
@@ -159,12 +163,14 @@ fn run_one(target: Target, bytes: &[u8]) -> (Ran, Duration) {
     let r = catch_unwind(AssertUnwindSafe(|| check(target, bytes)));
     let took = start.elapsed();
     let ran = match r {
-        Ok(Verdict::Violation(m)) => Ran::Failed(m),
-        Ok(v) if took > SLOW => Ran::Failed(format!("took {:.1} s ({v:?})", took.as_secs_f64())),
+        Ok(Verdict::Violation(what)) => Ran::Failed { panicked: false, what },
+        Ok(v) if took > SLOW => {
+            Ran::Failed { panicked: false, what: format!("took {:.1} s ({v:?})", took.as_secs_f64()) }
+        }
         Ok(v) => Ran::Fine(v),
         Err(_) => {
             let m = PANIC.lock().map(|mut p| p.take()).ok().flatten();
-            Ran::Failed(format!("panicked: {}", m.unwrap_or_default()))
+            Ran::Failed { panicked: true, what: format!("panicked: {}", m.unwrap_or_default()) }
         }
     };
     (ran, took)
@@ -188,7 +194,7 @@ impl Novelty {
         let shape = match ran {
             Ran::Fine(Verdict::Refused(s)) => s.clone(),
             Ran::Fine(_) => "read".into(),
-            Ran::Failed(m) => m.clone(),
+            Ran::Failed { what, .. } => what.clone(),
         };
         self.shapes.insert(shape)
     }
@@ -252,8 +258,8 @@ fn fuzz_target(target: Target, a: &FuzzArgs, rng: &mut ChaCha8Rng) -> Result<(Ta
         match ran {
             Ran::Fine(Verdict::Read) => rep.read += 1,
             Ran::Fine(_) => rep.refused += 1,
-            Ran::Failed(m) => {
-                if m.starts_with("panicked") {
+            Ran::Failed { panicked, what: m } => {
+                if *panicked {
                     rep.panics += 1;
                 } else {
                     rep.violations += 1;

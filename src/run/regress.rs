@@ -1,10 +1,10 @@
 //! `bench regress`: reruns the deterministic algorithms on the committed baseline's cells and
 //! compares objectives; `--update` regenerates the baseline.
 
-use super::options::{RegressArgs, WorkloadArgs};
+use super::options::RegressArgs;
 use super::run_all;
 use super::session::{
-    metadata, option_value, resolve_algorithms, resolve_workloads, run_and_write, set_threads, BASELINE_TIME_LIMIT,
+    baseline_workloads, metadata, option_value, resolve_algorithms, run_and_write, set_threads, BASELINE_TIME_LIMIT,
 };
 use super::{progress_bar, run_cells};
 use crate::algorithms::{self, Algorithm, Objective, RunOptions};
@@ -45,8 +45,7 @@ pub fn regress(a: RegressArgs) -> Result<i32> {
             eprintln!("no {} baseline at {}: skipped", kind.as_str(), dir.display());
             continue;
         }
-        let wargs = WorkloadArgs { files: vec![], inputs: a.inputs.clone(), no_embedded: false, experts: vec![] };
-        let (workloads, expert_dirs) = resolve_workloads(&wargs, kind)?;
+        let (workloads, expert_dirs) = baseline_workloads(&a.inputs, kind)?;
         let (meta, baseline) = load_results(&dir)?;
         let by_name: std::collections::HashMap<&str, &Workload> =
             workloads.iter().map(|w| (w.name.as_str(), w)).collect();
@@ -139,8 +138,7 @@ fn refresh(
             dir.join("results.json").display()
         )));
     };
-    let wargs = WorkloadArgs { files: vec![], inputs: a.inputs.clone(), no_embedded: false, experts: vec![] };
-    let (workloads, expert_dirs) = resolve_workloads(&wargs, kind)?;
+    let (workloads, expert_dirs) = baseline_workloads(&a.inputs, kind)?;
     let opts = RunOptions {
         seed: meta.seed,
         time_limit: meta.time_limit_seconds,

@@ -25,6 +25,12 @@ pub fn experts_near(path: &Path) -> Vec<PathBuf> {
 
 /// Loads every workload the arguments name (all before any run, so that bad input stops
 /// everything before a file is written) and the folders to search for expert splits.
+/// The workloads a baseline covers: the embedded ones and every file under `inputs`.
+pub fn baseline_workloads(inputs: &[PathBuf], kind: Objective) -> Result<(Vec<Workload>, Vec<PathBuf>)> {
+    let wargs = WorkloadArgs { files: vec![], inputs: inputs.to_vec(), no_embedded: false, experts: vec![] };
+    resolve_workloads(&wargs, kind)
+}
+
 pub fn resolve_workloads(args: &WorkloadArgs, kind: Objective) -> Result<(Vec<Workload>, Vec<PathBuf>)> {
     let (set, subdir) = match kind {
         Objective::Throughput => (EmbeddedSet::Throughput, "throughput-inputs"),
@@ -157,8 +163,7 @@ pub fn run_and_write(
     threads: usize,
     dir: &Path,
 ) -> Result<usize> {
-    let wargs = WorkloadArgs { files: vec![], inputs: inputs.to_vec(), no_embedded: false, experts: vec![] };
-    let (workloads, expert_dirs) = resolve_workloads(&wargs, kind)?;
+    let (workloads, expert_dirs) = baseline_workloads(inputs, kind)?;
     let common = CommonArgs { time_limit: Some(common.time_limit.unwrap_or(default_limit)), ..common.clone() };
     let opts =
         RunOptions { seed: common.seed, time_limit: common.time_limit, threads, expert_dirs, ..RunOptions::default() };
