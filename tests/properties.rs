@@ -2,6 +2,8 @@
 //! unsupported nodes, zero-latency nodes, memory limits):
 //! - the DP's optimum equals a brute force that tries every assignment of co-location classes
 //!   to devices and keeps the feasible, pipeline-ordered ones, all scored by the evaluator;
+//! - the DP answered for every accelerator count from one table (as `dp-split` sweeps K) equals
+//!   the DP solved for each count on its own;
 //! - every registered algorithm's placement goes through the evaluator without a mismatch or
 //!   an error, and no feasible pipeline-ordered placement of any algorithm beats the DP.
 
@@ -32,6 +34,32 @@ proptest! {
                 prop_assert!(close(got, best), "dp {} vs brute force {}", got, best);
             }
             None => prop_assert_eq!(cell.record.status, Status::Infeasible, "{:?}", cell.record),
+        }
+    }
+
+    #[test]
+    fn one_table_answers_every_accelerator_count(seed in any::<u64>(), n in 1usize..=7,
+            training in any::<bool>(), cpus in 0usize..=1, from in 1usize..=3) {
+        let mut w = random_workload(seed, n, training, cpus, 3);
+        // Without a memory limit the table's answers claim optimality, as the DP's do.
+        w.max_size_per_acc = f64::INFINITY;
+        let each = placebench::algorithms::dp::placements_each(&w, from, None).unwrap();
+        prop_assert_eq!(each.iter().map(|e| e.0).collect::<Vec<_>>(), (from.min(w.max_accs)..=w.max_accs).collect::<Vec<_>>());
+        for (k, outcome) in each {
+            let mut wk = w.clone();
+            wk.max_accs = k;
+            let alone = run_cell(&wk, &Dp, Objective::Throughput, &RunOptions::default()).record;
+            // The evaluator judges the table's placements; infeasible ones count as none.
+            let value = outcome
+                .placement
+                .map(|p| placebench::evaluate::evaluate(&wk, &p.to_split(&wk)))
+                .filter(|e| e.feasible())
+                .map(|e| e.max_load);
+            match (alone.objective, value) {
+                (Some(a), Some(b)) => prop_assert!(close(a, b), "k {}: alone {} vs one table {}", k, a, b),
+                (None, None) => {}
+                other => prop_assert!(false, "k {}: {:?}", k, other),
+            }
         }
     }
 

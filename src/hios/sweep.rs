@@ -130,6 +130,7 @@ pub fn hios_records(a: &HiosArgs, journal: Option<&Journal>) -> Result<(Vec<Reco
                 streams: a.streams,
                 max_group: a.max_group,
                 faithful: a.faithful,
+                sweep_gpus: gpus.clone(),
                 time_limit: a.common.time_limit,
                 ..HiosOptions::default()
             };

@@ -83,6 +83,9 @@ struct Problem<'a> {
     accs: usize,
     /// Branches whose compute exceeds this are cut.
     bound: f64,
+    /// Per accelerator count `f`, the largest stage worth trying for that state (bounds of
+    /// the optima that its chains lead to; non-increasing in `f`).
+    bounds: Vec<f64>,
 }
 
 impl Problem<'_> {
@@ -191,6 +194,10 @@ impl Problem<'_> {
             if acc_ok {
                 for c in 0..=self.cpus {
                     for f in 1..=self.accs {
+                        // Only the chains of fewer devices can use a stage this large.
+                        if acc_cost > self.bounds[f] {
+                            break;
+                        }
                         let st = c * k1 + f;
                         let v = from[st - 1].max(acc_cost);
                         if v < row[st] {
@@ -248,11 +255,36 @@ pub fn solve(
     deadline: Option<Instant>,
     stats: &mut DpStats,
 ) -> DpAnswer {
-    // A margin keeps rounding in the incremental sums from cutting an optimal branch.
-    let bound = if upper_bound.is_finite() { upper_bound * (1.0 + 1e-9) + 1e-12 } else { f64::INFINITY };
-    let p = Problem { w, atoms, lattice, cpus: w.max_cpus, accs: w.max_accs, bound };
+    let bounds = vec![upper_bound; w.max_accs + 1];
+    solve_each(w, atoms, lattice, &bounds, deadline, stats, w.max_accs).pop().unwrap_or(DpAnswer::TimedOut)
+}
+
+/// Solves the DP once and answers it for every accelerator count from `from` to the
+/// workload's (all CPUs allowed): one table holds them all. `bounds[f]` must be at least the
+/// optimum with `f` accelerators (or infinite) for every answered `f`; they only prune.
+pub fn solve_each(
+    w: &Workload,
+    atoms: &Atoms,
+    lattice: &Lattice,
+    bounds: &[f64],
+    deadline: Option<Instant>,
+    stats: &mut DpStats,
+    from: usize,
+) -> Vec<DpAnswer> {
+    let from = from.min(w.max_accs);
+    // A state of f devices lies on the chains of the answers for max(f, from) and more, whose
+    // stages are no larger than the largest of their bounds. A margin keeps rounding in the
+    // incremental sums from cutting an optimal branch.
+    let margin = |b: f64| if b.is_finite() { b * (1.0 + 1e-9) + 1e-12 } else { f64::INFINITY };
+    let mut per_state: Vec<f64> = (0..=w.max_accs).map(|f| margin(bounds.get(f.max(from)).copied().unwrap_or(f64::INFINITY))).collect();
+    for f in 1..per_state.len() {
+        per_state[f] = per_state[f].min(per_state[f - 1]);
+    }
+    let bound = per_state.get(1).copied().unwrap_or(f64::INFINITY).min(per_state[0]);
+    let p = Problem { w, atoms, lattice, cpus: w.max_cpus, accs: w.max_accs, bound, bounds: per_state };
     let width = p.width();
     let n = lattice.len();
+    let counts = from..=w.max_accs;
     let mut table = vec![f64::INFINITY; n * width];
     let mut links = vec![NO_LINK; n * width];
     table[..width].iter_mut().for_each(|x| *x = 0.0);
@@ -265,7 +297,7 @@ pub fn solve(
     };
     for level in 1..lattice.levels() {
         if deadline.is_some_and(|d| Instant::now() > d) {
-            return DpAnswer::TimedOut;
+            return counts.map(|_| DpAnswer::TimedOut).collect();
         }
         let (lo, hi) = (lattice.level_start[level], lattice.level_start[level + 1]);
         let (done, rest) = table.split_at_mut(lo * width);
@@ -279,8 +311,14 @@ pub fn solve(
             .map_init(new_scratch, |s, (x, (row, link))| p.solve_ideal(lo + x, done, row, link, s))
             .sum::<u64>();
     }
+    counts.map(|f| backtrack(w, atoms, lattice, &table, &links, w.max_cpus * (w.max_accs + 1) + f)).collect()
+}
+
+/// The answer of `state` (CPUs × (accelerators + 1) + accelerators) of the full ideal.
+fn backtrack(w: &Workload, atoms: &Atoms, lattice: &Lattice, table: &[f64], links: &[Link], state: usize) -> DpAnswer {
+    let width = (w.max_cpus + 1) * (w.max_accs + 1);
+    let mut state = state;
     let full = lattice.full();
-    let mut state = w.max_cpus * (w.max_accs + 1) + w.max_accs;
     let value = table[full * width + state];
     if !value.is_finite() {
         return DpAnswer::Infeasible;

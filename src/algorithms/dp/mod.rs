@@ -9,6 +9,8 @@ use crate::error::{Error, Result};
 use crate::placement::{Device, Placement};
 use crate::workload::Workload;
 use engine::{DpAnswer, DpStats, Stage};
+use std::collections::BTreeSet;
+use std::sync::Mutex;
 use std::time::Instant;
 
 /// More ideals than this and the forward graph is too wide for the exact DP.
@@ -96,6 +98,36 @@ impl Algorithm for Dp {
     }
 }
 
+/// Atom graphs (their predecessor lists) found to have more ideals than the limit in this
+/// process: the count depends on the graph alone, so a sweep over the same model's sizes,
+/// batches or device counts learns it once.
+static TOO_WIDE: Mutex<BTreeSet<Vec<Vec<usize>>>> = Mutex::new(BTreeSet::new());
+
+/// The ideals of `atoms`; `Ok(None)` if the deadline passed, `Err` if there are too many.
+fn lattice_of(atoms: &Atoms, deadline: Option<Instant>) -> Result<Option<ideals::Lattice>> {
+    let too_wide = || {
+        Error::OutOfReach(format!("the forward graph has more than {IDEALS_LIMIT} ideals: too wide for the exact DP"))
+    };
+    if TOO_WIDE.lock().is_ok_and(|known| known.contains(&atoms.pred)) {
+        return Err(too_wide());
+    }
+    match ideals::enumerate(atoms, IDEALS_LIMIT, deadline) {
+        Ok(l) => Ok(Some(l)),
+        Err(ideals::Stop::Deadline) => Ok(None),
+        Err(ideals::Stop::Ideals(_)) => {
+            if let Ok(mut known) = TOO_WIDE.lock() {
+                known.insert(atoms.pred.clone());
+            }
+            Err(too_wide())
+        }
+        Err(ideals::Stop::Memory(count)) => Err(Error::OutOfReach(format!(
+            "the ideals of {} atoms would take more than {} GiB ({count} found): too many atoms for the exact DP",
+            atoms.len(),
+            (ideals::WORDS_LIMIT * 8) >> 30
+        ))),
+    }
+}
+
 /// Enumerates the ideals of `atoms` and runs the DP; `Err` if there are too many ideals.
 pub fn solve_atoms(
     w: &Workload,
@@ -103,25 +135,42 @@ pub fn solve_atoms(
     bound: f64,
     deadline: Option<Instant>,
 ) -> Result<(DpAnswer, usize, DpStats)> {
-    let lattice = match ideals::enumerate(atoms, IDEALS_LIMIT, deadline) {
-        Ok(l) => l,
-        Err(ideals::Stop::Deadline) => return Ok((DpAnswer::TimedOut, 0, DpStats::default())),
-        Err(ideals::Stop::Ideals(count)) => {
-            return Err(Error::OutOfReach(format!(
-                "the forward graph has more than {IDEALS_LIMIT} ideals ({count} found): too wide for the exact DP"
-            )))
-        }
-        Err(ideals::Stop::Memory(count)) => {
-            return Err(Error::OutOfReach(format!(
-                "the ideals of {} atoms would take more than {} GiB ({count} found): too many atoms for the exact DP",
-                atoms.len(),
-                (ideals::WORDS_LIMIT * 8) >> 30
-            )))
-        }
+    let Some(lattice) = lattice_of(atoms, deadline)? else {
+        return Ok((DpAnswer::TimedOut, 0, DpStats::default()));
     };
     let mut stats = DpStats::default();
     let answer = engine::solve(w, atoms, &lattice, bound, deadline, &mut stats);
     Ok((answer, lattice.len(), stats))
+}
+
+/// The exact DP's optimal placements on every accelerator count from `from` to the
+/// workload's `max_accs`, from one table (pruned by the linearised DP's value on each count, a
+/// feasible split and so an upper bound); `Err` if the forward graph is too wide.
+pub fn placements_each(w: &Workload, from: usize, deadline: Option<Instant>) -> Result<Vec<(usize, Outcome)>> {
+    let from = from.min(w.max_accs);
+    // The linearised DP's optimum on each count is a feasible split: a bound per count.
+    let chain = build_atoms(w, AtomOptions { merge_trivial: true, linearize: true, ..Default::default() });
+    let mut bounds = vec![f64::INFINITY; w.max_accs + 1];
+    if let Some(lattice) = lattice_of(&chain, deadline)? {
+        let each = engine::solve_each(w, &chain, &lattice, &bounds.clone(), deadline, &mut DpStats::default(), 1);
+        for (f, a) in (1..).zip(each) {
+            if let DpAnswer::Solved { value, .. } = a {
+                bounds[f] = value;
+            }
+        }
+    }
+    let atoms = build_atoms(w, AtomOptions { merge_trivial: true, ..Default::default() });
+    let Some(lattice) = lattice_of(&atoms, deadline)? else {
+        return Ok(Vec::new());
+    };
+    let answers = engine::solve_each(w, &atoms, &lattice, &bounds, deadline, &mut DpStats::default(), from);
+    // Trivial merges move sizes only; without a memory limit they cost nothing.
+    let claim = if atoms.moved_size() == 0.0 || w.total_size() <= w.max_size_per_acc {
+        Claim::Optimal
+    } else {
+        Claim::Feasible
+    };
+    Ok((from..).zip(answers).map(|(k, a)| (k, answer_to_outcome(w, &atoms, a, claim))).collect())
 }
 
 /// Turns a DP answer into an outcome; solved answers claim `claim` (the DP is optimal, a DP

@@ -41,6 +41,9 @@ pub struct HiosOptions {
     /// predecessor only, and the intra window stuck at the first pair it rejects (see
     /// `docs/hios.md`).
     pub faithful: bool,
+    /// Every GPU count of the sweep this cell is part of: `dp-split` answers them all from one
+    /// DP table.
+    pub sweep_gpus: Vec<usize>,
     /// Seconds a cell may take (none: no limit), counted from `started`.
     pub time_limit: Option<f64>,
     /// When the cell began (the runner sets it as each cell starts).
@@ -74,6 +77,7 @@ impl Default for HiosOptions {
             max_group: 3,
             part: 10,
             faithful: false,
+            sweep_gpus: Vec::new(),
             time_limit: None,
             started: std::time::Instant::now(),
         }
