@@ -17,7 +17,7 @@
 mod common;
 
 use common::random_workload;
-use placebench::hios::algorithms::{names, run, HiosOptions};
+use placebench::hios::algorithms::{names, run, Fidelity, HiosOptions};
 use placebench::hios::{simulate, Contention, Problem, Schedule};
 use proptest::prelude::*;
 use rand::{Rng, SeedableRng};
@@ -44,9 +44,10 @@ proptest! {
     #![proptest_config(ProptestConfig::with_cases(60))]
 
     #[test]
-    fn every_schedule_is_valid_and_claims_what_the_simulator_says(seed in any::<u64>(), n in 1usize..=9, k in 1usize..=3, faithful: bool) {
+    fn every_schedule_is_valid_and_claims_what_the_simulator_says(seed in any::<u64>(), n in 1usize..=9, k in 1usize..=3, fidelity in 0usize..3) {
         let (p, w) = problem(seed, n, false);
-        let o = HiosOptions { gpus: k, faithful, ..HiosOptions::default() };
+        let fidelity = [Fidelity::Intended, Fidelity::Optimizer, Fidelity::Simulator][fidelity];
+        let o = HiosOptions { gpus: k, fidelity, ..HiosOptions::default() };
         for name in names() {
             let (s, claimed) = run(name, &p, &w, &o).map_err(|e| TestCaseError::fail(format!("{name}: {e}")))?;
             prop_assert!(s.check(p.len(), o.streams.max(o.max_group)).is_ok(), "{}: {:?}", name, s.check(p.len(), 3));
@@ -111,11 +112,15 @@ fn faithful_mode_walks_builder_order_and_its_window_sticks() {
     let zoo = placebench::hios::sweep::zoo_cnns().unwrap();
     let w = zoo.iter().find(|w| w.name == "zoo/inceptionv3_512").unwrap();
     let p = Problem::from_workload(w, capacity, Contention::default());
-    assert_eq!(walk_order(&p, true), (0..p.len()).collect::<Vec<_>>());
-    assert_ne!(walk_order(&p, false), walk_order(&p, true), "LST order differs from builder order here");
+    assert_eq!(walk_order(&p, Fidelity::Optimizer), (0..p.len()).collect::<Vec<_>>());
+    assert_ne!(
+        walk_order(&p, Fidelity::Intended),
+        walk_order(&p, Fidelity::Optimizer),
+        "LST order differs from builder order here"
+    );
     for k in [1, 2] {
         let intended = HiosOptions { gpus: k, ..HiosOptions::default() };
-        let faithful = HiosOptions { faithful: true, ..intended.clone() };
+        let faithful = HiosOptions { fidelity: Fidelity::Optimizer, ..intended.clone() };
         let li = run("hios-lp-intra", &p, w, &intended).unwrap().1;
         let lf = run("hios-lp-intra", &p, w, &faithful).unwrap().1;
         let lf_map = run("hios-lp", &p, w, &faithful).unwrap().1;
@@ -126,7 +131,7 @@ fn faithful_mode_walks_builder_order_and_its_window_sticks() {
 
 /// Operators without edges are placed too: three independent operators on three GPUs run at
 /// once (the longest alone), where HIOS-LP used to leave them all on GPU 0 (their sum). The
-/// faithful mode keeps the reference's behaviour.
+/// simulator's rules keep the reference's behaviour (it stops once no edge is left).
 #[test]
 fn hios_lp_places_operators_without_edges() {
     let text = r#"{"maxSizePerFPGA": 1e9, "maxFPGAs": 3, "maxCPUs": 0, "edges": [], "nodes": [
@@ -142,7 +147,7 @@ fn hios_lp_places_operators_without_edges() {
         // Two GPUs: 1.5 alone and 1 + 1 on the other; three: each alone.
         let best = if k == 2 { 2.0 } else { 1.5 };
         assert!(l <= best + 1e-9, "K = {k}: {l} (the best is {best})");
-        let faithful = HiosOptions { faithful: true, ..o };
+        let faithful = HiosOptions { fidelity: Fidelity::Simulator, ..o };
         let (_, lf) = run("hios-lp", &p, &w, &faithful).unwrap();
         assert!(close(lf, 3.5), "faithful K = {k}: {lf}");
     }

@@ -54,7 +54,7 @@ impl Cell for SchedulingCell<'_> {
             o.streams,
             o.max_group,
             self.problem.contention,
-            if o.faithful { ";faithful" } else { "" }
+            o.fidelity.label()
         );
         let w = self.workload;
         let mut r = Record::new(
@@ -81,7 +81,8 @@ impl Cell for SchedulingCell<'_> {
         self.scheduler.schedule(&self.problem, self.workload, &self.options.for_cell())
     }
 
-    fn judge(&self, (schedule, claimed): Scheduled, mut r: Record) -> CellResult {
+    fn judge(&self, done: Scheduled, mut r: Record) -> CellResult {
+        let Scheduled { schedule, latency: claimed, notes } = done;
         let (p, w, o) = (&self.problem, self.workload, &self.options);
         r.claimed_objective = Some(claimed);
         if let Err(e) = schedule.check(p.len(), o.streams.max(o.max_group)) {
@@ -103,6 +104,9 @@ impl Cell for SchedulingCell<'_> {
         r.lower_bound = Some(p.critical_path(false));
         r.gap = r.lower_bound.map(|lb| if t.latency > 0.0 { (t.latency - lb) / t.latency } else { 0.0 });
         r.notes = format!("sequential={};critical_path={}", p.w.iter().sum::<f64>(), p.critical_path(true));
+        for (key, value) in notes {
+            r.notes.push_str(&format!(";{key}={value}"));
+        }
         if !crate::evaluate::agrees(claimed, t.latency) {
             r.status = Status::Mismatch;
             r.message = format!("claimed latency {claimed} but the simulator computes {}", t.latency);

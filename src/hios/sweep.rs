@@ -4,7 +4,7 @@
 
 use crate::error::{Error, Result};
 use crate::family::CellResult;
-use crate::hios::algorithms::{names, HiosOptions, Scheduler};
+use crate::hios::algorithms::{names, Fidelity, HiosOptions, Scheduler};
 use crate::hios::family::SchedulingCell;
 use crate::hios::Contention;
 use crate::registry;
@@ -129,7 +129,11 @@ pub fn hios_records(a: &HiosArgs, journal: Option<&Journal>) -> Result<(Vec<Reco
                 window: a.window,
                 streams: a.streams,
                 max_group: a.max_group,
-                faithful: a.faithful,
+                fidelity: match a.faithful.as_deref() {
+                    None => Fidelity::Intended,
+                    Some("simulator") => Fidelity::Simulator,
+                    Some(_) => Fidelity::Optimizer,
+                },
                 sweep_gpus: gpus.clone(),
                 time_limit: a.common.time_limit,
                 ..HiosOptions::default()
@@ -196,11 +200,14 @@ pub struct HiosArgs {
     /// Largest stage of the IOS-style DP.
     #[arg(long, default_value_t = HiosOptions::default().max_group, value_parser = crate::run::parse::at_least_one)]
     pub max_group: usize,
-    /// HIOS-LP/MR and the intra pass as the reference code behaves (builder order instead of
-    /// LST order, a path's first weight ignored, HIOS-MR's first predecessor only, the intra
-    /// window stuck at the first rejected pair), to compare with its published numbers.
-    #[arg(long)]
-    pub faithful: bool,
+    /// HIOS-LP/MR and the intra pass as HIOS's code behaves, to compare with its numbers:
+    /// `--faithful` (or `=optimizer`) as its real optimizer (block by block, builder order, each
+    /// block's exit gathered on GPU 0, its trial and tie rules, HIOS-MR's least predecessor,
+    /// the intra window stuck at the first rejected pair); `--faithful=simulator` as its
+    /// simulator (whole graph, HIOS-MR's first predecessor, ties to the highest GPU).
+    #[arg(long, value_name = "WHICH", num_args = 0..=1, require_equals = true,
+          default_missing_value = "optimizer", value_parser = ["optimizer", "simulator"])]
+    pub faithful: Option<String>,
     /// Output folder (default results/hios when no FILE is given).
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,

@@ -68,7 +68,7 @@ pub fn figures(a: FiguresArgs) -> Result<i32> {
             window: defaults.window,
             streams: defaults.streams,
             max_group: defaults.max_group,
-            faithful: false,
+            faithful: None,
             out: Some(hios_dir.clone()),
             json: false,
             resume: false,

@@ -276,7 +276,8 @@ pub fn solve_each(
     // stages are no larger than the largest of their bounds. A margin keeps rounding in the
     // incremental sums from cutting an optimal branch.
     let margin = |b: f64| if b.is_finite() { b * (1.0 + 1e-9) + 1e-12 } else { f64::INFINITY };
-    let mut per_state: Vec<f64> = (0..=w.max_accs).map(|f| margin(bounds.get(f.max(from)).copied().unwrap_or(f64::INFINITY))).collect();
+    let mut per_state: Vec<f64> =
+        (0..=w.max_accs).map(|f| margin(bounds.get(f.max(from)).copied().unwrap_or(f64::INFINITY))).collect();
     for f in 1..per_state.len() {
         per_state[f] = per_state[f].min(per_state[f - 1]);
     }

@@ -66,5 +66,5 @@ fn dp_split(p: &Problem, w: &Workload, o: &HiosOptions) -> Result<Scheduled> {
     };
     let s = Schedule::sequential_on(gpu_of, k, &lst_order(p));
     let l = simulate(p, &s)?.latency;
-    Ok((s, l))
+    Ok((s, l).into())
 }

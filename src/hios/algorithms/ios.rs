@@ -17,7 +17,7 @@ impl Scheduler for Ios {
     }
 
     fn schedule(&self, p: &Problem, _w: &Workload, o: &HiosOptions) -> Result<Scheduled> {
-        ios(p, o.gpus, o)
+        ios(p, o.gpus, o).map(Into::into)
     }
 }
 

@@ -28,7 +28,7 @@ impl Scheduler for ListSchedule {
     }
 
     fn schedule(&self, p: &Problem, _w: &Workload, o: &HiosOptions) -> Result<Scheduled> {
-        Ok(list_schedule(p, o.gpus, self.cpop))
+        Ok(list_schedule(p, o.gpus, self.cpop).into())
     }
 }
 

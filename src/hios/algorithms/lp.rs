@@ -1,7 +1,7 @@
 //! HIOS-LP (`hios-lp`, `hios-lp-intra`): the longest-path mapping of operators onto GPUs,
 //! optionally followed by the intra-GPU stream pass.
 
-use super::{finish, walk_order, HiosOptions, Scheduled, Scheduler};
+use super::{finish, optimizer, reference, walk_order, Fidelity, HiosOptions, Scheduled, Scheduler};
 use crate::error::Result;
 use crate::hios::{simulate, Problem, Schedule};
 use crate::workload::Workload;
@@ -29,13 +29,16 @@ impl Scheduler for HiosLp {
     }
 
     fn schedule(&self, p: &Problem, _w: &Workload, o: &HiosOptions) -> Result<Scheduled> {
+        if o.fidelity == Fidelity::Optimizer {
+            return optimizer(p, o, reference::lp_block, self.intra);
+        }
         let s = hios_lp(p, o)?;
         finish(p, s, self.intra, o)
     }
 }
 
 /// The sub-problem on `nodes` (edges among them only) and the old index of each new one.
-fn induced(p: &Problem, nodes: &[usize]) -> (Problem, Vec<usize>) {
+pub(super) fn induced(p: &Problem, nodes: &[usize]) -> (Problem, Vec<usize>) {
     let mut new_of = vec![usize::MAX; p.len()];
     for (i, &v) in nodes.iter().enumerate() {
         new_of[v] = i;
@@ -67,10 +70,16 @@ fn partial_latency(p: &Problem, gpu_of: &[Option<usize>], k: usize, order: &[usi
 /// HIOS-LP: repeatedly take the longest remaining path (node times plus every transfer) and
 /// put its unplaced operators on the GPU that gives the placed part the least latency. If
 /// the result is slower than one GPU, one GPU is kept (a guarantee the reference lacks).
+/// `--faithful`: HIOS's optimizer block by block; `--faithful simulator`: its simulator's
+/// rules (a path's first operator weighs nothing, ties go to the highest GPU, no one-GPU
+/// guarantee, operators without edges stay on GPU 0).
 pub fn hios_lp(p: &Problem, o: &HiosOptions) -> Result<Schedule> {
-    let (k, faithful) = (o.gpus, o.faithful);
+    if o.fidelity == Fidelity::Optimizer {
+        return Ok(optimizer(p, o, reference::lp_block, false)?.schedule);
+    }
+    let (k, faithful) = (o.gpus, o.fidelity.faithful());
     let n = p.len();
-    let order = walk_order(p, faithful);
+    let order = walk_order(p, o.fidelity);
     let mut remaining: Vec<Vec<bool>> = p.succ.iter().map(|s| vec![true; s.len()]).collect();
     let mut gpu_of: Vec<Option<usize>> = vec![None; n];
     loop {
@@ -122,7 +131,7 @@ pub fn hios_lp(p: &Problem, o: &HiosOptions) -> Result<Schedule> {
                     gpu_of[v] = Some(g);
                 }
                 let l = partial_latency(p, &gpu_of, k, &order);
-                if l < best_k.0 {
+                if l < best_k.0 || (faithful && l == best_k.0) {
                     best_k = (l, g);
                 }
             }
@@ -139,5 +148,5 @@ pub fn hios_lp(p: &Problem, o: &HiosOptions) -> Result<Schedule> {
     let mapped = Schedule::sequential_on(gpu_of, k, &order);
     let single = Schedule::sequential_on(vec![0; n], k, &order);
     let (lm, ls) = (simulate(p, &mapped)?.latency, simulate(p, &single)?.latency);
-    Ok(if lm <= ls { mapped } else { single })
+    Ok(if faithful || lm <= ls { mapped } else { single })
 }

@@ -5,14 +5,17 @@
 //!
 //! Each returns a schedule and the latency it computed for it; the runner re-simulates.
 
+mod blocks;
 mod dp_split;
 mod intra;
 mod ios;
 mod list;
 mod lp;
 mod mr;
+mod reference;
 mod sequential;
 
+pub use blocks::{blocks, Block};
 pub use dp_split::DpSplit;
 pub use intra::intra_pass;
 pub use ios::Ios;
@@ -36,11 +39,9 @@ pub struct HiosOptions {
     /// Largest stage of the IOS-style DP, and operators per DP part.
     pub max_group: usize,
     pub part: usize,
-    /// Reproduce the reference code's quirks instead of the intended algorithms: builder order
-    /// for LST order, the source's weight left out of path lengths, HIOS-MR looking at the first
-    /// predecessor only, and the intra window stuck at the first pair it rejects (see
-    /// `docs/hios.md`).
-    pub faithful: bool,
+    /// The intended algorithms, or HIOS's code as it behaves (its optimizer or its simulator;
+    /// see `docs/hios.md`).
+    pub fidelity: Fidelity,
     /// Every GPU count of the sweep this cell is part of: `dp-split` answers them all from one
     /// DP table.
     pub sweep_gpus: Vec<usize>,
@@ -76,7 +77,7 @@ impl Default for HiosOptions {
             streams: 2,
             max_group: 3,
             part: 10,
-            faithful: false,
+            fidelity: Fidelity::Intended,
             sweep_gpus: Vec::new(),
             time_limit: None,
             started: std::time::Instant::now(),
@@ -84,8 +85,52 @@ impl Default for HiosOptions {
     }
 }
 
-/// A schedule and the latency its algorithm computed for it.
-pub type Scheduled = (Schedule, f64);
+/// Which HIOS the HIOS-LP/MR schedulers and the intra pass follow.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Fidelity {
+    /// The algorithms as the paper intends them, on the whole graph.
+    #[default]
+    Intended,
+    /// HIOS's real optimizer as its code behaves: block by block, builder order, the input
+    /// out of every GPU's sequence, each block's exit gathered on GPU 0, HIOS-LP's trial rules
+    /// and ties, HIOS-MR's minimum over all predecessors and its last operator's cheapest GPU,
+    /// the intra window stuck at the first pair it rejects.
+    Optimizer,
+    /// HIOS's simulator's version of the same algorithms where it differs: the whole graph,
+    /// real latest-start order, HIOS-MR's first predecessor, HIOS-LP's ties to the highest
+    /// GPU and no trial penalty, an intra window that moves on.
+    Simulator,
+}
+
+impl Fidelity {
+    /// The options-column suffix of a row (empty for the intended algorithms).
+    pub fn label(self) -> &'static str {
+        match self {
+            Fidelity::Intended => "",
+            Fidelity::Optimizer => ";faithful=optimizer",
+            Fidelity::Simulator => ";faithful=simulator",
+        }
+    }
+
+    pub fn faithful(self) -> bool {
+        self != Fidelity::Intended
+    }
+}
+
+/// A schedule, the latency its algorithm computed for it, and facts for the row's notes.
+#[derive(Debug, Clone)]
+pub struct Scheduled {
+    pub schedule: Schedule,
+    pub latency: f64,
+    pub notes: Vec<(String, String)>,
+}
+
+impl From<(Schedule, f64)> for Scheduled {
+    fn from((schedule, latency): (Schedule, f64)) -> Self {
+        Scheduled { schedule, latency, notes: Vec::new() }
+    }
+}
 
 /// A scheduling method. Implementations are unit structs listed once in the registry.
 pub trait Scheduler: Send + Sync {
@@ -103,10 +148,11 @@ pub fn names() -> Vec<&'static str> {
 }
 
 /// Runs the scheduler called `name`; returns the schedule and the latency it computed.
-pub fn run(name: &str, p: &Problem, w: &Workload, o: &HiosOptions) -> Result<Scheduled> {
+pub fn run(name: &str, p: &Problem, w: &Workload, o: &HiosOptions) -> Result<(Schedule, f64)> {
     let s = crate::registry::find_scheduler(name)
         .ok_or_else(|| Error::Usage(format!("unknown scheduling algorithm {name:?}; known: {}", names().join(", "))))?;
-    s.schedule(p, w, &HiosOptions { gpus: o.gpus.max(1), ..o.clone() })
+    let done = s.schedule(p, w, &HiosOptions { gpus: o.gpus.max(1), ..o.clone() })?;
+    Ok((done.schedule, done.latency))
 }
 
 /// Simulates `s` (after the intra pass when `intra`) and returns it with its latency.
@@ -114,14 +160,36 @@ fn finish(p: &Problem, s: Schedule, intra: bool, o: &HiosOptions) -> Result<Sche
     o.check_time()?;
     let s = if intra { intra_pass(p, s, o)? } else { s };
     let l = super::simulate(p, &s)?.latency;
-    Ok((s, l))
+    Ok((s, l).into())
+}
+
+/// HIOS's optimizer: each block mapped by `map` on its own, then (with `intra`) its intra pass,
+/// the blocks stitched.
+fn optimizer(
+    p: &Problem,
+    o: &HiosOptions,
+    map: fn(&Problem, &HiosOptions) -> Result<reference::Mapped>,
+    intra: bool,
+) -> Result<Scheduled> {
+    blocks::per_block(p, &walk_order(p, Fidelity::Optimizer), o, |b, o| {
+        let (s, mut notes) = map(b, o)?;
+        let schedule = if intra {
+            let (s, more) = intra::intra_block(b, s, o)?;
+            notes.extend(more);
+            s
+        } else {
+            s
+        };
+        let latency = super::simulate(b, &schedule)?.latency;
+        Ok(Scheduled { schedule, latency, notes })
+    })
 }
 
 /// The order HIOS walks operators in: LST order as intended, or (faithful) the model builder's
 /// order, which the reference ends up with because its LSTs are all 0: operator ids when they
 /// are topological, else the workload's topological order.
-pub fn walk_order(p: &Problem, faithful: bool) -> Vec<usize> {
-    if !faithful {
+pub fn walk_order(p: &Problem, fidelity: Fidelity) -> Vec<usize> {
+    if fidelity != Fidelity::Optimizer {
         return lst_order(p);
     }
     let ids_topological = (0..p.len()).all(|v| p.succ[v].iter().all(|&s| s > v));

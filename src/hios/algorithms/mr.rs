@@ -1,7 +1,7 @@
 //! HIOS-MR (`hios-mr`, `hios-mr-intra`): a DP over (operator, GPU) states in LST order,
 //! optionally followed by the intra-GPU stream pass.
 
-use super::{finish, walk_order, HiosOptions, Scheduled, Scheduler};
+use super::{finish, optimizer, reference, walk_order, Fidelity, HiosOptions, Scheduled, Scheduler};
 use crate::error::Result;
 use crate::hios::{Problem, Schedule};
 use crate::workload::Workload;
@@ -29,13 +29,16 @@ impl Scheduler for HiosMr {
     }
 
     fn schedule(&self, p: &Problem, _w: &Workload, o: &HiosOptions) -> Result<Scheduled> {
+        if o.fidelity == Fidelity::Optimizer {
+            return optimizer(p, o, reference::mr_block, self.intra);
+        }
         let (s, claimed) = hios_mr(p, o)?;
         // The faithful DP's own makespan ignores all but the first predecessor, so it is not a
         // claim about the schedule: report the simulator's latency instead.
-        if self.intra || o.faithful {
+        if self.intra || o.fidelity.faithful() {
             finish(p, s, self.intra, o)
         } else {
-            Ok((s, claimed))
+            Ok((s, claimed).into())
         }
     }
 }
@@ -43,11 +46,17 @@ impl Scheduler for HiosMr {
 /// HIOS-MR, the intended DP: operators in LST order; state (position, GPU) keeps
 /// the best history; the next operator on GPU k starts after GPU k's last operator and after
 /// every predecessor's finish plus its transfer when on another GPU.
+/// `--faithful`: HIOS's optimizer block by block; `--faithful simulator`: its simulator's
+/// rules (the first predecessor alone, the last operator's cheapest GPU).
 pub fn hios_mr(p: &Problem, o: &HiosOptions) -> Result<(Schedule, f64)> {
-    let (k, faithful) = (o.gpus, o.faithful);
+    if o.fidelity == Fidelity::Optimizer {
+        let s = optimizer(p, o, reference::mr_block, false)?;
+        return Ok((s.schedule, s.latency));
+    }
+    let (k, faithful) = (o.gpus, o.fidelity.faithful());
     let n = p.len();
-    let order = walk_order(p, faithful);
-    // The reference's running minimum is never reset, so only the first predecessor (the
+    let order = walk_order(p, o.fidelity);
+    // The simulator's running minimum is never reset, so only the first predecessor (the
     // earliest in topological order) counts.
     let mut position = vec![0; n];
     for (i, &v) in p.order.iter().enumerate() {
@@ -109,12 +118,12 @@ pub fn hios_mr(p: &Problem, o: &HiosOptions) -> Result<(Schedule, f64)> {
         }
         states = next;
     }
+    // The reference keeps the GPU where the last operator is cheapest, not the least makespan.
+    let makespan_of = |s: &State| if faithful { s.cost } else { s.clock.iter().copied().fold(0.0, f64::max) };
     let best = states
         .into_iter()
         .filter(|s| s.cost.is_finite())
-        .min_by(|a, b| {
-            a.clock.iter().copied().fold(0.0, f64::max).total_cmp(&b.clock.iter().copied().fold(0.0, f64::max))
-        })
+        .min_by(|a, b| makespan_of(a).total_cmp(&makespan_of(b)))
         .expect("GPU 0 always has a state");
     let makespan = best.fin.iter().copied().fold(0.0, f64::max);
     Ok((Schedule::sequential_on(best.gpu, k, &order), makespan))
