@@ -10,6 +10,8 @@
 //! - with one GPU and one stream, every algorithm equals the sequential schedule;
 //! - HIOS-LP is never slower than one GPU (the guarantee our version adds), and the intra pass
 //!   never makes a schedule slower;
+//! - `ios` only gains from more groups a stage or longer groups, and never loses to
+//!   sequential; a group may be a chain run on one stream (worked out by hand below);
 //! - `--faithful` (the reference's quirks) keeps every schedule valid with honest claims, walks
 //!   the zoo in builder order, and its stuck intra window does no better than the intended pass
 //!   on Inception-v3 (checked there, not a guarantee in general).
@@ -54,6 +56,24 @@ proptest! {
             let t = simulate(&p, &s).map_err(|e| TestCaseError::fail(format!("{name}: {e}")))?;
             prop_assert!(close(claimed, t.latency), "{}: claims {} simulated {}", name, claimed, t.latency);
             prop_assert!(t.latency + 1e-9 >= p.critical_path(false), "{} beats the critical path", name);
+        }
+    }
+
+    #[test]
+    fn ios_gains_from_every_wider_setting_and_never_loses_to_sequential(seed in any::<u64>(), n in 1usize..=10,
+            groups in 1usize..=3, size in 1usize..=3, part in 2usize..=10) {
+        // Wider settings only add endings to each state's choice (a chain may end further
+        // back, more groups may join), so the DP's optimum can only fall; one operator per
+        // stage is always one of the choices.
+        let (p, w) = problem(seed, n, false);
+        let o = HiosOptions { gpus: 1, max_group: groups, max_group_size: size, part, ..HiosOptions::default() };
+        let (s, l) = run("ios", &p, &w, &o).unwrap();
+        prop_assert!(s.check(p.len(), groups).is_ok());
+        prop_assert!(close(simulate(&p, &s).unwrap().latency, l));
+        prop_assert!(l <= p.w.iter().sum::<f64>() * (1.0 + 1e-12));
+        for wider in [HiosOptions { max_group: groups + 1, ..o.clone() }, HiosOptions { max_group_size: size + 1, ..o.clone() }] {
+            let (_, lw) = run("ios", &p, &w, &wider).unwrap();
+            prop_assert!(lw <= l * (1.0 + 1e-12), "wider {} > {}", lw, l);
         }
     }
 
@@ -151,4 +171,33 @@ fn hios_lp_places_operators_without_edges() {
         let (_, lf) = run("hios-lp", &p, &w, &faithful).unwrap();
         assert!(close(lf, 3.5), "faithful K = {k}: {lf}");
     }
+}
+
+/// IOS's groups are chains: 0 -> 1 -> 2 -> 4 and 0 -> 3 -> 4, operator 3 taking 2, the others
+/// 1, each half the GPU (reference model). With groups of up to 2 the DP runs (1, 2) as one
+/// group beside 3: 0.5 * (2 + 2) + 0.5 * max(0.5 * 4, 2) = 3, plus 1 each for 0 and 4: 5. With
+/// single operators the best pairs 3 with 1 or 2: 0.5 * 3 + 0.5 * max(1.5, 2) = 2.5, plus
+/// 1 + 1 + 1: 5.5.
+#[test]
+fn ios_groups_are_chains() {
+    let text = r#"{"maxSizePerFPGA": 1e9, "maxFPGAs": 1, "maxCPUs": 0, "nodes": [
+        {"id": 0, "supportedOnFpga": 1, "cpuLatency": 1, "fpgaLatency": 1.0, "isBackwardNode": 0},
+        {"id": 1, "supportedOnFpga": 1, "cpuLatency": 1, "fpgaLatency": 1.0, "isBackwardNode": 0},
+        {"id": 2, "supportedOnFpga": 1, "cpuLatency": 1, "fpgaLatency": 1.0, "isBackwardNode": 0},
+        {"id": 3, "supportedOnFpga": 1, "cpuLatency": 1, "fpgaLatency": 2.0, "isBackwardNode": 0},
+        {"id": 4, "supportedOnFpga": 1, "cpuLatency": 1, "fpgaLatency": 1.0, "isBackwardNode": 0}],
+        "edges": [{"sourceId": 0, "destId": 1, "cost": 0}, {"sourceId": 1, "destId": 2, "cost": 0},
+        {"sourceId": 2, "destId": 4, "cost": 0}, {"sourceId": 0, "destId": 3, "cost": 0},
+        {"sourceId": 3, "destId": 4, "cost": 0}]}"#;
+    let w =
+        placebench::workload::parse_workload(text.as_bytes(), std::path::Path::new("chains.json"), "chains").unwrap();
+    let mut p = Problem::from_workload(&w, 1.0, Contention::Reference);
+    p.u.iter_mut().for_each(|u| *u = 0.5);
+    let single = HiosOptions { gpus: 1, max_group: 2, max_group_size: 1, ..HiosOptions::default() };
+    let chains = HiosOptions { max_group_size: 2, ..single.clone() };
+    assert!(close(run("ios", &p, &w, &single).unwrap().1, 5.5));
+    let (s, l) = run("ios", &p, &w, &chains).unwrap();
+    assert!(close(l, 5.0), "{l}");
+    let idx = |id: i64| w.index_of(id).unwrap();
+    assert!(s.stages[0].iter().any(|st| st.contains(&vec![idx(1), idx(2)])), "{:?}", s.stages[0]);
 }

@@ -48,8 +48,14 @@ impl Cell for SchedulingCell<'_> {
 
     fn header(&self) -> Record {
         let (o, k) = (&self.options, self.options.gpus);
+        // Options at their defaults stay out, so rows from before they existed compare.
+        let d = HiosOptions::default();
+        let mut ios = String::new();
+        if (o.max_group_size, o.part) != (d.max_group_size, d.part) {
+            ios = format!(";max_group_size={};part={}", o.max_group_size, o.part);
+        }
         let options = format!(
-            "gpus={k};window={};streams={};max_group={};contention={:?}{}",
+            "gpus={k};window={};streams={};max_group={}{ios};contention={:?}{}",
             o.window,
             o.streams,
             o.max_group,

@@ -1,6 +1,8 @@
 //! The one schedule simulator: every GPU runs its stages in order; a stage starts when its GPU
 //! is free and every input of its operators has arrived (a producer on another GPU adds its
-//! transfer cost), lasts [`Problem::stage_time`], and all its operators finish with it.
+//! transfer cost), lasts [`Problem::stage_time`], and all its operators finish with it. Inside
+//! a stage only a group's own earlier operators may feed an operator (one stream runs them in
+//! order).
 
 use super::{Problem, Schedule};
 use crate::error::{Error, Result};
@@ -22,11 +24,18 @@ pub fn simulate(p: &Problem, s: &Schedule) -> Result<Timeline> {
     let mut clock = vec![0.0f64; s.gpus];
     let mut timeline = Timeline::default();
     let total: usize = s.stages.iter().map(Vec::len).sum();
-    let mut in_stage = vec![usize::MAX; n];
+    // Per operator: its (GPU, stage), its group in that stage and its place in the group.
+    let mut in_stage = vec![(usize::MAX, usize::MAX); n];
+    let mut place = vec![(usize::MAX, usize::MAX); n];
     for (g, stages) in s.stages.iter().enumerate() {
         for (i, stage) in stages.iter().enumerate() {
-            for &v in stage.iter().flatten() {
-                in_stage[v] = g * 1_000_000 + i;
+            for (j, group) in stage.iter().enumerate() {
+                for (at, &v) in group.iter().enumerate() {
+                    if v < n {
+                        in_stage[v] = (g, i);
+                        place[v] = (j, at);
+                    }
+                }
             }
         }
     }
@@ -40,7 +49,13 @@ pub fn simulate(p: &Problem, s: &Schedule) -> Result<Timeline> {
             for &v in &members {
                 for &q in &p.pred[v] {
                     if in_stage[q] == in_stage[v] {
-                        return Err(Error::Schedule(format!("operator {v} shares a stage with its input {q}")));
+                        // Earlier in the same group: it runs first on the same stream.
+                        if place[q].0 == place[v].0 && place[q].1 < place[v].1 {
+                            continue;
+                        }
+                        return Err(Error::Schedule(format!(
+                            "operator {v} shares a stage with its input {q} (not before it in one group)"
+                        )));
                     }
                     if fin[q].is_nan() {
                         ready = false;

@@ -128,7 +128,9 @@ pub fn hios_records(a: &HiosArgs, journal: Option<&Journal>) -> Result<(Vec<Reco
                 gpus: k,
                 window: a.window,
                 streams: a.streams,
-                max_group: a.max_group,
+                max_group: if a.ios_defaults { 8 } else { a.max_group },
+                max_group_size: if a.ios_defaults { 3 } else { a.max_group_size },
+                part: if a.ios_defaults { 100 } else { a.part_size },
                 fidelity: match a.faithful.as_deref() {
                     None => Fidelity::Intended,
                     Some("simulator") => Fidelity::Simulator,
@@ -165,6 +167,15 @@ pub fn hios_records(a: &HiosArgs, journal: Option<&Journal>) -> Result<(Vec<Reco
     Ok((records, files))
 }
 
+/// A part size: 1 to 128 operators (a part's states are 128-bit sets).
+fn parse_part(s: &str) -> std::result::Result<usize, String> {
+    let n = crate::run::parse::at_least_one(s)?;
+    if n > crate::hios::algorithms::IOS_MAX_PART {
+        return Err(format!("{n}: a part holds at most {} operators", crate::hios::algorithms::IOS_MAX_PART));
+    }
+    Ok(n)
+}
+
 #[derive(Debug, Args)]
 pub struct HiosArgs {
     /// Workload files (inference); when given, only these are scheduled.
@@ -197,9 +208,23 @@ pub struct HiosArgs {
     /// `ios` stages keep one operator each).
     #[arg(long, default_value_t = HiosOptions::default().streams, value_parser = crate::run::parse::at_least_one)]
     pub streams: usize,
-    /// Largest stage of the IOS-style DP.
-    #[arg(long, default_value_t = HiosOptions::default().max_group, value_parser = crate::run::parse::at_least_one)]
+    /// Most groups (concurrent streams) in a stage of `ios` (IOS's max_num_groups).
+    #[arg(long = "max-groups", alias = "max-group", value_name = "N",
+          default_value_t = HiosOptions::default().max_group, value_parser = crate::run::parse::at_least_one)]
     pub max_group: usize,
+    /// Most operators in a group of `ios`, a chain run on one stream (IOS's max_group_size; 1:
+    /// every group one operator).
+    #[arg(long, value_name = "N", default_value_t = HiosOptions::default().max_group_size,
+          value_parser = crate::run::parse::at_least_one)]
+    pub max_group_size: usize,
+    /// Operators per part of `ios`'s DP, at most 128 (IOS's max_part_size).
+    #[arg(long, value_name = "N", default_value_t = HiosOptions::default().part,
+          value_parser = parse_part)]
+    pub part_size: usize,
+    /// `ios` with IOS's own defaults: --max-groups 8 --max-group-size 3 --part-size 100
+    /// (overrides those three flags).
+    #[arg(long)]
+    pub ios_defaults: bool,
     /// HIOS-LP/MR and the intra pass as HIOS's code behaves, to compare with its numbers:
     /// `--faithful` (or `=optimizer`) as its real optimizer (block by block, builder order, each
     /// block's exit gathered on GPU 0, its trial and tie rules, HIOS-MR's least predecessor,

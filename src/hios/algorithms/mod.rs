@@ -18,7 +18,7 @@ mod sequential;
 pub use blocks::{blocks, Block};
 pub use dp_split::DpSplit;
 pub use intra::intra_pass;
-pub use ios::Ios;
+pub use ios::{Ios, MAX_PART as IOS_MAX_PART};
 pub use list::ListSchedule;
 pub use lp::{hios_lp, HiosLp};
 pub use mr::{hios_mr, HiosMr};
@@ -36,8 +36,11 @@ pub struct HiosOptions {
     pub window: usize,
     /// Streams per GPU (the reference: 2).
     pub streams: usize,
-    /// Largest stage of the IOS-style DP, and operators per DP part.
+    /// Most groups in a stage of `ios` (IOS's `max_num_groups`).
     pub max_group: usize,
+    /// Most operators in a group of `ios`, run one after another (IOS's `max_group_size`).
+    pub max_group_size: usize,
+    /// Operators per part of `ios`'s DP (IOS's `max_part_size`).
     pub part: usize,
     /// The intended algorithms, or HIOS's code as it behaves (its optimizer or its simulator;
     /// see `docs/hios.md`).
@@ -76,6 +79,7 @@ impl Default for HiosOptions {
             window: 2,
             streams: 2,
             max_group: 3,
+            max_group_size: 1,
             part: 10,
             fidelity: Fidelity::Intended,
             sweep_gpus: Vec::new(),
