@@ -43,6 +43,16 @@ impl Scheduler for HiosMr {
     }
 }
 
+/// One state of HIOS-MR's DP: a history (each operator's GPU, `usize::MAX` if not yet placed,
+/// and finish time), each GPU's clock, and the cost of the state's operator.
+#[derive(Clone)]
+pub(super) struct State {
+    pub gpu: Vec<usize>,
+    pub fin: Vec<f64>,
+    pub clock: Vec<f64>,
+    pub cost: f64,
+}
+
 /// HIOS-MR, the intended DP: operators in LST order; state (position, GPU) keeps
 /// the best history; the next operator on GPU k starts after GPU k's last operator and after
 /// every predecessor's finish plus its transfer when on another GPU.
@@ -68,13 +78,6 @@ pub fn hios_mr(p: &Problem, o: &HiosOptions) -> Result<(Schedule, f64)> {
         Vec::new()
     };
     let preds: &[Vec<usize>] = if faithful { &firsts } else { &p.pred };
-    #[derive(Clone)]
-    struct State {
-        gpu: Vec<usize>,
-        fin: Vec<f64>,
-        clock: Vec<f64>,
-        cost: f64,
-    }
     let empty = State { gpu: vec![usize::MAX; n], fin: vec![0.0; n], clock: vec![0.0; k], cost: f64::INFINITY };
     if n == 0 {
         return Ok((Schedule::sequential_on(vec![], k, &[]), 0.0));

@@ -3,6 +3,7 @@
 //! indices in builder order. The rules that differ from the intended algorithms are listed in
 //! `docs/hios.md`; each is marked where it is applied.
 
+use super::mr::State;
 use super::HiosOptions;
 use crate::error::Result;
 use crate::hios::{simulate, Problem, Schedule};
@@ -279,13 +280,6 @@ pub fn lp_block(p: &Problem, o: &HiosOptions) -> Result<Mapped> {
 /// block takes.
 pub fn mr_block(p: &Problem, o: &HiosOptions) -> Result<Mapped> {
     let (n, k) = (p.len(), o.gpus);
-    #[derive(Clone)]
-    struct State {
-        gpu: Vec<usize>,
-        fin: Vec<f64>,
-        clock: Vec<f64>,
-        cost: f64,
-    }
     let empty = State { gpu: vec![usize::MAX; n], fin: vec![0.0; n], clock: vec![0.0; k], cost: 0.0 };
     let mut states = vec![empty; k];
     states[0].gpu[0] = 0;
