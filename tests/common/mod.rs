@@ -1,5 +1,5 @@
-//! Shared by the property tests: random small workloads and brute-force optima computed by
-//! the evaluator alone.
+//! Shared by the tests: random small workloads and brute-force optima computed by the
+//! evaluator alone, committed GPU runs, running `bench`.
 #![allow(dead_code)]
 
 use placebench::evaluate::{evaluate, Evaluation};
@@ -128,4 +128,15 @@ pub fn gpu_run(run: &str) -> std::path::PathBuf {
     let archive = root.join(format!("results/gpu/{run}.tar.xz"));
     let scratch = Path::new(env!("CARGO_TARGET_TMPDIR")).join("gpu-runs");
     placebench::results::archive::unpack(&archive, &scratch).unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// A JSON file of the repository or one a test wrote.
+pub fn read_json(p: &Path) -> serde_json::Value {
+    serde_json::from_slice(&placebench::workload::read_file(p).unwrap()).unwrap()
+}
+
+/// Runs `bench` with `args`: its exit code and standard error.
+pub fn bench_status(args: &[&str]) -> (i32, String) {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_bench")).args(args).output().expect("bench runs");
+    (out.status.code().unwrap_or(-1), String::from_utf8_lossy(&out.stderr).to_string())
 }
