@@ -31,10 +31,8 @@ pub fn simulate(p: &Problem, s: &Schedule) -> Result<Timeline> {
         for (i, stage) in stages.iter().enumerate() {
             for (j, group) in stage.iter().enumerate() {
                 for (at, &v) in group.iter().enumerate() {
-                    if v < n {
-                        in_stage[v] = (g, i);
-                        place[v] = (j, at);
-                    }
+                    in_stage[v] = (g, i);
+                    place[v] = (j, at);
                 }
             }
         }

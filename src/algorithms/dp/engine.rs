@@ -86,6 +86,8 @@ struct Problem<'a> {
     /// Per accelerator count `f`, the largest stage worth trying for that state (bounds of
     /// the optima that its chains lead to; non-increasing in `f`).
     bounds: Vec<f64>,
+    /// One bound for every count (a single count's DP): the branch cut is the only pruning.
+    uniform: bool,
 }
 
 impl Problem<'_> {
@@ -192,12 +194,11 @@ impl Problem<'_> {
             // The device decisions are taken once per pair, outside the loops over states; each
             // state reads only the smaller states of `from`, so the two passes are independent.
             if acc_ok {
+                // Only the chains of fewer devices can use a stage this large (the bounds do
+                // not increase with f).
+                let most = if self.uniform { self.accs } else { self.bounds[1..].partition_point(|&b| acc_cost <= b) };
                 for c in 0..=self.cpus {
-                    for f in 1..=self.accs {
-                        // Only the chains of fewer devices can use a stage this large.
-                        if acc_cost > self.bounds[f] {
-                            break;
-                        }
+                    for f in 1..=most {
                         let st = c * k1 + f;
                         let v = from[st - 1].max(acc_cost);
                         if v < row[st] {
@@ -281,8 +282,9 @@ pub fn solve_each(
     for f in 1..per_state.len() {
         per_state[f] = per_state[f].min(per_state[f - 1]);
     }
-    let bound = per_state.get(1).copied().unwrap_or(f64::INFINITY).min(per_state[0]);
-    let p = Problem { w, atoms, lattice, cpus: w.max_cpus, accs: w.max_accs, bound, bounds: per_state };
+    let bound = per_state[0];
+    let uniform = per_state.iter().all(|&b| b == bound);
+    let p = Problem { w, atoms, lattice, cpus: w.max_cpus, accs: w.max_accs, bound, bounds: per_state, uniform };
     let width = p.width();
     let n = lattice.len();
     let counts = from..=w.max_accs;

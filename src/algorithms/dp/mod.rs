@@ -152,7 +152,7 @@ pub fn placements_each(w: &Workload, from: usize, deadline: Option<Instant>) -> 
     let chain = build_atoms(w, AtomOptions { merge_trivial: true, linearize: true, ..Default::default() });
     let mut bounds = vec![f64::INFINITY; w.max_accs + 1];
     if let Some(lattice) = lattice_of(&chain, deadline)? {
-        let each = engine::solve_each(w, &chain, &lattice, &bounds.clone(), deadline, &mut DpStats::default(), 1);
+        let each = engine::solve_each(w, &chain, &lattice, &bounds, deadline, &mut DpStats::default(), 1);
         for (f, a) in (1..).zip(each) {
             if let DpAnswer::Solved { value, .. } = a {
                 bounds[f] = value;

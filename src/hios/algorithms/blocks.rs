@@ -108,6 +108,7 @@ pub fn sub_problem(p: &Problem, b: &Block) -> (Problem, Vec<Option<usize>>) {
             pred[m - 1].push(i);
         }
     }
+    // A graph of one operator (or none): its virtual end still follows its entry.
     if m == 2 && succ[0].is_empty() {
         succ[0].push(1);
         pred[1].push(0);

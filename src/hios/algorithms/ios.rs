@@ -123,6 +123,15 @@ impl Part<'_> {
     }
 }
 
+/// The set of a part's first `n` members.
+fn all(n: usize) -> u128 {
+    if n == MAX_PART {
+        u128::MAX
+    } else {
+        (1u128 << n) - 1
+    }
+}
+
 /// IOS's chain decomposition: repeatedly take a longest chain of the transitive closure.
 fn chains(succ: &[u128], n: usize) -> Vec<Vec<usize>> {
     let mut reach = vec![0u128; n];
@@ -134,7 +143,7 @@ fn chains(succ: &[u128], n: usize) -> Vec<Vec<usize>> {
             rest &= rest - 1;
         }
     }
-    let mut left: u128 = if n == MAX_PART { u128::MAX } else { (1u128 << n) - 1 };
+    let mut left = all(n);
     let mut out = Vec::new();
     while left != 0 {
         // Longest chain among the operators left, members in builder order (a topological one).
@@ -185,7 +194,7 @@ fn ios(p: &Problem, k: usize, o: &HiosOptions) -> Result<(Schedule, f64)> {
             memo: HashMap::new(),
             o,
         };
-        let full: u128 = if n == MAX_PART { u128::MAX } else { (1u128 << n) - 1 };
+        let full = all(n);
         total += part.solve(full)?;
         let mut s = full;
         let mut part_stages = Vec::new();

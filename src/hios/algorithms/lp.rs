@@ -38,7 +38,7 @@ impl Scheduler for HiosLp {
 }
 
 /// The sub-problem on `nodes` (edges among them only) and the old index of each new one.
-pub(super) fn induced(p: &Problem, nodes: &[usize]) -> (Problem, Vec<usize>) {
+fn induced(p: &Problem, nodes: &[usize]) -> (Problem, Vec<usize>) {
     let mut new_of = vec![usize::MAX; p.len()];
     for (i, &v) in nodes.iter().enumerate() {
         new_of[v] = i;
@@ -58,7 +58,7 @@ pub(super) fn induced(p: &Problem, nodes: &[usize]) -> (Problem, Vec<usize>) {
 }
 
 /// Latency of the operators placed so far, alone (HIOS measures the partial block).
-fn partial_latency(p: &Problem, gpu_of: &[Option<usize>], k: usize, order: &[usize]) -> f64 {
+pub(super) fn partial_latency(p: &Problem, gpu_of: &[Option<usize>], k: usize, order: &[usize]) -> f64 {
     let nodes: Vec<usize> = order.iter().copied().filter(|&v| gpu_of[v].is_some()).collect();
     let (sub, old) = induced(p, &nodes);
     let gpus: Vec<usize> = old.iter().map(|&v| gpu_of[v].expect("placed")).collect();

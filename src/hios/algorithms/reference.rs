@@ -6,7 +6,7 @@
 use super::mr::State;
 use super::HiosOptions;
 use crate::error::Result;
-use crate::hios::{simulate, Problem, Schedule};
+use crate::hios::{Problem, Schedule};
 
 /// A block's mapping and its notes.
 pub type Mapped = (Schedule, Vec<(String, String)>);
@@ -212,20 +212,19 @@ pub fn block_schedule(gpu_of: Vec<usize>, k: usize) -> Schedule {
     Schedule::sequential_on(g, k, &order)
 }
 
-/// Latency of the placed operators alone (HIOS runs the partial block).
+/// What HIOS measures for the placed operators alone (it runs the partial block, the exit
+/// gathered on GPU 0): [`PENALTY`] when GPU 0 would hold nothing but the exit.
 fn trial(p: &Problem, rank: &[Option<usize>], k: usize) -> f64 {
-    let nodes: Vec<usize> = (0..p.len()).filter(|&v| rank[v].is_some()).collect();
     let last = p.len() - 1;
-    if !nodes.iter().any(|&v| v != 0 && v != last && rank[v] == Some(0)) {
+    if !(1..last).any(|v| rank[v] == Some(0)) {
         return PENALTY;
     }
-    let (sub, old) = super::lp::induced(p, &nodes);
-    let mut gpus: Vec<usize> = old.iter().map(|&v| rank[v].unwrap_or(0)).collect();
-    if let Some(e) = old.iter().position(|&v| v == last) {
-        gpus[e] = 0;
+    let mut gathered = rank.to_vec();
+    if gathered[last].is_some() {
+        gathered[last] = Some(0);
     }
-    let order: Vec<usize> = (0..old.len()).collect();
-    simulate(&sub, &Schedule::sequential_on(gpus, k, &order)).map_or(f64::INFINITY, |t| t.latency)
+    let order: Vec<usize> = (0..p.len()).collect();
+    super::lp::partial_latency(p, &gathered, k, &order)
 }
 
 /// HIOS-LP's mapping of one block, as HIOS's optimizer computes it.
