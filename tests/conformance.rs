@@ -39,7 +39,7 @@ fn run_entry(e: &Entry, w: &Workload, k: usize) -> CellResult {
         Entry::Placement(a) => run_cell(w, *a, a.objective(), &options()),
         Entry::Scheduling(s) => {
             let o = HiosOptions { gpus: k, ..HiosOptions::default() };
-            run_one(&SchedulingCell::new(w, *s, Contention::default(), o, 7))
+            run_one(&SchedulingCell::new(w, *s, Contention::default(), None, o, 7))
         }
     }
 }

@@ -96,7 +96,7 @@ fn hios_mr_keeps_the_least_cost_over_all_predecessors() {
     let o = optimizer(2);
     let s: &'static dyn placebench::hios::algorithms::Scheduler =
         placebench::registry::find_scheduler("hios-mr").unwrap();
-    let cell = SchedulingCell::new(&w, s, Contention::Reference, o, 0);
+    let cell = SchedulingCell::new(&w, s, Contention::Reference, None, o, 0);
     let r = run_one(&cell).record;
     let estimate: f64 =
         r.notes.split(';').find_map(|kv| kv.strip_prefix("mr_estimate=")).expect("the note").parse().unwrap();

@@ -20,7 +20,8 @@ pub struct ScheduleFile {
     pub workload: String,
     pub algorithm: String,
     pub gpus: usize,
-    /// The schedule simulator's latency (ms).
+    /// The schedule simulator's latency (ms): for a calibrated workload the executor's issue
+    /// model's, while `timeline` keeps the stage formula's times.
     pub latency: f64,
     /// GPU of each node, by node id, in node order.
     pub gpu_of: IndexMap<String, usize>,

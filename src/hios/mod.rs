@@ -9,15 +9,18 @@
 //! and must match what the algorithm claims.
 
 pub mod algorithms;
+pub mod calibrated;
 pub mod family;
 pub mod file;
 mod simulate;
 pub mod sweep;
 
+pub use calibrated::CalibratedModel;
 pub use simulate::{simulate, Timeline};
 
 use crate::workload::Workload;
 use serde::Serialize;
+use std::sync::Arc;
 
 /// How a concurrent stage's time follows from its groups.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
@@ -30,6 +33,10 @@ pub enum Contention {
     /// The HIOS simulator's formula: `α Σ w + (1 − α) max(Σ w·u, max w)`, α = 0.5 (it can only
     /// help or break even).
     Reference,
+    /// A calibrated profile's stages, as the executor's issue model charges them under graph
+    /// replay: `serial − η (serial − shared)` (the shared formula with the default β) plus the
+    /// fork and join of each group beyond the first.
+    Calibrated { efficiency: f64, fork_join_ms: f64 },
 }
 
 /// The oversubscription cost of [`Contention::Shared`] unless told otherwise.
@@ -66,6 +73,12 @@ pub struct Problem {
     /// A topological order (the builder's).
     pub order: Vec<usize>,
     pub contention: Contention,
+    /// A calibrated workload's issue model: it, not the stage formula, gives a schedule's
+    /// latency ([`simulate`]).
+    pub model: Option<Arc<CalibratedModel>>,
+    /// With a model: every GPU counted as forked, its operators at the forked factor
+    /// ([`Problem::forked_world`]).
+    pub forked: bool,
 }
 
 impl Problem {
@@ -88,7 +101,27 @@ impl Problem {
             pred: w.pred.clone(),
             order: w.topological_order(),
             contention,
+            model: None,
+            forked: false,
         }
+    }
+
+    /// A calibrated workload's problem: its stages cost what the issue model charges, and a
+    /// schedule's latency is the model's.
+    pub fn calibrated(w: &Workload, capacity: f64, model: Arc<CalibratedModel>) -> Problem {
+        let c = model.stage_costs();
+        let contention = Contention::Calibrated { efficiency: c.efficiency, fork_join_ms: c.fork_join_ms };
+        Problem { model: Some(model), ..Problem::from_workload(w, capacity, contention) }
+    }
+
+    /// The same problem as if every GPU's sample forked: each operator at the forked factor,
+    /// the model told so. A merge of streams is then judged by what it gains once the fork
+    /// has been paid for, which a pass that merges one pair at a time never sees otherwise
+    /// (the first merge pays for the whole GPU). Without a model, the problem itself.
+    pub fn forked_world(&self) -> Problem {
+        let Some(m) = &self.model else { return self.clone() };
+        let f = m.stage_costs().forked_factor;
+        Problem { w: self.w.iter().map(|w| w * f).collect(), forked: true, ..self.clone() }
     }
 
     pub fn len(&self) -> usize {
@@ -117,6 +150,9 @@ impl Problem {
                 let work: f64 = gw.iter().zip(&gu).map(|(w, u)| w * u).sum();
                 let longest = gw.iter().copied().fold(0.0, f64::max);
                 0.5 * gw.iter().sum::<f64>() + 0.5 * work.max(longest)
+            }
+            Contention::Calibrated { efficiency, fork_join_ms } => {
+                crate::gpu::concurrency::stage_time(&gw, &gu, efficiency) + fork_join_ms * (groups.len() - 1) as f64
             }
         }
     }
@@ -153,6 +189,13 @@ impl Schedule {
             stages[gpu_of[v]].push(vec![vec![v]]);
         }
         Schedule { gpus, gpu_of, stages }
+    }
+
+    /// The same order with every stage of several groups run as one stage per group, one
+    /// after another (its groups are independent, so any order of them is valid).
+    pub fn dissolved(&self) -> Schedule {
+        let stages = self.stages.iter().map(|st| st.iter().flat_map(|s| s.iter().map(|g| vec![g.clone()])).collect());
+        Schedule { gpus: self.gpus, gpu_of: self.gpu_of.clone(), stages: stages.collect() }
     }
 
     /// Checks that every operator appears exactly once, on its GPU, and that no GPU runs more

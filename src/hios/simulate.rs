@@ -2,7 +2,8 @@
 //! is free and every input of its operators has arrived (a producer on another GPU adds its
 //! transfer cost), lasts [`Problem::stage_time`], and all its operators finish with it. Inside
 //! a stage only a group's own earlier operators may feed an operator (one stream runs them in
-//! order).
+//! order). A calibrated problem's latency is its issue model's instead (`super::calibrated`):
+//! the timeline keeps the stage formula's times, the latency the model's.
 
 use super::{Problem, Schedule};
 use crate::error::{Error, Result};
@@ -11,6 +12,9 @@ use crate::error::{Error, Result};
 #[derive(Debug, Clone, Default, serde::Serialize)]
 pub struct Timeline {
     pub latency: f64,
+    /// The latency by the stage formula (the stages' times): `latency` unless the problem is
+    /// calibrated.
+    pub stage_formula_latency: f64,
     /// (gpu, start, end, operators) per stage.
     pub stages: Vec<(usize, f64, f64, Vec<usize>)>,
 }
@@ -85,6 +89,10 @@ pub fn simulate(p: &Problem, s: &Schedule) -> Result<Timeline> {
     if let Some(v) = fin.iter().position(|f| f.is_nan()) {
         return Err(Error::Schedule(format!("operator {v} is not scheduled")));
     }
-    timeline.latency = fin.iter().copied().fold(0.0, f64::max);
+    timeline.stage_formula_latency = fin.iter().copied().fold(0.0, f64::max);
+    timeline.latency = match &p.model {
+        Some(m) => m.latency(s, p.forked)?,
+        None => timeline.stage_formula_latency,
+    };
     Ok(timeline)
 }

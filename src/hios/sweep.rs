@@ -6,18 +6,19 @@ use crate::error::{Error, Result};
 use crate::family::CellResult;
 use crate::hios::algorithms::{names, Fidelity, HiosOptions, Scheduler};
 use crate::hios::family::SchedulingCell;
-use crate::hios::Contention;
+use crate::hios::{CalibratedModel, Contention};
 use crate::registry;
 use crate::results::Record;
 use crate::run::options::CommonArgs;
 use crate::run::progress_bar;
 use crate::run::{run, Journal};
-use crate::workload::{discover_json_files, load_workload, parse_workload, Workload};
+use crate::workload::{discover_json_files, parse_workload, Workload};
 use crate::zoo::{
     cost::CostModel, export::ExportOptions, export::Granularity, generate, randwire::RandWire, GenSpec, Model,
 };
 use clap::Args;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 /// The HIOS experiments' models: Inception-v3, NASNet-A Large and RandWire at the paper's image
 /// sizes, batch 1, operator graphs with H200 times and NVLink transfers.
@@ -68,33 +69,47 @@ pub fn hios_records(a: &HiosArgs, journal: Option<&Journal>) -> Result<(Vec<Reco
     if let Some(b) = betas.iter().find(|b| !(b.is_finite() && **b >= 0.0)) {
         return Err(Error::Usage(format!("--beta {b}: a penalty must be a finite number >= 0")));
     }
-    if a.contention == "reference" && !a.beta.is_empty() {
-        return Err(Error::Usage(
-            "--beta is the penalty of the shared contention model; --contention reference has none".into(),
-        ));
+    if matches!(a.contention.as_str(), "reference" | "calibrated") && !a.beta.is_empty() {
+        return Err(Error::Usage(format!(
+            "--beta is the penalty of the shared contention model; --contention {} has none",
+            a.contention
+        )));
     }
     let contentions: Vec<Contention> = match a.contention.as_str() {
-        "shared" => betas.iter().map(|&beta| Contention::Shared { beta }).collect(),
+        "auto" | "shared" => betas.iter().map(|&beta| Contention::Shared { beta }).collect(),
         "reference" => vec![Contention::Reference],
-        other => return Err(Error::Usage(format!("--contention {other}: shared or reference"))),
+        "calibrated" => vec![Contention::default()],
+        other => return Err(Error::Usage(format!("--contention {other}: auto, shared, reference or calibrated"))),
     };
     let sweep = contentions.len() > 1;
     let mut workloads = Vec::new();
     if a.files.is_empty() {
-        workloads.extend(zoo_cnns()?);
+        workloads.extend(zoo_cnns()?.into_iter().map(|w| (w, None)));
         for dir in &a.inputs {
             let root = if dir.join("latency-inputs").is_dir() { dir.join("latency-inputs") } else { dir.clone() };
             for (path, name) in discover_json_files(&root)? {
-                workloads.push(load_workload(&path, &name)?);
+                workloads.push(load_with_model(&path, &name)?);
             }
         }
     } else {
         for f in &a.files {
-            let name = crate::workload::file_stem(f);
-            workloads.push(load_workload(f, &name)?);
+            workloads.push(load_with_model(f, &crate::workload::file_stem(f))?);
         }
     }
-    if let Some(w) = workloads.iter().find(|w| w.is_training()) {
+    // The issue model replaces the stage formula on calibrated workloads unless a formula is
+    // asked for by name.
+    let calibrated = matches!(a.contention.as_str(), "auto" | "calibrated");
+    for (w, model) in &mut workloads {
+        if !calibrated {
+            *model = None;
+        } else if a.contention == "calibrated" && model.is_none() {
+            return Err(Error::Usage(format!(
+                "{}: --contention calibrated needs a zoo workload at operator granularity whose profile bench calibrate scaled",
+                w.name
+            )));
+        }
+    }
+    if let Some((w, _)) = workloads.iter().find(|(w, _)| w.is_training()) {
         return Err(Error::Usage(format!("{}: HIOS schedules inference graphs; this one has backward nodes", w.name)));
     }
     let algos: Vec<&'static dyn Scheduler> = if a.all || a.algos.is_empty() {
@@ -110,12 +125,15 @@ pub fn hios_records(a: &HiosArgs, journal: Option<&Journal>) -> Result<(Vec<Reco
             .collect::<Result<_>>()?
     };
     let gpus = if a.gpus.is_empty() { vec![1, 2, 4, 8] } else { a.gpus.clone() };
-    let mut cells: Vec<(&Workload, usize, &'static dyn Scheduler, Contention)> = Vec::new();
-    for w in &workloads {
+    type Model = Option<Arc<CalibratedModel>>;
+    let mut cells: Vec<(&Workload, usize, &'static dyn Scheduler, Contention, &Model)> = Vec::new();
+    for (w, model) in &workloads {
+        // A calibrated workload has one cost, the model's; formulas sweep their β.
+        let cs = if model.is_some() { &contentions[..1] } else { &contentions[..] };
         for &k in &gpus {
-            for &c in &contentions {
+            for &c in cs {
                 for &n in &algos {
-                    cells.push((w, k, n, c));
+                    cells.push((w, k, n, c, model));
                 }
             }
         }
@@ -123,7 +141,7 @@ pub fn hios_records(a: &HiosArgs, journal: Option<&Journal>) -> Result<(Vec<Reco
     let bar = progress_bar(cells.len(), a.common.quiet);
     let run_cells: Vec<SchedulingCell> = cells
         .iter()
-        .map(|&(w, k, s, contention)| {
+        .map(|&(w, k, s, contention, model)| {
             let o = HiosOptions {
                 gpus: k,
                 window: a.window,
@@ -140,7 +158,7 @@ pub fn hios_records(a: &HiosArgs, journal: Option<&Journal>) -> Result<(Vec<Reco
                 time_limit: a.common.time_limit,
                 ..HiosOptions::default()
             };
-            SchedulingCell::new(w, s, contention, o, a.common.seed)
+            SchedulingCell::new(w, s, contention, model.clone(), o, a.common.seed)
         })
         .collect();
     let results = run(&run_cells, bar.as_ref(), journal);
@@ -153,7 +171,7 @@ pub fn hios_records(a: &HiosArgs, journal: Option<&Journal>) -> Result<(Vec<Reco
     for (CellResult { record: mut r, artifact }, cell) in results.into_iter().zip(&cells) {
         if let Some(s) = artifact {
             let beta = match cell.3 {
-                Contention::Shared { beta } if sweep => format!("__beta{beta}"),
+                Contention::Shared { beta } if sweep && cell.4.is_none() => format!("__beta{beta}"),
                 _ => String::new(),
             };
             let name = format!("{}__{}{beta}.json", r.workload.replace('/', "__"), r.algorithm);
@@ -165,6 +183,19 @@ pub fn hios_records(a: &HiosArgs, journal: Option<&Journal>) -> Result<(Vec<Reco
         records.push(r);
     }
     Ok((records, files))
+}
+
+/// A workload file and, where it is a calibrated profile, its issue model.
+fn load_with_model(path: &Path, name: &str) -> Result<(Workload, Option<Arc<CalibratedModel>>)> {
+    let bytes = crate::workload::read_file(path)?;
+    let w = parse_workload(&bytes, path, name)?;
+    // Only a profile's provenance holds a calibration: plain workloads skip a second parse.
+    if !bytes.windows(b"\"calibration\"".len()).any(|x| x == b"\"calibration\"") {
+        return Ok((w, None));
+    }
+    let v: serde_json::Value = serde_json::from_slice(&bytes).map_err(|e| Error::input(path, "file", e.to_string()))?;
+    let model = CalibratedModel::of(&w, &v)?.map(Arc::new);
+    Ok((w, model))
 }
 
 /// A part size: 1 to 128 operators (a part's states are 128-bit sets).
@@ -194,8 +225,11 @@ pub struct HiosArgs {
     /// GPU counts, each at least 1 (repeatable; default 1, 2, 4, 8).
     #[arg(long = "gpus", value_name = "K", value_parser = crate::run::parse::at_least_one)]
     pub gpus: Vec<usize>,
-    /// Contention model of concurrent streams: shared (default) or reference (HIOS's simulator).
-    #[arg(long, default_value = "shared")]
+    /// Cost of concurrent streams: auto (default: a calibrated profile's issue model where the
+    /// workload carries one, else shared), shared (the stage formula with penalty β),
+    /// reference (HIOS's simulator's formula) or calibrated (the issue model; every workload
+    /// must be a calibrated profile).
+    #[arg(long, default_value = "auto", value_parser = ["auto", "shared", "reference", "calibrated"])]
     pub contention: String,
     /// Oversubscription penalty β of the shared contention model (default 0.1); repeat it to
     /// sweep the model's sensitivity (one row per value, the value in the options column).

@@ -124,6 +124,9 @@ pub fn sub_problem(p: &Problem, b: &Block) -> (Problem, Vec<Option<usize>>) {
         pred,
         order: (0..m).collect(),
         contention: p.contention,
+        // A part of the graph is no plan the executor runs: its stages by the stage formula.
+        model: None,
+        forked: false,
     };
     (sub, global)
 }

@@ -31,8 +31,16 @@ fn reach(p: &Problem) -> Vec<Vec<u64>> {
 /// the next unvisited operators of its GPU (a prefix of the window, at most `streams`) as one
 /// stage of concurrent streams; keep the merge if they are independent, nothing deadlocks, and
 /// the simulated latency does not grow.
+///
+/// On a calibrated problem the pass runs in its forked world ([`Problem::forked_world`]),
+/// where a merge counts what it gains beyond the fork its GPU pays once, and the schedule
+/// merged is kept only where the issue model finds it faster than the one given.
 pub fn intra_pass(p: &Problem, best: Schedule, o: &HiosOptions) -> Result<Schedule> {
-    Ok(pass(p, best, o, false)?.0)
+    if p.model.is_none() {
+        return Ok(pass(p, best, o, false)?.0);
+    }
+    let merged = pass(&p.forked_world(), best.clone(), o, false)?.0;
+    super::least(p, vec![best, merged])
 }
 
 /// The intra pass on one block as HIOS's optimizer runs it: the block's entry (index 0) in no

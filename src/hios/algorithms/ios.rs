@@ -21,7 +21,15 @@ impl Scheduler for Ios {
     }
 
     fn schedule(&self, p: &Problem, _w: &Workload, o: &HiosOptions) -> Result<Scheduled> {
-        ios(p, o.gpus, o).map(Into::into)
+        if p.model.is_none() {
+            return ios(p, o.gpus, o).map(Into::into);
+        }
+        // Calibrated: the DP's stages as a forking GPU runs them, then the issue model judges
+        // them against the same order on one stream (which pays no fork).
+        let (s, _) = ios(&p.forked_world(), o.gpus, o)?;
+        let s = super::least(p, vec![s.dissolved(), s])?;
+        let latency = crate::hios::simulate(p, &s)?.latency;
+        Ok((s, latency).into())
     }
 }
 

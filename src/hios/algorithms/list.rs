@@ -28,7 +28,8 @@ impl Scheduler for ListSchedule {
     }
 
     fn schedule(&self, p: &Problem, _w: &Workload, o: &HiosOptions) -> Result<Scheduled> {
-        Ok(list_schedule(p, o.gpus, self.cpop).into())
+        let (s, own) = list_schedule(p, o.gpus, self.cpop);
+        super::claimed(p, s, own)
     }
 }
 

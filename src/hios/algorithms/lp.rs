@@ -53,6 +53,9 @@ fn induced(p: &Problem, nodes: &[usize]) -> (Problem, Vec<usize>) {
         pred: nodes.iter().map(|&v| keep(&p.pred[v])).collect(),
         order: p.order.iter().filter(|&&v| new_of[v] != usize::MAX).map(|&v| new_of[v]).collect(),
         contention: p.contention,
+        // A part of the graph is no plan the executor runs: its stages by the stage formula.
+        model: None,
+        forked: false,
     };
     (sub, nodes.to_vec())
 }

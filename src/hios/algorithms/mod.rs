@@ -167,6 +167,28 @@ fn finish(p: &Problem, s: Schedule, intra: bool, o: &HiosOptions) -> Result<Sche
     Ok((s, l).into())
 }
 
+/// `s` with the latency its algorithm computed, `own`; on a calibrated problem, whose latency
+/// is the issue model's and no sum of stage times, the model's, `own` kept as a note.
+fn claimed(p: &Problem, s: Schedule, own: f64) -> Result<Scheduled> {
+    if p.model.is_none() {
+        return Ok((s, own).into());
+    }
+    let latency = super::simulate(p, &s)?.latency;
+    Ok(Scheduled { schedule: s, latency, notes: vec![("stage_formula_claim".into(), own.to_string())] })
+}
+
+/// The candidate of least latency on `p` (the first of equals).
+fn least(p: &Problem, candidates: Vec<Schedule>) -> Result<Schedule> {
+    let mut best: Option<(Schedule, f64)> = None;
+    for s in candidates {
+        let l = super::simulate(p, &s)?.latency;
+        if best.as_ref().is_none_or(|b| l < b.1) {
+            best = Some((s, l));
+        }
+    }
+    best.map(|b| b.0).ok_or_else(|| Error::Schedule("no schedule to choose from".into()))
+}
+
 /// HIOS's optimizer: each block mapped by `map` on its own, then (with `intra`) its intra pass,
 /// the blocks stitched.
 fn optimizer(

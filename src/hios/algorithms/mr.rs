@@ -38,7 +38,7 @@ impl Scheduler for HiosMr {
         if self.intra || o.fidelity.faithful() {
             finish(p, s, self.intra, o)
         } else {
-            Ok((s, claimed).into())
+            super::claimed(p, s, claimed)
         }
     }
 }

@@ -19,6 +19,6 @@ impl Scheduler for Sequential {
 
     fn schedule(&self, p: &Problem, _w: &Workload, o: &HiosOptions) -> Result<Scheduled> {
         let s = Schedule::sequential_on(vec![0; p.len()], o.gpus, &p.order);
-        Ok((s, p.w.iter().sum()).into())
+        super::claimed(p, s, p.w.iter().sum())
     }
 }

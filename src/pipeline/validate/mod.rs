@@ -83,6 +83,10 @@ pub fn validate(a: ValidateOptions) -> Result<i32> {
             stages: Vec::new(),
         });
     }
+    let calibrated = match (a.graphs && !a.busy && !a.schedules.is_empty(), &zoo) {
+        (true, Some(_)) => crate::hios::CalibratedModel::of(&w, &v)?.map(std::sync::Arc::new),
+        _ => None,
+    };
     for file in &a.schedules {
         let (s, predicted, algorithm) = load_schedule(&w, file)?;
         let graph = match &zoo {
@@ -98,8 +102,12 @@ pub fn validate(a: ValidateOptions) -> Result<i32> {
             None => None,
         };
         // The schedule's latency under this workload's times (`bench calibrate` may have scaled
-        // them since the schedule was made), with the contention `bench hios` defaults to.
-        let own = Problem::from_workload(&w, GPU_CAPACITY, Contention::default());
+        // them since the schedule was made), with the cost `bench hios` defaults to: a
+        // calibrated profile's issue model for graph replays, else the shared formula.
+        let own = match &calibrated {
+            Some(m) => Problem::calibrated(&w, GPU_CAPACITY, m.clone()),
+            None => Problem::from_workload(&w, GPU_CAPACITY, Contention::default()),
+        };
         let resimulated = simulate(&own, &s)?.latency;
         if zoo.as_ref().and_then(|z| z.profile.as_ref()).is_none_or(|p| p.calibration.is_none())
             && (resimulated - predicted).abs() > 1e-9 * predicted.abs().max(1.0)
