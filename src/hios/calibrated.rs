@@ -21,6 +21,7 @@ pub struct CalibratedModel {
     graph: OpGraph,
     ops: OpCosts,
     exchange: Option<Exchange>,
+    stage_costs: StageCosts,
 }
 
 impl std::fmt::Debug for CalibratedModel {
@@ -52,12 +53,22 @@ impl CalibratedModel {
         if profile.calibration.is_none() {
             return Ok(None);
         }
-        Ok(Some(CalibratedModel {
+        let mut model = CalibratedModel {
             workload: w.clone(),
             exchange: profile.exchange(true),
             ops: profile.ops,
             graph: zoo.graph,
-        }))
+            stage_costs: StageCosts { efficiency: 1.0, fork_join_ms: 0.0, forked_factor: 1.0 },
+        };
+        // The whole model on one GPU, one stream: what its stages cost on that GPU.
+        let one = Schedule::sequential_on(vec![0; w.nodes.len()], 1, &w.topological_order());
+        let (_, c) = model.plan_and_costs(&one)?;
+        model.stage_costs = StageCosts {
+            efficiency: c.concurrency.first().copied().unwrap_or(1.0),
+            fork_join_ms: c.fork_join_ms,
+            forked_factor: c.forked_factor,
+        };
+        Ok(Some(model))
     }
 
     fn plan_and_costs(&self, s: &Schedule) -> Result<(plan::Plan, Costs)> {
@@ -89,15 +100,6 @@ impl CalibratedModel {
 
     /// The stage costs of the whole model on one GPU (what the schedulers' stage time uses).
     pub fn stage_costs(&self) -> StageCosts {
-        let n = self.workload.nodes.len();
-        let one = Schedule::sequential_on(vec![0; n], 1, &self.workload.topological_order());
-        match self.plan_and_costs(&one) {
-            Ok((_, c)) => StageCosts {
-                efficiency: c.concurrency.first().copied().unwrap_or(1.0),
-                fork_join_ms: c.fork_join_ms,
-                forked_factor: c.forked_factor,
-            },
-            Err(_) => StageCosts { efficiency: 1.0, fork_join_ms: 0.0, forked_factor: 1.0 },
-        }
+        self.stage_costs
     }
 }

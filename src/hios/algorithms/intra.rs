@@ -40,7 +40,7 @@ pub fn intra_pass(p: &Problem, best: Schedule, o: &HiosOptions) -> Result<Schedu
         return Ok(pass(p, best, o, false)?.0);
     }
     let merged = pass(&p.forked_world(), best.clone(), o, false)?.0;
-    super::least(p, vec![best, merged])
+    Ok(super::least(p, vec![best, merged])?.0)
 }
 
 /// The intra pass on one block as HIOS's optimizer runs it: the block's entry (index 0) in no

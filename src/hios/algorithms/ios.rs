@@ -27,9 +27,7 @@ impl Scheduler for Ios {
         // Calibrated: the DP's stages as a forking GPU runs them, then the issue model judges
         // them against the same order on one stream (which pays no fork).
         let (s, _) = ios(&p.forked_world(), o.gpus, o)?;
-        let s = super::least(p, vec![s.dissolved(), s])?;
-        let latency = crate::hios::simulate(p, &s)?.latency;
-        Ok((s, latency).into())
+        Ok(super::least(p, vec![s.dissolved(), s])?.into())
     }
 }
 

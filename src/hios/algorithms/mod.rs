@@ -177,8 +177,8 @@ fn claimed(p: &Problem, s: Schedule, own: f64) -> Result<Scheduled> {
     Ok(Scheduled { schedule: s, latency, notes: vec![("stage_formula_claim".into(), own.to_string())] })
 }
 
-/// The candidate of least latency on `p` (the first of equals).
-fn least(p: &Problem, candidates: Vec<Schedule>) -> Result<Schedule> {
+/// The candidate of least latency on `p` (the first of equals), with that latency.
+fn least(p: &Problem, candidates: Vec<Schedule>) -> Result<(Schedule, f64)> {
     let mut best: Option<(Schedule, f64)> = None;
     for s in candidates {
         let l = super::simulate(p, &s)?.latency;
@@ -186,7 +186,7 @@ fn least(p: &Problem, candidates: Vec<Schedule>) -> Result<Schedule> {
             best = Some((s, l));
         }
     }
-    best.map(|b| b.0).ok_or_else(|| Error::Schedule("no schedule to choose from".into()))
+    best.ok_or_else(|| Error::Schedule("no schedule to choose from".into()))
 }
 
 /// HIOS's optimizer: each block mapped by `map` on its own, then (with `intra`) its intra pass,
