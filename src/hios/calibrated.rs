@@ -33,8 +33,8 @@ impl std::fmt::Debug for CalibratedModel {
 /// What a stage of several groups costs on a calibrated GPU, as the issue model charges it.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct StageCosts {
-    /// The concurrency efficiency η of the whole model on one GPU.
-    pub efficiency: f64,
+    /// The concurrency efficiency η of the whole model on one GPU, by a stage's group count.
+    pub efficiency: crate::gpu::concurrency::ByGroups,
     /// Forking into streams and joining them, per group beyond the first (ms).
     pub fork_join_ms: f64,
     /// What every operator of a GPU whose sample forks takes against its calibrated time.
@@ -58,13 +58,17 @@ impl CalibratedModel {
             exchange: profile.exchange(true),
             ops: profile.ops,
             graph: zoo.graph,
-            stage_costs: StageCosts { efficiency: 1.0, fork_join_ms: 0.0, forked_factor: 1.0 },
+            stage_costs: StageCosts {
+                efficiency: [1.0; crate::gpu::concurrency::WIDEST - 1],
+                fork_join_ms: 0.0,
+                forked_factor: 1.0,
+            },
         };
         // The whole model on one GPU, one stream: what its stages cost on that GPU.
         let one = Schedule::sequential_on(vec![0; w.nodes.len()], 1, &w.topological_order());
         let (_, c) = model.plan_and_costs(&one)?;
         model.stage_costs = StageCosts {
-            efficiency: c.concurrency.first().copied().unwrap_or(1.0),
+            efficiency: c.concurrency.first().copied().unwrap_or([1.0; crate::gpu::concurrency::WIDEST - 1]),
             fork_join_ms: c.fork_join_ms,
             forked_factor: c.forked_factor,
         };

@@ -34,9 +34,9 @@ pub enum Contention {
     /// help or break even).
     Reference,
     /// A calibrated profile's stages, as the executor's issue model charges them under graph
-    /// replay: `serial − η (serial − shared)` (the shared formula with the default β) plus the
-    /// fork and join of each group beyond the first.
-    Calibrated { efficiency: f64, fork_join_ms: f64 },
+    /// replay: `serial − η (serial − shared)` (the shared formula with the default β, η by the
+    /// stage's group count) plus the fork and join of each group beyond the first.
+    Calibrated { efficiency: crate::gpu::concurrency::ByGroups, fork_join_ms: f64 },
 }
 
 /// The oversubscription cost of [`Contention::Shared`] unless told otherwise.
@@ -152,6 +152,7 @@ impl Problem {
                 0.5 * gw.iter().sum::<f64>() + 0.5 * work.max(longest)
             }
             Contention::Calibrated { efficiency, fork_join_ms } => {
+                let efficiency = crate::gpu::concurrency::at(&efficiency, groups.len());
                 crate::gpu::concurrency::stage_time(&gw, &gu, efficiency) + fork_join_ms * (groups.len() - 1) as f64
             }
         }

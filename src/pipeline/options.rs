@@ -134,9 +134,11 @@ pub struct CalibrateOptions {
     #[arg(long, value_name = "FILE")]
     pub links: Option<PathBuf>,
     /// Another profile of the same model on the same GPU that measured peers (`bench profile`
-    /// does since a later version): its concurrency efficiency η, warm and cold, for a profile
-    /// made before, which has none (the issue model then takes the stage formula as it is).
-    /// Refused where the profile has peers of its own or the two differ in GPU or operators.
+    /// does since a later version): the concurrency efficiencies η, warm and cold, that a
+    /// profile made before lacks: all of them, or those of stages of three and more groups
+    /// (without them the pairs' η stands for every width; without any, the stage formula as it
+    /// is). Refused where the profile measured all the other has, or the two differ in GPU or
+    /// operators.
     #[arg(long, value_name = "FILE")]
     pub peers: Option<PathBuf>,
     /// The algorithm of the rows to calibrate on: a placement of the whole model on one GPU

@@ -6,8 +6,7 @@ use super::options::{CacheState, LinksOptions, ProfileOptions};
 use super::provenance::PROFILE_SCHEMA_VERSION;
 use super::{gpu_err, now};
 use crate::error::{Error, Result};
-use crate::gpu::concurrency::PeerSummary;
-use crate::gpu::concurrency::{summarize, PeerPair};
+use crate::gpu::concurrency::{self, summarize, PeerSet, PeerSummary};
 use crate::gpu::plan::{self, CopyKernel, ELEMENT_BYTES};
 use crate::gpu::CopyInterference;
 use crate::gpu::{ExecOptions, LinkFit, Mode};
@@ -62,6 +61,9 @@ struct Provenance<'a> {
     op_gpu_peer_cold_ms: &'a [f64],
     peers: &'a PeerSummary,
     peers_cold: &'a PeerSummary,
+    /// The same for stages of 3 to `concurrency::WIDEST` operators.
+    peers_wide: &'a [PeerSummary],
+    peers_wide_cold: &'a [PeerSummary],
     occupancy: &'static str,
 }
 
@@ -275,7 +277,7 @@ fn measure_segments() -> crate::Result<Segments> {
 /// The measured peers of `ops` (`concurrency::peers`), as the stage formula sees them: the
 /// times and occupancies of both and their time side by side, warm or `cold`. Peers whose
 /// occupancy is unknown (one launches nothing) are left out.
-fn peer_pairs(ops: &[crate::gpu::OpTimes], cold: bool) -> Vec<PeerPair> {
+fn peer_pairs(ops: &[crate::gpu::OpTimes], cold: bool) -> Vec<PeerSet> {
     let of = |t: &crate::gpu::OpTimes| match cold {
         false => t.occupancy().map(|u| (t.gpu_ms, u, t.gpu_peer_ms)),
         true => t.occupancy_cold().map(|u| (t.gpu_cold_ms, u, t.gpu_peer_cold_ms)),
@@ -283,9 +285,47 @@ fn peer_pairs(ops: &[crate::gpu::OpTimes], cold: bool) -> Vec<PeerPair> {
     ops.iter()
         .filter_map(|b| {
             let ((wa, ua, _), (wb, ub, together)) = (of(&ops[b.peer?])?, of(b)?);
-            (together > 0.0).then_some(PeerPair { ms: [wa, wb], occupancy: [ua, ub], together_ms: together })
+            (together > 0.0).then_some(PeerSet { ms: vec![wa, wb], occupancy: vec![ua, ub], together_ms: together })
         })
         .collect()
+}
+
+/// Wider stages of peers (`concurrency::peer_sets`, 3 to `WIDEST` operators) timed side by
+/// side as the executor runs a stage, warm and cold, summed per width as pairs are (serial and
+/// formula from the operator profile). Sets where an operator launches nothing are left out.
+fn wide_peers(
+    g: &OpGraph,
+    peer: &[Option<usize>],
+    ops: &[crate::gpu::OpTimes],
+    warmup: usize,
+    runs: usize,
+) -> Result<(Vec<PeerSummary>, Vec<PeerSummary>)> {
+    let (mut warm, mut cold) = (Vec::new(), Vec::new());
+    for width in 3..=concurrency::WIDEST {
+        let sets: Vec<Vec<usize>> = concurrency::peer_sets(peer, width, 48)
+            .into_iter()
+            .filter(|s| s.iter().all(|&i| ops[i].occupancy().is_some() && ops[i].occupancy_cold().is_some()))
+            .collect();
+        let stages: Vec<Vec<Vec<usize>>> = sets.iter().map(|s| s.iter().map(|&i| vec![i]).collect()).collect();
+        let (times, _) =
+            crate::gpu::profile_stages(g, &stages, None, warmup.min(3), runs).map_err(gpu_err("bench profile"))?;
+        let of = |cold: bool| -> Vec<PeerSet> {
+            sets.iter()
+                .zip(&times)
+                .map(|(s, t)| PeerSet {
+                    ms: s.iter().map(|&i| if cold { ops[i].gpu_cold_ms } else { ops[i].gpu_ms }).collect(),
+                    occupancy: s
+                        .iter()
+                        .map(|&i| if cold { ops[i].occupancy_cold() } else { ops[i].occupancy() }.unwrap_or(1.0))
+                        .collect(),
+                    together_ms: if cold { t.side_by_side_cold_ms } else { t.side_by_side_ms },
+                })
+                .collect()
+        };
+        warm.push(summarize(width, &of(false), concurrency::WIDE));
+        cold.push(summarize(width, &of(true), concurrency::WIDE));
+    }
+    Ok((warm, cold))
 }
 
 /// `bench links`: the copies and exchanges between GPUs 0 and 1 of this machine, no model.
@@ -400,11 +440,16 @@ pub fn profile(a: ProfileOptions) -> Result<i32> {
     let peer: Vec<Option<usize>> = ops.iter().map(|t| t.peer).collect();
     let peer_ms: Vec<f64> = ops.iter().map(|t| t.gpu_peer_ms).collect();
     let peer_cold_ms: Vec<f64> = ops.iter().map(|t| t.gpu_peer_cold_ms).collect();
-    let (peers, peers_cold) = (summarize(&peer_pairs(ops, false)), summarize(&peer_pairs(ops, true)));
-    for (p, how) in [(&peers, "warm"), (&peers_cold, "cold")] {
+    let pair = |cold| summarize(2, &peer_pairs(ops, cold), concurrency::PAIRS);
+    let (peers, peers_cold) = (pair(false), pair(true));
+    let (peers_wide, peers_wide_cold) = wide_peers(&g, &peer, ops, a.warmup, a.runs)?;
+    for (p, how) in [(&peers, "warm"), (&peers_cold, "cold")]
+        .into_iter()
+        .chain(peers_wide.iter().map(|p| (p, "warm")).chain(peers_wide_cold.iter().map(|p| (p, "cold"))))
+    {
         eprintln!(
-            "{} operators beside their peers (independent, same depth; {how}): {:.3} ms in all, against {:.3} one after the other and {:.3} by the stage formula with measured occupancies: concurrency efficiency {}",
-            p.pairs, p.measured_ms, p.serial_ms, p.formula_ms,
+            "{} sets of {} peers side by side (independent, same depth; {how}): {:.3} ms in all, against {:.3} one after the other and {:.3} by the stage formula with measured occupancies: concurrency efficiency {}",
+            p.pairs, p.groups, p.measured_ms, p.serial_ms, p.formula_ms,
             p.efficiency.map_or("unknown".into(), |e| format!("{e:.2}"))
         );
     }
@@ -460,6 +505,8 @@ pub fn profile(a: ProfileOptions) -> Result<i32> {
         op_gpu_peer_cold_ms: &peer_cold_ms,
         peers: &peers,
         peers_cold: &peers_cold,
+        peers_wide: &peers_wide,
+        peers_wide_cold: &peers_wide_cold,
         occupancy: "per operator, its warm time with TOGETHER copies launched at once on as many streams over TOGETHER times its warm time alone, clamped to [1/TOGETHER, 1] (op_occupancy); the same cold, after an L2 flush, against its cold time (op_occupancy_cold); per node, the one that goes with the time charged (crate::gpu::charged_occupancy), weighted by the charged times",
     }
     };
@@ -512,7 +559,7 @@ mod tests {
         };
         let ops =
             [t(1.0, None, 0.0), t(2.0, Some(0), 2.5), crate::gpu::OpTimes { peer: Some(0), ..Default::default() }];
-        let p = summarize(&peer_pairs(&ops, false));
+        let p = summarize(2, &peer_pairs(&ops, false), concurrency::PAIRS);
         assert_eq!((p.pairs, p.measured_ms, p.serial_ms, p.formula_ms), (1, 2.5, 3.0, 2.0));
         assert_eq!(p.efficiency, Some(0.5));
     }

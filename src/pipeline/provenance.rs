@@ -63,6 +63,11 @@ pub struct Profiled {
     pub peers: Option<PeersRecord>,
     #[serde(default, deserialize_with = "lenient")]
     pub peers_cold: Option<PeersRecord>,
+    /// Wider sets of peers, one record per width (profiles since this field have them).
+    #[serde(default, deserialize_with = "lenient")]
+    pub peers_wide: Option<Vec<PeersRecord>>,
+    #[serde(default, deserialize_with = "lenient")]
+    pub peers_wide_cold: Option<Vec<PeersRecord>>,
     #[serde(default, deserialize_with = "lenient")]
     pub calibration: Option<CalibrationRecord>,
     #[serde(flatten)]
@@ -129,6 +134,9 @@ pub struct SegmentsRecord {
 /// Operators beside their peers: the concurrency efficiency η.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct PeersRecord {
+    /// Operators side by side (absent in profiles before wider sets: pairs).
+    #[serde(default, deserialize_with = "lenient")]
+    pub groups: Option<usize>,
     #[serde(default, deserialize_with = "lenient")]
     pub efficiency: Option<f64>,
     #[serde(flatten)]
@@ -178,8 +186,42 @@ impl CalibrationRecord {
 }
 
 impl Profiled {
+    /// η by group count, warm or `cold`: each width's own where measured, else the next
+    /// narrower one's (profiles before wider sets: the pairs' for every width); `None` without
+    /// pairs.
+    pub fn efficiencies(&self, cold: bool) -> Option<crate::gpu::concurrency::ByGroups> {
+        let (pairs, wide) = match cold {
+            false => (&self.peers, &self.peers_wide),
+            true => (&self.peers_cold, &self.peers_wide_cold),
+        };
+        let mut by = [pairs.as_ref()?.efficiency?; crate::gpu::concurrency::WIDEST - 1];
+        for k in 1..by.len() {
+            let own = wide.iter().flatten().find(|r| r.groups == Some(k + 2)).and_then(|r| r.efficiency);
+            by[k] = own.unwrap_or(by[k - 1]);
+        }
+        Some(by)
+    }
+
     /// The `placebench.profiled` object of a workload's JSON, if it has one that reads.
     pub fn of(workload: &Value) -> Option<Profiled> {
         serde_json::from_value(workload.pointer("/placebench/profiled")?.clone()).ok()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A profile from before wider sets reads the pairs' η for every width; a measured width
+    /// counts for itself and the wider ones after it.
+    #[test]
+    fn efficiencies_fall_back_to_the_next_narrower_width() {
+        let of = |v: Value| Profiled::of(&serde_json::json!({"placebench": {"profiled": v}})).unwrap();
+        let old = of(serde_json::json!({"peers": {"pairs": 3, "efficiency": 0.6}}));
+        assert_eq!(old.efficiencies(false), Some([0.6, 0.6, 0.6]));
+        assert_eq!(old.efficiencies(true), None);
+        let new =
+            of(serde_json::json!({"peers": {"efficiency": 0.6}, "peers_wide": [{"groups": 3, "efficiency": 0.8}]}));
+        assert_eq!(new.efficiencies(false), Some([0.6, 0.8, 0.8]));
     }
 }

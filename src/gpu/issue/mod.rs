@@ -23,6 +23,7 @@ use eager::*;
 use replay::*;
 pub use replay::{concurrent_stages, graphs_per_sample, predict_steady, replay_timeline};
 
+use super::concurrency::ByGroups;
 use super::plan::{copy_hold, Dep, Plan, Work};
 use super::{Mode, SegmentTimes};
 
@@ -63,7 +64,7 @@ pub struct Costs {
     pub segment_ms: f64,
     /// Under graph replay, per task, the share of the stage formula's gain over one stream
     /// that the groups of its stage get (`concurrency`: 1 is the formula, 0 one stream).
-    pub concurrency: Vec<f64>,
+    pub concurrency: Vec<ByGroups>,
     /// Under graph replay, what the operators of a GPU whose sample leaves its one stream take
     /// against their calibrated times — a GPU with a stage of several groups, and every GPU of
     /// a sample run alone over several: `1 + fork_share × (1 / scale − 1)`, the share of the
@@ -92,7 +93,7 @@ impl Costs {
             sample_overhead_ms: 0.0,
             fork_join_ms: 0.0,
             segment_ms: 0.0,
-            concurrency: vec![1.0; plan.tasks.len()],
+            concurrency: vec![[1.0; super::concurrency::WIDEST - 1]; plan.tasks.len()],
             forked_factor: 1.0,
         }
     }
@@ -180,10 +181,10 @@ pub struct OpCosts {
     /// What a graph replay pays per graph launched after another on a GPU's stream (`bench
     /// profile`; 0 where not measured).
     pub segment_ms: f64,
-    /// The concurrency efficiency of operators beside their peers, warm and cold (`bench
-    /// profile`; `None` where not measured: the stage formula as it is).
-    pub concurrency: Option<f64>,
-    pub concurrency_cold: Option<f64>,
+    /// The concurrency efficiency of operators beside their peers by a stage's group count,
+    /// warm and cold (`bench profile`; `None` where not measured: the stage formula as it is).
+    pub concurrency: Option<ByGroups>,
+    pub concurrency_cold: Option<ByGroups>,
     /// What `bench calibrate` multiplied every GPU time by (1: as profiled).
     pub calibration_scale: f64,
     /// The share of the calibration's gain a GPU loses when its sample forks into parallel
@@ -223,9 +224,12 @@ impl OpCosts {
     /// The concurrency efficiency on a GPU whose reads miss L2 at rate `miss`: between the warm
     /// and the cold one as operators' times are; the warm one where only that was measured, 1
     /// (the stage formula) where none was.
-    fn concurrency(&self, miss: Option<f64>) -> f64 {
+    fn concurrency(&self, miss: Option<f64>) -> ByGroups {
         let cold = miss.and(self.concurrency_cold);
-        super::mix_warm_cold(self.concurrency, cold, miss.unwrap_or(0.0)).unwrap_or(1.0)
+        std::array::from_fn(|k| {
+            let (w, c) = (self.concurrency.map(|e| e[k]), cold.map(|e| e[k]));
+            super::mix_warm_cold(w, c, miss.unwrap_or(0.0)).unwrap_or(1.0)
+        })
     }
 
     /// Operator `op`'s time on a GPU whose reads miss L2 at rate `miss`: between its warm and

@@ -185,7 +185,7 @@ pub(super) fn predict_replay(
                 let gw: Vec<f64> = groups.iter().map(|x| x.1 * factor).collect();
                 let gu: Vec<f64> = groups.iter().map(|x| if x.1 > 0.0 { x.2 / x.1 } else { 0.0 }).collect();
                 let fork_join = costs.fork_join_ms * groups.len().saturating_sub(1) as f64;
-                let efficiency = costs.concurrency[stage[0]];
+                let efficiency = crate::gpu::concurrency::at(&costs.concurrency[stage[0]], groups.len());
                 end = ready + crate::gpu::concurrency::stage_time(&gw, &gu, efficiency) + fork_join;
                 for &t in stage {
                     done[t] = end;

@@ -37,7 +37,7 @@ fn costs(gpu: &[f64], host: &[f64]) -> Costs {
         sample_overhead_ms: 0.0,
         fork_join_ms: 0.0,
         segment_ms: 0.0,
-        concurrency: vec![1.0; gpu.len()],
+        concurrency: vec![[1.0; crate::gpu::concurrency::WIDEST - 1]; gpu.len()],
         forked_factor: 1.0,
     }
 }
@@ -209,12 +209,26 @@ fn replayed_stages_share_the_gpu_by_occupancy() {
     // With the occupancy 0.5 the formula gives 2 ms, 2 less than one stream (4 ms); the
     // profile's peers got a quarter of such gains (η = 0.25): 4 − 0.25 · 2 = 3.5 ms.
     c.occupancy = vec![0.5, 0.5];
-    c.concurrency = vec![0.25; 2];
+    // Only the two-group η counts in a stage of two.
+    c.concurrency = vec![[0.25, 0.9, 0.9]; 2];
     assert!((predict(&plan, &c, Mode::Latency, 1, 1).per_sample_ms - 3.5).abs() < 1e-12);
     // A calibration that made the operators twice as fast on one stream does not hold on a
     // GPU that forks (factor 2): 4 and 4 ms, formula 4, one stream 8: 8 − 0.25 · 4 = 7.
     c.forked_factor = 2.0;
     assert!((predict(&plan, &c, Mode::Latency, 1, 1).per_sample_ms - 7.0).abs() < 1e-12);
+}
+
+/// A stage of three groups takes the three-group η: A, B, C (2 ms each, three streams) at
+/// occupancy 1/3 take 2 ms by the formula, 6 on one stream; at η₃ = 0.5, 6 − 0.5 · 4 = 4 ms,
+/// where the pairs' η (0.25) would give 5.
+#[test]
+fn a_wider_stage_takes_its_own_efficiency() {
+    let mut plan = plan_of(vec![task(0, 0, &[]), task(0, 1, &[]), task(0, 2, &[])]);
+    (plan.tasks[1].stage, plan.tasks[2].stage) = (0, 0);
+    let mut c = costs(&[2.0; 3], &[0.0; 3]);
+    (c.replay, c.occupancy) = (true, vec![1.0 / 3.0; 3]);
+    c.concurrency = vec![[0.25, 0.5, 0.75]; 3];
+    assert!((predict(&plan, &c, Mode::Latency, 1, 1).per_sample_ms - 4.0).abs() < 1e-12);
 }
 
 /// A sample replayed alone over several GPUs runs at the forked factor (2 here): A (1 ms,

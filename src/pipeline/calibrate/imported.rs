@@ -92,10 +92,14 @@ pub(super) fn links(file: &Path, path: &Path, w: &Workload, v: &mut Value) -> Re
     Ok(())
 }
 
-/// `--peers`: the concurrency efficiency of another profile (`file`) of the same operators
-/// (`graph`) on the same GPU, for a profile (`v`, at `path`) that measured none. The summaries
-/// come over as measured there (their sums in that profile's times; the issue model reads only
-/// η, a ratio) with where they came from.
+/// The peers' summaries of a profile: pairs and wider sets, warm and cold.
+const PEER_SUMMARIES: [&str; 4] = ["peers", "peers_cold", "peers_wide", "peers_wide_cold"];
+
+/// `--peers`: the concurrency efficiencies of another profile (`file`) of the same operators
+/// (`graph`) on the same GPU that a profile (`v`, at `path`) did not measure: all of them for
+/// a profile without peers, the wider sets' for one made before they were measured. The
+/// summaries come over as measured there (their sums in that profile's times; the issue model
+/// reads only η, a ratio) with where they came from; what the profile measured itself stays.
 pub(super) fn peers(file: &Path, path: &Path, graph: &OpGraph, v: &mut Value) -> Result<()> {
     let (other_w, other) = read_workload(file)?;
     let theirs =
@@ -105,7 +109,10 @@ pub(super) fn peers(file: &Path, path: &Path, graph: &OpGraph, v: &mut Value) ->
         return Err(Error::input(file, "placebench.profiled.peers", "no concurrency efficiency measured"));
     }
     let (ours, p) = profiled_of(v, path)?;
-    if p.get("peers").is_some() {
+    let raw = other.pointer("/placebench/profiled").expect("read above");
+    let missing: Vec<&str> =
+        PEER_SUMMARIES.into_iter().filter(|k| raw.get(*k).is_some() && p.get(*k).is_none()).collect();
+    if missing.is_empty() {
         return Err(Error::input(path, "placebench.profiled.peers", "measured already: a profile keeps its own"));
     }
     if theirs.gpu != ours.gpu {
@@ -132,23 +139,28 @@ pub(super) fn peers(file: &Path, path: &Path, graph: &OpGraph, v: &mut Value) ->
             gpu: theirs.gpu.as_deref(),
             driver: theirs.driver.as_deref(),
             date_utc: theirs.date_utc.as_deref(),
-            method: "measured by bench profile in another profile of the same operators on the same GPU: this profile's run measured no peers",
+            method: "measured by bench profile in another profile of the same operators on the same GPU: this profile's run did not measure them",
         },
     };
     // As written there, field for field.
-    let raw = other.pointer("/placebench/profiled").expect("read above");
-    for key in ["peers", "peers_cold"] {
-        if let Some(summary) = raw.get(key) {
-            p[key] = summary.clone();
-            set_fields(&mut p[key], &from);
+    for key in &missing {
+        p[*key] = raw[*key].clone();
+        match p[*key].as_array_mut() {
+            Some(widths) => widths.iter_mut().for_each(|w| set_fields(w, &from)),
+            None => set_fields(&mut p[*key], &from),
         }
     }
+    let shown_by = |by: Option<crate::gpu::concurrency::ByGroups>| {
+        by.map_or("none".into(), |b| b.iter().map(|e| format!("{e:.3}")).collect::<Vec<_>>().join("/"))
+    };
     eprintln!(
-        "{}: concurrency efficiency {:.3} warm, {} cold, from {}",
+        "{}: {} from {}: concurrency efficiency by 2/3/{}+ groups {} warm, {} cold there",
         other_w.name,
-        efficiency(&theirs.peers).unwrap_or(f64::NAN),
-        efficiency(&theirs.peers_cold).map_or("none".into(), |e| format!("{e:.3}")),
-        file.display()
+        missing.join(", "),
+        file.display(),
+        crate::gpu::concurrency::WIDEST,
+        shown_by(theirs.efficiencies(false)),
+        shown_by(theirs.efficiencies(true)),
     );
     Ok(())
 }

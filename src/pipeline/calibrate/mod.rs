@@ -78,12 +78,22 @@ fn scale_times(profiled: &mut Value, scale: f64) {
             }
         }
     }
+    let scale_sums = |peers: &mut serde_json::Map<String, Value>| {
+        for key in PEER_SUMS {
+            if let Some(t) = peers.get_mut(key) {
+                *t = Value::from(t.as_f64().unwrap_or(0.0) * scale);
+            }
+        }
+    };
     for summary in ["peers", "peers_cold"] {
         if let Some(peers) = profiled.get_mut(summary).and_then(Value::as_object_mut) {
-            for key in PEER_SUMS {
-                if let Some(t) = peers.get_mut(key) {
-                    *t = Value::from(t.as_f64().unwrap_or(0.0) * scale);
-                }
+            scale_sums(peers);
+        }
+    }
+    for widths in ["peers_wide", "peers_wide_cold"] {
+        for peers in profiled.get_mut(widths).and_then(Value::as_array_mut).into_iter().flatten() {
+            if let Some(peers) = peers.as_object_mut() {
+                scale_sums(peers);
             }
         }
     }

@@ -18,8 +18,13 @@ fn charges_the_scaled_mix_of_warm_and_cold() {
     let mut p = json!({"op_gpu_warm_ms": [1.0, 2.0], "op_gpu_cold_ms": [3.0, 2.0],
                        "op_gpu_together_ms": [4.0, 8.0], "op_gpu_together_cold_ms": [6.0, 8.0],
                        "op_gpu_peer_ms": [0.0, 2.5],
-                       "peers": {"pairs": 1, "measured_ms": 2.5, "serial_ms": 3.0, "formula_ms": 2.0, "efficiency": 0.5}});
+                       "peers": {"pairs": 1, "measured_ms": 2.5, "serial_ms": 3.0, "formula_ms": 2.0, "efficiency": 0.5},
+                       "peers_wide": [{"groups": 3, "pairs": 1, "measured_ms": 4.0, "serial_ms": 6.0, "formula_ms": 2.0, "efficiency": 0.5}]});
     scale_times(&mut p, 0.5);
+    assert_eq!(
+        p["peers_wide"],
+        json!([{"groups": 3, "pairs": 1, "measured_ms": 2.0, "serial_ms": 3.0, "formula_ms": 1.0, "efficiency": 0.5}])
+    );
     assert_eq!(p["op_gpu_peer_ms"], json!([0.0, 1.25]));
     assert_eq!(
         p["peers"],

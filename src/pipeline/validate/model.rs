@@ -60,6 +60,7 @@ impl Profile {
 
 pub(crate) fn profile_of(v: &Value) -> Option<Profile> {
     let p = crate::pipeline::provenance::Profiled::of(v)?;
+    let (concurrency, concurrency_cold) = (p.efficiencies(false), p.efficiencies(true));
     let link = p.links.as_ref().and_then(|links| {
         let l = links.iter().find(|l| l.name.starts_with("GPU 0 to GPU 1"))?;
         Some((l.alpha_ms?, l.bytes_per_ms?))
@@ -79,8 +80,8 @@ pub(crate) fn profile_of(v: &Value) -> Option<Profile> {
         sample_overhead_ms: c.sample_overhead_ms.unwrap_or(0.0),
         fork_join_ms: p.fork_join.and_then(|f| f.per_extra_group_ms).unwrap_or(0.0),
         segment_ms: p.segments.and_then(|s| s.per_segment_ms).unwrap_or(0.0),
-        concurrency: p.peers.and_then(|x| x.efficiency),
-        concurrency_cold: p.peers_cold.and_then(|x| x.efficiency),
+        concurrency,
+        concurrency_cold,
         calibration_scale: c.scale_total(),
         fork_share: c.fork_share.unwrap_or(1.0),
     };
