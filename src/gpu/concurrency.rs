@@ -184,7 +184,7 @@ mod tests {
         // Two 1 ms operators at u = 0.5: the formula runs them in 1 ms (gain 1 ms); measured
         // 1.75 ms, a quarter of that gain.
         let p = PeerSet { ms: vec![1.0, 1.0], occupancy: vec![0.5, 0.5], together_ms: 1.75 };
-        let s = summarize(2, &[p.clone()], PAIRS);
+        let s = summarize(2, std::slice::from_ref(&p), PAIRS);
         assert_eq!((s.pairs, s.serial_ms, s.formula_ms, s.measured_ms), (1, 2.0, 1.0, 1.75));
         assert!((s.efficiency.unwrap() - 0.25).abs() < 1e-12);
         // Slower than one after the other: negative, clamped at −1.
