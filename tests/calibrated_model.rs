@@ -407,6 +407,22 @@ fn peers_come_only_from_the_same_operators_on_the_same_gpu() {
     }
     // Nothing else moved: the operators' times are the bare profile's.
     assert_eq!(got["placebench"]["profiled"]["op_gpu_ms"], w["placebench"]["profiled"]["op_gpu_ms"]);
+    // A profile with pairs of its own takes only the wider sets it lacks: its pairs stay.
+    let mut wider = read(&root.join(source));
+    let wp = wider["placebench"]["profiled"].as_object_mut().unwrap();
+    wp["peers"]["efficiency"] = serde_json::json!(0.125);
+    wp.insert("peers_wide".into(), serde_json::json!([{"groups": 3, "pairs": 1, "efficiency": 0.875}]));
+    std::fs::write(&bare, serde_json::to_vec(&wider).unwrap()).unwrap();
+    let (code, err) = calibrate(&root.join(source), bare.to_str().unwrap());
+    assert_eq!(code, 0, "{err}");
+    let (got, want) = (read(&out), read(&root.join(source)));
+    let p = &got["placebench"]["profiled"];
+    assert_eq!(p["peers"], want["placebench"]["profiled"]["peers"]);
+    assert_eq!(p["peers_wide"][0]["efficiency"].as_f64(), Some(0.875));
+    assert!(p["peers_wide"][0]["from"]["file"]
+        .as_str()
+        .unwrap()
+        .ends_with(bare.file_name().unwrap().to_str().unwrap()));
     std::fs::remove_file(&bare).ok();
     std::fs::remove_file(&out).ok();
 }

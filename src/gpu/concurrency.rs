@@ -99,6 +99,9 @@ pub struct PeerSummary {
 /// How `bench profile` times an operator beside its peer.
 pub const PAIRS: &str = "each operator launched at once with its peer (the latest operator before it of the same depth that launches a kernel and is not its ancestor) on two streams, warm, own buffers, a CUDA graph of runs launches, median of five; formula: hios::shared_stage_time of the two warm times with their warm occupancies and the default beta; efficiency: (serial - measured) / (serial - formula), clamped to [-1, 1]";
 
+/// How many sets of each width `bench profile` times at most ([`WIDE`] says the same).
+pub const MOST_SETS: usize = 48;
+
 /// How `bench profile` times wider sets of peers.
 pub const WIDE: &str = "an operator, its peer, its peer's peer and so on (one depth), at most 48 sets spread over the model, forked onto one stream each and joined as the executor runs a stage under graph replay, own buffers, warm (and cold: after an L2 flush and the inputs read back in, less those reads); serial: the sum of their times alone from the operator profile; formula and efficiency as for pairs";
 
@@ -224,6 +227,11 @@ mod tests {
         for set in peer_sets(&p, 3, 10) {
             assert!(set.iter().all(|&a| set.iter().all(|&b| a == b || !g.ops[a].inputs.contains(&b))));
         }
+    }
+
+    #[test]
+    fn the_wide_method_names_the_cap() {
+        assert!(WIDE.contains(&format!("at most {MOST_SETS} sets")));
     }
 
     #[test]

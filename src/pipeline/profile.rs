@@ -300,11 +300,16 @@ fn wide_peers(
     warmup: usize,
     runs: usize,
 ) -> Result<(Vec<PeerSummary>, Vec<PeerSummary>)> {
+    // An operator as the stage formula sees it, warm or cold: its time alone and occupancy.
+    let alone = |i: usize, cold: bool| match cold {
+        false => ops[i].occupancy().map(|u| (ops[i].gpu_ms, u)),
+        true => ops[i].occupancy_cold().map(|u| (ops[i].gpu_cold_ms, u)),
+    };
     let (mut warm, mut cold) = (Vec::new(), Vec::new());
     for width in 3..=concurrency::WIDEST {
-        let sets: Vec<Vec<usize>> = concurrency::peer_sets(peer, width, 48)
+        let sets: Vec<Vec<usize>> = concurrency::peer_sets(peer, width, concurrency::MOST_SETS)
             .into_iter()
-            .filter(|s| s.iter().all(|&i| ops[i].occupancy().is_some() && ops[i].occupancy_cold().is_some()))
+            .filter(|s| s.iter().all(|&i| alone(i, false).is_some() && alone(i, true).is_some()))
             .collect();
         let stages: Vec<Vec<Vec<usize>>> = sets.iter().map(|s| s.iter().map(|&i| vec![i]).collect()).collect();
         let (times, _) =
@@ -312,13 +317,10 @@ fn wide_peers(
         let of = |cold: bool| -> Vec<PeerSet> {
             sets.iter()
                 .zip(&times)
-                .map(|(s, t)| PeerSet {
-                    ms: s.iter().map(|&i| if cold { ops[i].gpu_cold_ms } else { ops[i].gpu_ms }).collect(),
-                    occupancy: s
-                        .iter()
-                        .map(|&i| if cold { ops[i].occupancy_cold() } else { ops[i].occupancy() }.unwrap_or(1.0))
-                        .collect(),
-                    together_ms: if cold { t.side_by_side_cold_ms } else { t.side_by_side_ms },
+                .map(|(s, t)| {
+                    let (ms, occupancy) = s.iter().filter_map(|&i| alone(i, cold)).unzip();
+                    let together_ms = if cold { t.side_by_side_cold_ms } else { t.side_by_side_ms };
+                    PeerSet { ms, occupancy, together_ms }
                 })
                 .collect()
         };
