@@ -2,7 +2,7 @@
 //!
 //! A family is an instance type, a checker that is the only judge of an answer, algorithms on
 //! one trait shape, and a row in the common results schema. Placement (throughput and
-//! latency) and scheduling are the families today; a new one adds its [`FamilyKind`], a
+//! latency), scheduling and GPU sharing are the families today; a new one adds its [`FamilyKind`], a
 //! [`Cell`] implementation and its algorithms' registry lines.
 
 use crate::results::Record;
@@ -17,6 +17,9 @@ pub enum FamilyKind {
     Placement,
     /// Operators onto GPUs and their streams; the schedule simulator judges.
     Scheduling,
+    /// Many jobs sharing one GPU's memory and time (Salus's lanes and iteration policies);
+    /// the replay of the event log judges.
+    Sharing,
 }
 
 impl FamilyKind {
@@ -24,6 +27,7 @@ impl FamilyKind {
         match self {
             FamilyKind::Placement => "placement",
             FamilyKind::Scheduling => "scheduling",
+            FamilyKind::Sharing => "sharing",
         }
     }
 }

@@ -21,6 +21,8 @@
 //!   `scotch`, `local-search`, `expert`, `one-device`, `latency-ip`, `greedy`.
 //! - [`hios`]: the scheduling family: problems, the schedule simulator (its checker), the
 //!   schedulers and the sweep.
+//! - [`multitenant`]: families of many DNNs on one GPU: tenants, traces, the rate model, and
+//!   GPU sharing after Salus (lanes, iteration policies, the event-log checker, `bench salus`).
 //! - [`solver`]: the HiGHS wrapper (status, incumbent, bound, gap, nodes).
 //! - [`gpu`]: execution plans, the executor's issue model and the concurrency model; the cudarc
 //!   executor and profiler behind the `cuda` feature.
@@ -48,6 +50,7 @@ pub mod family;
 pub mod fuzz;
 pub mod gpu;
 pub mod hios;
+pub mod multitenant;
 pub mod pipeline;
 pub mod placement;
 pub mod plots;

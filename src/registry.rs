@@ -11,12 +11,17 @@ use crate::algorithms::ip::{latency::LatencyIp, throughput::ThroughputIp};
 use crate::algorithms::Algorithm;
 use crate::family::{Description, FamilyKind};
 use crate::hios::algorithms::{DpSplit, HiosLp, HiosMr, Ios, ListSchedule, Scheduler, Sequential};
+use crate::multitenant::salus::policies::{
+    ExclusiveFifo, Fair, Fifo, Mps, Pack, Rr, SalusFaithful, SrtfCheckpoint, StaticPartition, Srtf,
+};
+use crate::multitenant::salus::SharingPolicy;
 
 /// An algorithm of one of the families.
 #[derive(Clone, Copy)]
 pub enum Entry {
     Placement(&'static dyn Algorithm),
     Scheduling(&'static dyn Scheduler),
+    Sharing(&'static dyn SharingPolicy),
 }
 
 static ALL: &[Entry] = &[
@@ -39,6 +44,16 @@ static ALL: &[Entry] = &[
     Entry::Scheduling(&HiosLp { intra: true }),
     Entry::Scheduling(&HiosMr { intra: false }),
     Entry::Scheduling(&HiosMr { intra: true }),
+    Entry::Sharing(&Fifo),
+    Entry::Sharing(&Srtf),
+    Entry::Sharing(&Fair),
+    Entry::Sharing(&Pack),
+    Entry::Sharing(&Rr),
+    Entry::Sharing(&ExclusiveFifo),
+    Entry::Sharing(&StaticPartition),
+    Entry::Sharing(&Mps),
+    Entry::Sharing(&SrtfCheckpoint),
+    Entry::Sharing(&SalusFaithful),
 ];
 
 impl Entry {
@@ -46,6 +61,7 @@ impl Entry {
         match self {
             Entry::Placement(a) => a.name(),
             Entry::Scheduling(s) => s.name(),
+            Entry::Sharing(p) => p.name(),
         }
     }
 
@@ -65,6 +81,13 @@ impl Entry {
                 summary: s.summary(),
                 deterministic: true,
             },
+            Entry::Sharing(p) => Description {
+                name: p.name(),
+                family: FamilyKind::Sharing,
+                objective: crate::multitenant::salus::OBJECTIVE,
+                summary: p.summary(),
+                deterministic: true,
+            },
         }
     }
 }
@@ -78,7 +101,7 @@ pub fn all() -> &'static [Entry] {
 pub fn placement() -> impl Iterator<Item = &'static dyn Algorithm> {
     ALL.iter().filter_map(|e| match e {
         Entry::Placement(a) => Some(*a),
-        Entry::Scheduling(_) => None,
+        _ => None,
     })
 }
 
@@ -86,11 +109,24 @@ pub fn placement() -> impl Iterator<Item = &'static dyn Algorithm> {
 pub fn schedulers() -> impl Iterator<Item = &'static dyn Scheduler> {
     ALL.iter().filter_map(|e| match e {
         Entry::Scheduling(s) => Some(*s),
-        Entry::Placement(_) => None,
+        _ => None,
     })
 }
 
 /// The scheduler called `name`.
 pub fn find_scheduler(name: &str) -> Option<&'static dyn Scheduler> {
     schedulers().find(|s| s.name() == name)
+}
+
+/// The sharing policies and baselines, in report order.
+pub fn sharing() -> impl Iterator<Item = &'static dyn SharingPolicy> {
+    ALL.iter().filter_map(|e| match e {
+        Entry::Sharing(p) => Some(*p),
+        _ => None,
+    })
+}
+
+/// The sharing policy called `name`.
+pub fn find_sharing(name: &str) -> Option<&'static dyn SharingPolicy> {
+    sharing().find(|p| p.name() == name)
 }

@@ -1,6 +1,7 @@
 //! Command-line definitions (clap derive); parsing only, no I/O.
 
 use crate::hios::sweep::HiosArgs;
+use crate::multitenant::salus::sweep::SalusArgs;
 use crate::pipeline::options::{CalibrateOptions, LinksOptions, ProfileOptions, ValidateOptions};
 use crate::plots::figures::FiguresArgs;
 use crate::run::options::{CommonArgs, RegressArgs, WorkloadArgs};
@@ -45,6 +46,11 @@ pub enum Command {
     /// NASNet-A Large, RandWire at 331, 512, 768, 1280, batch 1) plus the `*.json` of each --inputs folder
     /// (a dnn-partitioning checkout's latency-inputs/).
     Hios(HiosArgs),
+    /// Share one GPU between many jobs as Salus does (memory lanes, iteration scheduling) and
+    /// compare policies on a trace: FIFO, SRTF, FAIR, PACK, RR and the baselines, each run
+    /// simulated and its event log replayed by the checker. Without TRACE: the salus-trace
+    /// preset. `bench salus gen` writes a trace.
+    Salus(SalusArgs),
     /// Run placements and HIOS schedules on this machine's GPUs and report measured against
     /// predicted time: throughput placements as pipelines (time per sample vs max-load),
     /// latency placements and schedules one sample at a time. Zoo workloads run as real kernels

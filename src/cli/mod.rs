@@ -2,6 +2,7 @@
 
 pub mod args;
 mod hios;
+mod salus;
 
 use crate::algorithms::{dp::Dp, Objective, RunOptions};
 use crate::error::{Error, Result};
@@ -37,10 +38,10 @@ pub fn run(cli: Cli) -> Result<i32> {
             }
         },
         Command::List => {
-            println!("{:<14} {:<11} {:<13} summary", "name", "family", "objective");
+            println!("{:<17} {:<11} {:<13} summary", "name", "family", "objective");
             for e in crate::registry::all() {
                 let d = e.describe();
-                println!("{:<14} {:<11} {:<13} {}", d.name, d.family.as_str(), d.objective, d.summary);
+                println!("{:<17} {:<11} {:<13} {}", d.name, d.family.as_str(), d.objective, d.summary);
             }
             Ok(0)
         }
@@ -48,6 +49,7 @@ pub fn run(cli: Cli) -> Result<i32> {
         Command::Perf(a) => perf(a),
         Command::Compare(a) => compare_cmd(a),
         Command::Hios(a) => hios::hios(a),
+        Command::Salus(a) => salus::salus(a),
         Command::Validate(a) => crate::pipeline::validate::validate(a),
         Command::Profile(a) => crate::pipeline::profile::profile(a),
         Command::Calibrate(a) => crate::pipeline::calibrate::calibrate(a),

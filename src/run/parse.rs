@@ -47,6 +47,15 @@ pub fn non_negative(s: &str) -> Result<f64, String> {
     }
 }
 
+/// A finite number above 0 (a memory size, a rate).
+pub fn positive(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(x) if x.is_finite() && x > 0.0 => Ok(x),
+        Ok(_) => Err("must be a finite number above 0".into()),
+        Err(_) => Err(format!("{s:?} is not a number")),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,0 +1,236 @@
+//! Generated traces (`bench salus gen`) and the presets.
+//!
+//! Jobs draw a tenant uniformly from a model × batch mix and a standalone duration from an
+//! empirical list (a Philly-style CSV's one-GPU jobs) or a truncated log-normal; arrivals are
+//! Poisson at the rate that makes the offered load `Σ duration / span` equal the target. The
+//! iteration count is the duration over the tenant's iteration time (at least one), and the
+//! duration is written, so a trace does not change when the cost model does.
+//!
+//! The presets' log-normal (μ = 5.757, σ = 1.189 in ln seconds, 60 s to 30 min) is the fit to
+//! Philly's one-GPU jobs of that range (40,375 jobs, median 5.3 min, mean 9.5 min), so the
+//! presets need no data file.
+
+use super::tenant::{model_name, Kind, Tenant, TenantKey};
+use super::trace::{JobSpec, Trace, TRACE_SCHEMA};
+use crate::error::{Error, Result};
+use crate::zoo::cost::CostModel;
+use crate::zoo::Model;
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use std::path::Path;
+
+/// Where durations come from, seconds.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Durations {
+    LogNormal { mu: f64, sigma: f64, min: f64, max: f64 },
+    Empirical(Vec<f64>),
+    /// Every job the same number of iterations.
+    Iterations(u64),
+}
+
+/// The log-normal fitted to Philly's one-GPU jobs of 1 to 30 minutes.
+pub const PHILLY_BODY: Durations = Durations::LogNormal { mu: 5.757, sigma: 1.189, min: 60.0, max: 1800.0 };
+
+/// A trace to generate.
+#[derive(Debug, Clone)]
+pub struct GenOptions {
+    pub name: String,
+    pub jobs: usize,
+    pub mix: Vec<(Model, usize)>,
+    pub kind: Kind,
+    pub durations: Durations,
+    /// Offered load; 0 or infinite: every job arrives at time 0.
+    pub load: f64,
+    /// Serving: requests per second and the latency objective over the standalone latency.
+    pub rate: Option<f64>,
+    pub slo_slack_ms: Option<f64>,
+    pub seed: u64,
+}
+
+fn sample_duration(d: &Durations, rng: &mut ChaCha8Rng) -> f64 {
+    match d {
+        Durations::LogNormal { mu, sigma, min, max } => loop {
+            // Box–Muller; rejection keeps the truncation exact.
+            let (u1, u2): (f64, f64) = (rng.random::<f64>(), rng.random::<f64>());
+            let z = (-2.0 * (1.0 - u1).ln()).sqrt() * (std::f64::consts::TAU * u2).cos();
+            let x = (mu + sigma * z).exp();
+            if (*min..=*max).contains(&x) {
+                break x;
+            }
+        },
+        Durations::Empirical(v) => v[rng.random_range(0..v.len())],
+        Durations::Iterations(_) => 0.0,
+    }
+}
+
+/// Generates a trace; tenants' iteration times come from `cost`.
+pub fn generate(o: &GenOptions, cost: &CostModel) -> Result<Trace> {
+    if o.mix.is_empty() || o.jobs == 0 {
+        return Err(Error::Usage("a generated trace needs at least one job and one model in its mix".into()));
+    }
+    let mut rng = ChaCha8Rng::seed_from_u64(o.seed);
+    let tenants: Vec<Tenant> =
+        o.mix.iter().map(|&(model, batch)| Tenant::from_zoo(TenantKey { model, batch, kind: o.kind }, cost)).collect();
+    let mut jobs = Vec::with_capacity(o.jobs);
+    let mut total = 0.0;
+    for i in 0..o.jobs {
+        let k = rng.random_range(0..o.mix.len());
+        let t = &tenants[k];
+        let (iterations, duration) = match o.durations {
+            Durations::Iterations(n) => (n, n as f64 * t.iter_ms / 1e3),
+            ref d => {
+                let s = sample_duration(d, &mut rng);
+                let n = ((s * 1e3 / t.iter_ms).round() as u64).max(1);
+                (n, s)
+            }
+        };
+        total += duration;
+        jobs.push(JobSpec {
+            id: format!("{i}"),
+            model: o.mix[k].0,
+            batch: o.mix[k].1,
+            kind: o.kind,
+            iterations,
+            submit_s: 0.0,
+            duration_s: Some(duration),
+            priority: 0,
+            slo_ms: o.slo_slack_ms.map(|s| t.iter_ms + s),
+            rate: o.rate,
+            mapped_from: None,
+        });
+    }
+    if o.load.is_finite() && o.load > 0.0 {
+        // Poisson arrivals: exponential gaps of mean span / jobs, span = Σ duration / load.
+        let mean_gap = total / o.load / o.jobs as f64;
+        let mut at = 0.0;
+        for j in jobs.iter_mut().skip(1) {
+            at += -(1.0 - rng.random::<f64>()).ln() * mean_gap;
+            j.submit_s = (at * 1e3).round() / 1e3;
+        }
+    }
+    Ok(Trace { schema_version: TRACE_SCHEMA, name: o.name.clone(), format: "placebench".into(), jobs })
+}
+
+/// The one-GPU durations of a Philly-style job list (`duration`, `num_gpus` columns), seconds,
+/// within `[min, max]`.
+pub fn read_durations(path: &Path, min: f64, max: f64) -> Result<Vec<f64>> {
+    let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
+    let mut rd = csv::ReaderBuilder::new().flexible(true).trim(csv::Trim::All).from_reader(text.as_bytes());
+    let h = rd.headers().map_err(|e| Error::input(path, "header", e.to_string()))?.clone();
+    let col = |name: &str| h.iter().position(|c| c == name);
+    let d = col("duration").ok_or_else(|| Error::input(path, "header", "no \"duration\" column"))?;
+    let g = col("num_gpus");
+    let mut out = Vec::new();
+    for (i, rec) in rd.records().enumerate() {
+        let rec = rec.map_err(|e| Error::input(path, format!("row {}", i + 2), e.to_string()))?;
+        if rec.iter().all(|f| f.is_empty()) {
+            continue;
+        }
+        if g.and_then(|g| rec.get(g)).is_some_and(|v| v != "1") {
+            continue;
+        }
+        let v: f64 = rec.get(d).and_then(|s| s.parse().ok()).ok_or_else(|| {
+            Error::input(path, format!("row {}: field \"duration\"", i + 2), "not a number")
+        })?;
+        if (min..=max).contains(&v) {
+            out.push(v);
+        }
+    }
+    if out.is_empty() {
+        return Err(Error::input(path, "duration", format!("no one-GPU job lasts {min} to {max} s")));
+    }
+    Ok(out)
+}
+
+/// The presets' names.
+pub const PRESETS: &[&str] = &["salus-trace", "hpo", "inference-consolidation"];
+
+/// A preset's generation options.
+pub fn preset(name: &str, seed: u64) -> Option<GenOptions> {
+    use Model::*;
+    let cnns = [Resnet50, InceptionV3, NasnetMobile, Randwire];
+    let o = match name {
+        // 100 training jobs of six models at three batch sizes, Philly durations, arrivals
+        // at four times the GPU's capacity (a burst, as Salus's trace).
+        "salus-trace" => GenOptions {
+            name: name.into(),
+            jobs: 100,
+            mix: cnns
+                .iter()
+                .flat_map(|&m| [(m, 16), (m, 32), (m, 64)])
+                .chain([Bert, Gpt].into_iter().flat_map(|m| [(m, 4), (m, 8), (m, 16)]))
+                .collect(),
+            kind: Kind::Train,
+            durations: PHILLY_BODY,
+            load: 4.0,
+            rate: None,
+            slo_slack_ms: None,
+            seed,
+        },
+        // Hyper-parameter search: 300 identical small jobs of 500 iterations, submitted at once.
+        "hpo" => GenOptions {
+            name: name.into(),
+            jobs: 300,
+            mix: vec![(NasnetMobile, 64)],
+            kind: Kind::Train,
+            durations: Durations::Iterations(500),
+            load: 0.0,
+            rate: None,
+            slo_slack_ms: None,
+            seed,
+        },
+        // 42 inference services (14 tenants × 3), a request every 10 s on average for an
+        // hour, each request's objective its standalone latency + 5 ms.
+        "inference-consolidation" => GenOptions {
+            name: name.into(),
+            jobs: 42,
+            mix: [Resnet50, InceptionV3, NasnetMobile, Randwire, Bert, Gpt, Nasnet]
+                .into_iter()
+                .flat_map(|m| [(m, 1), (m, 8)])
+                .collect(),
+            kind: Kind::Infer,
+            durations: Durations::Iterations(360),
+            load: 0.0,
+            rate: Some(0.1),
+            slo_slack_ms: Some(5.0),
+            seed,
+        },
+        _ => return None,
+    };
+    Some(o)
+}
+
+/// A preset's mix, for `--help`-style listings.
+pub fn describe(o: &GenOptions) -> String {
+    let mix: Vec<String> = o.mix.iter().map(|(m, b)| format!("{}:{b}", model_name(*m))).collect();
+    format!("{} {} jobs of {}", o.jobs, o.kind.as_str(), mix.join(","))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn generation_is_seeded_and_hits_its_load() {
+        let cost = CostModel::resolve("h200", "pcie").unwrap();
+        let mut o = preset("salus-trace", 7).unwrap();
+        o.jobs = 40;
+        let a = generate(&o, &cost).unwrap();
+        assert_eq!(a, generate(&o, &cost).unwrap());
+        assert_ne!(a, generate(&GenOptions { seed: 8, ..o.clone() }, &cost).unwrap());
+        let total: f64 = a.jobs.iter().map(|j| j.duration_s.unwrap()).sum();
+        let span = a.jobs.last().unwrap().submit_s;
+        // Poisson: the last arrival is near Σ duration / load (39 of 40 gaps).
+        let want = total / o.load * 39.0 / 40.0;
+        assert!((span / want - 1.0).abs() < 0.5, "span {span} vs {want}");
+        assert!(a.jobs.iter().all(|j| (60.0..=1800.0).contains(&j.duration_s.unwrap())));
+    }
+
+    #[test]
+    fn presets_exist() {
+        for p in PRESETS {
+            assert!(preset(p, 0).is_some(), "{p}");
+        }
+        assert!(preset("nope", 0).is_none());
+    }
+}

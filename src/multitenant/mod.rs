@@ -1,0 +1,15 @@
+//! Multi-tenant families: many DNNs sharing one GPU's time and memory.
+//!
+//! - [`tenant`]: a zoo model as a tenant (iteration time, persistent and ephemeral bytes,
+//!   occupancy).
+//! - [`trace`]: job traces (our CSV, Salus's and Tiresias's formats); [`gen`]: generated
+//!   traces and the presets.
+//! - [`fluid`]: the shared-GPU rate model; [`metrics`]: what a run is judged by.
+//! - [`salus`]: GPU sharing after Salus: lanes, iteration scheduling, the checker.
+
+pub mod fluid;
+pub mod gen;
+pub mod metrics;
+pub mod salus;
+pub mod tenant;
+pub mod trace;

@@ -1,0 +1,247 @@
+//! The sharing family's cells: one policy on one trace, simulated with the checker reading
+//! the event log as it is written (a long trace has millions of iterations: the log is
+//! streamed, not stored), its figures re-derived by the checker and compared with the
+//! simulator's claim.
+
+use super::check::{Checker, Report};
+use super::log::{EventLog, Tee};
+use super::sim::{simulate, Config, Outcome, SimJob};
+use super::{SharingPolicy, OBJECTIVE};
+use crate::error::{Error, Result};
+use crate::family::{Cell, CellResult};
+use crate::multitenant::metrics::{summarize, Summary, Times};
+use crate::multitenant::tenant::{Kind, Tenant, TenantKey};
+use crate::multitenant::trace::Trace;
+use crate::results::{Record, Status};
+use crate::zoo::cost::CostModel;
+use rand::{Rng, SeedableRng};
+use serde::Serialize;
+use std::collections::BTreeMap;
+use std::path::Path;
+
+/// A trace made ready to simulate: each job with its tenant's demands.
+#[derive(Debug, Clone)]
+pub struct Instance {
+    pub name: String,
+    pub hash: String,
+    pub jobs: Vec<SimJob>,
+    /// Tenant name of each job.
+    pub tenants: Vec<String>,
+    /// Jobs whose model the trace named differently (mapped to the zoo).
+    pub mapped: usize,
+}
+
+/// Builds the instance of `trace` (read from `file`, for messages): tenants from the zoo on
+/// `cost`'s accelerator, serving requests drawn from `seed`. A job that cannot fit `capacity`
+/// bytes even alone is bad input.
+pub fn instance(trace: &Trace, file: &Path, hash: &str, cost: &CostModel, capacity: f64, seed: u64) -> Result<Instance> {
+    let mut tenants: BTreeMap<TenantKey, Tenant> = BTreeMap::new();
+    let mut jobs = Vec::with_capacity(trace.jobs.len());
+    let mut names = Vec::with_capacity(trace.jobs.len());
+    for (i, j) in trace.jobs.iter().enumerate() {
+        let t = tenants.entry(j.key()).or_insert_with(|| Tenant::from_zoo(j.key(), cost)).clone();
+        let at = || format!("job {} (row {}): field \"model\"", j.id, i + 2);
+        if t.footprint() > capacity {
+            return Err(Error::input(
+                file,
+                at(),
+                format!(
+                    "{} needs {:.2} GiB (P + E) but the GPU has {:.2} GiB",
+                    t.name,
+                    t.footprint() / GIB,
+                    capacity / GIB
+                ),
+            ));
+        }
+        let iter_ms = match j.duration_s {
+            Some(d) => d * 1e3 / j.iterations as f64,
+            None => t.iter_ms,
+        };
+        let submit_ms = j.submit_s * 1e3;
+        let requests = j.rate.filter(|_| j.kind == Kind::Infer).map(|rate| {
+            let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed ^ (i as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15));
+            let mut at = submit_ms;
+            (0..j.iterations)
+                .map(|_| {
+                    let u: f64 = rng.random::<f64>();
+                    at += -(1.0 - u).ln() * 1e3 / rate;
+                    at
+                })
+                .collect()
+        });
+        jobs.push(SimJob {
+            name: j.id.clone(),
+            submit_ms,
+            iterations: j.iterations,
+            iter_ms,
+            persistent: t.persistent_bytes,
+            ephemeral: t.ephemeral_bytes,
+            occupancy: t.occupancy,
+            infer: j.kind == Kind::Infer,
+            requests,
+            slo_ms: j.slo_ms,
+        });
+        names.push(t.name.clone());
+    }
+    let mapped = trace.jobs.iter().filter(|j| j.mapped_from.is_some()).count();
+    Ok(Instance { name: trace.name.clone(), hash: hash.to_owned(), jobs, tenants: names, mapped })
+}
+
+pub const GIB: f64 = (1u64 << 30) as f64;
+
+/// One policy on one instance.
+pub struct SharingCell<'a> {
+    pub instance: &'a Instance,
+    pub policy: &'static dyn SharingPolicy,
+    pub config: Config,
+    pub seed: u64,
+}
+
+/// The simulator's outcome, the checker's report and the membership timeline.
+pub struct Answer {
+    pub outcome: Outcome,
+    pub report: Report,
+    pub timeline: EventLog,
+}
+
+/// What a cell writes beside its row: every job's times and the lane timeline.
+#[derive(Debug, Serialize)]
+pub struct RunFile<'a> {
+    pub schema_version: u32,
+    pub trace: &'a str,
+    pub policy: &'a str,
+    pub summary: &'a Summary,
+    pub jobs: Vec<JobRow<'a>>,
+    pub timeline: &'a [super::Event],
+}
+
+#[derive(Debug, Serialize)]
+pub struct JobRow<'a> {
+    pub job: &'a str,
+    pub tenant: &'a str,
+    pub submit_s: f64,
+    pub first_start_s: f64,
+    pub finish_s: f64,
+    pub standalone_s: f64,
+}
+
+/// Version of [`RunFile`].
+pub const RUN_SCHEMA: u32 = 1;
+
+impl SharingCell<'_> {
+    pub fn summary(&self, finish: &[f64], first: &[f64], busy: f64, peak: f64, lat: &[Vec<f64>]) -> Summary {
+        let jobs = &self.instance.jobs;
+        let submit: Vec<f64> = jobs.iter().map(|j| j.submit_ms).collect();
+        let standalone: Vec<f64> = jobs.iter().map(SimJob::standalone_ms).collect();
+        let slo: Vec<Option<f64>> = jobs.iter().map(|j| j.slo_ms).collect();
+        summarize(&Times {
+            submit: &submit,
+            standalone: &standalone,
+            first_start: first,
+            finish,
+            busy,
+            peak_reserved: peak,
+            latencies: lat,
+            slo: &slo,
+        })
+    }
+}
+
+impl Cell for SharingCell<'_> {
+    type Answer = Answer;
+
+    fn header(&self) -> Record {
+        let c = &self.config;
+        let options = format!(
+            "lanes={};memory_gib={};beta={};switch_ms={};shrink={};infer_first={};restart_ms={}",
+            c.lanes.as_str(),
+            c.capacity / GIB,
+            c.beta,
+            c.switch_ms,
+            c.shrink,
+            c.infer_first,
+            c.restart_ms
+        );
+        let i = self.instance;
+        let mut r = Record::new(&i.name, &i.hash, OBJECTIVE, self.policy.name(), options, self.seed);
+        r.status = Status::Feasible;
+        r
+    }
+
+    fn attempt(&self) -> Result<Answer> {
+        let jobs = &self.instance.jobs;
+        let p = self.policy;
+        let mut checker = Checker::new(jobs, &self.config, p.execution(), p.checkpoints());
+        let mut timeline = EventLog { membership_only: true, ..EventLog::default() };
+        let outcome = simulate(jobs, p, &self.config, &mut Tee(&mut checker, &mut timeline))?;
+        Ok(Answer { outcome, report: checker.finish(), timeline })
+    }
+
+    fn judge(&self, a: Answer, mut r: Record) -> CellResult {
+        let (o, rep) = (&a.outcome, &a.report);
+        let claimed = self.summary(&o.finish_ms, &o.first_start_ms, o.busy_ms, o.peak_reserved, &o.latencies_ms);
+        let s = self.summary(&rep.finish_ms, &rep.first_start_ms, rep.busy_ms, rep.peak_reserved, &rep.latencies_ms);
+        r.claimed_objective = Some(claimed.mean_jct_s);
+        r.objective = Some(s.mean_jct_s);
+        r.lower_bound = Some(s.mean_standalone_s);
+        r.gap = (s.mean_jct_s > 0.0).then(|| (s.mean_jct_s - s.mean_standalone_s) / s.mean_jct_s);
+        r.feasible = rep.violations == 0;
+        r.devices_used = Some(1);
+        r.notes = format!(
+            "makespan_s={};median_jct_s={};p95_jct_s={};mean_queuing_s={};busy_fraction={};utilisation_gain={};jain={};peak_memory_gib={};iterations={};preemptions={};events={};mapped_jobs={}",
+            s.makespan_s,
+            s.median_jct_s,
+            s.p95_jct_s,
+            s.mean_queuing_s,
+            s.busy_fraction,
+            s.utilisation_gain,
+            s.jain,
+            s.peak_memory_gib,
+            o.iterations,
+            o.preemptions,
+            rep.events,
+            self.instance.mapped
+        );
+        if let Some((met, of)) = s.services_meeting_slo {
+            r.notes.push_str(&format!(";services_meeting_slo={met}/{of}"));
+        }
+        if let Some(p99) = s.worst_p99_latency_ms {
+            r.notes.push_str(&format!(";worst_p99_latency_ms={p99}"));
+        }
+        let disagree = (0..o.finish_ms.len()).find(|&j| !crate::evaluate::agrees(o.finish_ms[j], rep.finish_ms[j]));
+        if rep.violations > 0 {
+            r.status = Status::Mismatch;
+            r.message = format!("{} violations; first: {}", rep.violations, rep.first.join(" | "));
+        } else if let Some(j) = disagree {
+            r.status = Status::Mismatch;
+            r.message = format!(
+                "the simulator says job {} finishes at {} ms, the checker's replay at {} ms",
+                self.instance.jobs[j].name, o.finish_ms[j], rep.finish_ms[j]
+            );
+        }
+        let i = self.instance;
+        let jobs = i
+            .jobs
+            .iter()
+            .enumerate()
+            .map(|(k, j)| JobRow {
+                job: &j.name,
+                tenant: &i.tenants[k],
+                submit_s: j.submit_ms / 1e3,
+                first_start_s: rep.first_start_ms[k] / 1e3,
+                finish_s: rep.finish_ms[k] / 1e3,
+                standalone_s: j.standalone_ms() / 1e3,
+            })
+            .collect();
+        let file = RunFile {
+            schema_version: RUN_SCHEMA,
+            trace: &i.name,
+            policy: self.policy.name(),
+            summary: &s,
+            jobs,
+            timeline: &a.timeline.events,
+        };
+        let artifact = serde_json::to_value(&file).ok();
+        CellResult { record: r, artifact }
+    }
+}

@@ -1,0 +1,289 @@
+//! `bench salus`: traces (files or presets) × policies, run by the one runner and judged by
+//! the event-log checker; rows in the common schema (objective `salus`: mean JCT) and one run
+//! file per cell. `bench salus gen` writes a generated trace.
+
+use super::family::{instance, Instance, SharingCell, GIB};
+use super::lanes::LaneMode;
+use super::sim::Config;
+use super::SharingPolicy;
+use crate::error::{Error, Result};
+use crate::family::CellResult;
+use crate::multitenant::fluid::{DEFAULT_BETA, QUANTUM_MS, SLICE_SWITCH_MS};
+use crate::multitenant::gen::{self, Durations, GenOptions};
+use crate::multitenant::tenant::{parse_model, Kind};
+use crate::multitenant::trace::{read_trace, to_csv, Trace};
+use crate::registry;
+use crate::results::Record;
+use crate::run::options::CommonArgs;
+use crate::run::{progress_bar, run, Journal};
+use crate::zoo::cost::CostModel;
+use clap::{Args, Subcommand};
+use sha2::{Digest, Sha256};
+use std::path::{Path, PathBuf};
+
+#[derive(Debug, Args)]
+#[command(args_conflicts_with_subcommands = true, subcommand_negates_reqs = true)]
+pub struct SalusArgs {
+    #[command(subcommand)]
+    pub command: Option<SalusCommand>,
+    #[command(flatten)]
+    pub run: SalusRunArgs,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SalusCommand {
+    /// Write a generated trace (CSV): Poisson arrivals at a target load, a model × batch mix,
+    /// durations from a Philly-style job list or the log-normal fitted to Philly's one-GPU
+    /// jobs; or a preset's trace with --preset.
+    Gen(SalusGenArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct SalusRunArgs {
+    /// Trace files (our CSV, Salus's or Tiresias's format) or presets: salus-trace (100
+    /// training jobs), hpo (300 identical jobs at once), inference-consolidation (42 services).
+    /// Default: salus-trace.
+    #[arg(value_name = "TRACE|PRESET")]
+    pub traces: Vec<String>,
+    /// Policy or baseline (repeatable; default all): fifo, srtf, fair, pack, rr,
+    /// exclusive-fifo, static-partition, mps, srtf-checkpoint, salus-faithful.
+    #[arg(long = "policy", value_name = "NAME")]
+    pub policies: Vec<String>,
+    /// Lane mode for fifo, srtf, fair, pack and rr (default: one for all but pack, auto for
+    /// pack); the baselines' lanes are part of their definition.
+    #[arg(long, value_enum)]
+    pub lanes: Option<LaneMode>,
+    /// GPU memory the jobs may use, GiB (default 16: Salus's testbed).
+    #[arg(long, default_value_t = 16.0, value_parser = crate::run::parse::positive)]
+    pub memory_gib: f64,
+    /// Oversubscription penalty of concurrent lanes.
+    #[arg(long, default_value_t = DEFAULT_BETA, value_parser = crate::run::parse::non_negative)]
+    pub beta: f64,
+    /// Cost of switching a lane from one member to another, ms.
+    #[arg(long, default_value_t = 0.0, value_parser = crate::run::parse::non_negative)]
+    pub switch_ms: f64,
+    /// A process restart after a checkpoint (srtf-checkpoint), ms.
+    #[arg(long, default_value_t = 1000.0, value_parser = crate::run::parse::non_negative)]
+    pub restart_ms: f64,
+    /// Lanes shrink to their largest member when one leaves.
+    #[arg(long)]
+    pub shrink: bool,
+    /// Serving jobs run before training jobs of their lane.
+    #[arg(long)]
+    pub infer_first: bool,
+    /// Accelerator preset whose cost model gives the tenants' times (h200, h100, a100, ...).
+    #[arg(long, default_value = "h200")]
+    pub device: String,
+    /// Output folder (default results/salus when only presets are run).
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+    /// Print the records as JSON on stdout.
+    #[arg(long)]
+    pub json: bool,
+    /// Keep the cells a stopped run into the same --out finished and run the rest.
+    #[arg(long)]
+    pub resume: bool,
+    #[command(flatten)]
+    pub common: CommonArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct SalusGenArgs {
+    /// A preset's trace (salus-trace, hpo, inference-consolidation); the other options then
+    /// only change --seed and --out.
+    #[arg(long)]
+    pub preset: Option<String>,
+    /// Number of jobs.
+    #[arg(long, default_value_t = 100, value_parser = crate::run::parse::at_least_one)]
+    pub jobs: usize,
+    /// Model × batch mix, `model:batch` comma-separated (zoo models).
+    #[arg(long, default_value = "resnet50:32,inception-v3:32,nasnet-mobile:32,randwire:32,bert:8,gpt:8")]
+    pub mix: String,
+    /// train or infer.
+    #[arg(long, default_value = "train")]
+    pub kind: String,
+    /// Offered load (Σ duration / arrival span); 0: every job at time 0.
+    #[arg(long, default_value_t = 1.0, value_parser = crate::run::parse::non_negative)]
+    pub load: f64,
+    /// A Philly-style job list (columns duration, num_gpus): durations drawn from its one-GPU
+    /// jobs of --min-s to --max-s (default: the log-normal fitted to Philly's).
+    #[arg(long, value_name = "CSV")]
+    pub durations: Option<PathBuf>,
+    #[arg(long, default_value_t = 60.0, value_parser = crate::run::parse::non_negative)]
+    pub min_s: f64,
+    #[arg(long, default_value_t = 1800.0, value_parser = crate::run::parse::positive)]
+    pub max_s: f64,
+    /// Every job this many iterations instead of a drawn duration.
+    #[arg(long, value_parser = crate::run::parse::at_least_one)]
+    pub iterations: Option<usize>,
+    /// Serving: requests per second of each job (Poisson).
+    #[arg(long, value_parser = crate::run::parse::positive)]
+    pub rate: Option<f64>,
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    #[arg(long, default_value = "h200")]
+    pub device: String,
+    /// Where to write the trace (default: standard output).
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+}
+
+fn cost(device: &str) -> Result<CostModel> {
+    CostModel::resolve(device, "pcie")
+}
+
+/// A trace given on the command line: a preset's name or a file.
+pub fn load(arg: &str, seed: u64, cost: &CostModel) -> Result<(Trace, PathBuf, String)> {
+    if let Some(o) = gen::preset(arg, seed) {
+        let t = gen::generate(&o, cost)?;
+        let hash = format!("{:x}", Sha256::digest(to_csv(&t).as_bytes()));
+        return Ok((t, PathBuf::from(arg), hash));
+    }
+    let path = PathBuf::from(arg);
+    if !path.exists() {
+        return Err(Error::Usage(format!("{arg}: neither a trace file nor a preset ({})", gen::PRESETS.join(", "))));
+    }
+    let bytes = std::fs::read(&path).map_err(|e| Error::io(&path, e))?;
+    let hash = format!("{:x}", Sha256::digest(&bytes));
+    Ok((read_trace(&path)?, path, hash))
+}
+
+/// The configuration of `policy` under the arguments.
+pub fn config(a: &SalusRunArgs, policy: &dyn SharingPolicy, cost: &CostModel) -> Config {
+    let lanes = if policy.lanes_fixed() { policy.lanes() } else { a.lanes.unwrap_or(policy.lanes()) };
+    let bw = cost.link.bandwidth / 1e3;
+    Config {
+        capacity: a.memory_gib * GIB,
+        lanes,
+        beta: a.beta,
+        quantum_ms: QUANTUM_MS,
+        slice_switch_ms: SLICE_SWITCH_MS,
+        switch_ms: a.switch_ms,
+        shrink: a.shrink,
+        d2h_bytes_per_ms: bw,
+        h2d_bytes_per_ms: bw,
+        restart_ms: a.restart_ms,
+        infer_first: a.infer_first,
+    }
+}
+
+/// The policies the arguments name, in registry order.
+pub fn policies(names: &[String]) -> Result<Vec<&'static dyn SharingPolicy>> {
+    if names.is_empty() {
+        return Ok(registry::sharing().collect());
+    }
+    names
+        .iter()
+        .map(|n| {
+            registry::find_sharing(n).ok_or_else(|| {
+                let known: Vec<&str> = registry::sharing().map(|p| p.name()).collect();
+                Error::Usage(format!("unknown sharing policy {n:?}; known: {}", known.join(", ")))
+            })
+        })
+        .collect()
+}
+
+/// A run file: its name and JSON text.
+pub type RunFile = (String, String);
+
+/// Runs every trace × policy; the records and each cell's run file.
+pub fn salus_records(a: &SalusRunArgs, journal: Option<&Journal>) -> Result<(Vec<Record>, Vec<RunFile>)> {
+    let cost = cost(&a.device)?;
+    let pols = policies(&a.policies)?;
+    let names = if a.traces.is_empty() { vec!["salus-trace".to_owned()] } else { a.traces.clone() };
+    let mut instances: Vec<Instance> = Vec::new();
+    for n in &names {
+        let (t, path, hash) = load(n, a.common.seed, &cost)?;
+        instances.push(instance(&t, &path, &hash, &cost, a.memory_gib * GIB, a.common.seed)?);
+    }
+    let cells: Vec<SharingCell> = instances
+        .iter()
+        .flat_map(|i| pols.iter().map(move |&p| (i, p)))
+        .map(|(i, p)| SharingCell { instance: i, policy: p, config: config(a, p, &cost), seed: a.common.seed })
+        .collect();
+    let bar = progress_bar(cells.len(), a.common.quiet);
+    let results = run(&cells, bar.as_ref(), journal);
+    if let Some(b) = bar {
+        b.finish_and_clear();
+    }
+    let mut records = Vec::with_capacity(results.len());
+    let mut files = Vec::new();
+    for CellResult { record: mut r, artifact } in results {
+        if let Some(s) = artifact {
+            let name = format!("{}__{}.json", r.workload.replace('/', "__"), r.algorithm);
+            files.push((name.clone(), serde_json::to_string(&s).unwrap_or_default() + "\n"));
+            r.placement_file = Some(name);
+        }
+        records.push(r);
+    }
+    Ok((records, files))
+}
+
+/// Whether every trace argument is a preset (the run then writes to results/salus by default).
+pub fn only_presets(a: &SalusRunArgs) -> bool {
+    a.traces.iter().all(|t| gen::preset(t, 0).is_some())
+}
+
+/// `bench salus gen`: the trace's CSV text.
+pub fn gen_trace(g: &SalusGenArgs) -> Result<String> {
+    let cost = cost(&g.device)?;
+    let o = match &g.preset {
+        Some(p) => gen::preset(p, g.seed).ok_or_else(|| {
+            Error::Usage(format!("--preset {p:?}: not a preset ({})", gen::PRESETS.join(", ")))
+        })?,
+        None => {
+            let kind = Kind::parse(&g.kind).ok_or_else(|| Error::Usage(format!("--kind {:?}: train or infer", g.kind)))?;
+            if g.min_s > g.max_s {
+                return Err(Error::Usage(format!("--min-s {} is above --max-s {}", g.min_s, g.max_s)));
+            }
+            let durations = match (&g.iterations, &g.durations) {
+                (Some(n), _) => Durations::Iterations(*n as u64),
+                (None, Some(f)) => Durations::Empirical(gen::read_durations(f, g.min_s, g.max_s)?),
+                (None, None) => match gen::PHILLY_BODY {
+                    Durations::LogNormal { mu, sigma, .. } => {
+                        Durations::LogNormal { mu, sigma, min: g.min_s.max(1e-3), max: g.max_s }
+                    }
+                    d => d,
+                },
+            };
+            GenOptions {
+                name: "generated".into(),
+                jobs: g.jobs,
+                mix: parse_mix(&g.mix)?,
+                kind,
+                durations,
+                load: g.load,
+                rate: g.rate,
+                slo_slack_ms: None,
+                seed: g.seed,
+            }
+        }
+    };
+    Ok(to_csv(&gen::generate(&o, &cost)?))
+}
+
+/// `model:batch,...`.
+pub fn parse_mix(s: &str) -> Result<Vec<(crate::zoo::Model, usize)>> {
+    s.split(',')
+        .filter(|p| !p.trim().is_empty())
+        .map(|p| {
+            let (m, b) = p.trim().split_once(':').unwrap_or((p.trim(), "32"));
+            let model = parse_model(m).ok_or_else(|| Error::Usage(format!("--mix {p:?}: unknown model {m:?}")))?;
+            let batch = b.parse::<usize>().ok().filter(|&b| b >= 1).ok_or_else(|| {
+                Error::Usage(format!("--mix {p:?}: the batch {b:?} is not a whole number >= 1"))
+            })?;
+            Ok((model, batch))
+        })
+        .collect()
+}
+
+/// Writes `text` to `out` atomically, or to standard output.
+pub fn write_or_print(out: Option<&Path>, text: &str) -> Result<()> {
+    match out {
+        Some(p) => crate::results::write_atomic(p, text.as_bytes()),
+        None => {
+            print!("{text}");
+            Ok(())
+        }
+    }
+}
