@@ -12,7 +12,7 @@ use crate::algorithms::Algorithm;
 use crate::family::{Description, FamilyKind};
 use crate::hios::algorithms::{DpSplit, HiosLp, HiosMr, Ios, ListSchedule, Scheduler, Sequential};
 use crate::multitenant::salus::policies::{
-    ExclusiveFifo, Fair, Fifo, Mps, Pack, Rr, SalusFaithful, SrtfCheckpoint, StaticPartition, Srtf,
+    ExclusiveFifo, Fair, Fifo, Mps, Pack, Rr, SalusFaithful, Srtf, SrtfCheckpoint, StaticPartition,
 };
 use crate::multitenant::salus::SharingPolicy;
 

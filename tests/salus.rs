@@ -189,10 +189,13 @@ fn srtf_with_everyone_at_zero_is_the_best_order() {
         .iter()
         .map(|order| {
             let mut t = 0.0;
-            order.iter().map(|&j| {
-                t += works[j];
-                t
-            }).sum::<f64>()
+            order
+                .iter()
+                .map(|&j| {
+                    t += works[j];
+                    t
+                })
+                .sum::<f64>()
                 / works.len() as f64
         })
         .fold(f64::INFINITY, f64::min);
@@ -281,8 +284,11 @@ fn checkpointing_srtf_pays_each_preemption() {
     let jobs = [job(0, 0.0, 10, 1.0, 20.0, 1.0, 1.0), job(1, 0.5, 2, 1.0, 30.0, 1.0, 1.0)];
     let c = config(100.0, LaneMode::Exclusive);
     let (o, log) = checked(&jobs, policy("srtf-checkpoint"), &c);
-    let stalls: Vec<f64> =
-        log.events.iter().filter_map(|e| if let Event::Start { stall_ms, .. } = e { Some(*stall_ms) } else { None }).collect();
+    let stalls: Vec<f64> = log
+        .events
+        .iter()
+        .filter_map(|e| if let Event::Start { stall_ms, .. } = e { Some(*stall_ms) } else { None })
+        .collect();
     assert!(stalls.contains(&2.0), "save 20 / 10: {stalls:?}");
     assert!(stalls.contains(&5.0), "restore 20 / 10 + restart 3: {stalls:?}");
     // Job 1: waits for iteration 1 of job 0 (t = 1), pays 2 ms, runs 2 ms: done at 5.
@@ -324,7 +330,9 @@ fn the_checker_rejects_corrupted_logs() {
         }),
         // Work that is not the job's iteration.
         Box::new(|e| match e {
-            Event::Start { t, job, lane, stall_ms, work_ms } => Event::Start { t, job, lane, stall_ms, work_ms: work_ms * 0.5 },
+            Event::Start { t, job, lane, stall_ms, work_ms } => {
+                Event::Start { t, job, lane, stall_ms, work_ms: work_ms * 0.5 }
+            }
             e => e,
         }),
     ];

@@ -22,7 +22,12 @@ use std::path::Path;
 /// Where durations come from, seconds.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Durations {
-    LogNormal { mu: f64, sigma: f64, min: f64, max: f64 },
+    LogNormal {
+        mu: f64,
+        sigma: f64,
+        min: f64,
+        max: f64,
+    },
     Empirical(Vec<f64>),
     /// Every job the same number of iterations.
     Iterations(u64),
@@ -129,9 +134,10 @@ pub fn read_durations(path: &Path, min: f64, max: f64) -> Result<Vec<f64>> {
         if g.and_then(|g| rec.get(g)).is_some_and(|v| v != "1") {
             continue;
         }
-        let v: f64 = rec.get(d).and_then(|s| s.parse().ok()).ok_or_else(|| {
-            Error::input(path, format!("row {}: field \"duration\"", i + 2), "not a number")
-        })?;
+        let v: f64 = rec
+            .get(d)
+            .and_then(|s| s.parse().ok())
+            .ok_or_else(|| Error::input(path, format!("row {}: field \"duration\"", i + 2), "not a number"))?;
         if (min..=max).contains(&v) {
             out.push(v);
         }

@@ -112,12 +112,7 @@ impl Tenant {
         let acc = &cost.accelerator;
         let times: Vec<f64> = g.ops.iter().map(|o| op_seconds(o, acc) * 1e3).collect();
         let forward: f64 = times.iter().sum();
-        let busy: f64 = g
-            .ops
-            .iter()
-            .zip(&times)
-            .map(|(o, t)| t * (o.numel() as f64 / GPU_CAPACITY).min(1.0))
-            .sum();
+        let busy: f64 = g.ops.iter().zip(&times).map(|(o, t)| t * (o.numel() as f64 / GPU_CAPACITY).min(1.0)).sum();
         let parameters = g.params();
         let train = kind == Kind::Train;
         Tenant {

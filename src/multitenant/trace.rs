@@ -327,7 +327,8 @@ mod tests {
 
     #[test]
     fn salus_and_tiresias_names_map_to_the_zoo() {
-        let s = parse("job_id,model_name,iterations,submit_time,duration\n0,vgg16_50,100,0,60\n1,resnet50_25,10,3,\n").unwrap();
+        let s = parse("job_id,model_name,iterations,submit_time,duration\n0,vgg16_50,100,0,60\n1,resnet50_25,10,3,\n")
+            .unwrap();
         assert_eq!(s.format, "salus");
         assert_eq!((s.jobs[0].batch, s.jobs[0].mapped_from.as_deref()), (50, Some("vgg16")));
         assert_eq!((s.jobs[1].model, s.jobs[1].mapped_from.clone()), (Model::Resnet50, None));
@@ -346,7 +347,10 @@ mod tests {
             ("job_id,model,batch,kind,iterations,submit_time\n1,bert,1,train,1,-3\n", "field \"submit_time\""),
             ("job_id,model,batch,kind,iterations,submit_time\n1,bert,1,fly,1,0\n", "field \"kind\""),
             ("job_id,model,batch,kind,iterations,submit_time\n1,bert,0,train,1,0\n", "field \"batch\""),
-            ("job_id,model,batch,kind,iterations,submit_time\n1,bert,1,train,1,0\n1,bert,1,train,1,0\n", "row 3: field \"job_id\""),
+            (
+                "job_id,model,batch,kind,iterations,submit_time\n1,bert,1,train,1,0\n1,bert,1,train,1,0\n",
+                "row 3: field \"job_id\"",
+            ),
             ("job_id,model_name,iterations,submit_time,duration\n0,vgg16,1,0,1\n", "field \"model_name\""),
             ("a,b\n1,2\n", "header"),
             ("job_id,model,batch,kind,iterations,submit_time\n", "no jobs"),

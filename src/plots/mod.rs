@@ -7,6 +7,7 @@ pub mod fuzz;
 pub mod gantt;
 mod profile;
 mod relative;
+pub mod salus;
 pub mod scaling;
 mod time;
 

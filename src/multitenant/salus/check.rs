@@ -134,7 +134,8 @@ impl<'a> Checker<'a> {
     /// switch ends (the set of working iterations, and so the speed, changes there).
     fn advance(&mut self, to: f64) {
         while self.t < to {
-            let stall_end = self.lanes.values().filter_map(|l| l.running.as_ref()).filter(|r| r.stall > 0.0).map(|r| r.stall);
+            let stall_end =
+                self.lanes.values().filter_map(|l| l.running.as_ref()).filter(|r| r.stall > 0.0).map(|r| r.stall);
             let step = stall_end.fold(to - self.t, f64::min);
             let speed = self.speed();
             let mut overrun = None;
@@ -228,7 +229,10 @@ impl<'a> Checker<'a> {
             }
             Event::Depart { job, lane, .. } => {
                 if self.done[job] != self.jobs[job].iterations {
-                    self.fail(format!("job {job} departs after {} of {} iterations", self.done[job], self.jobs[job].iterations));
+                    self.fail(format!(
+                        "job {job} departs after {} of {} iterations",
+                        self.done[job], self.jobs[job].iterations
+                    ));
                 }
                 self.leave(job, lane);
                 self.r.finish_ms[job] = self.t;
@@ -284,7 +288,10 @@ impl<'a> Checker<'a> {
         let reserved = self.reserved();
         self.r.peak_reserved = self.r.peak_reserved.max(reserved);
         if !self.within_capacity(reserved) {
-            self.fail(format!("reserved {reserved} bytes (persistent + lanes) exceed the capacity {}", self.cfg.capacity));
+            self.fail(format!(
+                "reserved {reserved} bytes (persistent + lanes) exceed the capacity {}",
+                self.cfg.capacity
+            ));
         }
     }
 

@@ -25,8 +25,9 @@ pub struct Instance {
     pub name: String,
     pub hash: String,
     pub jobs: Vec<SimJob>,
-    /// Tenant name of each job.
-    pub tenants: Vec<String>,
+    /// The tenants the jobs are made of, and each job's.
+    pub tenants: Vec<Tenant>,
+    pub tenant_of: Vec<usize>,
     /// Jobs whose model the trace named differently (mapped to the zoo).
     pub mapped: usize,
 }
@@ -34,12 +35,24 @@ pub struct Instance {
 /// Builds the instance of `trace` (read from `file`, for messages): tenants from the zoo on
 /// `cost`'s accelerator, serving requests drawn from `seed`. A job that cannot fit `capacity`
 /// bytes even alone is bad input.
-pub fn instance(trace: &Trace, file: &Path, hash: &str, cost: &CostModel, capacity: f64, seed: u64) -> Result<Instance> {
-    let mut tenants: BTreeMap<TenantKey, Tenant> = BTreeMap::new();
+pub fn instance(
+    trace: &Trace,
+    file: &Path,
+    hash: &str,
+    cost: &CostModel,
+    capacity: f64,
+    seed: u64,
+) -> Result<Instance> {
+    let mut index: BTreeMap<TenantKey, usize> = BTreeMap::new();
+    let mut tenants: Vec<Tenant> = Vec::new();
     let mut jobs = Vec::with_capacity(trace.jobs.len());
-    let mut names = Vec::with_capacity(trace.jobs.len());
+    let mut tenant_of = Vec::with_capacity(trace.jobs.len());
     for (i, j) in trace.jobs.iter().enumerate() {
-        let t = tenants.entry(j.key()).or_insert_with(|| Tenant::from_zoo(j.key(), cost)).clone();
+        let k = *index.entry(j.key()).or_insert_with(|| {
+            tenants.push(Tenant::from_zoo(j.key(), cost));
+            tenants.len() - 1
+        });
+        let t = &tenants[k];
         let at = || format!("job {} (row {}): field \"model\"", j.id, i + 2);
         if t.footprint() > capacity {
             return Err(Error::input(
@@ -81,10 +94,10 @@ pub fn instance(trace: &Trace, file: &Path, hash: &str, cost: &CostModel, capaci
             requests,
             slo_ms: j.slo_ms,
         });
-        names.push(t.name.clone());
+        tenant_of.push(k);
     }
     let mapped = trace.jobs.iter().filter(|j| j.mapped_from.is_some()).count();
-    Ok(Instance { name: trace.name.clone(), hash: hash.to_owned(), jobs, tenants: names, mapped })
+    Ok(Instance { name: trace.name.clone(), hash: hash.to_owned(), jobs, tenants, tenant_of, mapped })
 }
 
 pub const GIB: f64 = (1u64 << 30) as f64;
@@ -111,6 +124,7 @@ pub struct RunFile<'a> {
     pub trace: &'a str,
     pub policy: &'a str,
     pub summary: &'a Summary,
+    pub tenants: &'a [Tenant],
     pub jobs: Vec<JobRow<'a>>,
     pub timeline: &'a [super::Event],
 }
@@ -226,7 +240,7 @@ impl Cell for SharingCell<'_> {
             .enumerate()
             .map(|(k, j)| JobRow {
                 job: &j.name,
-                tenant: &i.tenants[k],
+                tenant: &i.tenants[i.tenant_of[k]].name,
                 submit_s: j.submit_ms / 1e3,
                 first_start_s: rep.first_start_ms[k] / 1e3,
                 finish_s: rep.finish_ms[k] / 1e3,
@@ -238,6 +252,7 @@ impl Cell for SharingCell<'_> {
             trace: &i.name,
             policy: self.policy.name(),
             summary: &s,
+            tenants: &i.tenants,
             jobs,
             timeline: &a.timeline.events,
         };

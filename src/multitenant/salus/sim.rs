@@ -451,5 +451,4 @@ impl Sim<'_> {
             self.membership_changed(lane);
         }
     }
-
 }

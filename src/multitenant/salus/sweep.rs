@@ -228,11 +228,11 @@ pub fn only_presets(a: &SalusRunArgs) -> bool {
 pub fn gen_trace(g: &SalusGenArgs) -> Result<String> {
     let cost = cost(&g.device)?;
     let o = match &g.preset {
-        Some(p) => gen::preset(p, g.seed).ok_or_else(|| {
-            Error::Usage(format!("--preset {p:?}: not a preset ({})", gen::PRESETS.join(", ")))
-        })?,
+        Some(p) => gen::preset(p, g.seed)
+            .ok_or_else(|| Error::Usage(format!("--preset {p:?}: not a preset ({})", gen::PRESETS.join(", "))))?,
         None => {
-            let kind = Kind::parse(&g.kind).ok_or_else(|| Error::Usage(format!("--kind {:?}: train or infer", g.kind)))?;
+            let kind =
+                Kind::parse(&g.kind).ok_or_else(|| Error::Usage(format!("--kind {:?}: train or infer", g.kind)))?;
             if g.min_s > g.max_s {
                 return Err(Error::Usage(format!("--min-s {} is above --max-s {}", g.min_s, g.max_s)));
             }
@@ -269,9 +269,11 @@ pub fn parse_mix(s: &str) -> Result<Vec<(crate::zoo::Model, usize)>> {
         .map(|p| {
             let (m, b) = p.trim().split_once(':').unwrap_or((p.trim(), "32"));
             let model = parse_model(m).ok_or_else(|| Error::Usage(format!("--mix {p:?}: unknown model {m:?}")))?;
-            let batch = b.parse::<usize>().ok().filter(|&b| b >= 1).ok_or_else(|| {
-                Error::Usage(format!("--mix {p:?}: the batch {b:?} is not a whole number >= 1"))
-            })?;
+            let batch = b
+                .parse::<usize>()
+                .ok()
+                .filter(|&b| b >= 1)
+                .ok_or_else(|| Error::Usage(format!("--mix {p:?}: the batch {b:?} is not a whole number >= 1")))?;
             Ok((model, batch))
         })
         .collect()

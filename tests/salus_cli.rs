@@ -1,0 +1,135 @@
+//! `bench salus` from the command line: bad traces and tenants exit 2 with one line naming
+//! file, row and field and write nothing; a run writes rows the checker confirmed and run
+//! files; `bench salus gen` is seeded; the shared traces run when present.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+fn bench(args: &[&str]) -> (Option<i32>, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_bench")).args(args).output().expect("bench runs");
+    (out.status.code(), String::from_utf8_lossy(&out.stdout).into(), String::from_utf8_lossy(&out.stderr).into())
+}
+
+fn scratch(name: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("placebench-salus-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+const HEADER: &str = "job_id,model,batch,kind,iterations,submit_time,duration\n";
+
+#[test]
+fn bad_traces_exit_2_with_one_line_and_write_nothing() {
+    let d = scratch("bad");
+    let cases = [
+        ("unknown.csv", format!("{HEADER}0,vgg99,8,train,10,0,\n"), "row 2: field \"model\""),
+        ("negative.csv", format!("{HEADER}0,resnet50,8,train,10,-4,\n"), "field \"submit_time\""),
+        ("duration.csv", format!("{HEADER}0,resnet50,8,train,10,0,-1\n"), "field \"duration\""),
+        // GPT-2 at batch 512 training needs more than 16 GiB.
+        (
+            "huge.csv",
+            format!("{HEADER}0,resnet50,8,train,10,0,\n1,gpt,512,train,10,0,\n"),
+            "job 1 (row 3): field \"model\"",
+        ),
+    ];
+    for (file, text, want) in cases {
+        let path = d.join(file);
+        std::fs::write(&path, text).unwrap();
+        let out = d.join(format!("{file}.out"));
+        let (code, _, err) = bench(&["salus", path.to_str().unwrap(), "--out", out.to_str().unwrap(), "-q"]);
+        assert_eq!(code, Some(2), "{file}: {err}");
+        assert_eq!(err.trim().lines().count(), 1, "{file}: {err}");
+        assert!(err.contains(file) && err.contains(want), "{file}: {err}");
+        assert!(!out.join("results.csv").exists(), "{file}: wrote results");
+    }
+    let (code, _, err) = bench(&["salus", "no-such-preset"]);
+    assert_eq!(code, Some(2));
+    assert!(err.contains("neither a trace file nor a preset"), "{err}");
+    let (code, _, err) = bench(&["salus", "--policy", "lottery", "hpo"]);
+    assert_eq!(code, Some(2));
+    assert!(err.contains("unknown sharing policy"), "{err}");
+}
+
+#[test]
+fn a_run_writes_confirmed_rows_and_run_files() {
+    let d = scratch("run");
+    let trace = d.join("t.csv");
+    let (code, _, err) = bench(&[
+        "salus",
+        "gen",
+        "--jobs",
+        "12",
+        "--mix",
+        "resnet50:8,nasnet-mobile:8",
+        "--load",
+        "2",
+        "--max-s",
+        "120",
+        "--seed",
+        "3",
+        "--out",
+        trace.to_str().unwrap(),
+    ]);
+    assert_eq!(code, Some(0), "{err}");
+    let again = d.join("t2.csv");
+    bench(&[
+        "salus",
+        "gen",
+        "--jobs",
+        "12",
+        "--mix",
+        "resnet50:8,nasnet-mobile:8",
+        "--load",
+        "2",
+        "--max-s",
+        "120",
+        "--seed",
+        "3",
+        "--out",
+        again.to_str().unwrap(),
+    ]);
+    assert_eq!(std::fs::read(&trace).unwrap(), std::fs::read(&again).unwrap(), "gen is seeded");
+    let out = d.join("out");
+    let (code, stdout, err) =
+        bench(&["salus", trace.to_str().unwrap(), "--out", out.to_str().unwrap(), "-q", "--json"]);
+    assert_eq!(code, Some(0), "{err}");
+    let rows: Vec<serde_json::Value> = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(rows.len(), 10);
+    for r in &rows {
+        assert_eq!(r["status"], "feasible", "{r}");
+        assert_eq!(r["objective_kind"], "salus");
+        assert!(r["lower_bound"].as_f64().unwrap() <= r["objective"].as_f64().unwrap());
+        let file = out.join("runs").join(r["placement_file"].as_str().unwrap());
+        let run: serde_json::Value = serde_json::from_slice(&std::fs::read(&file).unwrap()).unwrap();
+        assert_eq!(run["jobs"].as_array().unwrap().len(), 12);
+    }
+    assert!(out.join("results.csv").exists());
+}
+
+#[test]
+fn the_shared_traces_run_when_present() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/traces");
+    let t = dir.join("tiresias_60_job.csv");
+    if !t.exists() {
+        eprintln!("skipped: ../shared/traces is absent");
+        return;
+    }
+    // Tiresias's CNNs mapped to the zoo need more than 16 GiB for NASNet-A Large at batch 32.
+    let (code, stdout, err) = bench(&[
+        "salus",
+        t.to_str().unwrap(),
+        "--memory-gib",
+        "80",
+        "--policy",
+        "fifo",
+        "--policy",
+        "srtf",
+        "-q",
+        "--json",
+    ]);
+    assert_eq!(code, Some(0), "{err}");
+    let rows: Vec<serde_json::Value> = serde_json::from_str(&stdout).unwrap();
+    assert!(rows.iter().all(|r| r["status"] == "feasible"));
+    assert!(rows[0]["notes"].as_str().unwrap().contains("mapped_jobs="));
+}
