@@ -40,6 +40,7 @@ fn config(capacity: f64, lanes: LaneMode) -> Config {
         h2d_bytes_per_ms: 10.0,
         restart_ms: 3.0,
         infer_first: false,
+        srtf_by_iterations: false,
     }
 }
 
@@ -89,11 +90,12 @@ proptest! {
     /// every policy under every lane mode; every job finishes; the mean JCT never beats its
     /// bound (the mean standalone duration).
     #[test]
-    fn every_policy_passes_the_checker(jobs in jobs_strategy(), switch in 0u32..2, shrink: bool) {
+    fn every_policy_passes_the_checker(jobs in jobs_strategy(), switch in 0u32..2, shrink: bool, by_iterations: bool) {
         // P, E ≤ 4 and C = 10: every job fits alone, even Salus's inflated lanes (8.8).
         let mut base = config(10.0, LaneMode::Auto);
         base.switch_ms = switch as f64 * 0.5;
         base.shrink = shrink;
+        base.srtf_by_iterations = by_iterations;
         let bound = jobs.iter().map(SimJob::standalone_ms).sum::<f64>() / jobs.len() as f64;
         for p in registry::sharing() {
             for lanes in lane_modes() {
@@ -372,4 +374,22 @@ fn a_job_that_fits_a_fresh_lane_is_never_refused() {
     let admitted: Vec<f64> =
         log.events.iter().filter_map(|e| if let Event::Admit { t, .. } = e { Some(*t) } else { None }).collect();
     assert_eq!(admitted, vec![0.0, 0.0, o.finish_ms[0]]);
+}
+
+#[test]
+fn serving_requests_wait_for_their_arrival_and_infer_first_bounds_their_latency() {
+    let train = job(0, 0.0, 10, 10.0, 1.0, 1.0, 1.0);
+    let mut serve = job(1, 0.0, 3, 1.0, 1.0, 1.0, 1.0);
+    serve.infer = true;
+    serve.requests = Some(vec![5.0, 25.0, 45.0]);
+    let jobs = [train, serve];
+    let mut c = config(10.0, LaneMode::One);
+    c.infer_first = true;
+    let (o, _) = checked(&jobs, policy("fifo"), &c);
+    // A request waits at most for the training iteration in flight, then runs (1 ms).
+    assert!(o.latencies_ms[1].iter().all(|&l| l > 0.0 && l <= 11.0 + 1e-9), "{:?}", o.latencies_ms[1]);
+    c.infer_first = false;
+    let (o, _) = checked(&jobs, policy("fifo"), &c);
+    // Without precedence FIFO finishes the training job (100 ms) first.
+    assert!(o.latencies_ms[1][0] >= 95.0, "{:?}", o.latencies_ms[1]);
 }

@@ -166,7 +166,7 @@ impl Cell for SharingCell<'_> {
 
     fn header(&self) -> Record {
         let c = &self.config;
-        let options = format!(
+        let mut options = format!(
             "lanes={};memory_gib={};beta={};switch_ms={};shrink={};infer_first={};restart_ms={}",
             c.lanes.as_str(),
             c.capacity / GIB,
@@ -176,6 +176,9 @@ impl Cell for SharingCell<'_> {
             c.infer_first,
             c.restart_ms
         );
+        if c.srtf_by_iterations {
+            options.push_str(";srtf=remaining-iterations");
+        }
         let i = self.instance;
         let mut r = Record::new(&i.name, &i.hash, OBJECTIVE, self.policy.name(), options, self.seed);
         r.status = Status::Feasible;

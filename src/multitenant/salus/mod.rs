@@ -38,7 +38,8 @@ pub struct JobView {
     /// Order of admission (FIFO's key); arrival order for a job not yet admitted.
     pub admitted: usize,
     pub submit_s: f64,
-    /// Standalone duration minus the GPU time received so far, ms.
+    /// Standalone duration minus the wall time of its finished iterations, ms (with
+    /// `--srtf remaining-iterations`: its remaining iterations × iteration time).
     pub remaining_ms: f64,
     /// Wall time of its finished iterations, ms.
     pub service_ms: f64,

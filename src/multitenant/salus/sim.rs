@@ -61,6 +61,9 @@ pub struct Config {
     pub restart_ms: f64,
     /// Serving members run before training members of their lane.
     pub infer_first: bool,
+    /// SRTF's remaining time as remaining iterations × iteration time instead of the
+    /// standalone duration minus the wall time received.
+    pub srtf_by_iterations: bool,
 }
 
 /// What the simulator computed (its claim; the checker re-derives it from the log).
@@ -225,7 +228,11 @@ impl Sim<'_> {
         JobView {
             admitted: r.seq.unwrap_or(usize::MAX / 2 + j),
             submit_s: self.jobs[j].submit_ms / 1e3,
-            remaining_ms: self.jobs[j].standalone_ms() - r.service,
+            remaining_ms: if self.cfg.srtf_by_iterations {
+                (self.jobs[j].iterations - r.done) as f64 * self.jobs[j].iter_ms
+            } else {
+                self.jobs[j].standalone_ms() - r.service
+            },
             service_ms: r.service,
             since_change: r.since,
         }

@@ -68,6 +68,10 @@ pub struct SalusRunArgs {
     /// Lanes shrink to their largest member when one leaves.
     #[arg(long)]
     pub shrink: bool,
+    /// SRTF's estimate of a job's remaining time: its standalone duration minus the wall time
+    /// it received (Salus's), or its remaining iterations × iteration time.
+    #[arg(long, default_value = "service", value_parser = ["service", "remaining-iterations"])]
+    pub srtf: String,
     /// Serving jobs run before training jobs of their lane.
     #[arg(long)]
     pub infer_first: bool,
@@ -164,6 +168,7 @@ pub fn config(a: &SalusRunArgs, policy: &dyn SharingPolicy, cost: &CostModel) ->
         h2d_bytes_per_ms: bw,
         restart_ms: a.restart_ms,
         infer_first: a.infer_first,
+        srtf_by_iterations: a.srtf == "remaining-iterations",
     }
 }
 
