@@ -1,6 +1,7 @@
 //! Conformance of the whole registry: every algorithm of every family, on random small
 //! instances and on the zoo's embedded workloads, run through the one runner and judged by
-//! its family's checker (the evaluator for placements, the schedule simulator for schedules):
+//! its family's checker (the evaluator for placements, the schedule simulator for schedules,
+//! the event-log replay for sharing):
 //! - no run fails (`error` or `mismatch`: a claim the checker does not confirm is a mismatch);
 //! - every bound an algorithm reports is at most the objective the checker computes;
 //! - an algorithm that says it is deterministic returns the same row and the same placement or
@@ -19,6 +20,11 @@ use placebench::hios::Contention;
 use placebench::registry::{self, Entry};
 use placebench::run::{run_cell, run_one};
 use placebench::workload::{embedded_workloads, EmbeddedSet, Workload};
+use placebench::multitenant::gen::{generate, Durations, GenOptions};
+use placebench::multitenant::salus::family::{instance, Instance, SharingCell, GIB};
+use placebench::multitenant::salus::sweep::{config, SalusRunArgs};
+use placebench::multitenant::tenant::Kind;
+use placebench::zoo::{cost::CostModel, Model};
 use std::collections::HashSet;
 use std::path::Path;
 
@@ -41,7 +47,31 @@ fn run_entry(e: &Entry, w: &Workload, k: usize) -> CellResult {
             let o = HiosOptions { gpus: k, ..HiosOptions::default() };
             run_one(&SchedulingCell::new(w, *s, Contention::default(), None, o, 7))
         }
+        Entry::Sharing(_) => unreachable!("sharing policies run on traces (sharing_instances)"),
     }
+}
+
+/// Small generated traces for the sharing family: training and serving, a burst and spread
+/// arrivals, memory that binds.
+fn sharing_instances() -> Vec<Instance> {
+    let cost = CostModel::resolve("h200", "pcie").unwrap();
+    let mut out = Vec::new();
+    for (seed, kind, load) in [(1u64, Kind::Train, 0.0), (2, Kind::Train, 2.0), (3, Kind::Infer, 0.5)] {
+        let o = GenOptions {
+            name: format!("conformance-{seed}"),
+            jobs: 8,
+            mix: vec![(Model::Resnet50, 8), (Model::NasnetMobile, 8), (Model::Bert, 2)],
+            kind,
+            durations: Durations::Iterations(6),
+            load,
+            rate: (kind == Kind::Infer).then_some(20.0),
+            slo_slack_ms: Some(5.0),
+            seed,
+        };
+        let t = generate(&o, &cost).unwrap();
+        out.push(instance(&t, Path::new(&o.name), "-", &cost, 6.0 * GIB, seed).unwrap());
+    }
+    out
 }
 
 /// The instances an entry is defined on: latency and scheduling need inference graphs.
@@ -49,6 +79,7 @@ fn instances_for(e: &Entry) -> Vec<Workload> {
     let inference_only = match e {
         Entry::Placement(a) => a.objective() == Objective::Latency,
         Entry::Scheduling(_) => true,
+        Entry::Sharing(_) => return Vec::new(),
     };
     let mut out = random_instances(false);
     let set = if inference_only { EmbeddedSet::Latency } else { EmbeddedSet::Throughput };
@@ -85,8 +116,8 @@ fn the_registry_lists_every_algorithm_once_with_its_family() {
     let all = registry::all();
     let names: HashSet<&str> = all.iter().map(Entry::name).collect();
     assert_eq!(names.len(), all.len(), "two algorithms share a name");
-    assert_eq!(all.len(), 19, "bench list shows {} algorithms", all.len());
-    for family in [FamilyKind::Placement, FamilyKind::Scheduling] {
+    assert_eq!(all.len(), 29, "bench list shows {} algorithms", all.len());
+    for family in [FamilyKind::Placement, FamilyKind::Scheduling, FamilyKind::Sharing] {
         assert!(all.iter().any(|e| e.describe().family == family), "no {family:?} algorithm registered");
     }
     for e in all {
@@ -112,4 +143,37 @@ fn every_scheduling_algorithm_conforms() {
             }
         }
     }
+}
+
+#[test]
+fn every_sharing_policy_conforms() {
+    let instances = sharing_instances();
+    for e in registry::all() {
+        let Entry::Sharing(p) = e else { continue };
+        for i in &instances {
+            let cell = || SharingCell { instance: i, policy: *p, config: config(&args(), *p, &cost()), seed: 7 };
+            let first = run_one(&cell());
+            let r = &first.record;
+            assert!(!r.status.is_failure(), "{} on {}: {:?} {}", p.name(), i.name, r.status, r.message);
+            let (lb, obj) = (r.lower_bound.unwrap(), r.objective.unwrap());
+            assert!(lb <= obj * (1.0 + 1e-9), "{} on {}: bound {lb} above {obj}", p.name(), i.name);
+            let again = run_one(&cell());
+            assert_eq!(first.artifact, again.artifact, "{} on {}: a rerun differs", p.name(), i.name);
+        }
+    }
+}
+
+fn cost() -> CostModel {
+    CostModel::resolve("h200", "pcie").unwrap()
+}
+
+/// `bench salus`'s defaults at 6 GiB.
+fn args() -> SalusRunArgs {
+    use clap::Parser;
+    #[derive(Parser)]
+    struct Wrap {
+        #[command(flatten)]
+        a: SalusRunArgs,
+    }
+    Wrap::parse_from(["salus", "--memory-gib", "6"]).a
 }

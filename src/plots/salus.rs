@@ -156,8 +156,11 @@ fn bars(trace: &str, runs: &[Run], stem: &Path) -> Result<Figure> {
     })
 }
 
+/// One step of the memory timeline: minutes, persistent GiB, lanes GiB, open lanes.
+type Step = (f64, f64, f64, usize);
+
 /// Reserved bytes over time (GiB): persistent region and lanes, as steps.
-fn memory_steps(run: &Value) -> Vec<(f64, f64, f64, usize)> {
+fn memory_steps(run: &Value) -> Vec<Step> {
     let (mut persistent, mut lanes) = (0.0f64, HashMap::<u64, (f64, usize)>::new());
     let mut charged: HashMap<u64, f64> = HashMap::new();
     let mut out = vec![(0.0, 0.0, 0.0, 0)];
@@ -216,7 +219,7 @@ fn timeline(trace: &str, runs: &[Run], stem: &Path) -> Result<Figure> {
             .label_style(("sans-serif", 15))
             .axis_desc_style(("sans-serif", 17))
             .draw()?;
-        let stepped = |f: &dyn Fn(&(f64, f64, f64, usize)) -> f64| -> Vec<(f64, f64)> {
+        let stepped = |f: &dyn Fn(&Step) -> f64| -> Vec<(f64, f64)> {
             let mut v = Vec::new();
             for w in steps.windows(2) {
                 v.push((w[1].0, f(&w[0])));
