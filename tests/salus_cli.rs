@@ -54,41 +54,16 @@ fn bad_traces_exit_2_with_one_line_and_write_nothing() {
 #[test]
 fn a_run_writes_confirmed_rows_and_run_files() {
     let d = scratch("run");
-    let trace = d.join("t.csv");
-    let (code, _, err) = bench(&[
-        "salus",
-        "gen",
-        "--jobs",
-        "12",
-        "--mix",
-        "resnet50:8,nasnet-mobile:8",
-        "--load",
-        "2",
-        "--max-s",
-        "120",
-        "--seed",
-        "3",
-        "--out",
-        trace.to_str().unwrap(),
-    ]);
+    let gen = |file: &Path| {
+        let f = file.to_str().unwrap();
+        let args =
+            ["--jobs", "12", "--mix", "resnet50:8,nasnet-mobile:8", "--load", "2", "--max-s", "120", "--seed", "3"];
+        bench(&[&["salus", "gen", "--out", f][..], &args[..]].concat())
+    };
+    let (trace, again) = (d.join("t.csv"), d.join("t2.csv"));
+    let (code, _, err) = gen(&trace);
     assert_eq!(code, Some(0), "{err}");
-    let again = d.join("t2.csv");
-    bench(&[
-        "salus",
-        "gen",
-        "--jobs",
-        "12",
-        "--mix",
-        "resnet50:8,nasnet-mobile:8",
-        "--load",
-        "2",
-        "--max-s",
-        "120",
-        "--seed",
-        "3",
-        "--out",
-        again.to_str().unwrap(),
-    ]);
+    gen(&again);
     assert_eq!(std::fs::read(&trace).unwrap(), std::fs::read(&again).unwrap(), "gen is seeded");
     let out = d.join("out");
     let (code, stdout, err) =

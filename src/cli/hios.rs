@@ -1,10 +1,9 @@
 //! `bench hios`: run a scheduling sweep, write its rows and schedules, print the table.
 
+use super::sweep::Finished;
 use crate::error::Result;
 use crate::hios::sweep::{hios_records, HiosArgs};
-use crate::results::out::{stage, OutDir};
-use crate::results::table::print_table;
-use crate::results::{write_results, Record};
+use crate::results::out::OutDir;
 use crate::run::session::{metadata, set_threads};
 use std::path::PathBuf;
 
@@ -14,22 +13,7 @@ pub fn hios(a: HiosArgs) -> Result<i32> {
     let _claim = out.as_deref().map(OutDir::claim).transpose()?;
     let journal = crate::run::journal::start(out.as_deref(), a.resume)?;
     let (records, files) = hios_records(&a, journal.as_ref())?;
-    if let Some(dir) = &out {
-        let files: Vec<(String, Vec<u8>)> = files.into_iter().map(|(n, t)| (n, t.into_bytes())).collect();
-        let staged = stage(dir, "schedules", &files)?;
-        write_results(dir, &metadata(&a.common, threads), &records)?;
-        staged.commit()?;
-        eprintln!("wrote {}", dir.join("results.csv").display());
-    }
-    let refs: Vec<&Record> = records.iter().collect();
-    if a.json {
-        println!("{}", serde_json::to_string_pretty(&refs).unwrap_or_default());
-    } else {
-        print_table(&refs);
-    }
-    crate::results::table::print_summary(&refs);
-    if crate::run::journal::end(journal, &refs) {
-        return Ok(130);
-    }
-    Ok(i32::from(records.iter().any(|r| r.status.is_failure())))
+    let meta = metadata(&a.common, threads);
+    let done = Finished { records: &records, files: &files, subdir: "schedules", meta, json: a.json };
+    super::sweep::report(out.as_deref(), done, journal, |_| Ok(()))
 }

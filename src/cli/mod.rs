@@ -3,6 +3,7 @@
 pub mod args;
 mod hios;
 mod salus;
+mod sweep;
 
 use crate::algorithms::{dp::Dp, Objective, RunOptions};
 use crate::error::{Error, Result};

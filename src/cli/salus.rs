@@ -1,15 +1,31 @@
-//! `bench salus`: run GPU-sharing policies on traces, write their rows and run files, print the
-//! table; `bench salus gen`: write a generated trace.
+//! `bench salus`: run GPU-sharing policies on traces, write their rows, run files and
+//! figures, print the table; `bench salus gen`: write a generated trace.
 
+use super::sweep::Finished;
 use crate::error::Result;
 use crate::multitenant::salus::sweep::{
     gen_trace, only_presets, salus_records, write_or_print, SalusArgs, SalusCommand,
 };
-use crate::results::out::{stage, OutDir};
-use crate::results::table::print_table;
-use crate::results::{write_results, Record};
+use crate::results::out::OutDir;
+use crate::results::Record;
 use crate::run::session::{metadata, set_threads};
 use std::path::{Path, PathBuf};
+
+pub fn salus(a: SalusArgs) -> Result<i32> {
+    if let Some(SalusCommand::Gen(g)) = a.command {
+        write_or_print(g.out.as_deref(), &gen_trace(&g)?)?;
+        return Ok(0);
+    }
+    let a = a.run;
+    let threads = set_threads(&a.common);
+    let out = a.out.clone().or_else(|| only_presets(&a).then(|| PathBuf::from("results/salus")));
+    let _claim = out.as_deref().map(OutDir::claim).transpose()?;
+    let journal = crate::run::journal::start(out.as_deref(), a.resume)?;
+    let (records, files) = salus_records(&a, journal.as_ref())?;
+    let meta = metadata(&a.common, threads);
+    let done = Finished { records: &records, files: &files, subdir: "runs", meta, json: a.json };
+    super::sweep::report(out.as_deref(), done, journal, |dir| figures(&records, &files, &dir.join("figures")))
+}
 
 /// The figures of each trace: JCT distribution, makespan bars, memory timeline.
 fn figures(records: &[Record], files: &[(String, String)], dir: &Path) -> Result<()> {
@@ -28,36 +44,4 @@ fn figures(records: &[Record], files: &[(String, String)], dir: &Path) -> Result
         }
     }
     Ok(())
-}
-
-pub fn salus(a: SalusArgs) -> Result<i32> {
-    if let Some(SalusCommand::Gen(g)) = a.command {
-        write_or_print(g.out.as_deref(), &gen_trace(&g)?)?;
-        return Ok(0);
-    }
-    let a = a.run;
-    let threads = set_threads(&a.common);
-    let out = a.out.clone().or_else(|| only_presets(&a).then(|| PathBuf::from("results/salus")));
-    let _claim = out.as_deref().map(OutDir::claim).transpose()?;
-    let journal = crate::run::journal::start(out.as_deref(), a.resume)?;
-    let (records, files) = salus_records(&a, journal.as_ref())?;
-    if let Some(dir) = &out {
-        let bytes: Vec<(String, Vec<u8>)> = files.iter().map(|(n, t)| (n.clone(), t.clone().into_bytes())).collect();
-        let staged = stage(dir, "runs", &bytes)?;
-        write_results(dir, &metadata(&a.common, threads), &records)?;
-        staged.commit()?;
-        eprintln!("wrote {}", dir.join("results.csv").display());
-        figures(&records, &files, &dir.join("figures"))?;
-    }
-    let refs: Vec<&Record> = records.iter().collect();
-    if a.json {
-        println!("{}", serde_json::to_string_pretty(&refs).unwrap_or_default());
-    } else {
-        print_table(&refs);
-    }
-    crate::results::table::print_summary(&refs);
-    if crate::run::journal::end(journal, &refs) {
-        return Ok(130);
-    }
-    Ok(i32::from(records.iter().any(|r| r.status.is_failure())))
 }

@@ -244,6 +244,11 @@ fn salus(row: &Row) -> Result<JobSpec> {
         .and_then(|(m, b)| b.parse::<usize>().ok().filter(|&b| b >= 1).map(|b| (m, b)))
         .ok_or_else(|| row.err("model_name", format!("{name:?}: expected <model>_<batch>")))?;
     let (model, mapped_from) = row.model("model_name", model_part)?;
+    training_job(row, model, batch, mapped_from)
+}
+
+/// A training job of the columns Salus's and Tiresias's formats share.
+fn training_job(row: &Row, model: Model, batch: usize, mapped_from: Option<String>) -> Result<JobSpec> {
     Ok(JobSpec {
         id: row.text("job_id")?.to_owned(),
         model,
@@ -269,19 +274,7 @@ fn tiresias(row: &Row) -> Result<JobSpec> {
         (m, 1) => m,
         (m, g) => Some(format!("{} on {g} GPUs", m.as_deref().unwrap_or(name))),
     };
-    Ok(JobSpec {
-        id: row.text("job_id")?.to_owned(),
-        model,
-        batch: 32,
-        kind: Kind::Train,
-        iterations: row.count("iterations")?,
-        submit_s: row.required("submit_time")?,
-        duration_s: positive(row, "duration")?,
-        priority: 0,
-        slo_ms: None,
-        rate: None,
-        mapped_from,
-    })
+    training_job(row, model, 32, mapped_from)
 }
 
 /// The trace in our CSV format.

@@ -45,13 +45,7 @@ pub fn plot(report: &FuzzReport, stem: &Path) -> Result<Figure> {
                 ))
                 .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], c.stroke_width(2)));
         }
-        chart
-            .configure_series_labels()
-            .position(SeriesLabelPosition::LowerRight)
-            .background_style(WHITE.mix(0.9))
-            .border_style(BLACK)
-            .label_font(("sans-serif", 15))
-            .draw()?;
+        super::boxed_legend(&mut chart, SeriesLabelPosition::LowerRight)?;
         Ok(())
     });
     Ok(Figure {

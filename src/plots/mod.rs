@@ -109,6 +109,24 @@ fn short(workload: &str) -> String {
         .replace("_training", "_train")
 }
 
+/// The series legend in a white box with a black border, where `at` says.
+fn boxed_legend<'a, DB: DrawingBackend + 'a, CT: plotters::coord::CoordTranslate>(
+    chart: &mut ChartContext<'a, DB, CT>,
+    at: SeriesLabelPosition,
+) -> DrawResult
+where
+    DB::ErrorType: 'static,
+{
+    chart
+        .configure_series_labels()
+        .position(at)
+        .background_style(WHITE.mix(0.9))
+        .border_style(BLACK)
+        .label_font(("sans-serif", 15))
+        .draw()?;
+    Ok(())
+}
+
 /// One fixed colour per algorithm position, readable on white.
 fn colour(i: usize) -> RGBColor {
     // Tableau's ten, then six darker ones, so that up to 16 series never share a colour.

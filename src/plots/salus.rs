@@ -72,13 +72,7 @@ fn cdf(trace: &str, runs: &[Run], stem: &Path) -> Result<Figure> {
                 .label(r.policy.to_owned())
                 .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], c.stroke_width(2)));
         }
-        chart
-            .configure_series_labels()
-            .position(SeriesLabelPosition::LowerRight)
-            .background_style(WHITE.mix(0.9))
-            .border_style(BLACK)
-            .label_font(("sans-serif", 15))
-            .draw()?;
+        super::boxed_legend(&mut chart, SeriesLabelPosition::LowerRight)?;
         Ok(())
     });
     Ok(Figure {
@@ -132,13 +126,7 @@ fn bars(trace: &str, runs: &[Run], stem: &Path) -> Result<Figure> {
             )?
             .label("mean JCT")
             .legend(move |(x, y)| Rectangle::new([(x, y - 5), (x + 15, y + 5)], b.filled()));
-        chart
-            .configure_series_labels()
-            .position(SeriesLabelPosition::UpperRight)
-            .background_style(WHITE.mix(0.9))
-            .border_style(BLACK)
-            .label_font(("sans-serif", 15))
-            .draw()?;
+        super::boxed_legend(&mut chart, SeriesLabelPosition::UpperRight)?;
         // Policy names under their bars, turned upright to fit (drawn on the whole area, as
         // the chart clips text below its axis).
         for (i, name) in names.iter().enumerate() {
@@ -236,13 +224,7 @@ fn timeline(trace: &str, runs: &[Run], stem: &Path) -> Result<Figure> {
             .draw_series(LineSeries::new(stepped(&|s| s.1), a.stroke_width(2)))?
             .label("persistent region")
             .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], a.stroke_width(2)));
-        chart
-            .configure_series_labels()
-            .position(SeriesLabelPosition::UpperRight)
-            .background_style(WHITE.mix(0.9))
-            .border_style(BLACK)
-            .label_font(("sans-serif", 15))
-            .draw()?;
+        super::boxed_legend(&mut chart, SeriesLabelPosition::UpperRight)?;
         Ok(())
     });
     let most_lanes = steps.iter().map(|s| s.3).max().unwrap_or(0);
