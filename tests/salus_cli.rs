@@ -108,3 +108,37 @@ fn the_shared_traces_run_when_present() {
     assert!(rows.iter().all(|r| r["status"] == "feasible"));
     assert!(rows[0]["notes"].as_str().unwrap().contains("mapped_jobs="));
 }
+
+#[test]
+fn the_committed_preset_rows_are_reproduced() {
+    // results/salus holds `bench salus salus-trace hpo inference-consolidation` at seed 0, every
+    // row confirmed by the checker when it was made; a rerun must give the same objectives
+    // (regenerate them with that command when a change means to move them).
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("results/salus");
+    let (_, committed) = placebench::results::load_results(&dir).unwrap();
+    let out = scratch("presets");
+    let o = out.to_str().unwrap();
+    let (code, stdout, err) = bench(&[
+        "salus",
+        "salus-trace",
+        "hpo",
+        "inference-consolidation",
+        "-q",
+        "--json",
+        "--threads",
+        "2",
+        "--out",
+        o,
+    ]);
+    assert_eq!(code, Some(0), "{err}");
+    let rows: Vec<serde_json::Value> = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(rows.len(), committed.len());
+    for (new, old) in rows.iter().zip(&committed) {
+        assert_eq!(
+            (new["workload"].as_str().unwrap(), new["algorithm"].as_str().unwrap()),
+            (old.workload.as_str(), old.algorithm.as_str())
+        );
+        let (a, b) = (new["objective"].as_f64().unwrap(), old.objective.unwrap());
+        assert!((a - b).abs() <= 1e-9 * b.abs(), "{} / {}: {a} now, {b} committed", old.workload, old.algorithm);
+    }
+}

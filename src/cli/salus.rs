@@ -12,9 +12,13 @@ use crate::run::session::{metadata, set_threads};
 use std::path::{Path, PathBuf};
 
 pub fn salus(a: SalusArgs) -> Result<i32> {
-    if let Some(SalusCommand::Gen(g)) = a.command {
-        write_or_print(g.out.as_deref(), &gen_trace(&g)?)?;
-        return Ok(0);
+    match a.command {
+        Some(SalusCommand::Gen(g)) => {
+            write_or_print(g.out.as_deref(), &gen_trace(&g)?)?;
+            return Ok(0);
+        }
+        Some(SalusCommand::Corun(c)) => return crate::multitenant::salus::corun::corun(&c),
+        None => {}
     }
     let a = a.run;
     let threads = set_threads(&a.common);

@@ -7,8 +7,10 @@
 //! - [`sim`]: the event simulator; it writes an event log.
 //! - [`check`]: the family's checker: replays the log and re-derives every figure.
 //! - [`family`]: the family's cells for the one runner; [`sweep`]: `bench salus`.
+//! - [`corun`]: measured co-run slowdowns of tenant pairs on a real GPU.
 
 pub mod check;
+pub mod corun;
 pub mod family;
 pub mod lanes;
 pub mod log;

@@ -36,6 +36,10 @@ pub enum SalusCommand {
     /// durations from a Philly-style job list or the log-normal fitted to Philly's one-GPU
     /// jobs; or a preset's trace with --preset.
     Gen(SalusGenArgs),
+    /// Measure on this machine's GPU how much pairs of tenants slow each other down when their
+    /// forward passes run side by side, against the rate model's prediction (needs `--features
+    /// cuda` and an NVIDIA driver; otherwise says so and exits 2).
+    Corun(super::corun::CorunArgs),
 }
 
 #[derive(Debug, Args)]
