@@ -10,7 +10,7 @@
 //! Philly's one-GPU jobs of that range (40,375 jobs, median 5.3 min, mean 9.5 min), so the
 //! presets need no data file.
 
-use super::tenant::{model_name, Kind, Tenant, TenantKey};
+use super::tenant::{Kind, Tenant, TenantKey};
 use super::trace::{JobSpec, Trace, TRACE_SCHEMA};
 use crate::error::{Error, Result};
 use crate::zoo::cost::CostModel;
@@ -204,12 +204,6 @@ pub fn preset(name: &str, seed: u64) -> Option<GenOptions> {
         _ => return None,
     };
     Some(o)
-}
-
-/// A preset's mix, for `--help`-style listings.
-pub fn describe(o: &GenOptions) -> String {
-    let mix: Vec<String> = o.mix.iter().map(|(m, b)| format!("{}:{b}", model_name(*m))).collect();
-    format!("{} {} jobs of {}", o.jobs, o.kind.as_str(), mix.join(","))
 }
 
 #[cfg(test)]

@@ -89,7 +89,7 @@ pub fn summarize(t: &Times) -> Summary {
         busy_fraction: if makespan > 0.0 { t.busy / makespan } else { 0.0 },
         utilisation_gain: if makespan > 0.0 { t.standalone.iter().sum::<f64>() / makespan } else { 0.0 },
         jain: if sum_s2 > 0.0 { sum_s * sum_s / (n as f64 * sum_s2) } else { 1.0 },
-        peak_memory_gib: t.peak_reserved / (1u64 << 30) as f64,
+        peak_memory_gib: t.peak_reserved / super::tenant::GIB,
         services_meeting_slo: (met.1 > 0).then_some(met),
         worst_p99_latency_ms: worst,
     }

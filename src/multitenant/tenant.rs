@@ -65,25 +65,18 @@ pub struct Tenant {
     pub parameters: u64,
 }
 
-/// The zoo's name of a model (as `bench profile` and the trace files write it).
-pub fn model_name(m: Model) -> &'static str {
-    match m {
-        Model::Resnet50 => "resnet50",
-        Model::InceptionV3 => "inception-v3",
-        Model::Nasnet => "nasnet",
-        Model::NasnetMobile => "nasnet-mobile",
-        Model::Randwire => "randwire",
-        Model::Bert => "bert",
-        Model::Gpt => "gpt",
-    }
+/// Bytes in a GiB, the unit of `--memory-gib` and of the rows' peak memory.
+pub const GIB: f64 = (1u64 << 30) as f64;
+
+/// The zoo's name of a model: its command-line name, as `bench gen` and `bench profile` take it.
+pub fn model_name(m: Model) -> String {
+    use clap::ValueEnum;
+    m.to_possible_value().map(|v| v.get_name().to_owned()).unwrap_or_default()
 }
 
-/// The zoo model called `name` (its `bench gen` name, with `_` for `-` accepted).
+/// The zoo model called `name` (its command-line name, with `_` for `-` accepted).
 pub fn parse_model(name: &str) -> Option<Model> {
-    let n = name.to_ascii_lowercase().replace('_', "-");
-    [Model::Resnet50, Model::InceptionV3, Model::Nasnet, Model::NasnetMobile, Model::Randwire, Model::Bert, Model::Gpt]
-        .into_iter()
-        .find(|&m| model_name(m) == n)
+    <Model as clap::ValueEnum>::from_str(&name.replace('_', "-"), true).ok()
 }
 
 /// The operator graph of a tenant: ImageNet sizes (299² for Inception-v3, 331² for NASNet-A
@@ -224,7 +217,7 @@ mod tests {
     #[test]
     fn model_names_round_trip() {
         for m in [Model::Resnet50, Model::InceptionV3, Model::Nasnet, Model::NasnetMobile, Model::Randwire] {
-            assert_eq!(parse_model(model_name(m)), Some(m));
+            assert_eq!(parse_model(&model_name(m)), Some(m));
         }
         assert_eq!(parse_model("inception_v3"), Some(Model::InceptionV3));
         assert_eq!(parse_model("vgg16"), None);

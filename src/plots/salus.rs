@@ -152,7 +152,7 @@ fn memory_steps(run: &Value) -> Vec<Step> {
     let (mut persistent, mut lanes) = (0.0f64, HashMap::<u64, (f64, usize)>::new());
     let mut charged: HashMap<u64, f64> = HashMap::new();
     let mut out = vec![(0.0, 0.0, 0.0, 0)];
-    let gib = (1u64 << 30) as f64;
+    let gib = crate::multitenant::tenant::GIB;
     for e in run["timeline"].as_array().into_iter().flatten() {
         let (t, job, lane) = (num(&e["t"]) / 60e3, e["job"].as_u64().unwrap_or(0), e["lane"].as_u64().unwrap_or(0));
         match e["event"].as_str() {

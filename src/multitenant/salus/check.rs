@@ -330,9 +330,9 @@ impl<'a> Checker<'a> {
             self.r.first_start_ms[job] = self.t;
         }
         let jobs = self.jobs;
+        // Salus's lanes hold P themselves: the ledger's check at admission covers them.
         let in_use = self.persistent
-            + self.lanes.values().filter_map(|l| l.running.as_ref()).map(|r| jobs[r.job].ephemeral).sum::<f64>()
-            + if self.cfg.lanes == LaneMode::Faithful { self.lanes.values().map(|l| l.size).sum::<f64>() } else { 0.0 };
+            + self.lanes.values().filter_map(|l| l.running.as_ref()).map(|r| jobs[r.job].ephemeral).sum::<f64>();
         if self.cfg.lanes != LaneMode::Faithful && !self.within_capacity(in_use) {
             self.fail(format!("memory in use {in_use} exceeds the capacity"));
         }

@@ -100,7 +100,7 @@ pub fn instance(
     Ok(Instance { name: trace.name.clone(), hash: hash.to_owned(), jobs, tenants, tenant_of, mapped })
 }
 
-pub const GIB: f64 = (1u64 << 30) as f64;
+pub use crate::multitenant::tenant::GIB;
 
 /// One policy on one instance.
 pub struct SharingCell<'a> {

@@ -121,8 +121,10 @@ struct Sim<'a> {
     serving: bool,
     /// Memory or the queue changed since admission was last tried.
     retry: bool,
-    /// Reused by `start_idle`.
+    /// Reused by `start_idle` and `finish_items` (one iteration ends per event: no
+    /// allocation on that path).
     scratch: Vec<(usize, usize)>,
+    ended: Vec<Item>,
     out: Outcome,
     sink: &'a mut dyn Sink,
 }
@@ -144,15 +146,13 @@ pub fn simulate(jobs: &[SimJob], policy: &dyn SharingPolicy, cfg: &Config, sink:
         serving: jobs.iter().any(|j| j.requests.is_some()),
         retry: false,
         scratch: Vec::new(),
-        out: Outcome {
-            latencies_ms: vec![Vec::new(); jobs.len()],
-            finish_ms: vec![0.0; jobs.len()],
-            ..Outcome::default()
-        },
+        ended: Vec::new(),
+        out: Outcome { latencies_ms: vec![Vec::new(); jobs.len()], ..Outcome::default() },
         sink,
     };
     s.run()?;
     s.out.first_start_ms = s.runs.iter().map(|r| r.first_start.unwrap_or(f64::NAN)).collect();
+    s.out.finish_ms = s.runs.iter().map(|r| r.finish.unwrap_or(f64::NAN)).collect();
     Ok(s.out)
 }
 
@@ -392,10 +392,8 @@ impl Sim<'_> {
     }
 
     fn finish_items(&mut self, t: f64) {
-        if !self.items.iter().any(|i| i.stall <= 0.0 && i.work <= 0.0) {
-            return;
-        }
-        let mut done: Vec<Item> = Vec::new();
+        let mut done = std::mem::take(&mut self.ended);
+        done.clear();
         self.items.retain(|i| {
             let finished = i.stall <= 0.0 && i.work <= 0.0;
             if finished {
@@ -404,9 +402,10 @@ impl Sim<'_> {
             !finished
         });
         done.sort_by_key(|i| i.lane);
-        for it in done {
+        for it in done.drain(..) {
             self.end(t, it);
         }
+        self.ended = done;
     }
 
     fn end(&mut self, t: f64, it: Item) {
@@ -426,21 +425,20 @@ impl Sim<'_> {
         r.running = false;
         if r.done == job.iterations {
             r.finish = Some(t);
-            self.out.finish_ms[j] = t;
             self.sink.event(Event::Depart { t, job: j, lane: it.lane });
             self.leave(j, it.lane, t);
             return;
         }
-        if self.exec == Execution::Exclusive && self.policy.checkpoints() {
-            let challenger = self.queue.iter().copied().find(|&q| self.better(q, j));
-            if challenger.is_some() {
-                self.sink.event(Event::Preempt { t, job: j, lane: it.lane });
-                self.pending_save = job.persistent / self.cfg.d2h_bytes_per_ms;
-                self.runs[j].restore_due = true;
-                self.out.preemptions += 1;
-                self.leave(j, it.lane, t);
-                self.enqueue(j);
-            }
+        if self.exec == Execution::Exclusive
+            && self.policy.checkpoints()
+            && self.queue.iter().any(|&q| self.better(q, j))
+        {
+            self.sink.event(Event::Preempt { t, job: j, lane: it.lane });
+            self.pending_save = job.persistent / self.cfg.d2h_bytes_per_ms;
+            self.runs[j].restore_due = true;
+            self.out.preemptions += 1;
+            self.leave(j, it.lane, t);
+            self.enqueue(j);
         }
     }
 
