@@ -1,6 +1,7 @@
 //! The GPU-sharing family against independent computations: the checker's replay on random
 //! traces under every policy and lane mode, brute-force optima for SRTF, closed forms for
-//! exclusive FIFO and the rate model, and the checker catching corrupted logs.
+//! exclusive FIFO and the rate model (plain and with measured pairwise slowdowns), and the
+//! checker catching corrupted logs.
 
 use placebench::multitenant::fluid::{QUANTUM_MS, SLICE_SWITCH_MS};
 use placebench::multitenant::salus::check::Checker;
@@ -8,9 +9,12 @@ use placebench::multitenant::salus::lanes::{LaneMode, Memory};
 use placebench::multitenant::salus::log::{Event, EventLog, Sink, Tee};
 use placebench::multitenant::salus::sim::{simulate, Config, Outcome, SimJob};
 use placebench::multitenant::salus::SharingPolicy;
+use placebench::multitenant::slowdown::{CorunFile, PairRow, PairSlowdowns};
+use placebench::multitenant::tenant::Tenant;
 use placebench::registry;
 use proptest::prelude::*;
 use std::collections::HashMap;
+use std::sync::Arc;
 
 fn job(name: usize, submit: f64, iterations: u64, iter_ms: f64, p: f64, e: f64, u: f64) -> SimJob {
     SimJob {
@@ -21,6 +25,7 @@ fn job(name: usize, submit: f64, iterations: u64, iter_ms: f64, p: f64, e: f64, 
         persistent: p,
         ephemeral: e,
         occupancy: u,
+        tenant: 0,
         infer: false,
         requests: None,
         slo_ms: None,
@@ -41,6 +46,7 @@ fn config(capacity: f64, lanes: LaneMode) -> Config {
         restart_ms: 3.0,
         infer_first: false,
         srtf_by_iterations: false,
+        slowdowns: None,
     }
 }
 
@@ -392,4 +398,107 @@ fn serving_requests_wait_for_their_arrival_and_infer_first_bounds_their_latency(
     let (o, _) = checked(&jobs, policy("fifo"), &c);
     // Without precedence FIFO finishes the training job (100 ms) first.
     assert!(o.latencies_ms[1][0] >= 95.0, "{:?}", o.latencies_ms[1]);
+}
+
+fn with_slowdowns(mut c: Config, s: Vec<Vec<f64>>) -> Config {
+    c.slowdowns = Some(Arc::new(PairSlowdowns::from_matrix(s)));
+    c
+}
+
+fn of_tenant(mut j: SimJob, t: usize) -> SimJob {
+    j.tenant = t;
+    j
+}
+
+/// Measured slowdowns against closed forms: two lanes of one iteration at s = 1.5 both
+/// progress at 2/3 until the shorter (10 ms of work) ends at 15 ms; the longer's remaining
+/// 10 ms then run alone, to 25 ms. Three lanes at s = 2 a pair each progress at 1/(1 + 1 + 1).
+/// The same log read by a checker without the table fails it: the checker integrates the table.
+#[test]
+fn measured_slowdowns_follow_their_closed_form() {
+    let two = [of_tenant(job(0, 0.0, 1, 10.0, 1.0, 1.0, 0.5), 0), of_tenant(job(1, 0.0, 1, 20.0, 1.0, 1.0, 0.5), 1)];
+    let c = with_slowdowns(config(100.0, LaneMode::PerJob), vec![vec![1.0, 1.5], vec![1.5, 1.0]]);
+    let (o, log) = checked(&two, policy("fifo"), &c);
+    assert!((o.finish_ms[0] - 15.0).abs() < 1e-9 && (o.finish_ms[1] - 25.0).abs() < 1e-9, "{:?}", o.finish_ms);
+    assert!(replay(&two, &config(100.0, LaneMode::PerJob), policy("fifo"), &log.events) > 0);
+
+    let three: Vec<SimJob> = (0..3).map(|i| of_tenant(job(i, 0.0, 2, 30.0, 1.0, 1.0, 0.2), i)).collect();
+    let c = with_slowdowns(config(100.0, LaneMode::PerJob), vec![vec![2.0; 3]; 3]);
+    let (o, _) = checked(&three, policy("fifo"), &c);
+    for f in &o.finish_ms {
+        assert!((f - 180.0).abs() < 1e-9, "{:?}", o.finish_ms);
+    }
+}
+
+fn tenant(name: &str, occupancy: f64) -> Tenant {
+    Tenant { name: name.into(), iter_ms: 1.0, persistent_bytes: 1.0, ephemeral_bytes: 1.0, occupancy, parameters: 0 }
+}
+
+/// A table with no measured pair is the rate model's two-item prediction, so with at most two
+/// lanes a run is the plain model's run; a pair measured on forward passes stands for the
+/// training tenants of its model and batch, and a measured slowdown below 1 counts as 1.
+#[test]
+fn unmeasured_pairs_fall_back_to_the_rate_model() {
+    let tenants = [tenant("resnet50_b8_train", 0.7), tenant("bert_b8_train", 0.8)];
+    let empty = CorunFile { schema_version: 1, gpu: "none".into(), beta: 0.1, warmup: 1, runs: 1, pairs: vec![] };
+    let table = PairSlowdowns::new(&tenants, &empty, "empty", 0.1);
+    assert_eq!((table.measured, table.pairs), (0, 3));
+    let jobs = [of_tenant(job(0, 0.0, 3, 7.0, 1.0, 1.0, 0.7), 0), of_tenant(job(1, 2.0, 4, 5.0, 1.0, 1.0, 0.8), 1)];
+    let plain = config(100.0, LaneMode::PerJob);
+    let tabled = Config { slowdowns: Some(Arc::new(table)), ..plain.clone() };
+    let (a, b) = (checked(&jobs, policy("fifo"), &plain).0, checked(&jobs, policy("fifo"), &tabled).0);
+    for j in 0..2 {
+        assert!((a.finish_ms[j] - b.finish_ms[j]).abs() < 1e-9, "{:?} {:?}", a.finish_ms, b.finish_ms);
+    }
+    let row = |a: &str, b: &str, s: f64| PairRow {
+        a: a.into(),
+        b: b.into(),
+        alone_a_ms: 1.0,
+        alone_b_ms: 1.0,
+        together_ms: s,
+        occupancy_a: 0.5,
+        occupancy_b: 0.5,
+        measured_slowdown: s,
+        predicted_slowdown: 2.0,
+        predicted_together_ms: 2.0,
+    };
+    let file = CorunFile {
+        pairs: vec![row("resnet50_b8_infer", "resnet50_b8_infer", 1.3), row("bert_b8_infer", "resnet50_b8_infer", 0.9)],
+        ..empty
+    };
+    let t = PairSlowdowns::new(&tenants, &file, "f", 0.1);
+    assert_eq!((t.measured, t.clamped), (2, 1));
+    assert_eq!((t.get(0, 0), t.get(0, 1), t.get(1, 0)), (1.3, 1.0, 1.0));
+    assert!((t.get(1, 1) - 1.6 * 1.06).abs() < 1e-12, "bert with itself is unmeasured: {}", t.get(1, 1));
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(32))]
+
+    /// Any symmetric table of slowdowns at least 1: the checker confirms every policy under
+    /// every lane mode, and no mean JCT beats the mean standalone duration.
+    #[test]
+    fn every_policy_passes_the_checker_with_measured_slowdowns(
+        jobs in jobs_strategy(), cells in prop::collection::vec(0u32..20, 9)) {
+        let k = 3;
+        let mut s = vec![vec![1.0; k]; k];
+        for i in 0..k {
+            for j in i..k {
+                s[i][j] = 1.0 + cells[i * k + j] as f64 / 10.0;
+                s[j][i] = s[i][j];
+            }
+        }
+        let jobs: Vec<SimJob> = jobs.into_iter().enumerate().map(|(i, j)| of_tenant(j, i % k)).collect();
+        let base = with_slowdowns(config(10.0, LaneMode::Auto), s);
+        let bound = jobs.iter().map(SimJob::standalone_ms).sum::<f64>() / jobs.len() as f64;
+        for p in registry::sharing() {
+            for lanes in lane_modes() {
+                if p.lanes_fixed() && lanes.is_some() {
+                    continue;
+                }
+                let (o, _) = checked(&jobs, p, &for_policy(p, base.clone(), lanes));
+                prop_assert!(mean_jct(&jobs, &o) >= bound * (1.0 - 1e-9));
+            }
+        }
+    }
 }

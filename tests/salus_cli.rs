@@ -142,3 +142,45 @@ fn the_committed_preset_rows_are_reproduced() {
         assert!((a - b).abs() <= 1e-9 * b.abs(), "{} / {}: {a} now, {b} committed", old.workload, old.algorithm);
     }
 }
+
+/// A hand-written co-run file (as `bench salus corun` writes) changes the concurrent
+/// policies' rows and says how many of the trace's pairs it measured; a slowdown that is not
+/// a positive number is bad input naming the file, the pair and the field.
+#[test]
+fn measured_slowdowns_from_a_file() {
+    let d = scratch("slowdowns");
+    let pair = |a: &str, b: &str, s: &str| {
+        format!(
+            r#"{{"a":"{a}","b":"{b}","alone_a_ms":5,"alone_b_ms":5,"together_ms":8,"occupancy_a":0.9,"occupancy_b":0.9,"measured_slowdown":{s},"predicted_slowdown":2,"predicted_together_ms":10}}"#
+        )
+    };
+    let file = |pairs: String| {
+        format!(r#"{{"schema_version":1,"gpu":"hand","beta":0.1,"warmup":1,"runs":1,"pairs":[{pairs}]}}"#)
+    };
+    let good = d.join("good.json");
+    std::fs::write(&good, file(pair("resnet50_b32_infer", "resnet50_b32_infer", "1.2"))).unwrap();
+    let run = |extra: &[&str], out: &str| {
+        let out = d.join(out);
+        let args =
+            [&["salus", "salus-trace", "--policy", "pack", "-q", "--json", "--out", out.to_str().unwrap()], extra];
+        bench(&args.concat())
+    };
+    let (code, plain, err) = run(&[], "plain");
+    assert_eq!(code, Some(0), "{err}");
+    let (code, measured, err) = run(&["--slowdowns", good.to_str().unwrap()], "measured");
+    assert_eq!(code, Some(0), "{err}");
+    let row = |s: &str| serde_json::from_str::<Vec<serde_json::Value>>(s).unwrap().remove(0);
+    let (p, m) = (row(&plain), row(&measured));
+    assert_eq!(m["status"], "feasible", "{m}");
+    assert!(m["notes"].as_str().unwrap().contains("measured_pairs=1/"), "{m}");
+    assert!(m["options"].as_str().unwrap().contains("slowdowns=good.json:"), "{m}");
+    assert_ne!(p["objective"], m["objective"], "a measured pair below the model's changes PACK's run");
+
+    let bad = d.join("bad.json");
+    std::fs::write(&bad, file(pair("resnet50_b32_infer", "bert_b8_infer", "-1"))).unwrap();
+    let (code, _, err) = run(&["--slowdowns", bad.to_str().unwrap()], "bad");
+    assert_eq!(code, Some(2), "{err}");
+    assert_eq!(err.trim().lines().count(), 1, "{err}");
+    assert!(err.contains("bad.json") && err.contains("pair 0") && err.contains("measured_slowdown"), "{err}");
+    assert!(!d.join("bad").join("results.csv").exists());
+}

@@ -4,12 +4,14 @@
 //!   occupancy).
 //! - [`trace`]: job traces (our CSV, Salus's and Tiresias's formats); [`gen`]: generated
 //!   traces and the presets.
-//! - [`fluid`]: the shared-GPU rate model; [`metrics`]: what a run is judged by.
+//! - [`fluid`]: the shared-GPU rate model; [`slowdown`]: measured pairwise co-run slowdowns
+//!   that replace it; [`metrics`]: what a run is judged by.
 //! - [`salus`]: GPU sharing after Salus: lanes, iteration scheduling, the checker.
 
 pub mod fluid;
 pub mod gen;
 pub mod metrics;
 pub mod salus;
+pub mod slowdown;
 pub mod tenant;
 pub mod trace;

@@ -64,6 +64,8 @@ pub struct Checker<'a> {
     restore_due: Vec<bool>,
     pending_save: f64,
     memory_changed: bool,
+    /// Reused by `advance`: each running iteration's speed, in lane order.
+    speeds: Vec<f64>,
     r: Report,
 }
 
@@ -90,6 +92,7 @@ impl<'a> Checker<'a> {
             restore_due: vec![false; n],
             pending_save: 0.0,
             memory_changed: false,
+            speeds: Vec::new(),
             r: Report {
                 finish_ms: vec![f64::NAN; n],
                 first_start_ms: vec![f64::NAN; n],
@@ -114,19 +117,28 @@ impl<'a> Checker<'a> {
         bytes <= self.cfg.capacity * (1.0 + 1e-9)
     }
 
-    /// Each running iteration's progress per ms, by the checker's reading of the rate model.
-    fn speed(&self) -> f64 {
+    /// Job `job`'s progress per ms while it runs, by the checker's reading of the rate model
+    /// (with measured slowdowns: one plus each other working item's excess slowdown).
+    fn speed(&self, job: usize) -> f64 {
         let working = || self.lanes.values().filter_map(|l| l.running.as_ref()).filter(|r| r.stall <= 0.0);
         match self.exec {
             Execution::TimeSlice => match working().count() {
                 0 | 1 => 1.0,
                 n => self.cfg.quantum_ms / (self.cfg.quantum_ms + self.cfg.slice_switch_ms) / n as f64,
             },
-            _ => {
-                let u: f64 = working().map(|r| self.jobs[r.job].occupancy).sum();
-                let share = if u > 1.0 { 1.0 / u } else { 1.0 };
-                share / (1.0 + self.cfg.beta * (u - 1.0).max(0.0))
-            }
+            _ => match &self.cfg.slowdowns {
+                Some(s) => {
+                    let me = self.jobs[job].tenant;
+                    let excess: f64 =
+                        working().filter(|r| r.job != job).map(|r| s.get(me, self.jobs[r.job].tenant) - 1.0).sum();
+                    1.0 / (1.0 + excess)
+                }
+                None => {
+                    let u: f64 = working().map(|r| self.jobs[r.job].occupancy).sum();
+                    let share = if u > 1.0 { 1.0 / u } else { 1.0 };
+                    share / (1.0 + self.cfg.beta * (u - 1.0).max(0.0))
+                }
+            },
         }
     }
 
@@ -137,23 +149,25 @@ impl<'a> Checker<'a> {
             let stall_end =
                 self.lanes.values().filter_map(|l| l.running.as_ref()).filter(|r| r.stall > 0.0).map(|r| r.stall);
             let step = stall_end.fold(to - self.t, f64::min);
-            let speed = self.speed();
+            let mut speeds = std::mem::take(&mut self.speeds);
+            speeds.clear();
+            speeds.extend(self.lanes.values().filter_map(|l| l.running.as_ref()).map(|r| self.speed(r.job)));
             let mut overrun = None;
             let mut any_working = false;
-            for l in self.lanes.values_mut() {
-                if let Some(r) = l.running.as_mut() {
-                    if r.stall > 0.0 {
-                        let ends = r.stall <= step * (1.0 + 1e-9) || self.t + r.stall <= self.t + step;
-                        r.stall = if ends { 0.0 } else { r.stall - step };
-                    } else {
-                        any_working = true;
-                        r.work -= step * speed;
-                        if r.work < -1e-6 * r.work_ms.max(1.0) {
-                            overrun = Some(r.job);
-                        }
+            let running = self.lanes.values_mut().filter_map(|l| l.running.as_mut());
+            for (r, &speed) in running.zip(&speeds) {
+                if r.stall > 0.0 {
+                    let ends = r.stall <= step * (1.0 + 1e-9) || self.t + r.stall <= self.t + step;
+                    r.stall = if ends { 0.0 } else { r.stall - step };
+                } else {
+                    any_working = true;
+                    r.work -= step * speed;
+                    if r.work < -1e-6 * r.work_ms.max(1.0) {
+                        overrun = Some(r.job);
                     }
                 }
             }
+            self.speeds = speeds;
             if any_working {
                 self.r.busy_ms += step;
             }

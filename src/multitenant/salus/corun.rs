@@ -11,11 +11,11 @@
 use super::sweep::{parse_mix, write_or_print};
 use crate::error::{Error, Result};
 use crate::multitenant::fluid::{shared_rate, DEFAULT_BETA};
+use crate::multitenant::slowdown::{CorunFile, PairRow, CORUN_SCHEMA};
 use crate::multitenant::tenant::{graph, model_name, Kind, Tenant};
 use crate::zoo::cost::CostModel;
 use crate::zoo::graph::OpGraph;
 use clap::Args;
-use serde::Serialize;
 use std::path::PathBuf;
 
 #[derive(Debug, Args)]
@@ -34,32 +34,6 @@ pub struct CorunArgs {
     /// Where to write the rows (JSON; default: standard output).
     #[arg(long, value_name = "FILE")]
     pub out: Option<PathBuf>,
-}
-
-/// One measured pair.
-#[derive(Debug, Clone, Serialize)]
-pub struct PairRow {
-    pub a: String,
-    pub b: String,
-    pub alone_a_ms: f64,
-    pub alone_b_ms: f64,
-    pub together_ms: f64,
-    pub occupancy_a: f64,
-    pub occupancy_b: f64,
-    pub measured_slowdown: f64,
-    pub predicted_slowdown: f64,
-    /// The pair time the rate model predicts from the measured alone times.
-    pub predicted_together_ms: f64,
-}
-
-#[derive(Debug, Serialize)]
-pub struct CorunFile {
-    pub schema_version: u32,
-    pub gpu: String,
-    pub beta: f64,
-    pub warmup: usize,
-    pub runs: usize,
-    pub pairs: Vec<PairRow>,
 }
 
 /// Appends `g`'s operators to `into`; their indices there.
@@ -138,8 +112,14 @@ pub fn corun(a: &CorunArgs) -> Result<i32> {
             r.a, r.b, r.alone_a_ms, r.alone_b_ms, r.together_ms, r.measured_slowdown, r.predicted_slowdown
         );
     }
-    let file =
-        CorunFile { schema_version: 1, gpu: info.name, beta: a.beta, warmup: a.warmup, runs: a.runs, pairs: rows };
+    let file = CorunFile {
+        schema_version: CORUN_SCHEMA,
+        gpu: info.name,
+        beta: a.beta,
+        warmup: a.warmup,
+        runs: a.runs,
+        pairs: rows,
+    };
     let text = serde_json::to_string_pretty(&file).map_err(|e| Error::Usage(e.to_string()))? + "\n";
     write_or_print(a.out.as_deref(), &text)?;
     Ok(0)

@@ -90,6 +90,7 @@ pub fn instance(
             persistent: t.persistent_bytes,
             ephemeral: t.ephemeral_bytes,
             occupancy: t.occupancy,
+            tenant: k,
             infer: j.kind == Kind::Infer,
             requests,
             slo_ms: j.slo_ms,
@@ -179,6 +180,9 @@ impl Cell for SharingCell<'_> {
         if c.srtf_by_iterations {
             options.push_str(";srtf=remaining-iterations");
         }
+        if let Some(s) = &c.slowdowns {
+            options.push_str(&format!(";slowdowns={}", s.source));
+        }
         let i = self.instance;
         let mut r = Record::new(&i.name, &i.hash, OBJECTIVE, self.policy.name(), options, self.seed);
         r.status = Status::Feasible;
@@ -219,6 +223,9 @@ impl Cell for SharingCell<'_> {
             rep.events,
             self.instance.mapped
         );
+        if let Some(t) = &self.config.slowdowns {
+            r.notes.push_str(&format!(";measured_pairs={}/{};clamped_pairs={}", t.measured, t.pairs, t.clamped));
+        }
         if let Some((met, of)) = s.services_meeting_slo {
             r.notes.push_str(&format!(";services_meeting_slo={met}/{of}"));
         }

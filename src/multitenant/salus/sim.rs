@@ -8,6 +8,7 @@ use super::log::{Event, Sink};
 use super::{Execution, JobView, SharingPolicy};
 use crate::error::{Error, Result};
 use crate::multitenant::fluid::{shared_rate, sliced_rate};
+use crate::multitenant::slowdown::PairSlowdowns;
 
 /// One job as the simulator sees it.
 #[derive(Debug, Clone, PartialEq)]
@@ -20,6 +21,8 @@ pub struct SimJob {
     pub persistent: f64,
     pub ephemeral: f64,
     pub occupancy: f64,
+    /// Its tenant's row in the run's slowdown table (jobs of one tenant share it).
+    pub tenant: usize,
     pub infer: bool,
     /// Serving: when each request (one per iteration) arrives; none = all at submission.
     pub requests: Option<Vec<f64>>,
@@ -64,6 +67,8 @@ pub struct Config {
     /// SRTF's remaining time as remaining iterations × iteration time instead of the
     /// standalone duration minus the wall time received.
     pub srtf_by_iterations: bool,
+    /// Measured pairwise slowdowns replacing the occupancy rate model of concurrent lanes.
+    pub slowdowns: Option<std::sync::Arc<PairSlowdowns>>,
 }
 
 /// What the simulator computed (its claim; the checker re-derives it from the log).
@@ -125,6 +130,8 @@ struct Sim<'a> {
     /// allocation on that path).
     scratch: Vec<(usize, usize)>,
     ended: Vec<Item>,
+    /// Each item's rate between two events, parallel to `items`.
+    rates: Vec<f64>,
     out: Outcome,
     sink: &'a mut dyn Sink,
 }
@@ -147,6 +154,7 @@ pub fn simulate(jobs: &[SimJob], policy: &dyn SharingPolicy, cfg: &Config, sink:
         retry: false,
         scratch: Vec::new(),
         ended: Vec::new(),
+        rates: Vec::new(),
         out: Outcome { latencies_ms: vec![Vec::new(); jobs.len()], ..Outcome::default() },
         sink,
     };
@@ -181,9 +189,9 @@ impl Sim<'_> {
             }
             self.admit(t);
             self.start_idle(t);
-            let r = self.rate();
+            self.fill_rates();
             let mut next = order.get(next_arrival).map_or(f64::INFINITY, |&j| self.jobs[j].submit_ms);
-            for it in &self.items {
+            for (it, &r) in self.items.iter().zip(&self.rates) {
                 next = next.min(t + if it.stall > 0.0 { it.stall } else { it.work / r });
             }
             if self.serving {
@@ -199,7 +207,7 @@ impl Sim<'_> {
             // An item whose phase ends within rounding of the step ends now, exactly.
             // (A remnant too small to move the clock ends too, or the loop would stall.)
             let ends = |left: f64| left <= dt * (1.0 + 1e-9) || t + left <= next;
-            for it in self.items.iter_mut() {
+            for (it, &r) in self.items.iter_mut().zip(&self.rates) {
                 if it.stall > 0.0 {
                     it.stall = if ends(it.stall) { 0.0 } else { it.stall - dt };
                 } else {
@@ -362,12 +370,27 @@ impl Sim<'_> {
         self.items.push(Item { job: j, lane, stall, work: job.iter_ms, start: t });
     }
 
-    /// The rate every working item progresses at (the same for all).
-    fn rate(&self) -> f64 {
-        let working = self.items.iter().filter(|i| i.stall <= 0.0);
-        match self.exec {
-            Execution::TimeSlice => sliced_rate(working.count(), self.cfg.quantum_ms, self.cfg.slice_switch_ms),
-            _ => shared_rate(working.map(|i| self.jobs[i.job].occupancy).sum(), self.cfg.beta),
+    /// The rate each item progresses at until the next event (stalled items: unused).
+    fn fill_rates(&mut self) {
+        let working = || self.items.iter().filter(|i| i.stall <= 0.0);
+        let jobs = self.jobs;
+        self.rates.clear();
+        match (self.exec, self.cfg.slowdowns.as_deref()) {
+            (Execution::TimeSlice, _) => {
+                let r = sliced_rate(working().count(), self.cfg.quantum_ms, self.cfg.slice_switch_ms);
+                self.rates.resize(self.items.len(), r);
+            }
+            (_, None) => {
+                let r = shared_rate(working().map(|i| jobs[i.job].occupancy).sum(), self.cfg.beta);
+                self.rates.resize(self.items.len(), r);
+            }
+            (_, Some(s)) => {
+                for (k, a) in self.items.iter().enumerate() {
+                    let others = self.items.iter().enumerate().filter(|&(m, b)| m != k && b.stall <= 0.0);
+                    let extra: f64 = others.map(|(_, b)| s.get(jobs[a.job].tenant, jobs[b.job].tenant) - 1.0).sum();
+                    self.rates.push(1.0 / (1.0 + extra));
+                }
+            }
         }
     }
 

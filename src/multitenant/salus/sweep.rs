@@ -10,6 +10,7 @@ use crate::error::{Error, Result};
 use crate::family::CellResult;
 use crate::multitenant::fluid::{DEFAULT_BETA, QUANTUM_MS, SLICE_SWITCH_MS};
 use crate::multitenant::gen::{self, Durations, GenOptions};
+use crate::multitenant::slowdown::{read_corun, PairSlowdowns};
 use crate::multitenant::tenant::{parse_model, Kind};
 use crate::multitenant::trace::{read_trace, to_csv, Trace};
 use crate::registry;
@@ -20,6 +21,7 @@ use crate::zoo::cost::CostModel;
 use clap::{Args, Subcommand};
 use sha2::{Digest, Sha256};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 #[derive(Debug, Args)]
 #[command(args_conflicts_with_subcommands = true, subcommand_negates_reqs = true)]
@@ -79,6 +81,10 @@ pub struct SalusRunArgs {
     /// Serving jobs run before training jobs of their lane.
     #[arg(long)]
     pub infer_first: bool,
+    /// Measured co-run slowdowns (`bench salus corun --out`): concurrent lanes then progress
+    /// at 1 / (1 + Σ (s − 1)) over the others running, pairs it lacks at the rate model's.
+    #[arg(long, value_name = "FILE")]
+    pub slowdowns: Option<PathBuf>,
     /// Accelerator preset whose cost model gives the tenants' times (h200, h100, a100, ...).
     #[arg(long, default_value = "h200")]
     pub device: String,
@@ -173,6 +179,7 @@ pub fn config(a: &SalusRunArgs, policy: &dyn SharingPolicy, cost: &CostModel) ->
         restart_ms: a.restart_ms,
         infer_first: a.infer_first,
         srtf_by_iterations: a.srtf == "remaining-iterations",
+        slowdowns: None,
     }
 }
 
@@ -205,10 +212,26 @@ pub fn salus_records(a: &SalusRunArgs, journal: Option<&Journal>) -> Result<(Vec
         let (t, path, hash) = load(n, a.common.seed, &cost)?;
         instances.push(instance(&t, &path, &hash, &cost, a.memory_gib * GIB, a.common.seed)?);
     }
+    let corun = match &a.slowdowns {
+        Some(f) => {
+            let bytes = std::fs::read(f).map_err(|e| Error::io(f, e))?;
+            let name = f.file_name().map_or_else(String::new, |n| n.to_string_lossy().into_owned());
+            Some((read_corun(f)?, format!("{name}:{:.12x}", Sha256::digest(&bytes))))
+        }
+        None => None,
+    };
+    let tables: Vec<Option<Arc<PairSlowdowns>>> = instances
+        .iter()
+        .map(|i| corun.as_ref().map(|(f, src)| Arc::new(PairSlowdowns::new(&i.tenants, f, src, a.beta))))
+        .collect();
     let cells: Vec<SharingCell> = instances
         .iter()
-        .flat_map(|i| pols.iter().map(move |&p| (i, p)))
-        .map(|(i, p)| SharingCell { instance: i, policy: p, config: config(a, p, &cost), seed: a.common.seed })
+        .zip(&tables)
+        .flat_map(|(i, s)| pols.iter().map(move |&p| (i, s, p)))
+        .map(|(i, s, p)| {
+            let config = Config { slowdowns: s.clone(), ..config(a, p, &cost) };
+            SharingCell { instance: i, policy: p, config, seed: a.common.seed }
+        })
         .collect();
     let bar = progress_bar(cells.len(), a.common.quiet);
     let results = run(&cells, bar.as_ref(), journal);

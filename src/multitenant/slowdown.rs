@@ -1,0 +1,161 @@
+//! Measured pairwise co-run slowdowns: the file `bench salus corun` writes, and the table the
+//! simulator and the checker read when a run is given one.
+//!
+//! With slowdowns, an item `a` running beside the set `B` progresses at
+//! `r_a = 1 / (1 + Σ_{b∈B} (s_ab − 1))`, `s_ab` the slowdown measured while `a` and `b` ran
+//! side by side (one number per pair: both slow down alike). A pair the file does not measure
+//! takes the occupancy model's prediction for two items, `1 / shared_rate(u_a + u_b, β)`, so
+//! that a pair alone runs as the plain rate model says.
+
+use super::fluid::shared_rate;
+use super::tenant::Tenant;
+use crate::error::{Error, Result};
+use serde::{Deserialize, Serialize};
+use std::path::Path;
+
+/// Version of [`CorunFile`].
+pub const CORUN_SCHEMA: u32 = 1;
+
+/// One measured pair.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PairRow {
+    pub a: String,
+    pub b: String,
+    pub alone_a_ms: f64,
+    pub alone_b_ms: f64,
+    pub together_ms: f64,
+    pub occupancy_a: f64,
+    pub occupancy_b: f64,
+    pub measured_slowdown: f64,
+    pub predicted_slowdown: f64,
+    /// The pair time the rate model predicts from the measured alone times.
+    pub predicted_together_ms: f64,
+}
+
+/// What `bench salus corun` writes.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CorunFile {
+    pub schema_version: u32,
+    pub gpu: String,
+    pub beta: f64,
+    pub warmup: usize,
+    pub runs: usize,
+    pub pairs: Vec<PairRow>,
+}
+
+/// Reads a co-run file; bad input names the file, the pair and the field.
+pub fn read_corun(path: &Path) -> Result<CorunFile> {
+    let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
+    let f: CorunFile = serde_json::from_str(&text).map_err(|e| Error::input(path, "JSON", e.to_string()))?;
+    if f.schema_version != CORUN_SCHEMA {
+        return Err(Error::input(
+            path,
+            "field \"schema_version\"",
+            format!("{} (this build reads {CORUN_SCHEMA})", f.schema_version),
+        ));
+    }
+    for (i, p) in f.pairs.iter().enumerate() {
+        if !(p.measured_slowdown.is_finite() && p.measured_slowdown > 0.0) {
+            return Err(Error::input(
+                path,
+                format!("pair {i} ({} + {}): field \"measured_slowdown\"", p.a, p.b),
+                format!("{} is not a positive number", p.measured_slowdown),
+            ));
+        }
+    }
+    Ok(f)
+}
+
+/// The model-and-batch part of a tenant name (`resnet50_b32_train` → `resnet50_b32`): pairs
+/// are measured on forward passes and stand for training tenants of the same model and batch.
+fn model_batch(name: &str) -> &str {
+    name.rsplit_once('_').map_or(name, |(head, _)| head)
+}
+
+/// The slowdown of every pair of a run's tenants.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PairSlowdowns {
+    /// Where the table came from (a file's name and hash), for the rows' options.
+    pub source: String,
+    k: usize,
+    s: Vec<f64>,
+    /// Pairs (unordered, with a tenant paired with itself) taken from the file.
+    pub measured: usize,
+    pub pairs: usize,
+    /// Measured slowdowns below 1 (timing noise) counted as 1.
+    pub clamped: usize,
+}
+
+impl PairSlowdowns {
+    /// The table for `tenants` from `file`'s pairs: a pair is found by the tenants' names, else
+    /// by their model and batch; unmeasured pairs take the rate model's two-item prediction.
+    pub fn new(tenants: &[Tenant], file: &CorunFile, source: &str, beta: f64) -> PairSlowdowns {
+        let k = tenants.len();
+        let mut t = PairSlowdowns {
+            source: source.to_owned(),
+            k,
+            s: vec![1.0; k * k],
+            measured: 0,
+            pairs: k * (k + 1) / 2,
+            clamped: 0,
+        };
+        let find = |a: &str, b: &str, key: fn(&str) -> &str| {
+            file.pairs.iter().find(|p| {
+                let (x, y) = (key(&p.a), key(&p.b));
+                (x == key(a) && y == key(b)) || (x == key(b) && y == key(a))
+            })
+        };
+        for i in 0..k {
+            for j in i..k {
+                let (a, b) = (&tenants[i].name, &tenants[j].name);
+                let row = find(a, b, |n| n).or_else(|| find(a, b, model_batch));
+                let s = match row {
+                    Some(p) => {
+                        t.measured += 1;
+                        if p.measured_slowdown < 1.0 {
+                            t.clamped += 1;
+                        }
+                        p.measured_slowdown.max(1.0)
+                    }
+                    None => 1.0 / shared_rate(tenants[i].occupancy + tenants[j].occupancy, beta),
+                };
+                t.s[i * k + j] = s;
+                t.s[j * k + i] = s;
+            }
+        }
+        t
+    }
+
+    /// A table given directly (tests): `s[i][j]` for tenants `i`, `j`.
+    pub fn from_matrix(s: Vec<Vec<f64>>) -> PairSlowdowns {
+        let k = s.len();
+        let pairs = k * (k + 1) / 2;
+        PairSlowdowns {
+            source: "given".into(),
+            k,
+            s: s.into_iter().flatten().collect(),
+            measured: pairs,
+            pairs,
+            clamped: 0,
+        }
+    }
+
+    /// The slowdown of tenant `a` while `b` runs beside it.
+    pub fn get(&self, a: usize, b: usize) -> f64 {
+        self.s[a * self.k + b]
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_fall_back_to_model_and_batch() {
+        assert_eq!(model_batch("resnet50_b32_train"), "resnet50_b32");
+        assert_eq!(model_batch("inception-v3_b8_infer"), "inception-v3_b8");
+        assert_eq!(model_batch("plain"), "plain");
+    }
+}
