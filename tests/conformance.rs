@@ -67,9 +67,10 @@ fn sharing_instances() -> Vec<Instance> {
             rate: (kind == Kind::Infer).then_some(20.0),
             slo_slack_ms: Some(5.0),
             seed,
+            workloads: Vec::new(),
         };
         let t = generate(&o, &cost).unwrap();
-        out.push(instance(&t, Path::new(&o.name), "-", &cost, 6.0 * GIB, seed).unwrap());
+        out.push(instance(&t, Path::new(&o.name), "-", &cost, 6.0 * GIB, seed, None).unwrap());
     }
     out
 }

@@ -431,7 +431,15 @@ fn measured_slowdowns_follow_their_closed_form() {
 }
 
 fn tenant(name: &str, occupancy: f64) -> Tenant {
-    Tenant { name: name.into(), iter_ms: 1.0, persistent_bytes: 1.0, ephemeral_bytes: 1.0, occupancy, parameters: 0 }
+    Tenant {
+        name: name.into(),
+        iter_ms: 1.0,
+        persistent_bytes: 1.0,
+        ephemeral_bytes: 1.0,
+        occupancy,
+        parameters: 0,
+        source: "test".into(),
+    }
 }
 
 /// A table with no measured pair is the rate model's two-item prediction, so with at most two

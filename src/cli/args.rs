@@ -50,7 +50,7 @@ pub enum Command {
     /// compare policies on a trace: FIFO, SRTF, FAIR, PACK, RR and the baselines, each run
     /// simulated and its event log replayed by the checker. Without TRACE: the salus-trace
     /// preset. `bench salus gen` writes a trace.
-    Salus(SalusArgs),
+    Salus(Box<SalusArgs>),
     /// Run placements and HIOS schedules on this machine's GPUs and report measured against
     /// predicted time: throughput placements as pipelines (time per sample vs max-load),
     /// latency placements and schedules one sample at a time. Zoo workloads run as real kernels

@@ -50,7 +50,7 @@ pub fn run(cli: Cli) -> Result<i32> {
         Command::Perf(a) => perf(a),
         Command::Compare(a) => compare_cmd(a),
         Command::Hios(a) => hios::hios(a),
-        Command::Salus(a) => salus::salus(a),
+        Command::Salus(a) => salus::salus(*a),
         Command::Validate(a) => crate::pipeline::validate::validate(a),
         Command::Profile(a) => crate::pipeline::profile::profile(a),
         Command::Calibrate(a) => crate::pipeline::calibrate::calibrate(a),

@@ -6,10 +6,14 @@
 //! iteration count is the duration over the tenant's iteration time (at least one), and the
 //! duration is written, so a trace does not change when the cost model does.
 //!
+//! With a profiled workload list (Salus's), each job is one of its runs drawn uniformly, with
+//! that run's iterations and measured duration, as Salus built its traces.
+//!
 //! The presets' log-normal (μ = 5.757, σ = 1.189 in ln seconds, 60 s to 30 min) is the fit to
 //! Philly's one-GPU jobs of that range (40,375 jobs, median 5.3 min, mean 9.5 min), so the
 //! presets need no data file.
 
+use super::profile::Workload;
 use super::tenant::{Kind, Tenant, TenantKey};
 use super::trace::{JobSpec, Trace, TRACE_SCHEMA};
 use crate::error::{Error, Result};
@@ -50,6 +54,9 @@ pub struct GenOptions {
     pub rate: Option<f64>,
     pub slo_slack_ms: Option<f64>,
     pub seed: u64,
+    /// Runs of a profiled workload list to draw jobs from (each with its model, batch,
+    /// iterations and measured duration) instead of the mix and the durations.
+    pub workloads: Vec<Workload>,
 }
 
 fn sample_duration(d: &Durations, rng: &mut ChaCha8Rng) -> f64 {
@@ -79,6 +86,24 @@ pub fn generate(o: &GenOptions, cost: &CostModel) -> Result<Trace> {
     let mut jobs = Vec::with_capacity(o.jobs);
     let mut total = 0.0;
     for i in 0..o.jobs {
+        if !o.workloads.is_empty() {
+            let w = &o.workloads[rng.random_range(0..o.workloads.len())];
+            total += w.jct_s;
+            jobs.push(JobSpec {
+                id: format!("{i}"),
+                model: w.zoo,
+                batch: w.batch,
+                kind: Kind::Train,
+                iterations: w.iterations,
+                submit_s: 0.0,
+                duration_s: Some(w.jct_s),
+                priority: 0,
+                slo_ms: None,
+                rate: None,
+                mapped_from: w.mapped.then(|| w.model.clone()),
+            });
+            continue;
+        }
         let k = rng.random_range(0..o.mix.len());
         let t = &tenants[k];
         let (iterations, duration) = match o.durations {
@@ -172,6 +197,7 @@ pub fn preset(name: &str, seed: u64) -> Option<GenOptions> {
             rate: None,
             slo_slack_ms: None,
             seed,
+            workloads: Vec::new(),
         },
         // Hyper-parameter search: 300 identical small jobs of 500 iterations, submitted at once.
         "hpo" => GenOptions {
@@ -184,6 +210,7 @@ pub fn preset(name: &str, seed: u64) -> Option<GenOptions> {
             rate: None,
             slo_slack_ms: None,
             seed,
+            workloads: Vec::new(),
         },
         // 42 inference services (14 tenants × 3), a request every 10 s on average for an
         // hour, each request's objective its standalone latency + 5 ms.
@@ -200,6 +227,7 @@ pub fn preset(name: &str, seed: u64) -> Option<GenOptions> {
             rate: Some(0.1),
             slo_slack_ms: Some(5.0),
             seed,
+            workloads: Vec::new(),
         },
         _ => return None,
     };

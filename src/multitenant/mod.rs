@@ -2,6 +2,8 @@
 //!
 //! - [`tenant`]: a zoo model as a tenant (iteration time, persistent and ephemeral bytes,
 //!   occupancy).
+//! - [`profile`]: measured tenants (Salus's workload list, our tenant CSV) replacing the
+//!   cost model's numbers.
 //! - [`trace`]: job traces (our CSV, Salus's and Tiresias's formats); [`gen`]: generated
 //!   traces and the presets.
 //! - [`fluid`]: the shared-GPU rate model; [`slowdown`]: measured pairwise co-run slowdowns
@@ -11,6 +13,7 @@
 pub mod fluid;
 pub mod gen;
 pub mod metrics;
+pub mod profile;
 pub mod salus;
 pub mod slowdown;
 pub mod tenant;

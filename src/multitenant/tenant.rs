@@ -63,6 +63,10 @@ pub struct Tenant {
     /// Time-weighted share of the GPU its operators occupy, in (0, 1].
     pub occupancy: f64,
     pub parameters: u64,
+    /// Where its numbers come from: `zoo`, `zoo <model> for <name>` (a trace's model mapped
+    /// to the zoo), or the profile row that replaced them.
+    #[serde(default)]
+    pub source: String,
 }
 
 /// Bytes in a GiB, the unit of `--memory-gib` and of the rows' peak memory.
@@ -115,6 +119,7 @@ impl Tenant {
             ephemeral_bytes: ephemeral_bytes(g, acc.bytes_per_element, train),
             occupancy: if forward > 0.0 { (busy / forward).clamp(1e-3, 1.0) } else { 1.0 },
             parameters,
+            source: "zoo".into(),
         }
     }
 

@@ -42,6 +42,15 @@ impl JobSpec {
     pub fn key(&self) -> TenantKey {
         TenantKey { model: self.model, batch: self.batch, kind: self.kind }
     }
+
+    /// The model as the trace names it (lower case; a zoo model's command-line name when it
+    /// was not mapped): what tenants are told apart and profiles looked up by.
+    pub fn written_model(&self) -> String {
+        match &self.mapped_from {
+            Some(m) => m.split(" on ").next().unwrap_or(m).trim().to_ascii_lowercase(),
+            None => model_name(self.model),
+        }
+    }
 }
 
 /// A trace: its jobs in file order.
@@ -277,7 +286,7 @@ fn tiresias(row: &Row) -> Result<JobSpec> {
     training_job(row, model, 32, mapped_from)
 }
 
-/// The trace in our CSV format.
+/// The trace in our CSV format (a mapped model under its own name: reading maps it again).
 pub fn to_csv(t: &Trace) -> String {
     let mut s = String::from("job_id,model,batch,kind,iterations,submit_time,duration,priority,slo_ms,rate\n");
     let opt = |v: Option<f64>| v.map(|x| format!("{x}")).unwrap_or_default();
@@ -285,7 +294,7 @@ pub fn to_csv(t: &Trace) -> String {
         s.push_str(&format!(
             "{},{},{},{},{},{},{},{},{},{}\n",
             j.id,
-            model_name(j.model),
+            j.written_model(),
             j.batch,
             j.kind.as_str(),
             j.iterations,

@@ -10,7 +10,8 @@ use super::{SharingPolicy, OBJECTIVE};
 use crate::error::{Error, Result};
 use crate::family::{Cell, CellResult};
 use crate::multitenant::metrics::{summarize, Summary, Times};
-use crate::multitenant::tenant::{Kind, Tenant, TenantKey};
+use crate::multitenant::profile::Profiles;
+use crate::multitenant::tenant::{model_name, Kind, Tenant, TenantKey};
 use crate::multitenant::trace::Trace;
 use crate::results::{Record, Status};
 use crate::zoo::cost::CostModel;
@@ -30,11 +31,14 @@ pub struct Instance {
     pub tenant_of: Vec<usize>,
     /// Jobs whose model the trace named differently (mapped to the zoo).
     pub mapped: usize,
+    /// The profile file that replaced tenants' numbers (its name and hash), and how many.
+    pub profiled: Option<(String, usize)>,
 }
 
 /// Builds the instance of `trace` (read from `file`, for messages): tenants from the zoo on
-/// `cost`'s accelerator, serving requests drawn from `seed`. A job that cannot fit `capacity`
-/// bytes even alone is bad input.
+/// `cost`'s accelerator, or from `profiles` where they profile the job's model, batch and
+/// kind; serving requests drawn from `seed`. A job that cannot fit `capacity` bytes even alone
+/// is bad input.
 pub fn instance(
     trace: &Trace,
     file: &Path,
@@ -42,14 +46,26 @@ pub fn instance(
     cost: &CostModel,
     capacity: f64,
     seed: u64,
+    profiles: Option<&Profiles>,
 ) -> Result<Instance> {
-    let mut index: BTreeMap<TenantKey, usize> = BTreeMap::new();
+    let mut index: BTreeMap<(TenantKey, String), usize> = BTreeMap::new();
     let mut tenants: Vec<Tenant> = Vec::new();
     let mut jobs = Vec::with_capacity(trace.jobs.len());
     let mut tenant_of = Vec::with_capacity(trace.jobs.len());
     for (i, j) in trace.jobs.iter().enumerate() {
-        let k = *index.entry(j.key()).or_insert_with(|| {
-            tenants.push(Tenant::from_zoo(j.key(), cost));
+        let written = j.written_model();
+        let k = *index.entry((j.key(), written.clone())).or_insert_with(|| {
+            let mut t = Tenant::from_zoo(j.key(), cost);
+            if j.mapped_from.is_some() {
+                t.name = format!("{written}_b{}_{}", j.batch, j.kind.as_str());
+                t.source = format!("zoo {} for {written}", model_name(j.model));
+            }
+            if let Some(p) = profiles {
+                if let Some(row) = p.find(&written, j.batch, j.kind) {
+                    t = p.apply(row, t);
+                }
+            }
+            tenants.push(t);
             tenants.len() - 1
         });
         let t = &tenants[k];
@@ -98,7 +114,9 @@ pub fn instance(
         tenant_of.push(k);
     }
     let mapped = trace.jobs.iter().filter(|j| j.mapped_from.is_some()).count();
-    Ok(Instance { name: trace.name.clone(), hash: hash.to_owned(), jobs, tenants, tenant_of, mapped })
+    let profiled =
+        profiles.map(|p| (p.label.clone(), tenants.iter().filter(|t| t.source.starts_with("profile")).count()));
+    Ok(Instance { name: trace.name.clone(), hash: hash.to_owned(), jobs, tenants, tenant_of, mapped, profiled })
 }
 
 pub use crate::multitenant::tenant::GIB;
@@ -184,6 +202,9 @@ impl Cell for SharingCell<'_> {
             options.push_str(&format!(";slowdowns={}", s.source));
         }
         let i = self.instance;
+        if let Some((label, _)) = &i.profiled {
+            options.push_str(&format!(";tenants={label}"));
+        }
         let mut r = Record::new(&i.name, &i.hash, OBJECTIVE, self.policy.name(), options, self.seed);
         r.status = Status::Feasible;
         r
@@ -223,6 +244,9 @@ impl Cell for SharingCell<'_> {
             rep.events,
             self.instance.mapped
         );
+        if let Some((_, n)) = &self.instance.profiled {
+            r.notes.push_str(&format!(";profiled_tenants={n}/{}", self.instance.tenants.len()));
+        }
         if let Some(t) = &self.config.slowdowns {
             r.notes.push_str(&format!(";measured_pairs={}/{};clamped_pairs={}", t.measured, t.pairs, t.clamped));
         }

@@ -10,6 +10,7 @@ use crate::error::{Error, Result};
 use crate::family::CellResult;
 use crate::multitenant::fluid::{DEFAULT_BETA, QUANTUM_MS, SLICE_SWITCH_MS};
 use crate::multitenant::gen::{self, Durations, GenOptions};
+use crate::multitenant::profile::read_profiles;
 use crate::multitenant::slowdown::{read_corun, PairSlowdowns};
 use crate::multitenant::tenant::{parse_model, Kind};
 use crate::multitenant::trace::{read_trace, to_csv, Trace};
@@ -81,6 +82,11 @@ pub struct SalusRunArgs {
     /// Serving jobs run before training jobs of their lane.
     #[arg(long)]
     pub infer_first: bool,
+    /// Profiled tenants (Salus's per-model workload list, or our CSV `model,batch,kind,iter_ms,
+    /// memory_mib,persistent_mib,ephemeral_mib,occupancy`): a job whose model, batch and kind
+    /// it lists takes its measured iteration time and memory; the others keep the zoo's.
+    #[arg(long, value_name = "FILE")]
+    pub tenants: Option<PathBuf>,
     /// Measured co-run slowdowns (`bench salus corun --out`): concurrent lanes then progress
     /// at 1 / (1 + Σ (s − 1)) over the others running, pairs it lacks at the rate model's.
     #[arg(long, value_name = "FILE")]
@@ -127,6 +133,11 @@ pub struct SalusGenArgs {
     pub min_s: f64,
     #[arg(long, default_value_t = 1800.0, value_parser = crate::run::parse::positive)]
     pub max_s: f64,
+    /// A profiled workload list (Salus's `workloads.csv`): each job one of its runs, drawn
+    /// uniformly, with that run's iterations and duration (--mix, --kind and the durations
+    /// options do not apply).
+    #[arg(long, value_name = "CSV")]
+    pub workloads: Option<PathBuf>,
     /// Every job this many iterations instead of a drawn duration.
     #[arg(long, value_parser = crate::run::parse::at_least_one)]
     pub iterations: Option<usize>,
@@ -207,10 +218,11 @@ pub fn salus_records(a: &SalusRunArgs, journal: Option<&Journal>) -> Result<(Vec
     let cost = cost(&a.device)?;
     let pols = policies(&a.policies)?;
     let names = if a.traces.is_empty() { vec!["salus-trace".to_owned()] } else { a.traces.clone() };
+    let profiles = a.tenants.as_deref().map(read_profiles).transpose()?;
     let mut instances: Vec<Instance> = Vec::new();
     for n in &names {
         let (t, path, hash) = load(n, a.common.seed, &cost)?;
-        instances.push(instance(&t, &path, &hash, &cost, a.memory_gib * GIB, a.common.seed)?);
+        instances.push(instance(&t, &path, &hash, &cost, a.memory_gib * GIB, a.common.seed, profiles.as_ref())?);
     }
     let corun = match &a.slowdowns {
         Some(f) => {
@@ -288,6 +300,16 @@ pub fn gen_trace(g: &SalusGenArgs) -> Result<String> {
                 rate: g.rate,
                 slo_slack_ms: None,
                 seed: g.seed,
+                workloads: match &g.workloads {
+                    Some(f) => {
+                        let p = read_profiles(f)?;
+                        if p.workloads.is_empty() {
+                            return Err(Error::input(f, "rows", "not a workload list (Salus's workloads.csv)"));
+                        }
+                        p.workloads
+                    }
+                    None => Vec::new(),
+                },
             }
         }
     };
