@@ -111,7 +111,8 @@ fn the_shared_traces_run_when_present() {
 
 #[test]
 fn the_committed_preset_rows_are_reproduced() {
-    // results/figures/salus holds `bench salus salus-trace hpo inference-consolidation` at seed 0, every
+    // results/figures/salus holds `bench salus salus-trace hpo inference-consolidation
+    // train+infer` at seed 0, every
     // row confirmed by the checker when it was made; a rerun must give the same objectives
     // (regenerate them with that command when a change means to move them).
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("results/figures/salus");
@@ -123,6 +124,7 @@ fn the_committed_preset_rows_are_reproduced() {
         "salus-trace",
         "hpo",
         "inference-consolidation",
+        "train+infer",
         "-q",
         "--json",
         "--threads",

@@ -174,7 +174,58 @@ pub fn read_durations(path: &Path, min: f64, max: f64) -> Result<Vec<f64>> {
 }
 
 /// The presets' names.
-pub const PRESETS: &[&str] = &["salus-trace", "hpo", "inference-consolidation"];
+pub const PRESETS: &[&str] = &["salus-trace", "hpo", "inference-consolidation", "train+infer"];
+
+/// Whether `name` is a preset.
+pub fn is_preset(name: &str) -> bool {
+    PRESETS.contains(&name)
+}
+
+/// A preset's trace, generated with `seed` on `cost`'s accelerator; none for another name.
+pub fn preset_trace(name: &str, seed: u64, cost: &CostModel) -> Option<Result<Trace>> {
+    if name == "train+infer" {
+        return Some(Ok(train_infer(cost)));
+    }
+    preset(name, seed).map(|o| generate(&o, cost))
+}
+
+/// Request rates of `train+infer`'s service, one minute each, per second.
+pub const TRAIN_INFER_RATES: [f64; 5] = [10.0, 20.0, 40.0, 80.0, 160.0];
+
+/// `train+infer`: four training jobs of five minutes each from time 0 (ResNet-50 and
+/// Inception-v3 at batch 32, BERT and GPT-2 at 8) beside one ResNet-50 service at batch 1
+/// whose request rate doubles every minute; each minute is a job of its own, so that the rows
+/// say at which rate a policy stops meeting the objective (standalone latency + 5 ms).
+fn train_infer(cost: &CostModel) -> Trace {
+    use Model::*;
+    let mut jobs = Vec::new();
+    let job = |id: String, model, batch, kind, iterations, submit_s, duration_s, rate, slo_ms| JobSpec {
+        id,
+        model,
+        batch,
+        kind,
+        iterations,
+        submit_s,
+        duration_s,
+        priority: 0,
+        slo_ms,
+        rate,
+        mapped_from: None,
+    };
+    for (model, batch) in [(Resnet50, 32), (InceptionV3, 32), (Bert, 8), (Gpt, 8)] {
+        let t = Tenant::from_zoo(TenantKey { model, batch, kind: Kind::Train }, cost);
+        let n = ((300e3 / t.iter_ms).round() as u64).max(1);
+        let id = format!("train-{}", super::tenant::model_name(model));
+        jobs.push(job(id, model, batch, Kind::Train, n, 0.0, None, None, None));
+    }
+    let service = Tenant::from_zoo(TenantKey { model: Resnet50, batch: 1, kind: Kind::Infer }, cost);
+    for (i, &rate) in TRAIN_INFER_RATES.iter().enumerate() {
+        let (id, n) = (format!("serve-{rate}"), (rate * 60.0) as u64);
+        let slo = Some(service.iter_ms + 5.0);
+        jobs.push(job(id, Resnet50, 1, Kind::Infer, n, 60.0 * i as f64, None, Some(rate), slo));
+    }
+    Trace { schema_version: TRACE_SCHEMA, name: "train+infer".into(), format: "placebench".into(), jobs }
+}
 
 /// A preset's generation options.
 pub fn preset(name: &str, seed: u64) -> Option<GenOptions> {
@@ -256,9 +307,18 @@ mod tests {
 
     #[test]
     fn presets_exist() {
+        let cost = CostModel::resolve("h200", "pcie").unwrap();
         for p in PRESETS {
-            assert!(preset(p, 0).is_some(), "{p}");
+            assert!(is_preset(p));
+            assert!(preset_trace(p, 0, &cost).unwrap().is_ok(), "{p}");
         }
-        assert!(preset("nope", 0).is_none());
+        assert!(preset_trace("nope", 0, &cost).is_none() && !is_preset("nope"));
+        // train+infer: the service's minutes follow each other at doubling rates.
+        let t = preset_trace("train+infer", 0, &cost).unwrap().unwrap();
+        let serve: Vec<_> = t.jobs.iter().filter(|j| j.kind == Kind::Infer).collect();
+        assert_eq!(serve.len(), TRAIN_INFER_RATES.len());
+        for (i, j) in serve.iter().enumerate() {
+            assert_eq!((j.submit_s, j.rate), (60.0 * i as f64, Some(TRAIN_INFER_RATES[i])));
+        }
     }
 }

@@ -40,6 +40,13 @@ pub struct Summary {
     pub worst_p99_latency_ms: Option<f64>,
 }
 
+/// The 99th percentile of a serving job's request latencies.
+pub fn p99_ms(latencies: &[f64]) -> f64 {
+    let mut l = latencies.to_vec();
+    l.sort_by(f64::total_cmp);
+    quantile(&l, 0.99)
+}
+
 /// The `q`-quantile by nearest rank of sorted values.
 pub fn quantile(sorted: &[f64], q: f64) -> f64 {
     if sorted.is_empty() {
@@ -67,9 +74,7 @@ pub fn summarize(t: &Times) -> Summary {
         if lat.is_empty() {
             continue;
         }
-        let mut l = lat.clone();
-        l.sort_by(f64::total_cmp);
-        let p99 = quantile(&l, 0.99);
+        let p99 = p99_ms(lat);
         worst = Some(worst.map_or(p99, |w: f64| w.max(p99)));
         if let Some(slo) = t.slo.get(j).copied().flatten() {
             met.1 += 1;

@@ -9,7 +9,7 @@ use super::sim::{simulate, Config, Outcome, SimJob};
 use super::{SharingPolicy, OBJECTIVE};
 use crate::error::{Error, Result};
 use crate::family::{Cell, CellResult};
-use crate::multitenant::metrics::{summarize, Summary, Times};
+use crate::multitenant::metrics::{p99_ms, summarize, Summary, Times};
 use crate::multitenant::profile::Profiles;
 use crate::multitenant::tenant::{model_name, Kind, Tenant, TenantKey};
 use crate::multitenant::trace::Trace;
@@ -156,6 +156,11 @@ pub struct JobRow<'a> {
     pub first_start_s: f64,
     pub finish_s: f64,
     pub standalone_s: f64,
+    /// Serving: the p99 of its requests' latencies and its objective, ms.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub p99_latency_ms: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub slo_ms: Option<f64>,
 }
 
 /// Version of [`RunFile`].
@@ -279,6 +284,8 @@ impl Cell for SharingCell<'_> {
                 first_start_s: rep.first_start_ms[k] / 1e3,
                 finish_s: rep.finish_ms[k] / 1e3,
                 standalone_s: j.standalone_ms() / 1e3,
+                p99_latency_ms: (!rep.latencies_ms[k].is_empty()).then(|| p99_ms(&rep.latencies_ms[k])),
+                slo_ms: j.slo_ms,
             })
             .collect();
         let file = RunFile {

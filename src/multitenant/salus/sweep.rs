@@ -48,7 +48,8 @@ pub enum SalusCommand {
 #[derive(Debug, Args)]
 pub struct SalusRunArgs {
     /// Trace files (our CSV, Salus's or Tiresias's format) or presets: salus-trace (100
-    /// training jobs), hpo (300 identical jobs at once), inference-consolidation (42 services).
+    /// training jobs), hpo (300 identical jobs at once), inference-consolidation (42 services),
+    /// train+infer (four training jobs beside a service at doubling rates).
     /// Default: salus-trace.
     #[arg(value_name = "TRACE|PRESET")]
     pub traces: Vec<String>,
@@ -109,7 +110,7 @@ pub struct SalusRunArgs {
 
 #[derive(Debug, Args)]
 pub struct SalusGenArgs {
-    /// A preset's trace (salus-trace, hpo, inference-consolidation); the other options then
+    /// A preset's trace (salus-trace, hpo, inference-consolidation, train+infer); the other options then
     /// only change --seed and --out.
     #[arg(long)]
     pub preset: Option<String>,
@@ -159,8 +160,8 @@ fn cost(device: &str) -> Result<CostModel> {
 
 /// A trace given on the command line: a preset's name or a file.
 pub fn load(arg: &str, seed: u64, cost: &CostModel) -> Result<(Trace, PathBuf, String)> {
-    if let Some(o) = gen::preset(arg, seed) {
-        let t = gen::generate(&o, cost)?;
+    if let Some(t) = gen::preset_trace(arg, seed, cost) {
+        let t = t?;
         let hash = format!("{:x}", Sha256::digest(to_csv(&t).as_bytes()));
         return Ok((t, PathBuf::from(arg), hash));
     }
@@ -265,53 +266,51 @@ pub fn salus_records(a: &SalusRunArgs, journal: Option<&Journal>) -> Result<(Vec
 
 /// Whether every trace argument is a preset (the run then writes to results/salus by default).
 pub fn only_presets(a: &SalusRunArgs) -> bool {
-    a.traces.iter().all(|t| gen::preset(t, 0).is_some())
+    a.traces.iter().all(|t| gen::is_preset(t))
 }
 
 /// `bench salus gen`: the trace's CSV text.
 pub fn gen_trace(g: &SalusGenArgs) -> Result<String> {
     let cost = cost(&g.device)?;
-    let o = match &g.preset {
-        Some(p) => gen::preset(p, g.seed)
-            .ok_or_else(|| Error::Usage(format!("--preset {p:?}: not a preset ({})", gen::PRESETS.join(", "))))?,
-        None => {
-            let kind =
-                Kind::parse(&g.kind).ok_or_else(|| Error::Usage(format!("--kind {:?}: train or infer", g.kind)))?;
-            if g.min_s > g.max_s {
-                return Err(Error::Usage(format!("--min-s {} is above --max-s {}", g.min_s, g.max_s)));
+    if let Some(p) = &g.preset {
+        let t = gen::preset_trace(p, g.seed, &cost)
+            .ok_or_else(|| Error::Usage(format!("--preset {p:?}: not a preset ({})", gen::PRESETS.join(", "))))??;
+        return Ok(to_csv(&t));
+    }
+    let kind = Kind::parse(&g.kind).ok_or_else(|| Error::Usage(format!("--kind {:?}: train or infer", g.kind)))?;
+    if g.min_s > g.max_s {
+        return Err(Error::Usage(format!("--min-s {} is above --max-s {}", g.min_s, g.max_s)));
+    }
+    let durations = match (&g.iterations, &g.durations) {
+        (Some(n), _) => Durations::Iterations(*n as u64),
+        (None, Some(f)) => Durations::Empirical(gen::read_durations(f, g.min_s, g.max_s)?),
+        (None, None) => match gen::PHILLY_BODY {
+            Durations::LogNormal { mu, sigma, .. } => {
+                Durations::LogNormal { mu, sigma, min: g.min_s.max(1e-3), max: g.max_s }
             }
-            let durations = match (&g.iterations, &g.durations) {
-                (Some(n), _) => Durations::Iterations(*n as u64),
-                (None, Some(f)) => Durations::Empirical(gen::read_durations(f, g.min_s, g.max_s)?),
-                (None, None) => match gen::PHILLY_BODY {
-                    Durations::LogNormal { mu, sigma, .. } => {
-                        Durations::LogNormal { mu, sigma, min: g.min_s.max(1e-3), max: g.max_s }
-                    }
-                    d => d,
-                },
-            };
-            GenOptions {
-                name: "generated".into(),
-                jobs: g.jobs,
-                mix: parse_mix(&g.mix)?,
-                kind,
-                durations,
-                load: g.load,
-                rate: g.rate,
-                slo_slack_ms: None,
-                seed: g.seed,
-                workloads: match &g.workloads {
-                    Some(f) => {
-                        let p = read_profiles(f)?;
-                        if p.workloads.is_empty() {
-                            return Err(Error::input(f, "rows", "not a workload list (Salus's workloads.csv)"));
-                        }
-                        p.workloads
-                    }
-                    None => Vec::new(),
-                },
+            d => d,
+        },
+    };
+    let o = GenOptions {
+        name: "generated".into(),
+        jobs: g.jobs,
+        mix: parse_mix(&g.mix)?,
+        kind,
+        durations,
+        load: g.load,
+        rate: g.rate,
+        slo_slack_ms: None,
+        seed: g.seed,
+        workloads: match &g.workloads {
+            Some(f) => {
+                let p = read_profiles(f)?;
+                if p.workloads.is_empty() {
+                    return Err(Error::input(f, "rows", "not a workload list (Salus's workloads.csv)"));
+                }
+                p.workloads
             }
-        }
+            None => Vec::new(),
+        },
     };
     Ok(to_csv(&gen::generate(&o, &cost)?))
 }
