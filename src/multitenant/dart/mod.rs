@@ -1,0 +1,23 @@
+//! Real-time and best-effort DNNs pipelined over CPU cores and a GPU, after DART (Xiang and
+//! Kim, RTSS 2019): a configuration cuts the machine into a pipeline of nodes (a GPU with the
+//! core that issues its kernels, or a group of cores working data-parallel on one layer), each
+//! task's layers are cut into one stage per node, and an admission test bounds every real-time
+//! task's response time.
+//!
+//! - [`model`]: nodes, configurations, tasks and their layers' worst-case times on a node.
+//! - [`configs`]: the candidate configurations (canonical, and the paper's literal enumeration
+//!   with its binomial corrected, for tests).
+//! - [`mapping`]: the stage-cut DP that balances the nodes' utilisation.
+//! - [`rta`]: holistic response-time analysis of non-preemptive fixed-priority stages with
+//!   release jitter, and admission.
+//! - [`choose`]: the configuration of least weighted score, and the exhaustive search over
+//!   configurations and cut vectors that measures how far it is from the best.
+//!
+//! The paper's equations for the mapping and the analysis were not available; both are
+//! reconstructed soundly (see `docs/dart.md`).
+
+pub mod choose;
+pub mod configs;
+pub mod mapping;
+pub mod model;
+pub mod rta;

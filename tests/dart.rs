@@ -1,0 +1,193 @@
+//! The pipeline family's analysis against independent computations: the canonical
+//! configurations against the paper's literal enumeration and the closed form, the stage DP
+//! against a brute force over every cut vector, the response-time analysis against hand
+//! counts and monotone in what it is given, and the chosen configuration against every
+//! candidate and the exhaustive search.
+
+use placebench::multitenant::dart::choose::{all_cuts, choose, exhaustive, score, utilisation};
+use placebench::multitenant::dart::configs::{candidates, count, literal};
+use placebench::multitenant::dart::mapping::{map_all, map_task};
+use placebench::multitenant::dart::model::{stage_times, Class, Layer, Node, Platform, Task};
+use placebench::multitenant::dart::rta::analyse;
+use proptest::prelude::*;
+use std::collections::BTreeSet;
+
+fn platform(gpus: u32, cores: u32, max_nodes: usize) -> Platform {
+    Platform { gpus, cores, idle_cores: false, max_nodes, pcie_bytes_per_ms: 100.0, pcie_latency_ms: 0.5 }
+}
+
+/// Configurations: for up to one GPU and six cores, pipelines of up to four nodes, the
+/// canonical list equals the union over GPU counts of the literal enumeration (every
+/// permutation, every corrected choice of cuts, duplicates removed), with the closed-form
+/// count for each length.
+#[test]
+fn canonical_configurations_equal_the_literal_enumeration() {
+    for gpus in 0..=1 {
+        for cores in 1..=6 {
+            for max_nodes in 1..=4 {
+                let p = platform(gpus, cores, max_nodes);
+                let canon: Vec<_> = candidates(&p);
+                let set: BTreeSet<_> = canon.iter().cloned().collect();
+                assert_eq!(set.len(), canon.len(), "no duplicates");
+                let lit: BTreeSet<_> = (0..=gpus).flat_map(|g| literal(g, cores, max_nodes)).collect();
+                assert_eq!(set, lit, "G {gpus} N {cores} K {max_nodes}");
+                for k in 1..=max_nodes {
+                    let n = canon.iter().filter(|c| c.len() == k).count() as u64;
+                    let want = if k as u32 > cores { 0 } else { count(gpus, cores, k) };
+                    assert_eq!(n, want, "G {gpus} N {cores} k {k}");
+                }
+            }
+        }
+    }
+}
+
+fn layer(gpu: f64, core: f64, sigma: f64, bytes: f64) -> Layer {
+    Layer { name: String::new(), gpu_ms: gpu, issue_ms: 0.1, core_ms: core, sigma, out_bytes: bytes }
+}
+
+fn task(i: usize, class: Class, period: f64, weight: f64, layers: Vec<Layer>) -> Task {
+    Task { name: format!("t{i}"), class, period_ms: period, deadline_ms: period, weight, input_bytes: 50.0, layers }
+}
+
+prop_compose! {
+    fn layers_strategy(max: usize)(specs in prop::collection::vec((1u32..20, 1u32..60, 0u32..4, 0u32..300), 1..=max))
+        -> Vec<Layer> {
+        specs.into_iter().map(|(g, c, s, b)| layer(g as f64 / 4.0, c as f64, s as f64 / 10.0, b as f64)).collect()
+    }
+}
+
+prop_compose! {
+    fn config_strategy()(nodes in prop::collection::vec((any::<bool>(), 1u32..5), 1..=4)) -> Vec<Node> {
+        nodes.into_iter().map(|(gpu, cores)| Node { gpu, cores }).collect()
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(200))]
+
+    /// The DP's value is the least largest node utilisation over every cut vector (L ≤ 8,
+    /// K ≤ 4), and its cuts reach it.
+    #[test]
+    fn the_stage_dp_equals_brute_force(layers in layers_strategy(8), cfg in config_strategy(),
+                                       loads in prop::collection::vec(0u32..50, 4)) {
+        let p = platform(4, 16, 4);
+        let t = task(0, Class::Rt, 40.0, 1.0, layers);
+        let w: Vec<f64> = loads.iter().take(cfg.len()).map(|&x| x as f64 / 100.0).collect();
+        let after = |cuts: &[usize]| {
+            stage_times(&p, &t, &cfg, cuts).iter().zip(&w).map(|(s, wk)| wk + s / t.period_ms).fold(0.0, f64::max)
+        };
+        let best = all_cuts(t.layers.len(), cfg.len()).iter().map(|c| after(c)).fold(f64::INFINITY, f64::min);
+        let (cuts, value) = map_task(&p, &t, &cfg, &w);
+        prop_assert!((value - best).abs() <= 1e-9 * best.max(1.0), "dp {} brute {}", value, best);
+        prop_assert!((after(&cuts) - value).abs() <= 1e-9 * value.max(1.0));
+        prop_assert_eq!(cuts.len(), cfg.len());
+        prop_assert_eq!(*cuts.last().unwrap(), t.layers.len());
+    }
+}
+
+/// Hand counts on one node: a higher-priority task is blocked by the lower one's stage
+/// (non-preemptive); the lower waits for one job of the higher. Periods 10 and 20, WCETs 3
+/// and 4: R_high = 4 + 3 = 7, R_low = 3 + 4 = 7. With a best-effort layer of 5 ms as well,
+/// the high one is blocked by 5 instead: 8.
+#[test]
+fn response_times_match_hand_counts() {
+    let p = platform(0, 1, 1);
+    let cfg = vec![Node { gpu: false, cores: 1 }];
+    let one = |ms: f64| vec![layer(1.0, ms, 0.0, 0.0)];
+    let tasks = vec![task(0, Class::Rt, 10.0, 2.0, one(3.0)), task(1, Class::Rt, 20.0, 1.0, one(4.0))];
+    let a = analyse(&p, &tasks, &cfg, &[vec![1], vec![1]]);
+    assert!(a.schedulable);
+    assert_eq!(a.response_ms, vec![7.0, 7.0]);
+    let mut with_be = tasks.clone();
+    with_be.push(task(2, Class::Be, 50.0, 1.0, one(5.0)));
+    let b = analyse(&p, &with_be, &cfg, &[vec![1], vec![1], vec![1]]);
+    assert_eq!((b.response_ms[0], b.response_ms[1]), (8.0, 5.0 + 3.0 + 4.0));
+    assert!(b.response_ms[2].is_nan());
+    // A pipeline of two nodes: the second stage inherits the first's response as jitter.
+    let cfg2 = vec![Node { gpu: false, cores: 1 }, Node { gpu: false, cores: 1 }];
+    let two = vec![layer(1.0, 3.0, 0.0, 0.0), layer(1.0, 2.0, 0.0, 0.0)];
+    let t2 = vec![task(0, Class::Rt, 10.0, 2.0, two.clone()), task(1, Class::Rt, 30.0, 1.0, two)];
+    let c = analyse(&p, &t2, &cfg2, &[vec![1, 2], vec![1, 2]]);
+    // High: blocked by the low one's 3 then 2: R = (3 + 3) + (2 + 2) = 10; low: waits one
+    // high job at each node: (3 + 3) + (2 + 2) = 10.
+    assert_eq!(c.response_ms, vec![10.0, 10.0]);
+    assert!(c.schedulable);
+}
+
+prop_compose! {
+    fn set_strategy()(specs in prop::collection::vec((any::<bool>(), 2u32..12, 1u32..4, layers_strategy(4)), 1..5))
+        -> Vec<Task> {
+        specs.into_iter().enumerate().map(|(i, (rt, period, weight, layers))|
+            task(i, if rt { Class::Rt } else { Class::Be }, period as f64 * 10.0, weight as f64, layers)).collect()
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(200))]
+
+    /// With the cuts fixed: adding a task, or raising a layer's WCET, never lowers a bound;
+    /// removing a best-effort task never raises one.
+    #[test]
+    fn the_analysis_is_monotone(tasks in set_strategy(), cfg in config_strategy(), which in 0usize..16, extra in set_strategy()) {
+        let p = platform(4, 16, 4);
+        let (cuts, _) = map_all(&p, &tasks, &cfg);
+        let base = analyse(&p, &tasks, &cfg, &cuts);
+        let no_worse = |a: &[f64], b: &[f64]| a.iter().zip(b).all(|(x, y)| x.is_nan() || *x <= *y * (1.0 + 1e-9));
+        // Raise one layer's times.
+        let mut slower = tasks.clone();
+        let i = which % slower.len();
+        let l = which % slower[i].layers.len();
+        slower[i].layers[l].gpu_ms *= 1.5;
+        slower[i].layers[l].core_ms *= 1.5;
+        prop_assert!(no_worse(&base.response_ms, &analyse(&p, &slower, &cfg, &cuts).response_ms));
+        // Add a task (with the DP's cuts for it).
+        let mut more = tasks.clone();
+        let mut added = extra[0].clone();
+        added.name = "added".into();
+        let (c, _) = map_all(&p, std::slice::from_ref(&added), &cfg);
+        more.push(added);
+        let mut more_cuts = cuts.clone();
+        more_cuts.push(c[0].clone());
+        let bigger = analyse(&p, &more, &cfg, &more_cuts);
+        prop_assert!(no_worse(&base.response_ms, &bigger.response_ms[..tasks.len()]));
+        // Remove every best-effort task.
+        let keep: Vec<usize> = (0..tasks.len()).filter(|&i| tasks[i].rt()).collect();
+        let rt: Vec<Task> = keep.iter().map(|&i| tasks[i].clone()).collect();
+        let rt_cuts: Vec<_> = keep.iter().map(|&i| cuts[i].clone()).collect();
+        let fewer = analyse(&p, &rt, &cfg, &rt_cuts);
+        let base_rt: Vec<f64> = keep.iter().map(|&i| base.response_ms[i]).collect();
+        prop_assert!(no_worse(&fewer.response_ms, &base_rt));
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(40))]
+
+    /// The choice has the least score among the schedulable candidates (each re-judged here),
+    /// none exactly when no candidate is schedulable, and the exhaustive search over cut
+    /// vectors is never worse.
+    #[test]
+    fn the_choice_is_the_best_candidate_and_exhaustive_is_never_worse(tasks in set_strategy()) {
+        let p = platform(1, 3, 3);
+        let tasks: Vec<Task> = tasks.into_iter().take(3).map(|mut t| { t.layers.truncate(3); t }).collect();
+        let mut best: Option<(f64, f64, usize)> = None;
+        for cfg in candidates(&p) {
+            let (cuts, _) = map_all(&p, &tasks, &cfg);
+            let a = analyse(&p, &tasks, &cfg, &cuts);
+            if a.schedulable {
+                let u = utilisation(&p, &tasks, &cfg, &cuts).into_iter().fold(0.0, f64::max);
+                let key = (score(&tasks, &a), u, cfg.len());
+                if best.is_none_or(|b| key < b) {
+                    best = Some(key);
+                }
+            }
+        }
+        let chosen = choose(&p, &tasks);
+        prop_assert_eq!(chosen.is_some(), best.is_some());
+        if let (Some(c), Some(b)) = (&chosen, best) {
+            prop_assert_eq!((c.score, c.max_util, c.config.len()), b);
+            let e = exhaustive(&p, &tasks).expect("the DP's choice is one of exhaustive's");
+            prop_assert!(e.score <= c.score + 1e-12);
+        }
+    }
+}
