@@ -191,3 +191,72 @@ proptest! {
         }
     }
 }
+
+use placebench::multitenant::dart::check::check;
+use placebench::multitenant::dart::sim::{releases, simulate, Event, Exec};
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(24))]
+
+    /// Soundness: every set DART admits, simulated with synchronous periodic releases at WCET
+    /// and with 200 seeded sporadic release patterns at uniform [0.5, 1] × WCET, passes the
+    /// checker, misses no deadline, and no real-time job's response exceeds its analysed bound.
+    #[test]
+    fn admitted_sets_meet_their_deadlines_and_their_bounds(tasks in set_strategy()) {
+        let p = platform(1, 4, 3);
+        let Some(c) = choose(&p, &tasks) else { return Ok(()) };
+        let horizon = 8.0 * tasks.iter().map(|t| t.period_ms).fold(0.0, f64::max);
+        let mut patterns = vec![(releases(&tasks, horizon, None, 0.0), Exec::Wcet)];
+        for s in 0..200u64 {
+            patterns.push((releases(&tasks, horizon, Some(s), 0.5), Exec::Uniform { lo: 0.5, seed: s }));
+        }
+        for (rel, exec) in &patterns {
+            let run = simulate(&p, &tasks, &c.config, &c.cuts, rel, horizon, *exec);
+            let rep = check(&p, &tasks, &c.config, &c.cuts, &run.events);
+            prop_assert_eq!(rep.violations, 0, "{:?}", rep.first);
+            prop_assert_eq!(rep.misses, 0);
+            for (i, t) in tasks.iter().enumerate() {
+                prop_assert_eq!(rep.responses[i].len(), run.responses[i].len());
+                if t.rt() {
+                    prop_assert_eq!(rep.responses[i].len(), rel[i].len(), "every released job finishes");
+                    let worst = rep.responses[i].iter().copied().fold(0.0, f64::max);
+                    prop_assert!(worst <= c.analysis.response_ms[i] * (1.0 + 1e-9),
+                        "task {} observed {} above its bound {}", i, worst, c.analysis.response_ms[i]);
+                }
+            }
+        }
+    }
+}
+
+/// The checker rejects logs that break the runtime's rules: a unit longer than its WCET, a
+/// best-effort layer started while a real-time stage waits, two units at once on a node.
+#[test]
+fn the_checker_rejects_broken_logs() {
+    let p = platform(0, 1, 1);
+    let cfg = vec![Node { gpu: false, cores: 1 }];
+    let one = |ms: f64| vec![layer(1.0, ms, 0.0, 0.0)];
+    let tasks = vec![task(0, Class::Rt, 10.0, 1.0, one(3.0)), task(1, Class::Be, 10.0, 1.0, one(2.0))];
+    let cuts = vec![vec![1], vec![1]];
+    let run = simulate(&p, &tasks, &cfg, &cuts, &[vec![0.0, 10.0], vec![]], 20.0, Exec::Wcet);
+    assert_eq!(check(&p, &tasks, &cfg, &cuts, &run.events).violations, 0);
+    let first_start = run.events.iter().position(|e| matches!(e, Event::Start { .. })).unwrap();
+    // Too long: the real-time stage works 4 ms of a 3 ms WCET.
+    let mut long = run.events.clone();
+    if let Event::Start { work_ms, .. } = &mut long[first_start] {
+        *work_ms = 4.0;
+    }
+    assert!(check(&p, &tasks, &cfg, &cuts, &long).violations > 0);
+    // Best effort first although the real-time job was released at 0: swap the first two
+    // units' order.
+    let starts: Vec<usize> =
+        run.events.iter().enumerate().filter(|(_, e)| matches!(e, Event::Start { .. })).map(|(i, _)| i).collect();
+    assert!(matches!(run.events[starts[0]], Event::Start { task: 0, .. }), "{:?}", run.events);
+    let mut swapped: Vec<Event> = run.events.clone();
+    let be_start = starts.iter().copied().find(|&i| matches!(run.events[i], Event::Start { task: 1, .. })).unwrap();
+    if let (Event::Start { t: t0, .. }, Event::Start { task, job, stage, first, end, work_ms, .. }) =
+        (swapped[starts[0]], swapped[be_start])
+    {
+        swapped.insert(starts[0], Event::Start { t: t0, task, job, stage, first, end, work_ms });
+    }
+    assert!(check(&p, &tasks, &cfg, &cuts, &swapped).violations > 0);
+}

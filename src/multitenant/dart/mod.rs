@@ -10,14 +10,18 @@
 //! - [`mapping`]: the stage-cut DP that balances the nodes' utilisation.
 //! - [`rta`]: holistic response-time analysis of non-preemptive fixed-priority stages with
 //!   release jitter, and admission.
+//! - [`sim`]: the runtime, simulated, writing a log; [`check`]: the family's checker, which
+//!   replays the log and re-derives every node's timeline and every response time.
 //! - [`choose`]: the configuration of least weighted score, and the exhaustive search over
 //!   configurations and cut vectors that measures how far it is from the best.
 //!
 //! The paper's equations for the mapping and the analysis were not available; both are
 //! reconstructed soundly (see `docs/dart.md`).
 
+pub mod check;
 pub mod choose;
 pub mod configs;
 pub mod mapping;
 pub mod model;
 pub mod rta;
+pub mod sim;

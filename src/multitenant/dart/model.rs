@@ -153,25 +153,31 @@ pub fn stage_times(p: &Platform, t: &Task, cfg: &[Node], cuts: &[usize]) -> Vec<
         .collect()
 }
 
-/// The longest single layer (with the copy into its stage) of each stage: what a best-effort
-/// task blocks a node for, as it yields at layer boundaries.
-pub fn longest_layers(p: &Platform, t: &Task, cfg: &[Node], cuts: &[usize]) -> Vec<f64> {
+/// Each stage's layers' WCETs, the copy into the stage charged to its first layer.
+pub fn layer_wcets(p: &Platform, t: &Task, cfg: &[Node], cuts: &[usize]) -> Vec<Vec<f64>> {
     let (mut start, mut on_gpu) = (0usize, false);
     cfg.iter()
         .zip(cuts)
         .map(|(&n, &end)| {
-            let mut worst = 0.0f64;
-            for l in start..end {
-                let copy = if l == start && on_gpu != n.gpu { p.copy_ms(input_bytes(t, l)) } else { 0.0 };
-                worst = worst.max(copy + layer_ms(&t.layers[l], n));
-            }
+            let v: Vec<f64> = (start..end)
+                .map(|l| {
+                    let copy = if l == start && on_gpu != n.gpu { p.copy_ms(input_bytes(t, l)) } else { 0.0 };
+                    copy + layer_ms(&t.layers[l], n)
+                })
+                .collect();
             if end > start {
                 on_gpu = n.gpu;
             }
             start = end;
-            worst
+            v
         })
         .collect()
+}
+
+/// The longest single layer (with the copy into its stage) of each stage: what a best-effort
+/// task blocks a node for, as it yields at layer boundaries.
+pub fn longest_layers(p: &Platform, t: &Task, cfg: &[Node], cuts: &[usize]) -> Vec<f64> {
+    layer_wcets(p, t, cfg, cuts).iter().map(|v| v.iter().copied().fold(0.0, f64::max)).collect()
 }
 
 #[cfg(test)]
