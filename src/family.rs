@@ -2,7 +2,7 @@
 //!
 //! A family is an instance type, a checker that is the only judge of an answer, algorithms on
 //! one trait shape, and a row in the common results schema. Placement (throughput and
-//! latency), scheduling and GPU sharing are the families today; a new one adds its [`FamilyKind`], a
+//! latency), scheduling, GPU sharing and pipelines are the families today; a new one adds its [`FamilyKind`], a
 //! [`Cell`] implementation and its algorithms' registry lines.
 
 use crate::results::Record;
@@ -20,6 +20,9 @@ pub enum FamilyKind {
     /// Many jobs sharing one GPU's memory and time (Salus's lanes and iteration policies);
     /// the replay of the event log judges.
     Sharing,
+    /// Real-time and best-effort DNNs pipelined over CPU cores and a GPU (DART); the replay of
+    /// the simulated runtime's log judges.
+    Pipeline,
 }
 
 impl FamilyKind {
@@ -28,6 +31,7 @@ impl FamilyKind {
             FamilyKind::Placement => "placement",
             FamilyKind::Scheduling => "scheduling",
             FamilyKind::Sharing => "sharing",
+            FamilyKind::Pipeline => "pipeline",
         }
     }
 }

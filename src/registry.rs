@@ -11,6 +11,7 @@ use crate::algorithms::ip::{latency::LatencyIp, throughput::ThroughputIp};
 use crate::algorithms::Algorithm;
 use crate::family::{Description, FamilyKind};
 use crate::hios::algorithms::{DpSplit, HiosLp, HiosMr, Ios, ListSchedule, Scheduler, Sequential};
+use crate::multitenant::dart::methods::{Dart, Exhaustive, NoDataParallel, OneNode, PipelineMethod};
 use crate::multitenant::salus::policies::{
     ExclusiveFifo, Fair, Fifo, Mps, Pack, Rr, SalusFaithful, Srtf, SrtfCheckpoint, StaticPartition,
 };
@@ -22,6 +23,7 @@ pub enum Entry {
     Placement(&'static dyn Algorithm),
     Scheduling(&'static dyn Scheduler),
     Sharing(&'static dyn SharingPolicy),
+    Pipeline(&'static dyn PipelineMethod),
 }
 
 static ALL: &[Entry] = &[
@@ -54,6 +56,10 @@ static ALL: &[Entry] = &[
     Entry::Sharing(&Mps),
     Entry::Sharing(&SrtfCheckpoint),
     Entry::Sharing(&SalusFaithful),
+    Entry::Pipeline(&Dart),
+    Entry::Pipeline(&OneNode),
+    Entry::Pipeline(&NoDataParallel),
+    Entry::Pipeline(&Exhaustive),
 ];
 
 impl Entry {
@@ -62,6 +68,7 @@ impl Entry {
             Entry::Placement(a) => a.name(),
             Entry::Scheduling(s) => s.name(),
             Entry::Sharing(p) => p.name(),
+            Entry::Pipeline(m) => m.name(),
         }
     }
 
@@ -86,6 +93,13 @@ impl Entry {
                 family: FamilyKind::Sharing,
                 objective: crate::multitenant::salus::OBJECTIVE,
                 summary: p.summary(),
+                deterministic: true,
+            },
+            Entry::Pipeline(m) => Description {
+                name: m.name(),
+                family: FamilyKind::Pipeline,
+                objective: crate::multitenant::dart::family::OBJECTIVE,
+                summary: m.summary(),
                 deterministic: true,
             },
         }
@@ -129,4 +143,17 @@ pub fn sharing() -> impl Iterator<Item = &'static dyn SharingPolicy> {
 /// The sharing policy called `name`.
 pub fn find_sharing(name: &str) -> Option<&'static dyn SharingPolicy> {
     sharing().find(|p| p.name() == name)
+}
+
+/// The pipeline methods (DART and its baselines), in report order.
+pub fn pipeline() -> impl Iterator<Item = &'static dyn PipelineMethod> {
+    ALL.iter().filter_map(|e| match e {
+        Entry::Pipeline(m) => Some(*m),
+        _ => None,
+    })
+}
+
+/// The pipeline method called `name`.
+pub fn find_pipeline(name: &str) -> Option<&'static dyn PipelineMethod> {
+    pipeline().find(|m| m.name() == name)
 }

@@ -48,6 +48,7 @@ fn run_entry(e: &Entry, w: &Workload, k: usize) -> CellResult {
             run_one(&SchedulingCell::new(w, *s, Contention::default(), None, o, 7))
         }
         Entry::Sharing(_) => unreachable!("sharing policies run on traces (sharing_instances)"),
+        Entry::Pipeline(_) => unreachable!("pipeline methods run on task sets (every_pipeline_method_conforms)"),
     }
 }
 
@@ -80,7 +81,7 @@ fn instances_for(e: &Entry) -> Vec<Workload> {
     let inference_only = match e {
         Entry::Placement(a) => a.objective() == Objective::Latency,
         Entry::Scheduling(_) => true,
-        Entry::Sharing(_) => return Vec::new(),
+        Entry::Sharing(_) | Entry::Pipeline(_) => return Vec::new(),
     };
     let mut out = random_instances(false);
     let set = if inference_only { EmbeddedSet::Latency } else { EmbeddedSet::Throughput };
@@ -117,8 +118,8 @@ fn the_registry_lists_every_algorithm_once_with_its_family() {
     let all = registry::all();
     let names: HashSet<&str> = all.iter().map(Entry::name).collect();
     assert_eq!(names.len(), all.len(), "two algorithms share a name");
-    assert_eq!(all.len(), 29, "bench list shows {} algorithms", all.len());
-    for family in [FamilyKind::Placement, FamilyKind::Scheduling, FamilyKind::Sharing] {
+    assert_eq!(all.len(), 33, "bench list shows {} algorithms", all.len());
+    for family in [FamilyKind::Placement, FamilyKind::Scheduling, FamilyKind::Sharing, FamilyKind::Pipeline] {
         assert!(all.iter().any(|e| e.describe().family == family), "no {family:?} algorithm registered");
     }
     for e in all {
@@ -166,6 +167,40 @@ fn every_sharing_policy_conforms() {
 
 fn cost() -> CostModel {
     CostModel::resolve("h200", "pcie").unwrap()
+}
+
+/// Every pipeline method on generated sets of three tasks (small enough for `exhaustive`):
+/// never a failed run, reruns identical, and in W exhaustive ≤ dart ≤ one-node (each space
+/// contains the next; the same DP and analysis within DART's).
+#[test]
+fn every_pipeline_method_conforms() {
+    use placebench::multitenant::dart::family::PipelineCell;
+    use placebench::multitenant::dart::model::Platform;
+    use placebench::multitenant::dart::taskset::generate;
+    let platform =
+        Platform { gpus: 1, cores: 3, idle_cores: false, max_nodes: 3, pcie_bytes_per_ms: 25e6, pcie_latency_ms: 0.01 };
+    for seed in 0..6u64 {
+        let set = generate(3, 0.3 + 0.2 * seed as f64, 3, seed);
+        let mut w = std::collections::HashMap::new();
+        for e in registry::all() {
+            let Entry::Pipeline(m) = e else { continue };
+            let cell = || PipelineCell {
+                set: &set,
+                hash: "-",
+                method: *m,
+                platform: platform.clone(),
+                patterns: 5,
+                periods: 6.0,
+                seed: 7,
+            };
+            let first = run_one(&cell());
+            let r = &first.record;
+            assert!(!r.status.is_failure(), "{} on {}: {:?} {}", m.name(), set.name, r.status, r.message);
+            assert_eq!(first.artifact, run_one(&cell()).artifact, "{} on {}: a rerun differs", m.name(), set.name);
+            w.insert(m.name(), r.objective.unwrap_or(f64::INFINITY));
+        }
+        assert!(w["exhaustive"] <= w["dart"] + 1e-12 && w["dart"] <= w["one-node"] + 1e-12, "{}: {w:?}", set.name);
+    }
 }
 
 /// `bench salus`'s defaults at 6 GiB.

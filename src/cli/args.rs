@@ -51,6 +51,11 @@ pub enum Command {
     /// simulated and its event log replayed by the checker. Without TRACE: the salus-trace
     /// preset. `bench salus gen` writes a trace.
     Salus(Box<SalusArgs>),
+    /// Pipeline real-time and best-effort DNNs over CPU cores and a GPU as DART does: choose a
+    /// configuration and stage cuts, admit by response-time analysis, then simulate the
+    /// runtime under the checker; DART against its baselines. Without TASKSET: the h200-zoo
+    /// preset. `bench dart gen` writes a generated set.
+    Dart(Box<crate::multitenant::dart::sweep::DartArgs>),
     /// Run placements and HIOS schedules on this machine's GPUs and report measured against
     /// predicted time: throughput placements as pipelines (time per sample vs max-load),
     /// latency placements and schedules one sample at a time. Zoo workloads run as real kernels

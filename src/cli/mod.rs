@@ -1,6 +1,7 @@
 //! The `bench` subcommands: resolve arguments into workloads and algorithms, run, write, print.
 
 pub mod args;
+mod dart;
 mod hios;
 mod salus;
 mod sweep;
@@ -51,6 +52,7 @@ pub fn run(cli: Cli) -> Result<i32> {
         Command::Compare(a) => compare_cmd(a),
         Command::Hios(a) => hios::hios(a),
         Command::Salus(a) => salus::salus(*a),
+        Command::Dart(a) => dart::dart(*a),
         Command::Validate(a) => crate::pipeline::validate::validate(a),
         Command::Profile(a) => crate::pipeline::profile::profile(a),
         Command::Calibrate(a) => crate::pipeline::calibrate::calibrate(a),

@@ -56,8 +56,13 @@ fn keep(best: &mut Option<Choice>, c: Choice) {
 
 /// DART's choice on `p`, or none when no candidate is schedulable.
 pub fn choose(p: &Platform, tasks: &[Task]) -> Option<Choice> {
+    choose_among(p, tasks, candidates(p))
+}
+
+/// The choice among the configurations `among` (a baseline's restricted space).
+pub fn choose_among(p: &Platform, tasks: &[Task], among: impl IntoIterator<Item = Config>) -> Option<Choice> {
     let mut best = None;
-    for cfg in candidates(p) {
+    for cfg in among {
         let (cuts, _) = map_all(p, tasks, &cfg);
         if let Some(c) = judge(p, tasks, &cfg, cuts) {
             keep(&mut best, c);

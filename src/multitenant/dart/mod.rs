@@ -4,6 +4,7 @@
 //! task's layers are cut into one stage per node, and an admission test bounds every real-time
 //! task's response time.
 //!
+//! - [`taskset`]: task-set files, tasks from the zoo's models, generated sets (UUniFast).
 //! - [`model`]: nodes, configurations, tasks and their layers' worst-case times on a node.
 //! - [`configs`]: the candidate configurations (canonical, and the paper's literal enumeration
 //!   with its binomial corrected, for tests).
@@ -12,6 +13,8 @@
 //!   release jitter, and admission.
 //! - [`sim`]: the runtime, simulated, writing a log; [`check`]: the family's checker, which
 //!   replays the log and re-derives every node's timeline and every response time.
+//! - [`methods`]: DART and its baselines, one plug-in shape; [`family`]: the cells for the one
+//!   runner; [`sweep`]: `bench dart`.
 //! - [`choose`]: the configuration of least weighted score, and the exhaustive search over
 //!   configurations and cut vectors that measures how far it is from the best.
 //!
@@ -21,7 +24,11 @@
 pub mod check;
 pub mod choose;
 pub mod configs;
+pub mod family;
 pub mod mapping;
+pub mod methods;
 pub mod model;
 pub mod rta;
 pub mod sim;
+pub mod sweep;
+pub mod taskset;

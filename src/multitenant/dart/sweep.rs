@@ -1,0 +1,231 @@
+//! `bench dart`: task sets (files or presets) × methods, run by the one runner and judged by
+//! simulating the choice under the checker; rows in the common schema (objective `dart`: the
+//! weighted score W) and one run file per cell. `bench dart gen` writes a generated set.
+
+use super::family::PipelineCell;
+use super::methods::PipelineMethod;
+use super::model::{Class, Platform};
+use super::taskset::{generate, read_taskset, resolve, TaskSet, TaskSetFile, TaskSpec, TASKSET_SCHEMA};
+use crate::error::{Error, Result};
+use crate::family::CellResult;
+use crate::multitenant::salus::sweep::RunFile;
+use crate::registry;
+use crate::results::Record;
+use crate::run::options::CommonArgs;
+use crate::run::{progress_bar, run, Journal};
+use crate::zoo::cost::CostModel;
+use clap::{Args, Subcommand};
+use sha2::{Digest, Sha256};
+use std::path::{Path, PathBuf};
+
+#[derive(Debug, Args)]
+#[command(args_conflicts_with_subcommands = true, subcommand_negates_reqs = true)]
+pub struct DartArgs {
+    #[command(subcommand)]
+    pub command: Option<DartCommand>,
+    #[command(flatten)]
+    pub run: DartRunArgs,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum DartCommand {
+    /// Write a generated task set (JSON): UUniFast utilisations, log-uniform periods of 10 to
+    /// 100 ms, the first half real-time, random layers.
+    Gen(DartGenArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct DartRunArgs {
+    /// Task-set files (JSON) or presets: h200-zoo (three real-time and two best-effort zoo
+    /// models). Default: h200-zoo.
+    #[arg(value_name = "TASKSET|PRESET")]
+    pub tasksets: Vec<String>,
+    /// Method (repeatable; default all): dart, one-node, no-data-parallel, exhaustive.
+    #[arg(long = "method", value_name = "NAME")]
+    pub methods: Vec<String>,
+    #[arg(long, default_value_t = 1)]
+    pub gpus: u32,
+    #[arg(long, default_value_t = 16, value_parser = crate::run::parse::at_least_one)]
+    pub cores: usize,
+    /// Longest pipeline considered.
+    #[arg(long, default_value_t = 4, value_parser = crate::run::parse::at_least_one)]
+    pub max_nodes: usize,
+    /// Configurations may leave cores idle.
+    #[arg(long)]
+    pub idle_cores: bool,
+    /// Seeded sporadic release patterns simulated besides the synchronous one.
+    #[arg(long, default_value_t = 20)]
+    pub patterns: usize,
+    /// Simulated span, in longest periods.
+    #[arg(long, default_value_t = 10.0, value_parser = crate::run::parse::positive)]
+    pub periods: f64,
+    /// Accelerator preset of the zoo tasks' times.
+    #[arg(long, default_value = "h200")]
+    pub device: String,
+    /// Output folder (default results/dart when only presets are run).
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+    /// Print the records as JSON on stdout.
+    #[arg(long)]
+    pub json: bool,
+    /// Keep the cells a stopped run into the same --out finished and run the rest.
+    #[arg(long)]
+    pub resume: bool,
+    #[command(flatten)]
+    pub common: CommonArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct DartGenArgs {
+    #[arg(long, default_value_t = 6, value_parser = crate::run::parse::at_least_one)]
+    pub tasks: usize,
+    /// Total utilisation of the GPU by the tasks' GPU times.
+    #[arg(long, default_value_t = 0.6, value_parser = crate::run::parse::positive)]
+    pub utilisation: f64,
+    #[arg(long, default_value_t = 8, value_parser = crate::run::parse::at_least_one)]
+    pub layers: usize,
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// Where to write the set (default: standard output).
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+}
+
+/// The presets' names.
+pub const PRESETS: &[&str] = &["h200-zoo"];
+
+/// The `h200-zoo` preset: real-time ResNet-50 (T = 10 ms), Inception-v3 (20 ms) and BERT-base
+/// (15 ms) at batch 1, best-effort GPT-2 small at batch 8 and NASNet-A Mobile at 16.
+fn preset(name: &str) -> Option<TaskSetFile> {
+    if name != "h200-zoo" {
+        return None;
+    }
+    let spec = |name: &str, model: &str, batch: usize, class, period_ms: f64, weight: f64| TaskSpec {
+        name: name.into(),
+        class,
+        period_ms,
+        deadline_ms: None,
+        weight: Some(weight),
+        input_bytes: None,
+        model: Some(model.into()),
+        batch: Some(batch),
+        blocks: Some(12),
+        layers: None,
+    };
+    Some(TaskSetFile {
+        schema_version: TASKSET_SCHEMA,
+        tasks: vec![
+            spec("resnet50", "resnet50", 1, Class::Rt, 10.0, 3.0),
+            spec("inception-v3", "inception-v3", 1, Class::Rt, 20.0, 1.0),
+            spec("bert", "bert", 1, Class::Rt, 15.0, 2.0),
+            spec("gpt", "gpt", 8, Class::Be, 100.0, 1.0),
+            spec("nasnet-mobile", "nasnet-mobile", 16, Class::Be, 100.0, 1.0),
+        ],
+    })
+}
+
+/// A task set named on the command line, and its hash.
+pub fn load(arg: &str, cost: &CostModel) -> Result<(TaskSet, String)> {
+    if let Some(f) = preset(arg) {
+        let text = serde_json::to_string(&f).unwrap_or_default();
+        let tasks = f.tasks.iter().map(|s| resolve(Path::new(arg), s, cost)).collect::<Result<_>>()?;
+        return Ok((TaskSet { name: arg.into(), tasks }, format!("{:x}", Sha256::digest(text.as_bytes()))));
+    }
+    let path = PathBuf::from(arg);
+    if !path.exists() {
+        return Err(Error::Usage(format!("{arg}: neither a task-set file nor a preset ({})", PRESETS.join(", "))));
+    }
+    let bytes = std::fs::read(&path).map_err(|e| Error::io(&path, e))?;
+    Ok((read_taskset(&path, cost)?, format!("{:x}", Sha256::digest(&bytes))))
+}
+
+/// The methods the arguments name, in registry order.
+pub fn methods(names: &[String]) -> Result<Vec<&'static dyn PipelineMethod>> {
+    if names.is_empty() {
+        return Ok(registry::pipeline().collect());
+    }
+    names
+        .iter()
+        .map(|n| {
+            registry::find_pipeline(n).ok_or_else(|| {
+                let known: Vec<&str> = registry::pipeline().map(|m| m.name()).collect();
+                Error::Usage(format!("unknown pipeline method {n:?}; known: {}", known.join(", ")))
+            })
+        })
+        .collect()
+}
+
+/// Runs every task set × method; the records and each cell's run file.
+pub fn dart_records(a: &DartRunArgs, journal: Option<&Journal>) -> Result<(Vec<Record>, Vec<RunFile>)> {
+    let cost = CostModel::resolve(&a.device, "pcie")?;
+    let ms = methods(&a.methods)?;
+    let names = if a.tasksets.is_empty() { vec!["h200-zoo".to_owned()] } else { a.tasksets.clone() };
+    let sets: Vec<(TaskSet, String)> = names.iter().map(|n| load(n, &cost)).collect::<Result<_>>()?;
+    let platform = Platform {
+        gpus: a.gpus,
+        cores: a.cores as u32,
+        idle_cores: a.idle_cores,
+        max_nodes: a.max_nodes,
+        pcie_bytes_per_ms: cost.link.bandwidth / 1e3,
+        pcie_latency_ms: cost.link.latency * 1e3,
+    };
+    let cells: Vec<PipelineCell> = sets
+        .iter()
+        .flat_map(|(s, h)| ms.iter().map(move |&m| (s, h, m)))
+        .map(|(set, hash, method)| PipelineCell {
+            set,
+            hash,
+            method,
+            platform: platform.clone(),
+            patterns: a.patterns,
+            periods: a.periods,
+            seed: a.common.seed,
+        })
+        .collect();
+    let bar = progress_bar(cells.len(), a.common.quiet);
+    let results = run(&cells, bar.as_ref(), journal);
+    if let Some(b) = bar {
+        b.finish_and_clear();
+    }
+    let mut records = Vec::with_capacity(results.len());
+    let mut files = Vec::new();
+    for CellResult { record: mut r, artifact } in results {
+        if let Some(v) = artifact {
+            let name = format!("{}__{}.json", r.workload.replace('/', "__"), r.algorithm);
+            files.push((name.clone(), serde_json::to_string(&v).unwrap_or_default() + "\n"));
+            r.placement_file = Some(name);
+        }
+        records.push(r);
+    }
+    Ok((records, files))
+}
+
+/// Whether every argument is a preset (the run then writes to results/dart by default).
+pub fn only_presets(a: &DartRunArgs) -> bool {
+    a.tasksets.iter().all(|t| PRESETS.contains(&t.as_str()))
+}
+
+/// `bench dart gen`: the set's JSON text, explicit layers.
+pub fn gen_taskset(g: &DartGenArgs) -> Result<String> {
+    let set = generate(g.tasks, g.utilisation, g.layers, g.seed);
+    let file = TaskSetFile {
+        schema_version: TASKSET_SCHEMA,
+        tasks: set
+            .tasks
+            .into_iter()
+            .map(|t| TaskSpec {
+                name: t.name,
+                class: t.class,
+                period_ms: t.period_ms,
+                deadline_ms: Some(t.deadline_ms),
+                weight: Some(t.weight),
+                input_bytes: Some(t.input_bytes),
+                model: None,
+                batch: None,
+                blocks: None,
+                layers: Some(t.layers),
+            })
+            .collect(),
+    };
+    Ok(serde_json::to_string_pretty(&file).map_err(|e| Error::Usage(e.to_string()))? + "\n")
+}
