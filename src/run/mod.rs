@@ -75,6 +75,34 @@ pub fn run<C: Cell>(cells: &[C], progress: Option<&ProgressBar>, journal: Option
     results
 }
 
+/// A file written beside the rows: its name and its text.
+pub type RunFile = (String, String);
+
+/// Runs `cells` with a progress bar (unless `quiet`) and turns each artifact into a run file
+/// `<workload>__<algorithm>.json` that its row names: what every family's sweep writes.
+pub fn run_with_files<C: Cell>(
+    cells: &[C],
+    quiet: bool,
+    journal: Option<&Journal>,
+) -> (Vec<crate::results::Record>, Vec<RunFile>) {
+    let bar = progress_bar(cells.len(), quiet);
+    let results = run(cells, bar.as_ref(), journal);
+    if let Some(b) = bar {
+        b.finish_and_clear();
+    }
+    let mut records = Vec::with_capacity(results.len());
+    let mut files = Vec::new();
+    for CellResult { record: mut r, artifact } in results {
+        if let Some(v) = artifact {
+            let name = format!("{}__{}.json", r.workload.replace('/', "__"), r.algorithm);
+            files.push((name.clone(), serde_json::to_string(&v).unwrap_or_default() + "\n"));
+            r.placement_file = Some(name);
+        }
+        records.push(r);
+    }
+    (records, files)
+}
+
 /// Runs one cell: applicability, the timed attempt, the checker.
 pub fn run_one<C: Cell>(cell: &C) -> CellResult {
     let mut record = cell.header();

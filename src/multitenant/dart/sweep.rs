@@ -7,12 +7,10 @@ use super::methods::PipelineMethod;
 use super::model::{Class, Platform};
 use super::taskset::{generate, read_taskset, resolve, TaskSet, TaskSetFile, TaskSpec, TASKSET_SCHEMA};
 use crate::error::{Error, Result};
-use crate::family::CellResult;
-use crate::multitenant::salus::sweep::RunFile;
 use crate::registry;
 use crate::results::Record;
 use crate::run::options::CommonArgs;
-use crate::run::{progress_bar, run, Journal};
+use crate::run::{run_with_files, Journal, RunFile};
 use crate::zoo::cost::CostModel;
 use clap::{Args, Subcommand};
 use sha2::{Digest, Sha256};
@@ -182,22 +180,7 @@ pub fn dart_records(a: &DartRunArgs, journal: Option<&Journal>) -> Result<(Vec<R
             seed: a.common.seed,
         })
         .collect();
-    let bar = progress_bar(cells.len(), a.common.quiet);
-    let results = run(&cells, bar.as_ref(), journal);
-    if let Some(b) = bar {
-        b.finish_and_clear();
-    }
-    let mut records = Vec::with_capacity(results.len());
-    let mut files = Vec::new();
-    for CellResult { record: mut r, artifact } in results {
-        if let Some(v) = artifact {
-            let name = format!("{}__{}.json", r.workload.replace('/', "__"), r.algorithm);
-            files.push((name.clone(), serde_json::to_string(&v).unwrap_or_default() + "\n"));
-            r.placement_file = Some(name);
-        }
-        records.push(r);
-    }
-    Ok((records, files))
+    Ok(run_with_files(&cells, a.common.quiet, journal))
 }
 
 /// Whether every argument is a preset (the run then writes to results/dart by default).

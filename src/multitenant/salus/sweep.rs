@@ -7,7 +7,6 @@ use super::lanes::LaneMode;
 use super::sim::Config;
 use super::SharingPolicy;
 use crate::error::{Error, Result};
-use crate::family::CellResult;
 use crate::multitenant::fluid::{DEFAULT_BETA, QUANTUM_MS, SLICE_SWITCH_MS};
 use crate::multitenant::gen::{self, Durations, GenOptions};
 use crate::multitenant::profile::read_profiles;
@@ -17,7 +16,7 @@ use crate::multitenant::trace::{read_trace, to_csv, Trace};
 use crate::registry;
 use crate::results::Record;
 use crate::run::options::CommonArgs;
-use crate::run::{progress_bar, run, Journal};
+use crate::run::{run_with_files, Journal, RunFile};
 use crate::zoo::cost::CostModel;
 use clap::{Args, Subcommand};
 use sha2::{Digest, Sha256};
@@ -211,9 +210,6 @@ pub fn policies(names: &[String]) -> Result<Vec<&'static dyn SharingPolicy>> {
         .collect()
 }
 
-/// A run file: its name and JSON text.
-pub type RunFile = (String, String);
-
 /// Runs every trace × policy; the records and each cell's run file.
 pub fn salus_records(a: &SalusRunArgs, journal: Option<&Journal>) -> Result<(Vec<Record>, Vec<RunFile>)> {
     let cost = cost(&a.device)?;
@@ -246,22 +242,7 @@ pub fn salus_records(a: &SalusRunArgs, journal: Option<&Journal>) -> Result<(Vec
             SharingCell { instance: i, policy: p, config, seed: a.common.seed }
         })
         .collect();
-    let bar = progress_bar(cells.len(), a.common.quiet);
-    let results = run(&cells, bar.as_ref(), journal);
-    if let Some(b) = bar {
-        b.finish_and_clear();
-    }
-    let mut records = Vec::with_capacity(results.len());
-    let mut files = Vec::new();
-    for CellResult { record: mut r, artifact } in results {
-        if let Some(s) = artifact {
-            let name = format!("{}__{}.json", r.workload.replace('/', "__"), r.algorithm);
-            files.push((name.clone(), serde_json::to_string(&s).unwrap_or_default() + "\n"));
-            r.placement_file = Some(name);
-        }
-        records.push(r);
-    }
-    Ok((records, files))
+    Ok(run_with_files(&cells, a.common.quiet, journal))
 }
 
 /// Whether every trace argument is a preset (the run then writes to results/salus by default).
