@@ -32,7 +32,7 @@ fn bad_task_sets_exit_2_with_one_line_and_write_nothing() {
             ),
             "layer \"x\": field \"gpu_ms\"",
         ),
-        ("neither.json", task(r#""period_ms":10"#), "either a zoo model or layers"),
+        ("neither.json", task(r#""period_ms":10"#), "one of a zoo model, a workload or layers"),
     ];
     for (file, text, want) in cases {
         let path = d.join(file);
@@ -87,4 +87,49 @@ fn the_preset_and_a_generated_set_run_confirmed() {
         }
     }
     assert!(out.join("results.csv").exists());
+}
+
+/// A task from a dnn-partitioning workload: its layers keep the workload's accelerator and CPU
+/// times (sums compared with the file's), and the set runs.
+#[test]
+fn a_task_from_a_paper_workload() {
+    let inputs = std::env::var("PLACEBENCH_PAPER_INPUTS")
+        .map(PathBuf::from)
+        .unwrap_or_else(|_| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/dnn-partitioning"));
+    let w = inputs.join("latency-inputs/LayerGraphs/resnet50_inference.json");
+    if !w.exists() {
+        eprintln!("skipped: the paper's inputs are absent");
+        return;
+    }
+    let d = scratch("paper");
+    let set = d.join("set.json");
+    let text = format!(
+        r#"{{"schema_version":1,"tasks":[{{"name":"r","class":"rt","period_ms":1000,"workload":{:?},"blocks":8}},{{"name":"b","class":"be","period_ms":1000,"model":"nasnet-mobile"}}]}}"#,
+        w.to_str().unwrap()
+    );
+    std::fs::write(&set, text).unwrap();
+    let cost = placebench::zoo::cost::CostModel::resolve("h200", "pcie").unwrap();
+    let ts = placebench::multitenant::dart::taskset::read_taskset(&set, &cost).unwrap();
+    let file: serde_json::Value = serde_json::from_slice(&std::fs::read(&w).unwrap()).unwrap();
+    let sum = |k: &str| file["nodes"].as_array().unwrap().iter().map(|n| n[k].as_f64().unwrap()).sum::<f64>();
+    let layers = &ts.tasks[0].layers;
+    assert_eq!(layers.len(), 8);
+    let (g, c) = (layers.iter().map(|l| l.gpu_ms).sum::<f64>(), layers.iter().map(|l| l.core_ms).sum::<f64>());
+    assert!((g - sum("fpgaLatency")).abs() < 1e-6 * g && (c - sum("cpuLatency")).abs() < 1e-6 * c, "{g} {c}");
+    let out = d.join("out");
+    let (code, stdout, err) = bench(&[
+        "dart",
+        set.to_str().unwrap(),
+        "--method",
+        "dart",
+        "--patterns",
+        "3",
+        "-q",
+        "--json",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(code, Some(0), "{err}");
+    let rows: Vec<serde_json::Value> = serde_json::from_str(&stdout).unwrap();
+    assert!(["feasible", "infeasible"].contains(&rows[0]["status"].as_str().unwrap()), "{}", rows[0]);
 }

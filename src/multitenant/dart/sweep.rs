@@ -109,6 +109,7 @@ fn preset(name: &str) -> Option<TaskSetFile> {
         batch: Some(batch),
         blocks: Some(12),
         layers: None,
+        workload: None,
     };
     Some(TaskSetFile {
         schema_version: TASKSET_SCHEMA,
@@ -207,6 +208,7 @@ pub fn gen_taskset(g: &DartGenArgs) -> Result<String> {
                 batch: None,
                 blocks: None,
                 layers: Some(t.layers),
+                workload: None,
             })
             .collect(),
     };

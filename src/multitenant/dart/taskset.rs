@@ -2,8 +2,9 @@
 //!
 //! A file is JSON: `{"schema_version": 1, "tasks": [...]}`, each task `name`, `class` (`rt` or
 //! `be`), `period_ms`, optional `deadline_ms` (default the period), `weight` (default 1) and
-//! `input_bytes`, and either `model` (a zoo model, with `batch` and `blocks`) or explicit
-//! `layers` (`gpu_ms`, `issue_ms`, `core_ms`, `sigma`, `out_bytes`).
+//! `input_bytes`, and one of `model` (a zoo model, with `batch` and `blocks`), `workload` (a
+//! dnn-partitioning file, with `blocks`) or explicit `layers` (`gpu_ms`, `issue_ms`,
+//! `core_ms`, `sigma`, `out_bytes`).
 //!
 //! A zoo model's operators, in topological order, are merged into `blocks` consecutive layers
 //! of about equal GPU time (default 16); a layer's GPU time is the cost model's (less its
@@ -45,6 +46,9 @@ pub struct TaskSpec {
     pub blocks: Option<usize>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub layers: Option<Vec<Layer>>,
+    /// A dnn-partitioning workload file, relative to the task set's folder.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub workload: Option<std::path::PathBuf>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -78,6 +82,23 @@ pub fn zoo_layers(model: crate::zoo::Model, batch: usize, blocks: usize, cost: &
     }
     let crossing =
         |i: usize| -> f64 { (0..=i).filter(|&x| last_use[x] > i).map(|x| g.ops[x].numel() as f64 * bpe).sum() };
+    let issue = vec![acc.launch_overhead * 1e3; n];
+    let layers = merge_blocks(&model_name(model), &gpu, &issue, &core, crossing, blocks);
+    let input = g.ops.iter().filter(|o| o.inputs.is_empty()).map(|o| o.numel() as f64 * bpe).sum();
+    (layers, input)
+}
+
+/// Consecutive operators (in topological order) merged into `blocks` layers of about equal
+/// GPU time; `crossing(i)` is the bytes a cut after operator `i` copies.
+fn merge_blocks(
+    name: &str,
+    gpu: &[f64],
+    issue: &[f64],
+    core: &[f64],
+    crossing: impl Fn(usize) -> f64,
+    blocks: usize,
+) -> Vec<Layer> {
+    let n = gpu.len();
     let total: f64 = gpu.iter().sum();
     let blocks = blocks.clamp(1, n.max(1));
     let mut layers = Vec::with_capacity(blocks);
@@ -88,9 +109,9 @@ pub fn zoo_layers(model: crate::zoo::Model, batch: usize, blocks: usize, cost: &
         if (acc_gpu >= target && layers.len() + 1 < blocks) || i + 1 == n {
             let ops = start..i + 1;
             layers.push(Layer {
-                name: format!("{}[{}..{}]", model_name(model), ops.start, ops.end),
+                name: format!("{name}[{}..{}]", ops.start, ops.end),
                 gpu_ms: ops.clone().map(|k| gpu[k]).sum(),
-                issue_ms: ops.len() as f64 * acc.launch_overhead * 1e3,
+                issue_ms: ops.clone().map(|k| issue[k]).sum(),
                 core_ms: ops.clone().map(|k| core[k]).sum(),
                 sigma: DEFAULT_SIGMA,
                 out_bytes: if i + 1 == n { 0.0 } else { crossing(i) },
@@ -98,8 +119,39 @@ pub fn zoo_layers(model: crate::zoo::Model, batch: usize, blocks: usize, cost: &
             start = i + 1;
         }
     }
-    let input = g.ops.iter().filter(|o| o.inputs.is_empty()).map(|o| o.numel() as f64 * bpe).sum();
-    (layers, input)
+    layers
+}
+
+/// A dnn-partitioning workload (read as milliseconds, as the zoo's and the profiled workloads
+/// write them) as `blocks` layers: its accelerator latency as the GPU time, its CPU latency as
+/// one core's, and a cut's communication cost as the bytes that take as long over `cost`'s
+/// link. Every node must run on the accelerator.
+pub fn workload_layers(file: &Path, blocks: usize, cost: &CostModel) -> Result<Vec<Layer>> {
+    let name = file.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
+    let w = crate::workload::load_workload(file, &name)?;
+    if let Some(n) = w.nodes.iter().find(|n| !n.supported_on_acc) {
+        return Err(Error::input(
+            file,
+            format!("node {}: field \"supportedOnFpga\"", n.id),
+            "a pipeline task needs every node on the GPU",
+        ));
+    }
+    let order = w.topological_order();
+    let mut pos = vec![0usize; order.len()];
+    for (p, &v) in order.iter().enumerate() {
+        pos[v] = p;
+    }
+    let gpu: Vec<f64> = order.iter().map(|&v| w.nodes[v].acc_latency).collect();
+    let core: Vec<f64> = order.iter().map(|&v| w.nodes[v].cpu_latency).collect();
+    let bytes_per_ms = cost.link.bandwidth / 1e3;
+    let crossing = |i: usize| -> f64 {
+        order[..=i]
+            .iter()
+            .filter(|&&v| w.succ[v].iter().any(|&s| pos[s] > i))
+            .map(|&v| w.out_cost[v] * bytes_per_ms)
+            .sum()
+    };
+    Ok(merge_blocks(&name, &gpu, &vec![0.0; gpu.len()], &core, crossing, blocks))
 }
 
 fn positive(path: &Path, task: &str, field: &str, v: f64) -> Result<f64> {
@@ -141,14 +193,18 @@ pub fn resolve(path: &Path, s: &TaskSpec, cost: &CostModel) -> Result<Task> {
         ));
     }
     let weight = positive(path, &s.name, "weight", s.weight.unwrap_or(1.0))?;
-    let (layers, input) = match (&s.model, &s.layers) {
-        (Some(m), None) => {
+    let (layers, input) = match (&s.model, &s.layers, &s.workload) {
+        (None, None, Some(f)) => {
+            let file = path.parent().map_or_else(|| f.clone(), |d| d.join(f));
+            (workload_layers(&file, s.blocks.unwrap_or(16), cost)?, 0.0)
+        }
+        (Some(m), None, None) => {
             let model = parse_model(m).ok_or_else(|| {
                 Error::input(path, format!("task {:?}: field \"model\"", s.name), format!("unknown zoo model {m:?}"))
             })?;
             zoo_layers(model, s.batch.unwrap_or(1).max(1), s.blocks.unwrap_or(16), cost)
         }
-        (None, Some(l)) if !l.is_empty() => {
+        (None, Some(l), None) if !l.is_empty() => {
             for x in l {
                 let fields = [
                     ("gpu_ms", x.gpu_ms),
@@ -171,7 +227,7 @@ pub fn resolve(path: &Path, s: &TaskSpec, cost: &CostModel) -> Result<Task> {
             return Err(Error::input(
                 path,
                 format!("task {:?}: field \"model\"", s.name),
-                "give either a zoo model or layers",
+                "give one of a zoo model, a workload or layers",
             ));
         }
     };
