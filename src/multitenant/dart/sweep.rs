@@ -41,8 +41,10 @@ pub struct DartRunArgs {
     /// Method (repeatable; default all): dart, one-node, no-data-parallel, exhaustive.
     #[arg(long = "method", value_name = "NAME")]
     pub methods: Vec<String>,
+    /// GPUs of the machine (each a node with one issuing core).
     #[arg(long, default_value_t = 1)]
     pub gpus: u32,
+    /// CPU cores of the machine (the lent H200 host's 16 by default).
     #[arg(long, default_value_t = 16, value_parser = crate::run::parse::at_least_one)]
     pub cores: usize,
     /// Longest pipeline considered.
