@@ -41,7 +41,7 @@ pub struct Platform {
 }
 
 impl Platform {
-    /// The lent H200 host: one GPU, 16 cores, PCIe 5 at about 50 GB/s.
+    /// An H200 host: one GPU, 16 cores, PCIe 5 at about 50 GB/s.
     pub fn h200_host() -> Platform {
         Platform { gpus: 1, cores: 16, idle_cores: false, max_nodes: 4, pcie_bytes_per_ms: 50e6, pcie_latency_ms: 0.01 }
     }

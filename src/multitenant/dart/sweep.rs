@@ -44,7 +44,7 @@ pub struct DartRunArgs {
     /// GPUs of the machine (each a node with one issuing core).
     #[arg(long, default_value_t = 1)]
     pub gpus: u32,
-    /// CPU cores of the machine (the lent H200 host's 16 by default).
+    /// CPU cores of the machine.
     #[arg(long, default_value_t = 16, value_parser = crate::run::parse::at_least_one)]
     pub cores: usize,
     /// Longest pipeline considered.
