@@ -127,6 +127,29 @@ pub fn schedulers() -> impl Iterator<Item = &'static dyn Scheduler> {
     })
 }
 
+/// The entries `names` lists (all of `all` when it lists none), in the order given; an unknown
+/// name is a usage error that lists the known ones. What every `--algo`-like flag resolves by.
+pub fn select<T: Copy>(
+    names: &[String],
+    all: impl Iterator<Item = T>,
+    name: impl Fn(&T) -> &'static str,
+    what: &str,
+) -> crate::Result<Vec<T>> {
+    let all: Vec<T> = all.collect();
+    if names.is_empty() {
+        return Ok(all);
+    }
+    names
+        .iter()
+        .map(|n| {
+            all.iter().copied().find(|e| name(e) == n).ok_or_else(|| {
+                let known: Vec<&str> = all.iter().map(&name).collect();
+                crate::Error::Usage(format!("unknown {what} {n:?}; known: {}", known.join(", ")))
+            })
+        })
+        .collect()
+}
+
 /// The scheduler called `name`.
 pub fn find_scheduler(name: &str) -> Option<&'static dyn Scheduler> {
     schedulers().find(|s| s.name() == name)

@@ -4,7 +4,7 @@
 
 use crate::error::{Error, Result};
 use crate::family::CellResult;
-use crate::hios::algorithms::{names, Fidelity, HiosOptions, Scheduler};
+use crate::hios::algorithms::{Fidelity, HiosOptions, Scheduler};
 use crate::hios::family::SchedulingCell;
 use crate::hios::{CalibratedModel, Contention};
 use crate::registry;
@@ -112,18 +112,8 @@ pub fn hios_records(a: &HiosArgs, journal: Option<&Journal>) -> Result<(Vec<Reco
     if let Some((w, _)) = workloads.iter().find(|(w, _)| w.is_training()) {
         return Err(Error::Usage(format!("{}: HIOS schedules inference graphs; this one has backward nodes", w.name)));
     }
-    let algos: Vec<&'static dyn Scheduler> = if a.all || a.algos.is_empty() {
-        registry::schedulers().collect()
-    } else {
-        a.algos
-            .iter()
-            .map(|n| {
-                registry::find_scheduler(n).ok_or_else(|| {
-                    Error::Usage(format!("unknown scheduling algorithm {n:?}; known: {}", names().join(", ")))
-                })
-            })
-            .collect::<Result<_>>()?
-    };
+    let chosen: &[String] = if a.all { &[] } else { &a.algos };
+    let algos = registry::select(chosen, registry::schedulers(), |s| s.name(), "scheduling algorithm")?;
     let gpus = if a.gpus.is_empty() { vec![1, 2, 4, 8] } else { a.gpus.clone() };
     type Model = Option<Arc<CalibratedModel>>;
     let mut cells: Vec<(&Workload, usize, &'static dyn Scheduler, Contention, &Model)> = Vec::new();

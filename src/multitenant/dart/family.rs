@@ -35,7 +35,7 @@ pub struct RunFile<'a> {
     pub schema_version: u32,
     pub taskset: &'a str,
     pub method: &'a str,
-    pub config: Option<&'a [Node]>,
+    pub config: &'a [Node],
     pub tasks: Vec<TaskRow<'a>>,
 }
 
@@ -43,9 +43,9 @@ pub struct RunFile<'a> {
 pub struct TaskRow<'a> {
     pub task: &'a str,
     pub rt: bool,
-    pub cuts: Option<&'a [usize]>,
+    pub cuts: &'a [usize],
     pub analysed_ms: Option<f64>,
-    pub observed_ms: Option<f64>,
+    pub observed_ms: f64,
     pub deadline_ms: f64,
     /// Best effort: jobs per second in the synchronous run.
     pub throughput_per_s: Option<f64>,
@@ -141,9 +141,9 @@ impl Cell for PipelineCell<'_> {
             .map(|(i, t)| TaskRow {
                 task: &t.name,
                 rt: t.rt(),
-                cuts: Some(&c.cuts[i]),
+                cuts: &c.cuts[i],
                 analysed_ms: t.rt().then_some(c.analysis.response_ms[i]),
-                observed_ms: Some(observed[i]),
+                observed_ms: observed[i],
                 deadline_ms: t.deadline_ms,
                 throughput_per_s: (!t.rt()).then_some(throughput[i]),
             })
@@ -152,7 +152,7 @@ impl Cell for PipelineCell<'_> {
             schema_version: RUN_SCHEMA,
             taskset: &self.set.name,
             method: self.method.name(),
-            config: Some(&c.config),
+            config: &c.config,
             tasks: rows,
         };
         CellResult { record: r, artifact: serde_json::to_value(&file).ok() }

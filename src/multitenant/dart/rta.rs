@@ -60,22 +60,19 @@ pub fn analyse(p: &Platform, tasks: &[Task], cfg: &[Node], cuts: &[Cuts]) -> Ana
     let be_layer: Vec<Vec<f64>> = (0..n)
         .map(|i| if tasks[i].rt() { vec![0.0; k_n] } else { longest_layers(p, &tasks[i], cfg, &cuts[i]) })
         .collect();
-    let blocking = |i: usize, k: usize| {
-        (0..n)
-            .filter(|&j| j != i && nonempty[j][k])
-            .map(|j| {
-                if tasks[j].rt() {
-                    if rank[j] > rank[i] {
-                        c[j][k]
-                    } else {
-                        0.0
-                    }
-                } else {
-                    be_layer[j][k]
-                }
-            })
-            .fold(0.0, f64::max)
+    // Blocking does not depend on the jitters: computed once, before the holistic rounds.
+    let blocks = |i: usize, k: usize, j: usize| match (tasks[j].rt(), rank[j] > rank[i]) {
+        (false, _) => be_layer[j][k],
+        (true, true) => c[j][k],
+        (true, false) => 0.0,
     };
+    let blocking: Vec<Vec<f64>> = (0..n)
+        .map(|i| {
+            (0..k_n)
+                .map(|k| (0..n).filter(|&j| j != i && nonempty[j][k]).map(|j| blocks(i, k, j)).fold(0.0, f64::max))
+                .collect()
+        })
+        .collect();
     let mut r = vec![vec![0.0; k_n]; n];
     let mut jitter = vec![vec![0.0; k_n]; n];
     let mut rounds = 0;
@@ -88,7 +85,7 @@ pub fn analyse(p: &Platform, tasks: &[Task], cfg: &[Node], cuts: &[Cuts]) -> Ana
                     r[i][k] = 0.0;
                     continue;
                 }
-                let b = blocking(i, k);
+                let b = blocking[i][k];
                 let mut w = b;
                 r[i][k] = loop {
                     let hp: f64 = order[..rank[i]]

@@ -142,18 +142,7 @@ pub fn load(arg: &str, cost: &CostModel) -> Result<(TaskSet, String)> {
 
 /// The methods the arguments name, in registry order.
 pub fn methods(names: &[String]) -> Result<Vec<&'static dyn PipelineMethod>> {
-    if names.is_empty() {
-        return Ok(registry::pipeline().collect());
-    }
-    names
-        .iter()
-        .map(|n| {
-            registry::find_pipeline(n).ok_or_else(|| {
-                let known: Vec<&str> = registry::pipeline().map(|m| m.name()).collect();
-                Error::Usage(format!("unknown pipeline method {n:?}; known: {}", known.join(", ")))
-            })
-        })
-        .collect()
+    registry::select(names, registry::pipeline(), |m| m.name(), "pipeline method")
 }
 
 /// Runs every task set × method; the records and each cell's run file.

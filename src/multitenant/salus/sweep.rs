@@ -196,18 +196,7 @@ pub fn config(a: &SalusRunArgs, policy: &dyn SharingPolicy, cost: &CostModel) ->
 
 /// The policies the arguments name, in registry order.
 pub fn policies(names: &[String]) -> Result<Vec<&'static dyn SharingPolicy>> {
-    if names.is_empty() {
-        return Ok(registry::sharing().collect());
-    }
-    names
-        .iter()
-        .map(|n| {
-            registry::find_sharing(n).ok_or_else(|| {
-                let known: Vec<&str> = registry::sharing().map(|p| p.name()).collect();
-                Error::Usage(format!("unknown sharing policy {n:?}; known: {}", known.join(", ")))
-            })
-        })
-        .collect()
+    registry::select(names, registry::sharing(), |p| p.name(), "sharing policy")
 }
 
 /// Runs every trace × policy; the records and each cell's run file.
