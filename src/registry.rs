@@ -11,7 +11,9 @@ use crate::algorithms::ip::{latency::LatencyIp, throughput::ThroughputIp};
 use crate::algorithms::Algorithm;
 use crate::family::{Description, FamilyKind};
 use crate::hios::algorithms::{DpSplit, HiosLp, HiosMr, Ios, ListSchedule, Scheduler, Sequential};
-use crate::multitenant::dart::methods::{Dart, Exhaustive, NoDataParallel, OneNode, PipelineMethod};
+use crate::multitenant::dart::methods::{
+    Dart, Exhaustive, GpuMultistream, NoDataParallel, NpEdf, OneNode, PipelineMethod, SequentialGpu,
+};
 use crate::multitenant::salus::policies::{
     ExclusiveFifo, Fair, Fifo, Mps, Pack, Rr, SalusFaithful, Srtf, SrtfCheckpoint, StaticPartition,
 };
@@ -60,6 +62,9 @@ static ALL: &[Entry] = &[
     Entry::Pipeline(&OneNode),
     Entry::Pipeline(&NoDataParallel),
     Entry::Pipeline(&Exhaustive),
+    Entry::Pipeline(&SequentialGpu),
+    Entry::Pipeline(&GpuMultistream),
+    Entry::Pipeline(&NpEdf),
 ];
 
 impl Entry {

@@ -7,7 +7,7 @@
 use placebench::multitenant::dart::choose::{all_cuts, choose, exhaustive, score, utilisation};
 use placebench::multitenant::dart::configs::{candidates, count, literal};
 use placebench::multitenant::dart::mapping::{map_all, map_task};
-use placebench::multitenant::dart::model::{stage_times, Class, Layer, Node, Platform, Task};
+use placebench::multitenant::dart::model::{stage_times, Class, Cuts, Layer, Node, Plan, Platform, Runtime, Task};
 use placebench::multitenant::dart::rta::analyse;
 use proptest::prelude::*;
 use std::collections::BTreeSet;
@@ -42,7 +42,7 @@ fn canonical_configurations_equal_the_literal_enumeration() {
 }
 
 fn layer(gpu: f64, core: f64, sigma: f64, bytes: f64) -> Layer {
-    Layer { name: String::new(), gpu_ms: gpu, issue_ms: 0.1, core_ms: core, sigma, out_bytes: bytes }
+    Layer { name: String::new(), gpu_ms: gpu, issue_ms: 0.1, core_ms: core, sigma, out_bytes: bytes, occupancy: 1.0 }
 }
 
 fn task(i: usize, class: Class, period: f64, weight: f64, layers: Vec<Layer>) -> Task {
@@ -195,6 +195,11 @@ proptest! {
 use placebench::multitenant::dart::check::check;
 use placebench::multitenant::dart::sim::{releases, simulate, Event, Exec};
 
+/// DART's runtime over `cfg` and `cuts`.
+fn fp<'a>(p: &'a Platform, tasks: &'a [Task], cfg: &'a [Node], cuts: &'a [Cuts]) -> Plan<'a> {
+    Plan { platform: p, tasks, config: cfg, cuts, runtime: Runtime::FixedPriority }
+}
+
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(24))]
 
@@ -206,13 +211,13 @@ proptest! {
         let p = platform(1, 4, 3);
         let Some(c) = choose(&p, &tasks) else { return Ok(()) };
         let horizon = 8.0 * tasks.iter().map(|t| t.period_ms).fold(0.0, f64::max);
-        let mut patterns = vec![(releases(&tasks, horizon, None, 0.0), Exec::Wcet)];
+        let mut patterns = vec![(releases(&tasks, horizon, None, 0.0), Exec::WCET)];
         for s in 0..200u64 {
-            patterns.push((releases(&tasks, horizon, Some(s), 0.5), Exec::Uniform { lo: 0.5, seed: s }));
+            patterns.push((releases(&tasks, horizon, Some(s), 0.5), Exec::uniform(0.5, s)));
         }
         for (rel, exec) in &patterns {
-            let run = simulate(&p, &tasks, &c.config, &c.cuts, rel, horizon, *exec);
-            let rep = check(&p, &tasks, &c.config, &c.cuts, &run.events);
+            let run = simulate(&fp(&p, &tasks, &c.config, &c.cuts), rel, horizon, *exec);
+            let rep = check(&fp(&p, &tasks, &c.config, &c.cuts), &run.events);
             prop_assert_eq!(rep.violations, 0, "{:?}", rep.first);
             prop_assert_eq!(rep.misses, 0);
             for (i, t) in tasks.iter().enumerate() {
@@ -237,15 +242,15 @@ fn the_checker_rejects_broken_logs() {
     let one = |ms: f64| vec![layer(1.0, ms, 0.0, 0.0)];
     let tasks = vec![task(0, Class::Rt, 10.0, 1.0, one(3.0)), task(1, Class::Be, 10.0, 1.0, one(2.0))];
     let cuts = vec![vec![1], vec![1]];
-    let run = simulate(&p, &tasks, &cfg, &cuts, &[vec![0.0, 10.0], vec![]], 20.0, Exec::Wcet);
-    assert_eq!(check(&p, &tasks, &cfg, &cuts, &run.events).violations, 0);
+    let run = simulate(&fp(&p, &tasks, &cfg, &cuts), &[vec![0.0, 10.0], vec![]], 20.0, Exec::WCET);
+    assert_eq!(check(&fp(&p, &tasks, &cfg, &cuts), &run.events).violations, 0);
     let first_start = run.events.iter().position(|e| matches!(e, Event::Start { .. })).unwrap();
     // Too long: the real-time stage works 4 ms of a 3 ms WCET.
     let mut long = run.events.clone();
     if let Event::Start { work_ms, .. } = &mut long[first_start] {
         *work_ms = 4.0;
     }
-    assert!(check(&p, &tasks, &cfg, &cuts, &long).violations > 0);
+    assert!(check(&fp(&p, &tasks, &cfg, &cuts), &long).violations > 0);
     // Best effort first although the real-time job was released at 0: swap the first two
     // units' order.
     let starts: Vec<usize> =
@@ -258,7 +263,7 @@ fn the_checker_rejects_broken_logs() {
     {
         swapped.insert(starts[0], Event::Start { t: t0, task, job, stage, first, end, work_ms });
     }
-    assert!(check(&p, &tasks, &cfg, &cuts, &swapped).violations > 0);
+    assert!(check(&fp(&p, &tasks, &cfg, &cuts), &swapped).violations > 0);
 }
 
 /// Soundness over every release offset: up to three real-time tasks with integer periods (2,
@@ -286,6 +291,7 @@ fn admitted_sets_are_sound_at_every_release_offset() {
                         core_ms: 1.0 + ((s / 3 + l) % 2) as f64,
                         sigma: 0.0,
                         out_bytes: 0.0,
+                        occupancy: 1.0,
                     })
                     .collect();
                 Task { input_bytes: 0.0, ..task(i, Class::Rt, period, (n - i) as f64, layers) }
@@ -306,8 +312,8 @@ fn admitted_sets_are_sound_at_every_release_offset() {
                 .zip(&first)
                 .map(|(t, &o)| (0..).map(|k| o + k as f64 * t.period_ms).take_while(|&x| x < horizon).collect())
                 .collect();
-            let run = simulate(&p, &tasks, &c.config, &c.cuts, &rel, horizon, Exec::Wcet);
-            let rep = check(&p, &tasks, &c.config, &c.cuts, &run.events);
+            let run = simulate(&fp(&p, &tasks, &c.config, &c.cuts), &rel, horizon, Exec::WCET);
+            let rep = check(&fp(&p, &tasks, &c.config, &c.cuts), &run.events);
             assert_eq!(rep.violations, 0, "{:?}", rep.first);
             for i in 0..n {
                 let worst = rep.responses[i].iter().copied().fold(0.0, f64::max);

@@ -77,13 +77,15 @@ fn the_preset_and_a_generated_set_run_confirmed() {
     ]);
     assert_eq!(code, Some(0), "{err}");
     let rows: Vec<serde_json::Value> = serde_json::from_str(&stdout).unwrap();
-    assert_eq!(rows.len(), 8);
+    assert_eq!(rows.len(), 2 * 7, "two sets × seven methods");
     for r in &rows {
         let status = r["status"].as_str().unwrap();
         assert!(["feasible", "infeasible", "skipped"].contains(&status), "{r}");
         if status == "feasible" {
             assert!(r["notes"].as_str().unwrap().contains("misses=0"), "{r}");
-            assert!(out.join("runs").join(r["placement_file"].as_str().unwrap()).exists());
+        }
+        if status != "skipped" && r["objective"].is_number() {
+            assert!(out.join("runs").join(r["placement_file"].as_str().unwrap()).exists(), "{r}");
         }
     }
     assert!(out.join("results.csv").exists());

@@ -1,16 +1,16 @@
 //! The pipeline family's checker: replays a run's log with its own bookkeeping and re-derives
 //! every node's timeline and every job's response time. It confirms that a node runs one unit
-//! at a time, each unit as long as its logged work and never longer than its WCET, a real-time
-//! unit a whole stage and a best-effort unit one layer in order, every stage after the one
-//! before it; that at every start no unit it should have preferred was waiting (real time
-//! before best effort, then priority, then the earlier job; best effort first come first
-//! served); that no node idles at the end of an instant while a unit waits for it; and that
-//! real-time releases are at least a period apart.
+//! at a time, each unit as long as its logged work, a real-time unit a whole stage and a
+//! best-effort unit one layer in order (a whole stage under the sequential runtime), every
+//! stage after the one before it; that no unit works longer than its WCET unless it is a
+//! real-time unit that then stops, is reported as an overrun and has the rest of its job run
+//! as best effort; that at every start no unit the runtime should have preferred was waiting;
+//! that no node idles at the end of an instant while a unit waits for it; and that real-time
+//! releases are at least a period apart.
 
-use super::model::{layer_wcets, Cuts, Node, Platform, Task};
-use super::rta::priority_order;
-use super::sim::Event;
-use std::collections::BTreeMap;
+use super::model::{layer_wcets, Plan, Runtime};
+use super::sim::{rank_key, ranks, Event};
+use std::collections::{BTreeMap, BTreeSet};
 
 /// What the replay found.
 #[derive(Debug, Clone, Default)]
@@ -19,32 +19,34 @@ pub struct Report {
     pub first: Vec<String>,
     /// Per task, each finished job's response time, ms.
     pub responses: Vec<Vec<f64>>,
-    /// Real-time jobs that finished after their deadline.
+    /// Real-time jobs that finished after their deadline (demoted jobs apart).
     pub misses: usize,
+    /// Jobs demoted by an overrun: (task, job, response time).
+    pub overruns: Vec<(usize, usize, f64)>,
 }
 
 #[derive(Debug, Clone)]
 struct Pending {
     release: f64,
-    stage: usize,
+    /// The stage it waits for (`None` while one of its units runs).
+    stage: Option<usize>,
     layer: usize,
     since: f64,
+    demoted: bool,
 }
 
 fn close(a: f64, b: f64) -> bool {
     (a - b).abs() <= 1e-9 * a.abs().max(b.abs()).max(1.0)
 }
 
-/// Replays `events` of a run of `tasks` cut by `cuts` over `cfg`.
-pub fn check(p: &Platform, tasks: &[Task], cfg: &[Node], cuts: &[Cuts], events: &[Event]) -> Report {
+/// Replays `events` of a run of `plan`.
+pub fn check(plan: &Plan, events: &[Event]) -> Report {
+    let (tasks, cfg, cuts) = (plan.tasks, plan.config, plan.cuts);
     let n = tasks.len();
-    let wcet: Vec<Vec<Vec<f64>>> = (0..n).map(|i| layer_wcets(p, &tasks[i], cfg, &cuts[i])).collect();
+    let wcet: Vec<Vec<Vec<f64>>> = (0..n).map(|i| layer_wcets(plan.platform, &tasks[i], cfg, &cuts[i])).collect();
     let start_of = |i: usize, k: usize| if k == 0 { 0 } else { cuts[i][k - 1] };
     let first_stage = |i: usize, from: usize| (from..cfg.len()).find(|&k| cuts[i][k] > start_of(i, k));
-    let mut rank = vec![usize::MAX; n];
-    for (pos, i) in priority_order(tasks).into_iter().enumerate() {
-        rank[i] = pos;
-    }
+    let rank = ranks(plan);
     let mut r = Report { responses: vec![Vec::new(); n], ..Report::default() };
     let fail = |r: &mut Report, why: String| {
         r.violations += 1;
@@ -52,33 +54,27 @@ pub fn check(p: &Platform, tasks: &[Task], cfg: &[Node], cuts: &[Cuts], events: 
             r.first.push(why);
         }
     };
-    // (task, job) → what it waits for; node → (task, job, stage, end, started at, work).
+    // (task, job) → what it waits for; node → (task, job, end, overran).
     let mut pending: BTreeMap<(usize, usize), Pending> = BTreeMap::new();
-    let mut busy: Vec<Option<(usize, usize, f64)>> = vec![None; cfg.len()];
+    let mut busy: Vec<Option<(usize, usize, f64, bool)>> = vec![None; cfg.len()];
     let mut last_release: Vec<Option<f64>> = vec![None; n];
-    // A unit waiting for node k ranks before another (lower is first).
-    let key = |i: usize, job: usize, since: f64| {
-        let rt = tasks[i].rt();
-        (!rt, if rt { rank[i] as f64 } else { since }, if rt { job as f64 } else { 0.0 }, i, job)
-    };
+    // Overruns found and not yet reported by the log.
+    let mut unreported: BTreeSet<(usize, usize)> = BTreeSet::new();
+    let key = |i: usize, job: usize, w: &Pending| rank_key(plan, &rank, i, job, w.release, w.since, w.demoted);
     let waiting_for = |pending: &BTreeMap<(usize, usize), Pending>, k: usize, t: f64| {
         pending
             .iter()
-            .filter(|(_, w)| w.stage == k && w.since <= t + 1e-9 * t.abs().max(1.0))
-            .map(|(&(i, j), w)| key(i, j, w.since))
+            .filter(|(_, w)| w.stage == Some(k) && w.since <= t + 1e-9 * t.abs().max(1.0))
+            .map(|(&(i, j), w)| key(i, j, w))
             .min_by(|a, b| a.partial_cmp(b).unwrap_or(std::cmp::Ordering::Equal))
     };
     let mut idx = 0;
     while idx < events.len() {
-        let t_now = match events[idx] {
-            Event::Release { t, .. } | Event::Start { t, .. } | Event::End { t, .. } => t,
-        };
+        let t_now = events[idx].t();
         // One instant: every event at this time, in log order.
         while idx < events.len() {
             let e = events[idx];
-            let t = match e {
-                Event::Release { t, .. } | Event::Start { t, .. } | Event::End { t, .. } => t,
-            };
+            let t = e.t();
             if t > t_now {
                 break;
             }
@@ -95,10 +91,9 @@ pub fn check(p: &Platform, tasks: &[Task], cfg: &[Node], cuts: &[Cuts], events: 
                     }
                     match first_stage(task, 0) {
                         Some(k) => {
-                            pending.insert(
-                                (task, job),
-                                Pending { release: t, stage: k, layer: start_of(task, k), since: t },
-                            );
+                            let layer = start_of(task, k);
+                            let w = Pending { release: t, stage: Some(k), layer, since: t, demoted: false };
+                            pending.insert((task, job), w);
                         }
                         None => r.responses[task].push(0.0),
                     }
@@ -111,37 +106,44 @@ pub fn check(p: &Platform, tasks: &[Task], cfg: &[Node], cuts: &[Cuts], events: 
                     if busy[stage].is_some() {
                         fail(&mut r, format!("t={t}: node {stage} starts a unit while busy"));
                     }
-                    if w.stage != stage || w.layer != first || w.since > t + 1e-9 {
+                    if w.stage != Some(stage) || w.layer != first || w.since > t + 1e-9 {
                         fail(
                             &mut r,
                             format!("t={t}: task {task} job {job} starts stage {stage} layer {first} out of order"),
                         );
                     }
-                    let whole = cuts[task][stage];
-                    let ok_span = if tasks[task].rt() {
-                        first == start_of(task, stage) && end == whole
+                    let (base, whole) = (start_of(task, stage), cuts[task][stage]);
+                    let bound: f64 = (first.max(base)..end.min(whole)).map(|l| wcet[task][stage][l - base]).sum();
+                    let overran = work_ms > bound * (1.0 + 1e-9) + 1e-12;
+                    let as_rt = tasks[task].rt() && !w.demoted;
+                    let ok_span = if as_rt {
+                        first == base && (end == whole || (overran && end > first))
+                    } else if plan.runtime == Runtime::Sequential {
+                        end == whole
                     } else {
                         end == first + 1
                     };
                     if !ok_span || end > whole {
                         fail(&mut r, format!("t={t}: task {task} runs layers {first}..{end} as one unit"));
                     }
-                    let base = start_of(task, stage);
-                    let bound: f64 = (first..end.min(whole)).map(|l| wcet[task][stage][l - base]).sum();
-                    if work_ms > bound * (1.0 + 1e-9) + 1e-12 {
+                    if overran && !as_rt {
                         fail(&mut r, format!("t={t}: task {task} works {work_ms} ms, above its WCET {bound}"));
                     }
                     if let Some(best) = waiting_for(&pending, stage, t) {
-                        if best < key(task, job, w.since) {
+                        if best < key(task, job, &w) {
                             fail(&mut r, format!("t={t}: node {stage} starts task {task} job {job} while task {} job {} should go first", best.3, best.4));
                         }
                     }
-                    pending.remove(&(task, job));
-                    busy[stage] = Some((task, job, t + work_ms));
-                    pending.insert((task, job), Pending { stage: usize::MAX, layer: end, since: f64::INFINITY, ..w });
+                    busy[stage] = Some((task, job, t + work_ms, overran && as_rt));
+                    pending.insert((task, job), Pending { stage: None, layer: end, since: f64::INFINITY, ..w });
+                }
+                Event::Overrun { t, task, job } => {
+                    if !unreported.remove(&(task, job)) {
+                        fail(&mut r, format!("t={t}: task {task} job {job} reported as an overrun it did not have"));
+                    }
                 }
                 Event::End { t, task, job, stage } => {
-                    let Some((bt, bj, due)) = busy[stage] else {
+                    let Some((bt, bj, due, overran)) = busy[stage] else {
                         fail(&mut r, format!("t={t}: node {stage} ends a unit it did not start"));
                         continue;
                     };
@@ -152,11 +154,18 @@ pub fn check(p: &Platform, tasks: &[Task], cfg: &[Node], cuts: &[Cuts], events: 
                         );
                     }
                     busy[stage] = None;
-                    let Some(w) = pending.remove(&(task, job)) else { continue };
+                    let Some(mut w) = pending.remove(&(task, job)) else { continue };
+                    if overran {
+                        w.demoted = true;
+                        unreported.insert((task, job));
+                    }
                     if w.layer < cuts[task][stage] {
-                        pending.insert((task, job), Pending { stage, since: t, ..w });
+                        pending.insert((task, job), Pending { stage: Some(stage), since: t, ..w });
                     } else if let Some(k) = first_stage(task, stage + 1) {
-                        pending.insert((task, job), Pending { stage: k, layer: start_of(task, k), since: t, ..w });
+                        let layer = start_of(task, k);
+                        pending.insert((task, job), Pending { stage: Some(k), layer, since: t, ..w });
+                    } else if w.demoted {
+                        r.overruns.push((task, job, t - w.release));
                     } else {
                         let resp = t - w.release;
                         if tasks[task].rt() && resp > tasks[task].deadline_ms * (1.0 + 1e-12) {
@@ -178,6 +187,9 @@ pub fn check(p: &Platform, tasks: &[Task], cfg: &[Node], cuts: &[Cuts], events: 
     }
     if let Some(((i, j), _)) = pending.iter().next() {
         fail(&mut r, format!("task {i} job {j} never finished"));
+    }
+    if let Some((i, j)) = unreported.iter().next() {
+        fail(&mut r, format!("task {i} job {j} overran its WCET and was not reported"));
     }
     r
 }

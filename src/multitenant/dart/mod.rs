@@ -12,7 +12,8 @@
 //! - [`rta`]: holistic response-time analysis of non-preemptive fixed-priority stages with
 //!   release jitter, and admission.
 //! - [`sim`]: the runtime, simulated, writing a log; [`check`]: the family's checker, which
-//!   replays the log and re-derives every node's timeline and every response time.
+//!   replays the log and re-derives every node's timeline and every response time;
+//!   [`multistream`]: the concurrent-streams baseline's runtime and its replay.
 //! - [`methods`]: DART and its baselines, one plug-in shape; [`family`]: the cells for the one
 //!   runner; [`sweep`]: `bench dart`.
 //! - [`choose`]: the configuration of least weighted score, and the exhaustive search over
@@ -28,6 +29,7 @@ pub mod family;
 pub mod mapping;
 pub mod methods;
 pub mod model;
+pub mod multistream;
 pub mod rta;
 pub mod sim;
 pub mod sweep;

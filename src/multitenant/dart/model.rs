@@ -67,6 +67,14 @@ pub struct Layer {
     pub sigma: f64,
     /// Bytes of its output (what a stage boundary after it copies).
     pub out_bytes: f64,
+    /// Its share of the GPU while it runs alone (1: it fills the GPU), what concurrent
+    /// streams share it by.
+    #[serde(default = "full")]
+    pub occupancy: f64,
+}
+
+fn full() -> f64 {
+    1.0
 }
 
 /// Real-time (sporadic, with a deadline) or best-effort.
@@ -132,6 +140,32 @@ pub fn stage_ms(p: &Platform, t: &Task, first: usize, end: usize, n: Node, from_
     copy + t.layers[first..end].iter().map(|l| layer_ms(l, n)).sum::<f64>()
 }
 
+/// How the nodes choose their next unit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Runtime {
+    /// DART's: real-time stages non-preemptive by fixed priority, best effort one layer at a
+    /// time, first come first served.
+    FixedPriority,
+    /// Real-time stages non-preemptive by earliest absolute deadline, best effort as above.
+    Edf,
+    /// One DNN at a time: real-time stages by fixed priority, best-effort stages whole too.
+    Sequential,
+    /// Every job on its own GPU stream at once, real time on high-priority streams (the
+    /// concurrent simulator of `multistream`).
+    Multistream,
+}
+
+/// What a run is made of: the set, the pipeline, every task's cuts and the runtime.
+#[derive(Debug, Clone, Copy)]
+pub struct Plan<'a> {
+    pub platform: &'a Platform,
+    pub tasks: &'a [Task],
+    pub config: &'a [Node],
+    pub cuts: &'a [Cuts],
+    pub runtime: Runtime,
+}
+
 /// A task's layers cut into one (possibly empty) stage per node: `ends[k]` is one past the
 /// last layer of stage k (non-decreasing, the last equal to the number of layers).
 pub type Cuts = Vec<usize>;
@@ -194,7 +228,15 @@ mod tests {
     #[test]
     fn a_stage_pays_its_copy_only_across_memory_spaces() {
         let p = Platform { pcie_bytes_per_ms: 100.0, pcie_latency_ms: 1.0, ..Platform::h200_host() };
-        let l = |g| Layer { name: "l".into(), gpu_ms: g, issue_ms: 0.5, core_ms: 8.0, sigma: 0.0, out_bytes: 200.0 };
+        let l = |g| Layer {
+            name: "l".into(),
+            gpu_ms: g,
+            issue_ms: 0.5,
+            core_ms: 8.0,
+            sigma: 0.0,
+            out_bytes: 200.0,
+            occupancy: 1.0,
+        };
         let t = Task {
             name: "t".into(),
             class: Class::Rt,

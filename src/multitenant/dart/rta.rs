@@ -29,6 +29,20 @@ pub struct Analysis {
     pub rounds: usize,
 }
 
+impl Analysis {
+    /// No analysis (a runtime without one): every real-time bound unknown, nothing admitted.
+    pub fn none(p: &Platform, tasks: &[Task], cfg: &[Node], cuts: &[Cuts]) -> Analysis {
+        let stage_ms: Vec<Vec<f64>> = tasks.iter().zip(cuts).map(|(t, c)| stage_times(p, t, cfg, c)).collect();
+        Analysis {
+            response_ms: tasks.iter().map(|t| if t.rt() { f64::INFINITY } else { f64::NAN }).collect(),
+            stage_response_ms: vec![vec![f64::INFINITY; cfg.len()]; tasks.len()],
+            stage_ms,
+            schedulable: false,
+            rounds: 0,
+        }
+    }
+}
+
 /// Real-time tasks from the highest priority down.
 pub fn priority_order(tasks: &[Task]) -> Vec<usize> {
     let mut rt: Vec<usize> = (0..tasks.len()).filter(|&i| tasks[i].rt()).collect();
@@ -41,8 +55,14 @@ pub fn priority_order(tasks: &[Task]) -> Vec<usize> {
 
 const MAX_ROUNDS: usize = 10_000;
 
-/// Analyses `tasks` cut by `cuts` over `cfg`.
+/// Analyses `tasks` cut by `cuts` over `cfg` under DART's runtime.
 pub fn analyse(p: &Platform, tasks: &[Task], cfg: &[Node], cuts: &[Cuts]) -> Analysis {
+    analyse_blocking(p, tasks, cfg, cuts, false)
+}
+
+/// The same analysis with best-effort work that runs whole stages without yielding (the
+/// sequential runtime): a best-effort stage blocks for its whole WCET.
+pub fn analyse_blocking(p: &Platform, tasks: &[Task], cfg: &[Node], cuts: &[Cuts], be_whole: bool) -> Analysis {
     let n = tasks.len();
     let k_n = cfg.len();
     let c: Vec<Vec<f64>> = (0..n).map(|i| stage_times(p, &tasks[i], cfg, &cuts[i])).collect();
@@ -58,7 +78,11 @@ pub fn analyse(p: &Platform, tasks: &[Task], cfg: &[Node], cuts: &[Cuts]) -> Ana
     };
     // Blocking: the longest lower-priority real-time stage or best-effort layer on each node.
     let be_layer: Vec<Vec<f64>> = (0..n)
-        .map(|i| if tasks[i].rt() { vec![0.0; k_n] } else { longest_layers(p, &tasks[i], cfg, &cuts[i]) })
+        .map(|i| match (tasks[i].rt(), be_whole) {
+            (true, _) => vec![0.0; k_n],
+            (false, true) => c[i].clone(),
+            (false, false) => longest_layers(p, &tasks[i], cfg, &cuts[i]),
+        })
         .collect();
     // Blocking does not depend on the jitters: computed once, before the holistic rounds.
     let blocks = |i: usize, k: usize, j: usize| match (tasks[j].rt(), rank[j] > rank[i]) {

@@ -1,14 +1,20 @@
 //! The pipeline's runtime, simulated: each node serves one unit at a time with all its cores.
 //! A real-time unit is a whole stage (non-preemptive); a best-effort unit is one layer, so
-//! best-effort work yields at layer boundaries. An idle node takes the ready real-time stage
-//! of highest priority (higher weight, then shorter deadline, then task order; among one
-//! task's jobs the earlier), else the best-effort layer that became ready first. Real-time
+//! best-effort work yields at layer boundaries (under the sequential runtime a whole stage).
+//! An idle node takes the ready real-time stage that goes first (fixed priority: higher
+//! weight, then shorter deadline, then task order, among one task's jobs the earlier; EDF: the
+//! earliest absolute deadline), else the best-effort unit that became ready first. Real-time
 //! jobs are released by a given pattern (sporadic: at least a period apart); best-effort jobs
 //! in closed loop (the next released when the last one finishes). A unit's time is its WCET
-//! times a factor drawn per layer (1, or uniform in `[lo, 1]`, seeded). Every unit's start and
-//! end go to the log the checker replays.
+//! times a factor drawn per layer (1, or uniform in `[lo, 1]`, seeded), and an injected
+//! overrun multiplies one layer of one job.
+//!
+//! Overrun enforcement: a real-time stage is watched layer by layer; once its layers so far
+//! took longer than their WCETs, it stops at that layer boundary, the job is reported
+//! (`overrun`) and runs as best effort for the rest of its layers. Every unit's start and end
+//! go to the log the checker replays.
 
-use super::model::{layer_wcets, Cuts, Node, Platform, Task};
+use super::model::{layer_wcets, Plan, Runtime};
 use super::rta::priority_order;
 use rand::{Rng, SeedableRng};
 use serde::Serialize;
@@ -38,25 +44,58 @@ pub enum Event {
         job: usize,
         stage: usize,
     },
+    /// The real-time job's unit that just ended ran past its WCET: the job is best effort from
+    /// now on.
+    Overrun {
+        t: f64,
+        task: usize,
+        job: usize,
+    },
 }
 
-/// How long units take.
+impl Event {
+    pub fn t(&self) -> f64 {
+        match *self {
+            Event::Release { t, .. } | Event::Start { t, .. } | Event::End { t, .. } | Event::Overrun { t, .. } => t,
+        }
+    }
+}
+
+/// One layer of one job made slower than its WCET.
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub enum Exec {
-    Wcet,
-    /// Each layer a factor uniform in `[lo, 1]` of its WCET.
-    Uniform {
-        lo: f64,
-        seed: u64,
-    },
+pub struct Overrun {
+    pub task: usize,
+    pub job: usize,
+    /// The layer (of the whole task).
+    pub layer: usize,
+    pub factor: f64,
+}
+
+/// How long units take: each layer a factor uniform in `[lo, 1]` of its WCET (`lo` = 1: the
+/// WCET), and optionally one injected overrun.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Exec {
+    pub lo: f64,
+    pub seed: u64,
+    pub overrun: Option<Overrun>,
+}
+
+impl Exec {
+    pub const WCET: Exec = Exec { lo: 1.0, seed: 0, overrun: None };
+
+    pub fn uniform(lo: f64, seed: u64) -> Exec {
+        Exec { lo, seed, overrun: None }
+    }
 }
 
 /// A simulated run: the log and each job's response time.
 #[derive(Debug, Clone, Default)]
 pub struct Run {
     pub events: Vec<Event>,
-    /// Per task, each finished job's response time, ms.
+    /// Per task, each finished job's response time, ms (jobs demoted by an overrun apart).
     pub responses: Vec<Vec<f64>>,
+    /// Demoted jobs: (task, job, response time).
+    pub overruns: Vec<(usize, usize, f64)>,
 }
 
 #[derive(Debug, Clone)]
@@ -64,46 +103,59 @@ struct Job {
     task: usize,
     job: usize,
     release: f64,
-    /// The stage to run next and, for best effort, its next layer.
+    /// The stage to run next and its next layer.
     stage: usize,
     layer: usize,
     ready_at: f64,
+    demoted: bool,
 }
 
-/// Simulates `tasks` cut by `cuts` over `cfg`: the real-time tasks released at `releases[i]`
-/// (ascending), the best-effort ones in closed loop until `horizon_ms`.
-pub fn simulate(
-    p: &Platform,
-    tasks: &[Task],
-    cfg: &[Node],
-    cuts: &[Cuts],
-    releases: &[Vec<f64>],
-    horizon_ms: f64,
-    exec: Exec,
-) -> Run {
+/// The order of units waiting for a node (lower first): real time before best effort, then
+/// the runtime's rule; shared by the simulator and the checker, which both implement the
+/// runtime the rows are judged by.
+pub fn rank_key(plan: &Plan, rank: &[usize], task: usize, job: usize, release: f64, since: f64, demoted: bool) -> Key {
+    let t = &plan.tasks[task];
+    if !t.rt() || demoted {
+        return (true, since, 0.0, task, job);
+    }
+    match plan.runtime {
+        Runtime::Edf => (false, release + t.deadline_ms, 0.0, task, job),
+        _ => (false, rank[task] as f64, job as f64, task, job),
+    }
+}
+
+pub type Key = (bool, f64, f64, usize, usize);
+
+/// Each task's place in the fixed-priority order (`usize::MAX` for best effort).
+pub fn ranks(plan: &Plan) -> Vec<usize> {
+    let mut r = vec![usize::MAX; plan.tasks.len()];
+    for (pos, i) in priority_order(plan.tasks).into_iter().enumerate() {
+        r[i] = pos;
+    }
+    r
+}
+
+/// Simulates `plan`: the real-time tasks released at `releases[i]` (ascending), the
+/// best-effort ones in closed loop until `horizon_ms`.
+pub fn simulate(plan: &Plan, releases: &[Vec<f64>], horizon_ms: f64, exec: Exec) -> Run {
+    let (tasks, cfg, cuts) = (plan.tasks, plan.config, plan.cuts);
     let n = tasks.len();
-    let wcet: Vec<Vec<Vec<f64>>> = (0..n).map(|i| layer_wcets(p, &tasks[i], cfg, &cuts[i])).collect();
+    let wcet: Vec<Vec<Vec<f64>>> = (0..n).map(|i| layer_wcets(plan.platform, &tasks[i], cfg, &cuts[i])).collect();
     let first_of = |i: usize, k: usize| if k == 0 { 0 } else { cuts[i][k - 1] };
     let next_stage = |i: usize, from: usize| (from..cfg.len()).find(|&k| !wcet[i][k].is_empty());
-    let rank: Vec<usize> = {
-        let mut r = vec![usize::MAX; n];
-        for (pos, i) in priority_order(tasks).into_iter().enumerate() {
-            r[i] = pos;
+    let rank = ranks(plan);
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(exec.seed);
+    let mut factor = |task: usize, job: usize, layer: usize| {
+        let f = if exec.lo < 1.0 { exec.lo + (1.0 - exec.lo) * rng.random::<f64>() } else { 1.0 };
+        match exec.overrun {
+            Some(o) if (o.task, o.job, o.layer) == (task, job, layer) => f * o.factor,
+            _ => f,
         }
-        r
     };
-    let mut rng = match exec {
-        Exec::Uniform { seed, .. } => rand_chacha::ChaCha8Rng::seed_from_u64(seed),
-        Exec::Wcet => rand_chacha::ChaCha8Rng::seed_from_u64(0),
-    };
-    let mut factor = || match exec {
-        Exec::Wcet => 1.0,
-        Exec::Uniform { lo, .. } => lo + (1.0 - lo) * rng.random::<f64>(),
-    };
-    let mut run = Run { events: Vec::new(), responses: vec![Vec::new(); n] };
+    let mut run = Run { events: Vec::new(), responses: vec![Vec::new(); n], overruns: Vec::new() };
     let mut ready: Vec<Job> = Vec::new();
-    // Per node: the job it runs and when the unit ends.
-    let mut running: Vec<Option<(Job, f64)>> = vec![None; cfg.len()];
+    // Per node: the job it runs, when the unit ends and whether it overran.
+    let mut running: Vec<Option<(Job, f64, bool)>> = vec![None; cfg.len()];
     let mut next_release = vec![0usize; n];
     let mut jobs_of = vec![0usize; n];
     let mut t = 0.0f64;
@@ -112,7 +164,8 @@ pub fn simulate(
         jobs_of[i] += 1;
         run.events.push(Event::Release { t: at, task: i, job });
         if let Some(k) = next_stage(i, 0) {
-            ready.push(Job { task: i, job, release: at, stage: k, layer: first_of(i, k), ready_at: at });
+            let layer = first_of(i, k);
+            ready.push(Job { task: i, job, release: at, stage: k, layer, ready_at: at, demoted: false });
         } else {
             run.responses[i].push(0.0);
         }
@@ -121,7 +174,6 @@ pub fn simulate(
         release(i, 0.0, &mut jobs_of, &mut ready, &mut run);
     }
     loop {
-        // Releases due now.
         for i in (0..n).filter(|&i| tasks[i].rt()) {
             while next_release[i] < releases[i].len() && releases[i][next_release[i]] <= t {
                 let at = releases[i][next_release[i]];
@@ -134,10 +186,7 @@ pub fn simulate(
             if slot.is_some() {
                 continue;
             }
-            let key = |j: &Job| {
-                let rt = tasks[j.task].rt();
-                (!rt, if rt { rank[j.task] } else { 0 }, if rt { j.job as f64 } else { j.ready_at }, j.task, j.job)
-            };
+            let key = |j: &Job| rank_key(plan, &rank, j.task, j.job, j.release, j.ready_at, j.demoted);
             let pick = ready
                 .iter()
                 .enumerate()
@@ -146,16 +195,27 @@ pub fn simulate(
                 .map(|(x, _)| x);
             let Some(x) = pick else { continue };
             let j = ready.swap_remove(x);
-            let (first, end) =
-                if tasks[j.task].rt() { (first_of(j.task, k), cuts[j.task][k]) } else { (j.layer, j.layer + 1) };
-            let base = first_of(j.task, k);
-            let work: f64 = (first..end).map(|l| wcet[j.task][k][l - base] * factor()).sum();
-            run.events.push(Event::Start { t, task: j.task, job: j.job, stage: k, first, end, work_ms: work });
-            *slot = Some((Job { layer: end, ..j }, t + work));
+            let (base, whole) = (first_of(j.task, k), cuts[j.task][k]);
+            let as_rt = tasks[j.task].rt() && !j.demoted;
+            let last = if as_rt || plan.runtime == Runtime::Sequential { whole } else { j.layer + 1 };
+            // Layer by layer, so that a real-time stage stops at the boundary after an overrun.
+            let (mut work, mut budget, mut end, mut overran) = (0.0, 0.0, j.layer, false);
+            while end < last {
+                let w = wcet[j.task][k][end - base];
+                work += w * factor(j.task, j.job, end);
+                budget += w;
+                end += 1;
+                if as_rt && work > budget * (1.0 + 1e-9) + 1e-12 {
+                    overran = true;
+                    break;
+                }
+            }
+            let (task, job) = (j.task, j.job);
+            run.events.push(Event::Start { t, task, job, stage: k, first: j.layer, end, work_ms: work });
+            *slot = Some((Job { layer: end, ..j }, t + work, overran));
         }
-        // The next instant: a unit's end or a release.
         let mut next = f64::INFINITY;
-        for (_, end) in running.iter().flatten() {
+        for (_, end, _) in running.iter().flatten() {
             next = next.min(*end);
         }
         for i in (0..n).filter(|&i| tasks[i].rt()) {
@@ -168,19 +228,23 @@ pub fn simulate(
         }
         t = next;
         for k in 0..cfg.len() {
-            let Some((j, end)) = running[k].clone() else { continue };
+            let Some((mut j, end, overran)) = running[k].clone() else { continue };
             if end > t {
                 continue;
             }
             running[k] = None;
             run.events.push(Event::End { t, task: j.task, job: j.job, stage: k });
-            let done_stage = j.layer >= cuts[j.task][k];
-            if !done_stage {
+            if overran {
+                run.events.push(Event::Overrun { t, task: j.task, job: j.job });
+                j.demoted = true;
+            }
+            if j.layer < cuts[j.task][k] {
                 ready.push(Job { ready_at: t, ..j });
                 continue;
             }
             match next_stage(j.task, k + 1) {
                 Some(s) => ready.push(Job { stage: s, layer: first_of(j.task, s), ready_at: t, ..j }),
+                None if j.demoted => run.overruns.push((j.task, j.job, t - j.release)),
                 None => {
                     run.responses[j.task].push(t - j.release);
                     if !tasks[j.task].rt() && t < horizon_ms {
@@ -196,7 +260,7 @@ pub fn simulate(
 /// Seeded sporadic releases of every real-time task until `horizon_ms`: the first in
 /// `[0, T)`, then gaps of `T · (1 + x)`, x uniform in `[0, slack]` (all synchronous and
 /// periodic with `seed` = none).
-pub fn releases(tasks: &[Task], horizon_ms: f64, seed: Option<u64>, slack: f64) -> Vec<Vec<f64>> {
+pub fn releases(tasks: &[super::model::Task], horizon_ms: f64, seed: Option<u64>, slack: f64) -> Vec<Vec<f64>> {
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed.unwrap_or(0));
     tasks
         .iter()

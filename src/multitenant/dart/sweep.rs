@@ -38,7 +38,8 @@ pub struct DartRunArgs {
     /// models). Default: h200-zoo.
     #[arg(value_name = "TASKSET|PRESET")]
     pub tasksets: Vec<String>,
-    /// Method (repeatable; default all): dart, one-node, no-data-parallel, exhaustive.
+    /// Method (repeatable; default all): dart, one-node, no-data-parallel, exhaustive,
+    /// sequential, gpu-multistream, np-edf.
     #[arg(long = "method", value_name = "NAME")]
     pub methods: Vec<String>,
     /// GPUs of the machine (each a node with one issuing core).
@@ -53,6 +54,10 @@ pub struct DartRunArgs {
     /// Configurations may leave cores idle.
     #[arg(long)]
     pub idle_cores: bool,
+    /// Admit the tasks one at a time in the set's order: each joins only if the method still
+    /// finds a schedulable pipeline for it and those admitted before (else it is rejected).
+    #[arg(long)]
+    pub online: bool,
     /// Seeded sporadic release patterns simulated besides the synchronous one.
     #[arg(long, default_value_t = 20)]
     pub patterns: usize,
@@ -170,6 +175,7 @@ pub fn dart_records(a: &DartRunArgs, journal: Option<&Journal>) -> Result<(Vec<R
             patterns: a.patterns,
             periods: a.periods,
             seed: a.common.seed,
+            online: a.online,
         })
         .collect();
     Ok(run_with_files(&cells, a.common.quiet, journal))

@@ -13,6 +13,7 @@
 
 use super::model::{Class, Layer, Task};
 use crate::error::{Error, Result};
+use crate::hios::family::GPU_CAPACITY;
 use crate::multitenant::tenant::{graph, model_name, parse_model};
 use crate::zoo::cost::{op_seconds, CostModel};
 use rand::{Rng, SeedableRng};
@@ -83,21 +84,18 @@ pub fn zoo_layers(model: crate::zoo::Model, batch: usize, blocks: usize, cost: &
     let crossing =
         |i: usize| -> f64 { (0..=i).filter(|&x| last_use[x] > i).map(|x| g.ops[x].numel() as f64 * bpe).sum() };
     let issue = vec![acc.launch_overhead * 1e3; n];
-    let layers = merge_blocks(&model_name(model), &gpu, &issue, &core, crossing, blocks);
+    let occ: Vec<f64> = g.ops.iter().map(|o| (o.numel() as f64 / GPU_CAPACITY).min(1.0)).collect();
+    let layers = merge_blocks(&model_name(model), [&gpu, &issue, &core, &occ], crossing, blocks);
     let input = g.ops.iter().filter(|o| o.inputs.is_empty()).map(|o| o.numel() as f64 * bpe).sum();
     (layers, input)
 }
 
 /// Consecutive operators (in topological order) merged into `blocks` layers of about equal
 /// GPU time; `crossing(i)` is the bytes a cut after operator `i` copies.
-fn merge_blocks(
-    name: &str,
-    gpu: &[f64],
-    issue: &[f64],
-    core: &[f64],
-    crossing: impl Fn(usize) -> f64,
-    blocks: usize,
-) -> Vec<Layer> {
+/// `[gpu, issue, core, occupancy]` are per operator; a block's occupancy is its operators'
+/// mean weighted by GPU time.
+fn merge_blocks(name: &str, per_op: [&[f64]; 4], crossing: impl Fn(usize) -> f64, blocks: usize) -> Vec<Layer> {
+    let [gpu, issue, core, occ] = per_op;
     let n = gpu.len();
     let total: f64 = gpu.iter().sum();
     let blocks = blocks.clamp(1, n.max(1));
@@ -108,6 +106,8 @@ fn merge_blocks(
         let target = total * (layers.len() + 1) as f64 / blocks as f64;
         if (acc_gpu >= target && layers.len() + 1 < blocks) || i + 1 == n {
             let ops = start..i + 1;
+            let g: f64 = ops.clone().map(|k| gpu[k]).sum();
+            let busy: f64 = ops.clone().map(|k| gpu[k] * occ[k]).sum();
             layers.push(Layer {
                 name: format!("{name}[{}..{}]", ops.start, ops.end),
                 gpu_ms: ops.clone().map(|k| gpu[k]).sum(),
@@ -115,6 +115,7 @@ fn merge_blocks(
                 core_ms: ops.clone().map(|k| core[k]).sum(),
                 sigma: DEFAULT_SIGMA,
                 out_bytes: if i + 1 == n { 0.0 } else { crossing(i) },
+                occupancy: if g > 0.0 { (busy / g).clamp(1e-3, 1.0) } else { 1.0 },
             });
             start = i + 1;
         }
@@ -151,7 +152,8 @@ pub fn workload_layers(file: &Path, blocks: usize, cost: &CostModel) -> Result<V
             .map(|&v| w.out_cost[v] * bytes_per_ms)
             .sum()
     };
-    Ok(merge_blocks(&name, &gpu, &vec![0.0; gpu.len()], &core, crossing, blocks))
+    let (none, full) = (vec![0.0; gpu.len()], vec![1.0; gpu.len()]);
+    Ok(merge_blocks(&name, [&gpu, &none, &core, &full], crossing, blocks))
 }
 
 fn positive(path: &Path, task: &str, field: &str, v: f64) -> Result<f64> {
@@ -220,6 +222,13 @@ pub fn resolve(path: &Path, s: &TaskSpec, cost: &CostModel) -> Result<Task> {
                         format!("must be a finite number >= 0, got {v}"),
                     ));
                 }
+                if !(x.occupancy > 0.0 && x.occupancy <= 1.0) {
+                    return Err(Error::input(
+                        path,
+                        format!("task {:?}: layer {:?}: field \"occupancy\"", s.name, x.name),
+                        format!("must be in (0, 1], got {}", x.occupancy),
+                    ));
+                }
             }
             (l.clone(), 0.0)
         }
@@ -279,6 +288,7 @@ pub fn generate(n: usize, total: f64, layers: usize, seed: u64) -> TaskSet {
                         core_ms: gpu * log_uniform(&mut rng, 5.0, 50.0),
                         sigma: DEFAULT_SIGMA,
                         out_bytes: log_uniform(&mut rng, 1e5, 1e7),
+                        occupancy: 1.0,
                     }
                 })
                 .collect();
