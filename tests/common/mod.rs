@@ -2,6 +2,8 @@
 //! evaluator alone, committed GPU runs, running `bench`.
 #![allow(dead_code)]
 
+pub mod dart;
+
 use placebench::evaluate::{evaluate, Evaluation};
 use placebench::placement::{Device, Placement};
 use placebench::workload::{parse_workload, Workload};

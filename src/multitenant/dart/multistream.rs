@@ -152,6 +152,15 @@ pub fn simulate(plan: &Plan, releases: &[Vec<f64>], horizon_ms: f64, exec: Exec)
 /// exactly when its progress, integrated here at the rates of the layers running alongside
 /// it, reaches its work.
 pub fn check(plan: &Plan, events: &[Event]) -> Report {
+    /// The layer a stream is running in the replay.
+    #[derive(Clone, Copy)]
+    struct Running {
+        job: usize,
+        release: f64,
+        layer: usize,
+        progress: f64,
+        work: f64,
+    }
     let tasks = plan.tasks;
     let n = tasks.len();
     let wcet: Vec<Vec<f64>> =
@@ -163,10 +172,10 @@ pub fn check(plan: &Plan, events: &[Event]) -> Report {
             r.first.push(why);
         }
     };
-    // Per task: released jobs not yet started (job, release), the running layer (job,
-    // release, layer, progress, work) and the next layer each started job must run.
+    // Per task: released jobs not yet started (job, release), the running layer and the
+    // next layer each started job must run.
     let mut waiting: Vec<VecDeque<(usize, f64)>> = vec![VecDeque::new(); n];
-    let mut running: Vec<Option<(usize, f64, usize, f64, f64)>> = vec![None; n];
+    let mut running: Vec<Option<Running>> = vec![None; n];
     let mut next_layer: Vec<Option<(usize, f64, usize)>> = vec![None; n];
     let mut last_release: Vec<Option<f64>> = vec![None; n];
     let mut t_prev = 0.0f64;
@@ -177,8 +186,8 @@ pub fn check(plan: &Plan, events: &[Event]) -> Report {
         // Progress since the last instant at the rates of what ran in between.
         let (mut high, mut low) = (0.0, 0.0);
         for (i, x) in running.iter().enumerate() {
-            if let Some((_, _, l, _, _)) = x {
-                let u = tasks[i].layers[*l].occupancy;
+            if let Some(x) = x {
+                let u = tasks[i].layers[x.layer].occupancy;
                 if tasks[i].rt() {
                     high += u
                 } else {
@@ -188,11 +197,11 @@ pub fn check(plan: &Plan, events: &[Event]) -> Report {
         }
         let (r_high, r_low) = rates(high, low);
         for (i, x) in running.iter_mut().enumerate() {
-            if let Some((_, _, _, progress, work)) = x {
-                *progress += (t_now - t_prev) * if tasks[i].rt() { r_high } else { r_low };
-                if *progress > *work + tol(*work) {
+            if let Some(x) = x {
+                x.progress += (t_now - t_prev) * if tasks[i].rt() { r_high } else { r_low };
+                if x.progress > x.work + tol(x.work) {
                     fail(&mut r, format!("t={t_now}: task {i}'s layer ran past its work without ending"));
-                    *progress = *work;
+                    x.progress = x.work;
                 }
             }
         }
@@ -233,10 +242,10 @@ pub fn check(plan: &Plan, events: &[Event]) -> Report {
                     if end != first + 1 || work_ms > wcet[task][first] * (1.0 + 1e-9) + 1e-12 {
                         fail(&mut r, format!("t={t}: task {task} runs layers {first}..{end} for {work_ms} ms"));
                     }
-                    running[task] = Some((job, release, first, 0.0, work_ms));
+                    running[task] = Some(Running { job, release, layer: first, progress: 0.0, work: work_ms });
                 }
                 Event::End { t, task, job, .. } => {
-                    let Some((j, release, layer, progress, work)) = running[task].take() else {
+                    let Some(Running { job: j, release, layer, progress, work }) = running[task].take() else {
                         fail(&mut r, format!("t={t}: task {task} ends a layer it did not start"));
                         idx += 1;
                         continue;
