@@ -195,6 +195,7 @@ fn every_pipeline_method_conforms() {
                 periods: 6.0,
                 seed: 7,
                 online: false,
+                timeline: true,
             };
             let first = run_one(&cell());
             let r = &first.record;

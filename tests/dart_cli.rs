@@ -1,6 +1,7 @@
 //! `bench dart` from the command line: bad task sets exit 2 with one line naming file, task
-//! and field and write nothing; the preset runs with every row confirmed by the checker;
-//! `bench dart gen` is seeded and its sets read back.
+//! and field and write nothing; the preset runs with every row confirmed by the checker, its
+//! run files' timelines consistent and drawn; `bench dart gen` is seeded and its sets read
+//! back; `bench dart ratio` counts its rows.
 
 use std::path::PathBuf;
 use std::process::Command;
@@ -85,10 +86,82 @@ fn the_preset_and_a_generated_set_run_confirmed() {
             assert!(r["notes"].as_str().unwrap().contains("misses=0"), "{r}");
         }
         if status != "skipped" && r["objective"].is_number() {
-            assert!(out.join("runs").join(r["placement_file"].as_str().unwrap()).exists(), "{r}");
+            let file = out.join("runs").join(r["placement_file"].as_str().unwrap());
+            let run: serde_json::Value = serde_json::from_slice(&std::fs::read(&file).unwrap()).unwrap();
+            timeline_is_consistent(&run);
+            let stem =
+                format!("{}__{}_timeline.png", r["workload"].as_str().unwrap(), r["algorithm"].as_str().unwrap());
+            assert!(out.join("figures").join(stem.replace('/', "__")).exists(), "{r}");
         }
     }
     assert!(out.join("results.csv").exists());
+}
+
+/// A run file's timeline: every bar on a named lane, not ending before it starts, naming a
+/// task of the set; no two bars of a lane overlap (a node, or a task's stream, runs one unit
+/// at a time).
+fn timeline_is_consistent(run: &serde_json::Value) {
+    let lanes = run["lanes"].as_array().unwrap().len();
+    let tasks = run["tasks"].as_array().unwrap().len();
+    let segs = run["timeline"].as_array().unwrap();
+    assert!(!segs.is_empty());
+    let mut by_lane: Vec<Vec<(f64, f64)>> = vec![Vec::new(); lanes];
+    for s in segs {
+        let (a, b) = (s["start_ms"].as_f64().unwrap(), s["end_ms"].as_f64().unwrap());
+        assert!(b >= a, "{s}");
+        assert!((s["task"].as_u64().unwrap() as usize) < tasks, "{s}");
+        by_lane[s["lane"].as_u64().unwrap() as usize].push((a, b));
+    }
+    for lane in &mut by_lane {
+        lane.sort_by(|x, y| x.0.total_cmp(&y.0));
+        for w in lane.windows(2) {
+            assert!(w[1].0 >= w[0].1 - 1e-9, "overlapping units {w:?}");
+        }
+    }
+}
+
+/// `bench dart ratio`: each point's ratio is the share of its rows that are feasible (counted
+/// here from results.json), and wherever the one-node baseline runs a set, DART runs it too
+/// (its candidates include one-node's, and an admitted set misses nothing). A reversed range
+/// exits 2, its error naming the flag, nothing written.
+#[test]
+fn the_ratio_sweep_counts_its_rows() {
+    let d = scratch("ratio");
+    let out = d.join("out");
+    let args = ["dart", "ratio", "--utilisations", "0.3:0.9:0.3", "--sets", "4", "--tasks", "4", "--layers", "3"];
+    let more = ["--cores", "4", "--patterns", "3", "-q", "--out", out.to_str().unwrap()];
+    let (code, _, err) = bench(&[&args[..], &more[..]].concat());
+    assert_eq!(code, Some(0), "{err}");
+    let rows: serde_json::Value = serde_json::from_slice(&std::fs::read(out.join("results.json")).unwrap()).unwrap();
+    let rows = rows["records"].as_array().unwrap();
+    let summary: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out.join("ratio").join("ratio.json")).unwrap()).unwrap();
+    let points = summary["points"].as_array().unwrap();
+    let mut methods: Vec<&str> =
+        rows.iter().filter(|r| r["status"] != "skipped").map(|r| r["algorithm"].as_str().unwrap()).collect();
+    methods.sort();
+    methods.dedup();
+    assert_eq!(points.len(), 3 * methods.len(), "three utilisations × the methods that ran");
+    for p in points {
+        let (u, m) = (p["utilisation"].as_f64().unwrap(), p["method"].as_str().unwrap());
+        let of: Vec<&serde_json::Value> = rows
+            .iter()
+            .filter(|r| r["algorithm"] == m && r["workload"].as_str().unwrap().starts_with(&format!("gen/u={u}/")))
+            .collect();
+        let ok = of.iter().filter(|r| r["status"] == "feasible" && r["feasible"] == true).count();
+        assert_eq!((p["sets"].as_u64().unwrap() as usize, p["schedulable"].as_u64().unwrap() as usize), (of.len(), ok));
+        assert_eq!(of.len(), 4, "{p}");
+    }
+    for r in rows.iter().filter(|r| r["algorithm"] == "one-node" && r["status"] == "feasible") {
+        let dart = rows.iter().find(|d| d["algorithm"] == "dart" && d["workload"] == r["workload"]).unwrap();
+        assert_eq!(dart["status"], "feasible", "{}", r["workload"]);
+    }
+    assert!(out.join("ratio").join("ratio.png").exists() && out.join("ratio").join("ratio.csv").exists());
+    let (code, _, err) =
+        bench(&["dart", "ratio", "--utilisations", "0.9:0.3:0.1", "--out", d.join("bad").to_str().unwrap()]);
+    assert_eq!(code, Some(2));
+    assert!(err.lines().next().unwrap().contains("--utilisations"), "{err}");
+    assert!(!d.join("bad").exists());
 }
 
 /// A task from a dnn-partitioning workload: its layers keep the workload's accelerator and CPU

@@ -192,7 +192,7 @@ proptest! {
         let p = platform(1, 4, 3);
         let set = TaskSet { name: "random".into(), tasks: tasks.clone() };
         let method: &'static dyn PipelineMethod = &placebench::multitenant::dart::methods::Dart;
-        let cell = PipelineCell { set: &set, hash: "", method, platform: p.clone(), patterns: 0, periods: 1.0, seed: 0, online: true };
+        let cell = PipelineCell { set: &set, hash: "", method, platform: p.clone(), patterns: 0, periods: 1.0, seed: 0, online: true, timeline: false };
         let answer = cell.attempt().unwrap();
         let mut admitted: Vec<usize> = Vec::new();
         for i in 0..tasks.len() {

@@ -1,6 +1,7 @@
 //! Figures drawn from result files only (nothing is rerun here), one file per figure kind,
 //! each written as PNG and SVG with an embedded DejaVu font.
 
+pub mod dart;
 pub mod fidelity;
 pub mod figures;
 pub mod fuzz;

@@ -12,8 +12,9 @@ use super::choose::Choice;
 use super::methods::PipelineMethod;
 use super::model::{Node, Plan, Platform, Runtime, Task};
 use super::multistream;
-use super::sim::{releases, simulate, Exec, Run};
+use super::sim::{releases, simulate, Event, Exec, Run};
 use super::taskset::TaskSet;
+use super::timeline::{lanes, segments, Segment};
 use crate::error::Result;
 use crate::family::{Cell, CellResult, NotApplicable};
 use crate::results::{Record, Status};
@@ -34,6 +35,8 @@ pub struct PipelineCell<'a> {
     pub seed: u64,
     /// Admit the tasks one at a time in the set's order.
     pub online: bool,
+    /// Keep the synchronous run's timeline in the run file.
+    pub timeline: bool,
 }
 
 /// A method's answer: its choice for the admitted tasks (indices into the set, ascending).
@@ -52,6 +55,9 @@ pub struct RunFile<'a> {
     pub runtime: Runtime,
     pub config: &'a [Node],
     pub tasks: Vec<TaskRow<'a>>,
+    /// The synchronous run at WCET over its first two longest periods, lane by lane.
+    pub lanes: Vec<String>,
+    pub timeline: Vec<Segment>,
 }
 
 #[derive(Debug, Serialize)]
@@ -68,7 +74,10 @@ pub struct TaskRow<'a> {
     pub throughput_per_s: Option<f64>,
 }
 
-pub const RUN_SCHEMA: u32 = 2;
+pub const RUN_SCHEMA: u32 = 3;
+
+/// The most units a run file's timeline keeps.
+const TIMELINE_CAP: usize = 4000;
 
 /// Simulates `plan` under its runtime and replays the log with the runtime's checker.
 pub fn run_and_check(plan: &Plan, rel: &[Vec<f64>], horizon: f64, exec: Exec) -> (Run, Report) {
@@ -94,13 +103,15 @@ pub struct Observed {
     pub throughput: Vec<f64>,
     pub violations: usize,
     pub first: Vec<String>,
+    /// The synchronous run's log.
+    pub synchronous: Vec<Event>,
 }
 
 /// Runs `plan` synchronously at WCET and under `patterns` seeded sporadic patterns for
 /// `periods` longest periods.
 pub fn observe(plan: &Plan, patterns: usize, periods: f64, seed: u64) -> Observed {
     let tasks = plan.tasks;
-    let horizon = periods * tasks.iter().map(|t| t.period_ms).fold(0.0, f64::max);
+    let horizon = periods * longest_period(tasks);
     let n = tasks.len();
     let mut o = Observed {
         checked: vec![0.0; n],
@@ -119,6 +130,9 @@ pub fn observe(plan: &Plan, patterns: usize, periods: f64, seed: u64) -> Observe
         let (run, rep) = run_and_check(plan, &rel, horizon, exec);
         o.violations += rep.violations;
         o.first.extend(rep.first.into_iter().take(2));
+        if k == 0 {
+            o.synchronous = run.events;
+        }
         for i in 0..n {
             let worst = |v: &[f64], from: f64| v.iter().copied().fold(from, f64::max);
             o.checked[i] = worst(&rep.responses[i], o.checked[i]);
@@ -131,6 +145,10 @@ pub fn observe(plan: &Plan, patterns: usize, periods: f64, seed: u64) -> Observe
         }
     }
     o
+}
+
+fn longest_period(tasks: &[Task]) -> f64 {
+    tasks.iter().map(|t| t.period_ms).fold(0.0, f64::max)
 }
 
 /// The weighted score over observed worst responses.
@@ -284,6 +302,12 @@ impl Cell for PipelineCell<'_> {
                 }
             })
             .collect();
+        // The timeline names tasks by their place in the set, as the rows do.
+        let cap = if self.timeline { TIMELINE_CAP } else { 0 };
+        let mut timeline = segments(&plan, &o.synchronous, 2.0 * longest_period(&tasks), cap);
+        for s in &mut timeline {
+            s.task = ids[s.task];
+        }
         let file = RunFile {
             schema_version: RUN_SCHEMA,
             taskset: &self.set.name,
@@ -291,6 +315,8 @@ impl Cell for PipelineCell<'_> {
             runtime: plan.runtime,
             config: &c.config,
             tasks: rows,
+            lanes: lanes(&plan),
+            timeline,
         };
         CellResult { record: r, artifact: serde_json::to_value(&file).ok() }
     }

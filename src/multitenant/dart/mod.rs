@@ -13,9 +13,10 @@
 //!   release jitter, and admission.
 //! - [`sim`]: the runtime, simulated, writing a log; [`check`]: the family's checker, which
 //!   replays the log and re-derives every node's timeline and every response time;
-//!   [`multistream`]: the concurrent-streams baseline's runtime and its replay.
+//!   [`multistream`]: the concurrent-streams baseline's runtime and its replay;
+//!   [`timeline`]: a run's units as bars on lanes, for run files and figures.
 //! - [`methods`]: DART and its baselines, one plug-in shape; [`family`]: the cells for the one
-//!   runner; [`sweep`]: `bench dart`.
+//!   runner; [`sweep`]: `bench dart`; [`ratio`]: the schedulability ratio over utilisation.
 //! - [`choose`]: the configuration of least weighted score, and the exhaustive search over
 //!   configurations and cut vectors that measures how far it is from the best.
 //!
@@ -30,7 +31,9 @@ pub mod mapping;
 pub mod methods;
 pub mod model;
 pub mod multistream;
+pub mod ratio;
 pub mod rta;
 pub mod sim;
 pub mod sweep;
 pub mod taskset;
+pub mod timeline;

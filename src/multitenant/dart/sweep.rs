@@ -30,6 +30,9 @@ pub enum DartCommand {
     /// Write a generated task set (JSON): UUniFast utilisations, log-uniform periods of 10 to
     /// 100 ms, the first half real-time, random layers.
     Gen(DartGenArgs),
+    /// The schedulability ratio over utilisation: generated sets at each utilisation, every
+    /// method, the fraction each runs without a miss; rows, ratio.csv, ratio.json and a figure.
+    Ratio(super::ratio::DartRatioArgs),
 }
 
 #[derive(Debug, Args)]
@@ -38,6 +41,18 @@ pub struct DartRunArgs {
     /// models). Default: h200-zoo.
     #[arg(value_name = "TASKSET|PRESET")]
     pub tasksets: Vec<String>,
+    #[command(flatten)]
+    pub options: DartOptions,
+    /// Output folder (default results/dart when only presets are run).
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
+/// The machine, the methods and the simulation, shared by `bench dart` and its ratio sweep.
+#[derive(Debug, Args)]
+pub struct DartOptions {
     /// Method (repeatable; default all): dart, one-node, no-data-parallel, exhaustive,
     /// sequential, gpu-multistream, np-edf.
     #[arg(long = "method", value_name = "NAME")]
@@ -67,9 +82,11 @@ pub struct DartRunArgs {
     /// Accelerator preset of the zoo tasks' times.
     #[arg(long, default_value = "h200")]
     pub device: String,
-    /// Output folder (default results/dart when only presets are run).
-    #[arg(long, value_name = "DIR")]
-    pub out: Option<PathBuf>,
+}
+
+/// What a sweep prints and how it resumes.
+#[derive(Debug, Args)]
+pub struct OutputArgs {
     /// Print the records as JSON on stdout.
     #[arg(long)]
     pub json: bool,
@@ -152,15 +169,28 @@ pub fn methods(names: &[String]) -> Result<Vec<&'static dyn PipelineMethod>> {
 
 /// Runs every task set × method; the records and each cell's run file.
 pub fn dart_records(a: &DartRunArgs, journal: Option<&Journal>) -> Result<(Vec<Record>, Vec<RunFile>)> {
-    let cost = CostModel::resolve(&a.device, "pcie")?;
-    let ms = methods(&a.methods)?;
+    let cost = CostModel::resolve(&a.options.device, "pcie")?;
     let names = if a.tasksets.is_empty() { vec!["h200-zoo".to_owned()] } else { a.tasksets.clone() };
     let sets: Vec<(TaskSet, String)> = names.iter().map(|n| load(n, &cost)).collect::<Result<_>>()?;
+    run_sets(&sets, &a.options, a.output.common.seed, a.output.common.quiet, journal, true)
+}
+
+/// Runs every set × method of `o` through the one runner.
+pub fn run_sets(
+    sets: &[(TaskSet, String)],
+    o: &DartOptions,
+    seed: u64,
+    quiet: bool,
+    journal: Option<&Journal>,
+    timeline: bool,
+) -> Result<(Vec<Record>, Vec<RunFile>)> {
+    let cost = CostModel::resolve(&o.device, "pcie")?;
+    let ms = methods(&o.methods)?;
     let platform = Platform {
-        gpus: a.gpus,
-        cores: a.cores as u32,
-        idle_cores: a.idle_cores,
-        max_nodes: a.max_nodes,
+        gpus: o.gpus,
+        cores: o.cores as u32,
+        idle_cores: o.idle_cores,
+        max_nodes: o.max_nodes,
         pcie_bytes_per_ms: cost.link.bandwidth / 1e3,
         pcie_latency_ms: cost.link.latency * 1e3,
     };
@@ -172,13 +202,14 @@ pub fn dart_records(a: &DartRunArgs, journal: Option<&Journal>) -> Result<(Vec<R
             hash,
             method,
             platform: platform.clone(),
-            patterns: a.patterns,
-            periods: a.periods,
-            seed: a.common.seed,
-            online: a.online,
+            patterns: o.patterns,
+            periods: o.periods,
+            seed,
+            online: o.online,
+            timeline,
         })
         .collect();
-    Ok(run_with_files(&cells, a.common.quiet, journal))
+    Ok(run_with_files(&cells, quiet, journal))
 }
 
 /// Whether every argument is a preset (the run then writes to results/dart by default).
@@ -188,7 +219,12 @@ pub fn only_presets(a: &DartRunArgs) -> bool {
 
 /// `bench dart gen`: the set's JSON text, explicit layers.
 pub fn gen_taskset(g: &DartGenArgs) -> Result<String> {
-    let set = generate(g.tasks, g.utilisation, g.layers, g.seed);
+    generated_text(g.tasks, g.utilisation, g.layers, g.seed)
+}
+
+/// A generated set as its file's JSON text.
+pub fn generated_text(tasks: usize, utilisation: f64, layers: usize, seed: u64) -> Result<String> {
+    let set = generate(tasks, utilisation, layers, seed);
     let file = TaskSetFile {
         schema_version: TASKSET_SCHEMA,
         tasks: set
