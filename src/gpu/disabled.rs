@@ -45,3 +45,20 @@ pub fn profile_links(_runs: usize, _copy: CopyKernel) -> crate::Result<Vec<LinkF
 pub fn profile_copy_interference(_runs: usize, _copy: CopyKernel) -> crate::Result<Option<CopyInterference>> {
     Err(crate::Error::Gpu(WHY.into()))
 }
+
+/// Layers of zoo models on a GPU: never built here.
+pub struct LayerKernels;
+
+impl LayerKernels {
+    pub fn new(_models: &[(OpGraph, Vec<std::ops::Range<usize>>, bool)]) -> crate::Result<LayerKernels> {
+        Err(crate::Error::Gpu(WHY.into()))
+    }
+
+    pub fn run(&self, _m: usize, _layer: usize) -> crate::Result<()> {
+        Err(crate::Error::Gpu(WHY.into()))
+    }
+
+    pub fn device(&self) -> String {
+        String::new()
+    }
+}

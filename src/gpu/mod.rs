@@ -14,6 +14,7 @@ mod enabled;
 #[cfg(feature = "cuda")]
 pub use enabled::{
     execute, probe, profile_copy_interference, profile_graph_gap, profile_links, profile_ops, profile_stages,
+    LayerKernels,
 };
 
 #[cfg(not(feature = "cuda"))]
@@ -21,6 +22,7 @@ mod disabled;
 #[cfg(not(feature = "cuda"))]
 pub use disabled::{
     execute, probe, profile_copy_interference, profile_graph_gap, profile_links, profile_ops, profile_stages,
+    LayerKernels,
 };
 
 /// Relative error of a prediction, |measured − predicted| / measured: the fidelity measure of

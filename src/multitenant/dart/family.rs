@@ -152,7 +152,7 @@ fn longest_period(tasks: &[Task]) -> f64 {
 }
 
 /// The weighted score over observed worst responses.
-fn observed_score(tasks: &[Task], worst: &[f64]) -> f64 {
+pub fn observed_score(tasks: &[Task], worst: &[f64]) -> f64 {
     let rt = tasks.iter().filter(|t| t.rt()).count().max(1) as f64;
     tasks.iter().zip(worst).filter(|(t, _)| t.rt()).map(|(t, r)| t.weight / rt * r / t.deadline_ms).sum()
 }

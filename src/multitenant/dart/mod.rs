@@ -14,7 +14,9 @@
 //! - [`sim`]: the runtime, simulated, writing a log; [`check`]: the family's checker, which
 //!   replays the log and re-derives every node's timeline and every response time;
 //!   [`multistream`]: the concurrent-streams baseline's runtime and its replay;
-//!   [`timeline`]: a run's units as bars on lanes, for run files and figures.
+//!   [`timeline`]: a run's units as bars on lanes, for run files and figures;
+//!   [`realtime`]: the same runtimes in real time on host threads; [`hardware`]:
+//!   `bench dart --gpu`, the choices run on a GPU and compared with analysis and simulation.
 //! - [`methods`]: DART and its baselines, one plug-in shape; [`family`]: the cells for the one
 //!   runner; [`sweep`]: `bench dart`; [`ratio`]: the schedulability ratio over utilisation.
 //! - [`choose`]: the configuration of least weighted score, and the exhaustive search over
@@ -27,11 +29,13 @@ pub mod check;
 pub mod choose;
 pub mod configs;
 pub mod family;
+pub mod hardware;
 pub mod mapping;
 pub mod methods;
 pub mod model;
 pub mod multistream;
 pub mod ratio;
+pub mod realtime;
 pub mod rta;
 pub mod sim;
 pub mod sweep;

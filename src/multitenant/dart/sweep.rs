@@ -46,6 +46,20 @@ pub struct DartRunArgs {
     /// Output folder (default results/dart when only presets are run).
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
+    /// Run each method's choice on this machine's GPU 0 and host cores instead of simulating
+    /// it: the layers' GPU times profiled first (WCET = the largest of the profiled runs times
+    /// 1 + --margin), then every real-time response measured (zoo models only).
+    #[arg(long)]
+    pub gpu: bool,
+    /// With --gpu: how long each method's choice runs, seconds.
+    #[arg(long, default_value_t = 60.0, value_parser = crate::run::parse::positive)]
+    pub duration: f64,
+    /// With --gpu: the profiled runs of each layer.
+    #[arg(long, default_value_t = 30, value_parser = crate::run::parse::at_least_one)]
+    pub profile_runs: usize,
+    /// With --gpu: the WCET margin over the largest profiled run.
+    #[arg(long, default_value_t = 0.25, value_parser = crate::run::parse::non_negative)]
+    pub margin: f64,
     #[command(flatten)]
     pub output: OutputArgs,
 }
@@ -162,6 +176,18 @@ pub fn load(arg: &str, cost: &CostModel) -> Result<(TaskSet, String)> {
     Ok((read_taskset(&path, cost)?, format!("{:x}", Sha256::digest(&bytes))))
 }
 
+/// The task specifications of a set named on the command line (a preset or a file that
+/// [`load`] read).
+pub fn specs(arg: &str) -> Result<Vec<TaskSpec>> {
+    if let Some(f) = preset(arg) {
+        return Ok(f.tasks);
+    }
+    let path = PathBuf::from(arg);
+    let bytes = std::fs::read(&path).map_err(|e| Error::io(&path, e))?;
+    let f: TaskSetFile = serde_json::from_slice(&bytes).map_err(|e| Error::Usage(format!("{arg}: {e}")))?;
+    Ok(f.tasks)
+}
+
 /// The methods the arguments name, in registry order.
 pub fn methods(names: &[String]) -> Result<Vec<&'static dyn PipelineMethod>> {
     registry::select(names, registry::pipeline(), |m| m.name(), "pipeline method")
@@ -175,6 +201,19 @@ pub fn dart_records(a: &DartRunArgs, journal: Option<&Journal>) -> Result<(Vec<R
     run_sets(&sets, &a.options, a.output.common.seed, a.output.common.quiet, journal, true)
 }
 
+/// The machine the options describe, its PCIe link the cost model's.
+pub fn platform(o: &DartOptions) -> Result<Platform> {
+    let cost = CostModel::resolve(&o.device, "pcie")?;
+    Ok(Platform {
+        gpus: o.gpus,
+        cores: o.cores as u32,
+        idle_cores: o.idle_cores,
+        max_nodes: o.max_nodes,
+        pcie_bytes_per_ms: cost.link.bandwidth / 1e3,
+        pcie_latency_ms: cost.link.latency * 1e3,
+    })
+}
+
 /// Runs every set × method of `o` through the one runner.
 pub fn run_sets(
     sets: &[(TaskSet, String)],
@@ -184,16 +223,8 @@ pub fn run_sets(
     journal: Option<&Journal>,
     timeline: bool,
 ) -> Result<(Vec<Record>, Vec<RunFile>)> {
-    let cost = CostModel::resolve(&o.device, "pcie")?;
     let ms = methods(&o.methods)?;
-    let platform = Platform {
-        gpus: o.gpus,
-        cores: o.cores as u32,
-        idle_cores: o.idle_cores,
-        max_nodes: o.max_nodes,
-        pcie_bytes_per_ms: cost.link.bandwidth / 1e3,
-        pcie_latency_ms: cost.link.latency * 1e3,
-    };
+    let platform = platform(o)?;
     let cells: Vec<PipelineCell> = sets
         .iter()
         .flat_map(|(s, h)| ms.iter().map(move |&m| (s, h, m)))

@@ -123,6 +123,14 @@ fn merge_blocks(name: &str, per_op: [&[f64]; 4], crossing: impl Fn(usize) -> f64
     layers
 }
 
+/// The operators a zoo layer merges, from its name (`model[first..end]`, as the blocks are
+/// named).
+pub fn op_range(layer_name: &str) -> Option<std::ops::Range<usize>> {
+    let inner = layer_name.rsplit_once('[')?.1.strip_suffix(']')?;
+    let (a, b) = inner.split_once("..")?;
+    Some(a.parse().ok()?..b.parse().ok()?)
+}
+
 /// A dnn-partitioning workload (read as milliseconds, as the zoo's and the profiled workloads
 /// write them) as `blocks` layers: its accelerator latency as the GPU time, its CPU latency as
 /// one core's, and a cut's communication cost as the bytes that take as long over `cost`'s

@@ -1,0 +1,261 @@
+//! `bench dart --gpu`: each method's choice run on this machine. Every zoo task's layers are
+//! prepared on GPU 0 (real kernels, a high-priority stream for real time, low for best
+//! effort), each layer profiled alone; its WCET is the largest profiled run times
+//! `1 + margin`, and the methods choose on those WCETs. The choice then runs for the
+//! duration under the real-time runtime (`realtime`): GPU layers launched and waited for,
+//! CPU layers and PCIe copies as host waits of their modelled times (labelled
+//! `cpu=modelled`). Each row compares the measured response times with the analysed bounds,
+//! and both responses and best-effort throughput with the simulator's prediction (the same
+//! choice simulated for the same span with every GPU layer at its profiled median).
+
+use super::family::{observed_score, run_and_check};
+use super::methods::PipelineMethod;
+use super::model::{layer_ms, Node, Plan, Platform, Task};
+use super::realtime::{self, spin, Units};
+use super::sim::{releases, Exec};
+use super::sweep::{load, methods, platform, specs, DartRunArgs};
+use super::taskset::{op_range, TaskSet};
+use crate::error::{Error, Result};
+use crate::gpu::LayerKernels;
+use crate::multitenant::tenant::{graph, parse_model};
+use crate::results::{Record, Status};
+use crate::run::RunFile;
+use crate::zoo::cost::CostModel;
+use serde::Serialize;
+use std::time::Instant;
+
+/// Layers on the GPU by its kernels, on CPU nodes as modelled waits.
+struct Machine<'a> {
+    kernels: &'a LayerKernels,
+    tasks: &'a [Task],
+}
+
+impl Units for Machine<'_> {
+    fn run_layer(&self, task: usize, node: Node, layer: usize, extra_ms: f64) -> Result<()> {
+        spin(extra_ms);
+        if node.gpu {
+            self.kernels.run(task, layer)
+        } else {
+            spin(layer_ms(&self.tasks[task].layers[layer], node));
+            Ok(())
+        }
+    }
+}
+
+/// Each layer's profiled GPU times (ms, host clock around launch and wait): largest, median.
+fn profile(kernels: &LayerKernels, set: &TaskSet, runs: usize) -> Result<Vec<Vec<(f64, f64)>>> {
+    let mut out = Vec::new();
+    for (i, t) in set.tasks.iter().enumerate() {
+        let mut per = Vec::new();
+        for l in 0..t.layers.len() {
+            for _ in 0..3 {
+                kernels.run(i, l)?;
+            }
+            let mut xs: Vec<f64> = (0..runs)
+                .map(|_| {
+                    let t0 = Instant::now();
+                    kernels.run(i, l).map(|_| t0.elapsed().as_secs_f64() * 1e3)
+                })
+                .collect::<Result<_>>()?;
+            xs.sort_by(f64::total_cmp);
+            per.push((xs[xs.len() - 1], xs[xs.len() / 2]));
+        }
+        out.push(per);
+    }
+    Ok(out)
+}
+
+/// The set with every layer's GPU time replaced (the issue time is in the measurement).
+fn with_gpu_times(set: &TaskSet, times: &[Vec<f64>]) -> Vec<Task> {
+    let mut tasks = set.tasks.clone();
+    for (t, ts) in tasks.iter_mut().zip(times) {
+        for (l, &ms) in t.layers.iter_mut().zip(ts) {
+            l.gpu_ms = ms;
+            l.issue_ms = 0.0;
+        }
+    }
+    tasks
+}
+
+#[derive(Debug, Serialize)]
+pub struct HardwareTask {
+    pub task: String,
+    pub rt: bool,
+    pub cuts: Vec<usize>,
+    pub analysed_ms: Option<f64>,
+    pub measured_ms: f64,
+    pub predicted_ms: f64,
+    pub jobs: usize,
+    pub misses: usize,
+    pub overruns: usize,
+    pub throughput_per_s: Option<f64>,
+    pub predicted_throughput_per_s: Option<f64>,
+    /// Per layer: the WCET used and the profiled median, ms (GPU layers).
+    pub gpu_wcet_ms: Vec<f64>,
+    pub gpu_median_ms: Vec<f64>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct HardwareFile {
+    pub schema_version: u32,
+    pub taskset: String,
+    pub method: String,
+    pub device: String,
+    pub duration_s: f64,
+    pub margin: f64,
+    pub cpu: &'static str,
+    pub config: Vec<Node>,
+    pub tasks: Vec<HardwareTask>,
+}
+
+pub const HARDWARE_SCHEMA: u32 = 1;
+
+/// Runs every set × method on the GPU, one after another; rows and run files.
+pub fn run(a: &DartRunArgs) -> Result<(Vec<Record>, Vec<RunFile>)> {
+    if a.options.online {
+        return Err(Error::Usage("--gpu runs whole sets: leave out --online".into()));
+    }
+    let cost = CostModel::resolve(&a.options.device, "pcie")?;
+    let ms = methods(&a.options.methods)?;
+    let p = platform(&a.options)?;
+    let names = if a.tasksets.is_empty() { vec!["h200-zoo".to_owned()] } else { a.tasksets.clone() };
+    let (mut records, mut files) = (Vec::new(), Vec::new());
+    for name in &names {
+        let (set, hash) = load(name, &cost)?;
+        let mut models = Vec::new();
+        for (s, t) in specs(name)?.iter().zip(&set.tasks) {
+            let model = s.model.as_deref().and_then(parse_model).ok_or_else(|| {
+                Error::Usage(format!("{name}: task {:?}: --gpu runs zoo models only (field \"model\")", t.name))
+            })?;
+            let ranges = t.layers.iter().map(|l| op_range(&l.name)).collect::<Option<Vec<_>>>();
+            let ranges =
+                ranges.ok_or_else(|| Error::Usage(format!("{name}: task {:?}: layers without operators", t.name)))?;
+            models.push((graph(model, s.batch.unwrap_or(1).max(1)), ranges, t.rt()));
+        }
+        eprintln!("{name}: preparing {} models on the GPU", models.len());
+        let kernels = LayerKernels::new(&models)?;
+        let prof = profile(&kernels, &set, a.profile_runs)?;
+        let wcet: Vec<Vec<f64>> = prof.iter().map(|v| v.iter().map(|x| x.0 * (1.0 + a.margin)).collect()).collect();
+        let median: Vec<Vec<f64>> = prof.iter().map(|v| v.iter().map(|x| x.1).collect()).collect();
+        let (bound_tasks, typical) = (with_gpu_times(&set, &wcet), with_gpu_times(&set, &median));
+        for &m in &ms {
+            let (r, f) = one(a, &p, &set, &hash, m, &kernels, (&bound_tasks, &typical), (&wcet, &median))?;
+            eprintln!("{name} {}: {} {}", m.name(), r.status.as_str(), r.message);
+            records.push(r);
+            files.extend(f);
+        }
+    }
+    Ok((records, files))
+}
+
+#[allow(clippy::too_many_arguments)]
+fn one(
+    a: &DartRunArgs,
+    p: &Platform,
+    set: &TaskSet,
+    hash: &str,
+    m: &'static dyn PipelineMethod,
+    kernels: &LayerKernels,
+    (tasks, typical): (&[Task], &[Task]),
+    (wcet, median): (&[Vec<f64>], &[Vec<f64>]),
+) -> Result<(Record, Option<RunFile>)> {
+    let options = format!("gpu=true;duration_s={};margin={};cores={};cpu=modelled", a.duration, a.margin, p.cores);
+    let mut r = Record::new(&set.name, hash, super::family::OBJECTIVE, m.name(), options, a.output.common.seed);
+    if let Err(why) = m.applies(p, tasks) {
+        r.message = why.0;
+        return Ok((r, None));
+    }
+    let t0 = Instant::now();
+    let Some(c) = m.choose(p, tasks) else {
+        r.status = Status::Infeasible;
+        r.message = "no candidate configuration is schedulable on the profiled WCETs: the set is rejected".into();
+        return Ok((r, None));
+    };
+    r.wall_seconds = t0.elapsed().as_secs_f64();
+    let plan = Plan { platform: p, tasks, config: &c.config, cuts: &c.cuts, runtime: m.runtime() };
+    let duration_ms = a.duration * 1e3;
+    let measured = realtime::run(&plan, &Machine { kernels, tasks }, duration_ms)?;
+    // The prediction: the same choice simulated over the same span at the profiled medians.
+    let predicted_plan = Plan { tasks: typical, ..plan };
+    let rel = releases(typical, duration_ms, None, 0.0);
+    let (sim, rep) = run_and_check(&predicted_plan, &rel, duration_ms, Exec::WCET);
+    let worst = |v: &[f64]| v.iter().copied().fold(0.0, f64::max);
+    let bounded = m.admits() && c.analysis.schedulable;
+    let mut rows = Vec::new();
+    let (mut misses, mut over, mut worst_err) = (0, 0, 0.0f64);
+    for (i, t) in tasks.iter().enumerate() {
+        let mine = &measured.responses[i];
+        let task_misses = if t.rt() { mine.iter().filter(|&&x| x > t.deadline_ms).count() } else { 0 };
+        misses += task_misses;
+        let analysed = (t.rt() && bounded).then(|| c.analysis.response_ms[i]);
+        if analysed.is_some_and(|b| worst(mine) > b) {
+            over += 1;
+        }
+        let throughput = (!t.rt()).then(|| mine.len() as f64 / a.duration);
+        let predicted_throughput = (!t.rt()).then(|| sim.responses[i].len() as f64 / a.duration);
+        let err = match (throughput, predicted_throughput) {
+            (Some(x), Some(y)) if x > 0.0 => (y - x).abs() / x,
+            (None, _) if worst(mine) > 0.0 => (worst(&sim.responses[i]) - worst(mine)).abs() / worst(mine),
+            _ => 0.0,
+        };
+        worst_err = worst_err.max(err);
+        rows.push(HardwareTask {
+            task: t.name.clone(),
+            rt: t.rt(),
+            cuts: c.cuts[i].clone(),
+            analysed_ms: analysed,
+            measured_ms: worst(mine),
+            predicted_ms: worst(&sim.responses[i]),
+            jobs: mine.len(),
+            misses: task_misses,
+            overruns: measured.overruns.iter().filter(|o| o.0 == i).count(),
+            throughput_per_s: throughput,
+            predicted_throughput_per_s: predicted_throughput,
+            gpu_wcet_ms: wcet[i].clone(),
+            gpu_median_ms: median[i].clone(),
+        });
+    }
+    let measured_worst: Vec<f64> = measured.responses.iter().map(|v| worst(v)).collect();
+    r.objective = Some(observed_score(tasks, &measured_worst));
+    r.claimed_objective = Some(if m.admits() {
+        c.score
+    } else {
+        observed_score(typical, &sim.responses.iter().map(|v| worst(v)).collect::<Vec<_>>())
+    });
+    r.devices_used = Some(c.config.len());
+    r.status = Status::Feasible;
+    r.feasible = misses == 0 && over == 0;
+    let be: f64 = rows.iter().filter_map(|x| x.throughput_per_s).sum();
+    let be_pred: f64 = rows.iter().filter_map(|x| x.predicted_throughput_per_s).sum();
+    let cfg: Vec<String> =
+        c.config.iter().map(|n| format!("{}{}c", if n.gpu { "gpu+" } else { "" }, n.cores)).collect();
+    r.notes = format!(
+        "config={};device={};misses={misses};overruns={};above_bound={over};be_throughput_per_s={be};predicted_be_throughput_per_s={be_pred};max_prediction_error={worst_err};simulated_violations={}",
+        cfg.join("|"),
+        kernels.device(),
+        measured.overruns.len(),
+        rep.violations
+    );
+    if m.admits() && (misses > 0 || over > 0) {
+        r.status = Status::Mismatch;
+        r.message = format!("{misses} deadline misses and {over} tasks above their analysed bounds on the GPU");
+    } else if misses > 0 {
+        r.status = Status::Infeasible;
+        r.message = format!("{misses} deadline misses (the method admits without analysis)");
+    }
+    let file = HardwareFile {
+        schema_version: HARDWARE_SCHEMA,
+        taskset: set.name.clone(),
+        method: m.name().into(),
+        device: kernels.device(),
+        duration_s: a.duration,
+        margin: a.margin,
+        cpu: "modelled",
+        config: c.config.clone(),
+        tasks: rows,
+    };
+    let name = format!("{}__{}.json", set.name.replace('/', "__"), m.name());
+    r.placement_file = Some(name.clone());
+    let text = serde_json::to_string_pretty(&file).map_err(|e| Error::Usage(e.to_string()))? + "\n";
+    Ok((r, Some((name, text))))
+}

@@ -1,0 +1,72 @@
+//! The real-time runtime on host threads, with every layer a modelled wait: every released
+//! job finishes with its units in order, one unit at a time per node, and the log is the
+//! simulator's kind. Timings are the host's, so nothing here asserts a duration.
+
+mod common;
+
+use common::dart::{layer, task};
+use placebench::multitenant::dart::model::{Class, Node, Plan, Platform, Runtime, Task};
+use placebench::multitenant::dart::realtime::{run, Modelled};
+use placebench::multitenant::dart::sim::Event;
+
+fn set() -> Vec<Task> {
+    let l = |ms: f64| layer(ms, ms, 0.0, 0.0);
+    vec![
+        Task { input_bytes: 0.0, ..task(0, Class::Rt, 10.0, 2.0, vec![l(0.5), l(0.5)]) },
+        Task { input_bytes: 0.0, ..task(1, Class::Rt, 20.0, 1.0, vec![l(1.0)]) },
+        Task { input_bytes: 0.0, ..task(2, Class::Be, 50.0, 1.0, vec![l(0.5), l(0.5), l(0.5)]) },
+    ]
+}
+
+/// Each node's units never overlap, every job's units follow its layers in order, and every
+/// real-time release finishes.
+fn well_formed(plan: &Plan, events: &[Event], released: &[usize]) {
+    let mut busy_until = vec![f64::NEG_INFINITY; plan.config.len().max(plan.tasks.len())];
+    let mut next_layer = std::collections::HashMap::new();
+    for e in events {
+        if let Event::Start { t, task, job, stage, first, end, .. } = *e {
+            let lane = if plan.runtime == Runtime::Multistream { task } else { stage };
+            assert!(t >= busy_until[lane] - 1e-9, "lane {lane} starts at {t} while busy until {}", busy_until[lane]);
+            let ends = events.iter().find_map(|x| match *x {
+                Event::End { t: te, task: a, job: b, stage: c } if (a, b, c) == (task, job, stage) && te >= t => {
+                    Some(te)
+                }
+                _ => None,
+            });
+            busy_until[lane] = ends.expect("every unit ends");
+            let expect = next_layer.get(&(task, job)).copied().unwrap_or(0);
+            assert_eq!(first, expect, "task {task} job {job}");
+            next_layer.insert((task, job), end);
+        }
+    }
+    for (i, t) in plan.tasks.iter().enumerate().filter(|(_, t)| t.rt()) {
+        let done = next_layer.iter().filter(|((a, _), &e)| *a == i && e == t.layers.len()).count();
+        assert_eq!(done, released[i], "task {i}: every released job finishes");
+    }
+}
+
+#[test]
+fn the_real_time_runtimes_finish_every_job_in_order() {
+    let tasks = set();
+    let p = Platform { pcie_latency_ms: 0.0, ..common::dart::platform(1, 2, 2) };
+    let pipeline = vec![Node { gpu: false, cores: 1 }, Node { gpu: true, cores: 1 }];
+    let one = vec![Node { gpu: true, cores: 2 }];
+    let split = vec![vec![1, 2], vec![0, 1], vec![1, 3]];
+    let whole: Vec<Vec<usize>> = tasks.iter().map(|t| vec![t.layers.len()]).collect();
+    for (cfg, cuts, runtime) in [
+        (&pipeline, &split, Runtime::FixedPriority),
+        (&pipeline, &split, Runtime::Edf),
+        (&one, &whole, Runtime::Sequential),
+        (&one, &whole, Runtime::Multistream),
+    ] {
+        let plan = Plan { platform: &p, tasks: &tasks, config: cfg, cuts, runtime };
+        let r = run(&plan, &Modelled { plan: &plan }, 60.0).unwrap();
+        let released: Vec<usize> = (0..tasks.len())
+            .map(|i| r.events.iter().filter(|e| matches!(e, Event::Release { task, .. } if *task == i)).count())
+            .collect();
+        assert_eq!(&released[..2], &[6, 3], "{runtime:?}: releases every period of 60 ms");
+        assert!(r.events.windows(2).all(|w| w[0].t() <= w[1].t()), "{runtime:?}: the log is in time order");
+        well_formed(&plan, &r.events, &released);
+        assert!(!r.responses[2].is_empty(), "{runtime:?}: best effort runs");
+    }
+}
