@@ -110,6 +110,26 @@ pub struct HardwareFile {
 
 pub const HARDWARE_SCHEMA: u32 = 1;
 
+/// Every layer's profiled GPU times beside the cost model's.
+#[derive(Debug, Serialize)]
+pub struct ProfileFile {
+    pub schema_version: u32,
+    pub taskset: String,
+    pub device: String,
+    pub runs: usize,
+    pub margin: f64,
+    pub tasks: Vec<ProfiledTask>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct ProfiledTask {
+    pub task: String,
+    pub layers: Vec<String>,
+    pub modelled_ms: Vec<f64>,
+    pub largest_ms: Vec<f64>,
+    pub median_ms: Vec<f64>,
+}
+
 /// Runs every set × method on the GPU, one after another; rows and run files.
 pub fn run(a: &DartRunArgs) -> Result<(Vec<Record>, Vec<RunFile>)> {
     if a.options.online {
@@ -138,6 +158,38 @@ pub fn run(a: &DartRunArgs) -> Result<(Vec<Record>, Vec<RunFile>)> {
         let wcet: Vec<Vec<f64>> = prof.iter().map(|v| v.iter().map(|x| x.0 * (1.0 + a.margin)).collect()).collect();
         let median: Vec<Vec<f64>> = prof.iter().map(|v| v.iter().map(|x| x.1).collect()).collect();
         let (bound_tasks, typical) = (with_gpu_times(&set, &wcet), with_gpu_times(&set, &median));
+        for (i, t) in set.tasks.iter().enumerate() {
+            eprintln!(
+                "{name}: {} (T = {} ms): GPU {:.3} ms median, {:.3} ms WCET over {} layers (modelled {:.3})",
+                t.name,
+                t.period_ms,
+                median[i].iter().sum::<f64>(),
+                wcet[i].iter().sum::<f64>(),
+                t.layers.len(),
+                t.layers.iter().map(|l| l.gpu_ms + l.issue_ms).sum::<f64>()
+            );
+        }
+        let profiled = ProfileFile {
+            schema_version: HARDWARE_SCHEMA,
+            taskset: set.name.clone(),
+            device: kernels.device(),
+            runs: a.profile_runs,
+            margin: a.margin,
+            tasks: set
+                .tasks
+                .iter()
+                .enumerate()
+                .map(|(i, t)| ProfiledTask {
+                    task: t.name.clone(),
+                    layers: t.layers.iter().map(|l| l.name.clone()).collect(),
+                    modelled_ms: t.layers.iter().map(|l| l.gpu_ms + l.issue_ms).collect(),
+                    largest_ms: prof[i].iter().map(|x| x.0).collect(),
+                    median_ms: median[i].clone(),
+                })
+                .collect(),
+        };
+        let text = serde_json::to_string_pretty(&profiled).map_err(|e| Error::Usage(e.to_string()))? + "\n";
+        files.push((format!("{}__profile.json", set.name.replace('/', "__")), text));
         for &m in &ms {
             let (r, f) = one(a, &p, &set, &hash, m, &kernels, (&bound_tasks, &typical), (&wcet, &median))?;
             eprintln!("{name} {}: {} {}", m.name(), r.status.as_str(), r.message);
