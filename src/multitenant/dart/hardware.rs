@@ -8,9 +8,10 @@
 //! and both responses and best-effort throughput with the simulator's prediction (the same
 //! choice simulated for the same span with every GPU layer at its profiled median).
 
+use super::check::check_with_slack;
 use super::family::{observed_score, run_and_check};
 use super::methods::PipelineMethod;
-use super::model::{layer_ms, Node, Plan, Platform, Task};
+use super::model::{layer_ms, Node, Plan, Platform, Runtime, Task};
 use super::realtime::{self, spin, Units};
 use super::sim::{releases, Exec};
 use super::sweep::{load, methods, platform, specs, DartRunArgs};
@@ -109,6 +110,9 @@ pub struct HardwareFile {
 }
 
 pub const HARDWARE_SCHEMA: u32 = 1;
+
+/// How late a host thread may start a unit after the instant that allowed it, in the replay.
+const REPLAY_SLACK_MS: f64 = 0.2;
 
 /// Every layer's profiled GPU times beside the cost model's.
 #[derive(Debug, Serialize)]
@@ -231,6 +235,10 @@ fn one(
     let predicted_plan = Plan { tasks: typical, ..plan };
     let rel = releases(typical, duration_ms, None, 0.0);
     let (sim, rep) = run_and_check(&predicted_plan, &rel, duration_ms, Exec::WCET);
+    // The measured log replayed (not under concurrent streams, whose replay integrates the
+    // model's rates): what broke the runtime's rules by more than a host thread's wake-up.
+    let replay =
+        (plan.runtime != Runtime::Multistream).then(|| check_with_slack(&plan, &measured.events, REPLAY_SLACK_MS));
     let worst = |v: &[f64]| v.iter().copied().fold(0.0, f64::max);
     let bounded = m.admits() && c.analysis.schedulable;
     let mut rows = Vec::new();
@@ -282,11 +290,13 @@ fn one(
     let cfg: Vec<String> =
         c.config.iter().map(|n| format!("{}{}c", if n.gpu { "gpu+" } else { "" }, n.cores)).collect();
     r.notes = format!(
-        "config={};device={};misses={misses};overruns={};above_bound={over};be_throughput_per_s={be};predicted_be_throughput_per_s={be_pred};max_prediction_error={worst_err};simulated_violations={}",
+        "config={};device={};misses={misses};overruns={};above_bound={over};be_throughput_per_s={be};predicted_be_throughput_per_s={be_pred};max_prediction_error={worst_err};simulated_violations={};replay_violations={}{}",
         cfg.join("|"),
         kernels.device(),
         measured.overruns.len(),
-        rep.violations
+        rep.violations,
+        replay.as_ref().map_or("-".to_owned(), |x| x.violations.to_string()),
+        replay.as_ref().and_then(|x| x.first.first()).map_or(String::new(), |w| format!(";first_replay_violation={w}"))
     );
     if m.admits() && (misses > 0 || over > 0) {
         r.status = Status::Mismatch;
