@@ -5,7 +5,9 @@
 //! stage after the one before it; that no unit works longer than its WCET unless it is a
 //! real-time unit that then stops, is reported as an overrun and has the rest of its job run
 //! as best effort; that at every start no unit the runtime should have preferred was waiting;
-//! that no node idles at the end of an instant while a unit waits for it; and that real-time
+//! that no node idles at the end of an instant while a unit waits for it, nor starts a unit
+//! later than the moment it was free with one waiting (beyond a slack, for measured logs); and
+//! that real-time
 //! releases are at least a period apart.
 
 use super::model::{layer_wcets, Plan, Runtime};
@@ -65,6 +67,7 @@ pub fn check_with_slack(plan: &Plan, events: &[Event], slack_ms: f64) -> Report 
     let mut pending: BTreeMap<(usize, usize), Pending> = BTreeMap::new();
     let mut busy: Vec<Option<(usize, usize, f64, bool)>> = vec![None; cfg.len()];
     let mut last_release: Vec<Option<f64>> = vec![None; n];
+    let mut free_since = vec![0.0f64; cfg.len()];
     // Overruns found and not yet reported by the log.
     let mut unreported: BTreeSet<(usize, usize)> = BTreeSet::new();
     let key = |i: usize, job: usize, w: &Pending| rank_key(plan, &rank, i, job, w.release, w.since, w.demoted);
@@ -141,6 +144,17 @@ pub fn check_with_slack(plan: &Plan, events: &[Event], slack_ms: f64) -> Report 
                             fail(&mut r, format!("t={t}: node {stage} starts task {task} job {job} while task {} job {} should go first", best.3, best.4));
                         }
                     }
+                    // The node was free and a unit waited for it since `ready`: a start later than
+                    // that (beyond the slack) left it idle.
+                    let ready = pending
+                        .values()
+                        .filter(|x| x.stage == Some(stage))
+                        .map(|x| x.since)
+                        .fold(f64::INFINITY, f64::min)
+                        .max(free_since[stage]);
+                    if t > ready + slack_ms + 1e-9 * t.abs().max(1.0) {
+                        fail(&mut r, format!("t={t}: node {stage} idled from {ready} while a unit waited"));
+                    }
                     busy[stage] = Some((task, job, t + work_ms, overran && as_rt));
                     pending.insert((task, job), Pending { stage: None, layer: end, since: f64::INFINITY, ..w });
                 }
@@ -161,6 +175,7 @@ pub fn check_with_slack(plan: &Plan, events: &[Event], slack_ms: f64) -> Report 
                         );
                     }
                     busy[stage] = None;
+                    free_since[stage] = t;
                     let Some(mut w) = pending.remove(&(task, job)) else { continue };
                     if overran {
                         w.demoted = true;
