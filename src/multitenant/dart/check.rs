@@ -7,8 +7,7 @@
 //! as best effort; that at every start no unit the runtime should have preferred was waiting;
 //! that no node idles at the end of an instant while a unit waits for it, nor starts a unit
 //! later than the moment it was free with one waiting (beyond a slack, for measured logs); and
-//! that real-time
-//! releases are at least a period apart.
+//! that real-time releases are at least a period apart.
 
 use super::model::{layer_wcets, Plan, Runtime};
 use super::sim::{rank_key, ranks, Event};
