@@ -2,8 +2,9 @@
 # The pipeline family on a lent GPU machine, with `.gpu/bench` and `.gpu/lib` carried (built by
 # scripts/gpu_prepare.sh, or `strip -o .gpu/bench target-cuda/release/bench`): every method's
 # choice for the h200-zoo preset run for DURATION seconds (default 60), each method in a
-# process of its own, its rows under NAME/METHOD, archived as $OUT/NAME.tar.xz. Env: METHODS,
-# DURATION, SET (default h200-zoo), PROFILE_RUNS, NAME (default dart).
+# process of its own, its rows under NAME/periods-xSCALE/METHOD, archived as $OUT/NAME.tar.xz. Env: METHODS,
+# DURATION, SET (default h200-zoo), PROFILE_RUNS, NAME (default dart), SCALES (period scales,
+# default 1).
 set -uo pipefail
 source scripts/gpu_env.sh
 # The runs go to a folder of their own, archived into $OUT at the end (one file comes back).
@@ -14,10 +15,14 @@ duration="${DURATION:-60}"
 mkdir -p "$out"
 nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader | tee "$out/gpus.txt"
 nproc > "$out/cores.txt"
-for m in ${METHODS:-dart one-node no-data-parallel sequential gpu-multistream np-edf}; do
-  timeout $((${duration%.*} + 240)) .gpu/bench dart "${SET:-h200-zoo}" --gpu --duration "$duration" \
-    --profile-runs "${PROFILE_RUNS:-30}" --method "$m" --out "$out/$m" --quiet > "$out/$m.txt" 2>&1
-  echo "$m: exit $?"; grep -v '^wrote' "$out/$m.txt" | tail -4
+for scale in ${SCALES:-1}; do
+  for m in ${METHODS:-dart one-node no-data-parallel sequential gpu-multistream np-edf}; do
+    run="$out/periods-x$scale/$m"
+    mkdir -p "$(dirname "$run")"
+    timeout $((${duration%.*} + 240)) .gpu/bench dart "${SET:-h200-zoo}" --gpu --duration "$duration" \
+      --period-scale "$scale" --profile-runs "${PROFILE_RUNS:-30}" --method "$m" --out "$run" --quiet > "$run.txt" 2>&1
+    echo "x$scale $m: exit $?"; grep -v '^wrote' "$run.txt" | grep -v 'ms median' | tail -3
+  done
 done
 mkdir -p "${OUT:-results/gpu}"
 tar -cJf "${OUT:-results/gpu}/$name.tar.xz" -C "$(dirname "$out")" "$name"

@@ -14,7 +14,7 @@ use super::methods::PipelineMethod;
 use super::model::{layer_ms, Node, Plan, Platform, Runtime, Task};
 use super::realtime::{self, spin, Units};
 use super::sim::{releases, Exec};
-use super::sweep::{load, methods, platform, specs, DartRunArgs};
+use super::sweep::{load_scaled, methods, platform, specs, DartRunArgs};
 use super::taskset::{op_range, TaskSet};
 use crate::error::{Error, Result};
 use crate::gpu::LayerKernels;
@@ -145,7 +145,7 @@ pub fn run(a: &DartRunArgs) -> Result<(Vec<Record>, Vec<RunFile>)> {
     let names = if a.tasksets.is_empty() { vec!["h200-zoo".to_owned()] } else { a.tasksets.clone() };
     let (mut records, mut files) = (Vec::new(), Vec::new());
     for name in &names {
-        let (set, hash) = load(name, &cost)?;
+        let (set, hash) = load_scaled(name, &cost, a.period_scale)?;
         let mut models = Vec::new();
         for (s, t) in specs(name)?.iter().zip(&set.tasks) {
             let model = s.model.as_deref().and_then(parse_model).ok_or_else(|| {

@@ -51,6 +51,9 @@ pub struct DartRunArgs {
     /// 1 + --margin), then every real-time response measured (zoo models only).
     #[arg(long)]
     pub gpu: bool,
+    /// Every task's period and deadline times this (the set's name records it).
+    #[arg(long, default_value_t = 1.0, value_parser = crate::run::parse::positive)]
+    pub period_scale: f64,
     /// With --gpu: how long each method's choice runs, seconds.
     #[arg(long, default_value_t = 60.0, value_parser = crate::run::parse::positive)]
     pub duration: f64,
@@ -176,6 +179,20 @@ pub fn load(arg: &str, cost: &CostModel) -> Result<(TaskSet, String)> {
     Ok((read_taskset(&path, cost)?, format!("{:x}", Sha256::digest(&bytes))))
 }
 
+/// A set as [`load`] reads it, every period and deadline times `scale` (named `NAME@periods×S`
+/// unless `scale` is 1).
+pub fn load_scaled(arg: &str, cost: &CostModel, scale: f64) -> Result<(TaskSet, String)> {
+    let (mut set, hash) = load(arg, cost)?;
+    if scale != 1.0 {
+        for t in &mut set.tasks {
+            t.period_ms *= scale;
+            t.deadline_ms *= scale;
+        }
+        set.name = format!("{}@periods×{scale}", set.name);
+    }
+    Ok((set, hash))
+}
+
 /// The task specifications of a set named on the command line (a preset or a file that
 /// [`load`] read).
 pub fn specs(arg: &str) -> Result<Vec<TaskSpec>> {
@@ -197,7 +214,8 @@ pub fn methods(names: &[String]) -> Result<Vec<&'static dyn PipelineMethod>> {
 pub fn dart_records(a: &DartRunArgs, journal: Option<&Journal>) -> Result<(Vec<Record>, Vec<RunFile>)> {
     let cost = CostModel::resolve(&a.options.device, "pcie")?;
     let names = if a.tasksets.is_empty() { vec!["h200-zoo".to_owned()] } else { a.tasksets.clone() };
-    let sets: Vec<(TaskSet, String)> = names.iter().map(|n| load(n, &cost)).collect::<Result<_>>()?;
+    let sets: Vec<(TaskSet, String)> =
+        names.iter().map(|n| load_scaled(n, &cost, a.period_scale)).collect::<Result<_>>()?;
     run_sets(&sets, &a.options, a.output.common.seed, a.output.common.quiet, journal, true)
 }
 
