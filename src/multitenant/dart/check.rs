@@ -40,6 +40,16 @@ fn close(a: f64, b: f64) -> bool {
     (a - b).abs() <= 1e-9 * a.abs().max(b.abs()).max(1.0)
 }
 
+/// A real-time release less than a period after the task's last (what is wrong, if so);
+/// `last` becomes `t`. Best-effort releases are never early.
+pub fn early_release(task: &super::model::Task, last: &mut Option<f64>, t: f64) -> Option<String> {
+    if !task.rt() {
+        return None;
+    }
+    let prev = last.replace(t)?;
+    (t < prev + task.period_ms * (1.0 - 1e-12)).then(|| format!("released {} ms after its last", t - prev))
+}
+
 /// Replays `events` of a run of `plan`.
 pub fn check(plan: &Plan, events: &[Event]) -> Report {
     check_with_slack(plan, events, 0.0)
@@ -90,13 +100,8 @@ pub fn check_with_slack(plan: &Plan, events: &[Event], slack_ms: f64) -> Report 
             idx += 1;
             match e {
                 Event::Release { t, task, job } => {
-                    if tasks[task].rt() {
-                        if let Some(prev) = last_release[task] {
-                            if t < prev + tasks[task].period_ms * (1.0 - 1e-12) {
-                                fail(&mut r, format!("task {task} released {} ms after its last", t - prev));
-                            }
-                        }
-                        last_release[task] = Some(t);
+                    if let Some(why) = early_release(&tasks[task], &mut last_release[task], t) {
+                        fail(&mut r, format!("task {task} {why}"));
                     }
                     match first_stage(task, 0) {
                         Some(k) => {

@@ -10,7 +10,7 @@
 //! The simulator writes the pipeline family's log (one stage, each unit a layer); the checker
 //! here replays it by integrating every layer's progress between events on its own.
 
-use super::check::Report;
+use super::check::{early_release, Report};
 use super::model::{layer_wcets, Plan};
 use super::sim::{Event, Exec, Run};
 use rand::{Rng, SeedableRng};
@@ -209,13 +209,8 @@ pub fn check(plan: &Plan, events: &[Event]) -> Report {
         while idx < events.len() && events[idx].t() <= t_now {
             match events[idx] {
                 Event::Release { t, task, job } => {
-                    if tasks[task].rt() {
-                        if let Some(prev) = last_release[task] {
-                            if t < prev + tasks[task].period_ms * (1.0 - 1e-12) {
-                                fail(&mut r, format!("task {task} released {} ms after its last", t - prev));
-                            }
-                        }
-                        last_release[task] = Some(t);
+                    if let Some(why) = early_release(&tasks[task], &mut last_release[task], t) {
+                        fail(&mut r, format!("task {task} {why}"));
                     }
                     if wcet[task].is_empty() {
                         r.responses[task].push(0.0);

@@ -6,7 +6,7 @@
 //! this module times it by the host clock and writes the same log as the simulator.
 
 use super::model::{layer_ms, layer_wcets, Node, Plan, Runtime};
-use super::sim::{rank_key, ranks, Event, Run};
+use super::sim::{rank_key, ranks, Event, Job, Run};
 use crate::error::Result;
 use std::sync::{Condvar, Mutex};
 use std::time::{Duration, Instant};
@@ -36,17 +36,6 @@ impl Units for Modelled<'_> {
         spin(layer_ms(&self.plan.tasks[task].layers[layer], node) + extra_ms);
         Ok(())
     }
-}
-
-#[derive(Debug, Clone)]
-struct Job {
-    task: usize,
-    job: usize,
-    release: f64,
-    stage: usize,
-    layer: usize,
-    ready_at: f64,
-    demoted: bool,
 }
 
 #[derive(Default)]

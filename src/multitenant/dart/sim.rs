@@ -98,16 +98,18 @@ pub struct Run {
     pub overruns: Vec<(usize, usize, f64)>,
 }
 
+/// A released job waiting for (or running) its next unit; the real-time runtime keeps the
+/// same.
 #[derive(Debug, Clone)]
-struct Job {
-    task: usize,
-    job: usize,
-    release: f64,
+pub(super) struct Job {
+    pub(super) task: usize,
+    pub(super) job: usize,
+    pub(super) release: f64,
     /// The stage to run next and its next layer.
-    stage: usize,
-    layer: usize,
-    ready_at: f64,
-    demoted: bool,
+    pub(super) stage: usize,
+    pub(super) layer: usize,
+    pub(super) ready_at: f64,
+    pub(super) demoted: bool,
 }
 
 /// The order of units waiting for a node (lower first): real time before best effort, then
