@@ -22,7 +22,8 @@ for scale in ${SCALES:-1}; do
     timeout $((${duration%.*} + 240)) .gpu/bench dart "${SET:-h200-zoo}" --gpu --duration "$duration" \
       --period-scale "$scale" --profile-runs "${PROFILE_RUNS:-30}" --method "$m" --out "$run" --quiet > "$run.txt" 2>&1
     echo "x$scale $m: exit $?"; grep -v '^wrote' "$run.txt" | grep -v 'ms median' | tail -3
+    # Archived after every run, so that a call cut short still brings back what it did.
+    mkdir -p "${OUT:-results/gpu}"
+    tar -cJf "${OUT:-results/gpu}/$name.tar.xz" -C "$(dirname "$out")" "$name"
   done
 done
-mkdir -p "${OUT:-results/gpu}"
-tar -cJf "${OUT:-results/gpu}/$name.tar.xz" -C "$(dirname "$out")" "$name"
