@@ -244,7 +244,13 @@ fn one(
     let mut rows = Vec::new();
     let (mut misses, mut over, mut worst_err) = (0, 0, 0.0f64);
     for (i, t) in tasks.iter().enumerate() {
-        let mine = &measured.responses[i];
+        // Jobs demoted by an overrun count too: their response is what the machine delivered.
+        let all: Vec<f64> = measured.responses[i]
+            .iter()
+            .copied()
+            .chain(measured.overruns.iter().filter(|o| o.0 == i).map(|o| o.2))
+            .collect();
+        let mine = &all;
         let task_misses = if t.rt() { mine.iter().filter(|&&x| x > t.deadline_ms).count() } else { 0 };
         misses += task_misses;
         let analysed = (t.rt() && bounded).then(|| c.analysis.response_ms[i]);
@@ -275,7 +281,7 @@ fn one(
             gpu_median_ms: median[i].clone(),
         });
     }
-    let measured_worst: Vec<f64> = measured.responses.iter().map(|v| worst(v)).collect();
+    let measured_worst: Vec<f64> = rows.iter().map(|x| x.measured_ms).collect();
     r.objective = Some(observed_score(tasks, &measured_worst));
     r.claimed_objective = Some(if m.admits() {
         c.score
