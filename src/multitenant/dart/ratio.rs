@@ -6,7 +6,7 @@
 //! against DART on the sets both run without a miss: how much lower DART's weighted
 //! normalised worst response is, and how much higher its best-effort throughput.
 
-use super::sweep::{generated_text, run_sets, DartOptions, OutputArgs};
+use super::sweep::{run_sets, set_text, DartOptions, OutputArgs};
 use super::taskset::{generate, TaskSet};
 use crate::error::{Error, Result};
 use crate::results::{Record, Status};
@@ -75,8 +75,8 @@ pub fn sets(a: &DartRatioArgs) -> Result<Vec<(TaskSet, String)>> {
     for u in a.utilisations.values() {
         for k in 0..a.sets {
             let seed = set_seed(a.output.common.seed, u, k);
-            let text = generated_text(a.tasks, u, a.layers, seed)?;
             let mut set = generate(a.tasks, u, a.layers, seed);
+            let text = set_text(&set)?;
             set.name = format!("gen/u={u}/seed={seed}");
             out.push((set, format!("{:x}", Sha256::digest(text.as_bytes()))));
         }

@@ -5,8 +5,8 @@
 //! layer does is the caller's ([`Units`]: kernels on a GPU, or a wait of the modelled time);
 //! this module times it by the host clock and writes the same log as the simulator.
 
-use super::model::{layer_ms, layer_wcets, Node, Plan, Runtime};
-use super::sim::{rank_key, ranks, Event, Job, Run};
+use super::model::{layer_ms, Node, Plan, Runtime};
+use super::sim::{rank_key, ranks, Event, Job, Run, Stages};
 use crate::error::Result;
 use std::sync::{Condvar, Mutex};
 use std::time::{Duration, Instant};
@@ -57,9 +57,8 @@ pub fn run(plan: &Plan, units: &dyn Units, duration_ms: f64) -> Result<Run> {
     }
     let (tasks, cfg, cuts) = (plan.tasks, plan.config, plan.cuts);
     let n = tasks.len();
-    let wcet: Vec<Vec<Vec<f64>>> = (0..n).map(|i| layer_wcets(plan.platform, &tasks[i], cfg, &cuts[i])).collect();
-    let first_of = |i: usize, k: usize| if k == 0 { 0 } else { cuts[i][k - 1] };
-    let next_stage = |i: usize, from: usize| (from..cfg.len()).find(|&k| !wcet[i][k].is_empty());
+    let st = Stages::new(plan);
+    let (wcet, first_of, next_stage) = (&st.wcet, |i, k| st.first_of(i, k), |i, from| st.next_stage(i, from));
     let rank = ranks(plan);
     let start = Instant::now();
     let now = || start.elapsed().as_secs_f64() * 1e3;
@@ -118,7 +117,7 @@ pub fn run(plan: &Plan, units: &dyn Units, duration_ms: f64) -> Result<Run> {
             drop(s);
             let (base, whole) = (first_of(j.task, k), cuts[j.task][k]);
             let as_rt = tasks[j.task].rt() && !j.demoted;
-            let last = if as_rt || plan.runtime == Runtime::Sequential { whole } else { j.layer + 1 };
+            let last = st.unit_end(&j);
             let t0 = now();
             let (mut budget, mut end, mut overran) = (0.0, j.layer, false);
             let mut outcome = Ok(());

@@ -98,6 +98,48 @@ pub struct Run {
     pub overruns: Vec<(usize, usize, f64)>,
 }
 
+/// Every task's stages over the plan: each layer's WCET per stage (the copy in added to a
+/// stage's first layer), where each stage starts, which comes next, and how far a unit
+/// reaches; shared by the simulator and the real-time runtime.
+pub(super) struct Stages<'a> {
+    plan: &'a Plan<'a>,
+    pub(super) wcet: Vec<Vec<Vec<f64>>>,
+}
+
+impl<'a> Stages<'a> {
+    pub(super) fn new(plan: &'a Plan<'a>) -> Stages<'a> {
+        let wcet = (0..plan.tasks.len())
+            .map(|i| layer_wcets(plan.platform, &plan.tasks[i], plan.config, &plan.cuts[i]))
+            .collect();
+        Stages { plan, wcet }
+    }
+
+    /// The first layer of task `i`'s stage `k`.
+    pub(super) fn first_of(&self, i: usize, k: usize) -> usize {
+        if k == 0 {
+            0
+        } else {
+            self.plan.cuts[i][k - 1]
+        }
+    }
+
+    /// Task `i`'s first non-empty stage from `from` on.
+    pub(super) fn next_stage(&self, i: usize, from: usize) -> Option<usize> {
+        (from..self.plan.config.len()).find(|&k| !self.wcet[i][k].is_empty())
+    }
+
+    /// One past the last layer a unit starting at `job.layer` of its stage may run: the whole
+    /// stage for real time (and under the sequential runtime), else one layer.
+    pub(super) fn unit_end(&self, j: &Job) -> usize {
+        let as_rt = self.plan.tasks[j.task].rt() && !j.demoted;
+        if as_rt || self.plan.runtime == Runtime::Sequential {
+            self.plan.cuts[j.task][j.stage]
+        } else {
+            j.layer + 1
+        }
+    }
+}
+
 /// A released job waiting for (or running) its next unit; the real-time runtime keeps the
 /// same.
 #[derive(Debug, Clone)]
@@ -142,9 +184,8 @@ pub fn ranks(plan: &Plan) -> Vec<usize> {
 pub fn simulate(plan: &Plan, releases: &[Vec<f64>], horizon_ms: f64, exec: Exec) -> Run {
     let (tasks, cfg, cuts) = (plan.tasks, plan.config, plan.cuts);
     let n = tasks.len();
-    let wcet: Vec<Vec<Vec<f64>>> = (0..n).map(|i| layer_wcets(plan.platform, &tasks[i], cfg, &cuts[i])).collect();
-    let first_of = |i: usize, k: usize| if k == 0 { 0 } else { cuts[i][k - 1] };
-    let next_stage = |i: usize, from: usize| (from..cfg.len()).find(|&k| !wcet[i][k].is_empty());
+    let st = Stages::new(plan);
+    let (wcet, first_of, next_stage) = (&st.wcet, |i, k| st.first_of(i, k), |i, from| st.next_stage(i, from));
     let rank = ranks(plan);
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(exec.seed);
     let mut factor = |task: usize, job: usize, layer: usize| {
@@ -197,9 +238,9 @@ pub fn simulate(plan: &Plan, releases: &[Vec<f64>], horizon_ms: f64, exec: Exec)
                 .map(|(x, _)| x);
             let Some(x) = pick else { continue };
             let j = ready.swap_remove(x);
-            let (base, whole) = (first_of(j.task, k), cuts[j.task][k]);
+            let base = first_of(j.task, k);
             let as_rt = tasks[j.task].rt() && !j.demoted;
-            let last = if as_rt || plan.runtime == Runtime::Sequential { whole } else { j.layer + 1 };
+            let last = st.unit_end(&j);
             // Layer by layer, so that a real-time stage stops at the boundary after an overrun.
             let (mut work, mut budget, mut end, mut overran) = (0.0, 0.0, j.layer, false);
             while end < last {

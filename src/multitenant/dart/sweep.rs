@@ -273,12 +273,17 @@ pub fn gen_taskset(g: &DartGenArgs) -> Result<String> {
 
 /// A generated set as its file's JSON text.
 pub fn generated_text(tasks: usize, utilisation: f64, layers: usize, seed: u64) -> Result<String> {
-    let set = generate(tasks, utilisation, layers, seed);
+    set_text(&generate(tasks, utilisation, layers, seed))
+}
+
+/// A set with explicit layers as its file's JSON text.
+pub fn set_text(set: &TaskSet) -> Result<String> {
     let file = TaskSetFile {
         schema_version: TASKSET_SCHEMA,
         tasks: set
             .tasks
-            .into_iter()
+            .iter()
+            .cloned()
             .map(|t| TaskSpec {
                 name: t.name,
                 class: t.class,
