@@ -2,7 +2,7 @@
 //!
 //! A family is an instance type, a checker that is the only judge of an answer, algorithms on
 //! one trait shape, and a row in the common results schema. Placement (throughput and
-//! latency), scheduling, GPU sharing and pipelines are the families today; a new one adds its [`FamilyKind`], a
+//! latency), scheduling, GPU sharing, pipelines and weight packing are the families today; a new one adds its [`FamilyKind`], a
 //! [`Cell`] implementation and its algorithms' registry lines.
 
 use crate::results::Record;
@@ -23,6 +23,9 @@ pub enum FamilyKind {
     /// Real-time and best-effort DNNs pipelined over CPU cores and a GPU (DART); the replay of
     /// the simulated runtime's log judges.
     Pipeline,
+    /// Many DNNs' weight pages packed into one memory (Neural Weight Virtualization); the
+    /// weight-by-weight re-derivation of the packing judges.
+    Packing,
 }
 
 impl FamilyKind {
@@ -32,6 +35,7 @@ impl FamilyKind {
             FamilyKind::Scheduling => "scheduling",
             FamilyKind::Sharing => "sharing",
             FamilyKind::Pipeline => "pipeline",
+            FamilyKind::Packing => "packing",
         }
     }
 }

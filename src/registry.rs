@@ -14,6 +14,8 @@ use crate::hios::algorithms::{DpSplit, HiosLp, HiosMr, Ios, ListSchedule, Schedu
 use crate::multitenant::dart::methods::{
     Dart, Exhaustive, GpuMultistream, NoDataParallel, NpEdf, OneNode, PipelineMethod, SequentialGpu,
 };
+use crate::multitenant::nwv::greedy::Greedy as NwvGreedy;
+use crate::multitenant::nwv::matchers::{Dedup, Lap, Matcher, NoSharing, RandomMatch};
 use crate::multitenant::salus::policies::{
     ExclusiveFifo, Fair, Fifo, Mps, Pack, Rr, SalusFaithful, Srtf, SrtfCheckpoint, StaticPartition,
 };
@@ -26,6 +28,7 @@ pub enum Entry {
     Scheduling(&'static dyn Scheduler),
     Sharing(&'static dyn SharingPolicy),
     Pipeline(&'static dyn PipelineMethod),
+    Packing(&'static dyn Matcher),
 }
 
 static ALL: &[Entry] = &[
@@ -65,6 +68,11 @@ static ALL: &[Entry] = &[
     Entry::Pipeline(&SequentialGpu),
     Entry::Pipeline(&GpuMultistream),
     Entry::Pipeline(&NpEdf),
+    Entry::Packing(&Lap),
+    Entry::Packing(&NwvGreedy),
+    Entry::Packing(&RandomMatch),
+    Entry::Packing(&Dedup),
+    Entry::Packing(&NoSharing),
 ];
 
 impl Entry {
@@ -74,6 +82,7 @@ impl Entry {
             Entry::Scheduling(s) => s.name(),
             Entry::Sharing(p) => p.name(),
             Entry::Pipeline(m) => m.name(),
+            Entry::Packing(m) => m.name(),
         }
     }
 
@@ -104,6 +113,13 @@ impl Entry {
                 name: m.name(),
                 family: FamilyKind::Pipeline,
                 objective: crate::multitenant::dart::family::OBJECTIVE,
+                summary: m.summary(),
+                deterministic: true,
+            },
+            Entry::Packing(m) => Description {
+                name: m.name(),
+                family: FamilyKind::Packing,
+                objective: crate::multitenant::nwv::family::OBJECTIVE,
                 summary: m.summary(),
                 deterministic: true,
             },
@@ -184,4 +200,12 @@ pub fn pipeline() -> impl Iterator<Item = &'static dyn PipelineMethod> {
 /// The pipeline method called `name`.
 pub fn find_pipeline(name: &str) -> Option<&'static dyn PipelineMethod> {
     pipeline().find(|m| m.name() == name)
+}
+
+/// The weight-packing matchers, in report order.
+pub fn packing() -> impl Iterator<Item = &'static dyn Matcher> {
+    ALL.iter().filter_map(|e| match e {
+        Entry::Packing(m) => Some(*m),
+        _ => None,
+    })
 }

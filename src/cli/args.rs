@@ -56,6 +56,12 @@ pub enum Command {
     /// runtime under the checker; DART against its baselines. Without TASKSET: the h200-zoo
     /// preset. `bench dart gen` writes a generated set.
     Dart(Box<crate::multitenant::dart::sweep::DartArgs>),
+    /// Pack many DNNs' weights into one memory as Neural Weight Virtualization does: pages of
+    /// different networks that are close (weighted by each weight's Fisher information) share
+    /// a virtual page; every matcher's packing is re-derived by the checker. Without MODELS:
+    /// the reference preset (its five networks, from --data). With --gpu: switching by one
+    /// gather against reloading, measured.
+    Nwv(Box<crate::multitenant::nwv::sweep::NwvArgs>),
     /// Run placements and HIOS schedules on this machine's GPUs and report measured against
     /// predicted time: throughput placements as pipelines (time per sample vs max-load),
     /// latency placements and schedules one sample at a time. Zoo workloads run as real kernels

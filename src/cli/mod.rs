@@ -3,6 +3,7 @@
 pub mod args;
 mod dart;
 mod hios;
+mod nwv;
 mod salus;
 mod sweep;
 
@@ -53,6 +54,7 @@ pub fn run(cli: Cli) -> Result<i32> {
         Command::Hios(a) => hios::hios(a),
         Command::Salus(a) => salus::salus(*a),
         Command::Dart(a) => dart::dart(*a),
+        Command::Nwv(a) => nwv::nwv(*a),
         Command::Validate(a) => crate::pipeline::validate::validate(a),
         Command::Profile(a) => crate::pipeline::profile::profile(a),
         Command::Calibrate(a) => crate::pipeline::calibrate::calibrate(a),

@@ -9,12 +9,14 @@
 //! - [`fluid`]: the shared-GPU rate model; [`slowdown`]: measured pairwise co-run slowdowns
 //!   that replace it; [`metrics`]: what a run is judged by.
 //! - [`dart`]: real-time and best-effort DNNs pipelined over CPU cores and a GPU, after DART.
+//! - [`nwv`]: many DNNs' weights in one memory, after Neural Weight Virtualization.
 //! - [`salus`]: GPU sharing after Salus: lanes, iteration scheduling, the checker.
 
 pub mod dart;
 pub mod fluid;
 pub mod gen;
 pub mod metrics;
+pub mod nwv;
 pub mod profile;
 pub mod salus;
 pub mod slowdown;

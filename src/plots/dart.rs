@@ -84,39 +84,13 @@ pub struct RatioSeries {
 }
 
 pub fn ratio(title: &str, series: &[RatioSeries], stem: &Path) -> Result<Figure> {
-    super::register_fonts();
-    let (lo, hi) = series
-        .iter()
-        .flat_map(|s| s.points.iter().map(|p| p.0))
-        .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), u| (a.min(u), b.max(u)));
-    let (lo, hi) = if lo.is_finite() { (lo, hi.max(lo + 1e-6)) } else { (0.0, 1.0) };
-    let (png, svg) = render!(stem, (900, 560), |root: &DrawingArea<_, Shift>| -> DrawResult {
-        root.fill(&WHITE)?;
-        let pad = 0.02 * (hi - lo);
-        let mut chart = ChartBuilder::on(root)
-            .caption(title, ("sans-serif", 22))
-            .margin(16)
-            .x_label_area_size(50)
-            .y_label_area_size(60)
-            .build_cartesian_2d(lo - pad..hi + pad, 0f64..1.05)?;
-        chart
-            .configure_mesh()
-            .x_desc("GPU utilisation of the task set")
-            .y_desc("fraction of sets schedulable")
-            .label_style(("sans-serif", 15))
-            .axis_desc_style(("sans-serif", 17))
-            .draw()?;
-        for (i, s) in series.iter().enumerate() {
-            let c = colour(i);
-            chart
-                .draw_series(LineSeries::new(s.points.iter().copied(), c.stroke_width(2)))?
-                .label(s.method.clone())
-                .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], c.stroke_width(2)));
-            chart.draw_series(s.points.iter().map(|&p| Circle::new(p, 3, c.filled())))?;
-        }
-        boxed_legend(&mut chart, SeriesLabelPosition::LowerLeft)?;
-        Ok(())
-    });
+    let lines: Vec<(String, Vec<(f64, f64)>)> = series.iter().map(|s| (s.method.clone(), s.points.clone())).collect();
+    let axes = super::Axes {
+        x: "GPU utilisation of the task set",
+        y: "fraction of sets schedulable",
+        y_range: Some((0.0, 1.05)),
+    };
+    let (png, svg) = super::lines(title, &axes, &lines, false, stem)?;
     Ok(Figure {
         png,
         svg,

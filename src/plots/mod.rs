@@ -6,6 +6,7 @@ pub mod fidelity;
 pub mod figures;
 pub mod fuzz;
 pub mod gantt;
+pub mod nwv;
 mod profile;
 mod relative;
 pub mod salus;
@@ -217,4 +218,67 @@ where
         root.draw(&Text::new(short(name), (px, py + 8), style))?;
     }
     Ok(())
+}
+
+/// A line chart's axis labels and, where fixed, its y range.
+pub struct Axes<'a> {
+    pub x: &'a str,
+    pub y: &'a str,
+    pub y_range: Option<(f64, f64)>,
+}
+
+/// A line chart of named series with a marker at every point, into `<stem>.png` and `.svg`.
+fn lines(
+    title: &str,
+    axes: &Axes,
+    series: &[(String, Vec<(f64, f64)>)],
+    legend_upper: bool,
+    stem: &Path,
+) -> Result<(PathBuf, PathBuf)> {
+    register_fonts();
+    let span = |f: fn(&(f64, f64)) -> f64| {
+        let (lo, hi) = series
+            .iter()
+            .flat_map(|s| s.1.iter().map(f))
+            .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), u| (a.min(u), b.max(u)));
+        if lo.is_finite() {
+            (lo, hi.max(lo + 1e-6))
+        } else {
+            (0.0, 1.0)
+        }
+    };
+    let (lo, hi) = span(|p| p.0);
+    let (ylo, yhi) = axes.y_range.unwrap_or_else(|| {
+        let (a, b) = span(|p| p.1);
+        let pad = 0.05 * (b - a);
+        (a - pad, b + pad)
+    });
+    Ok(render!(stem, (900, 560), |root: &DrawingArea<_, plotters::coord::Shift>| -> DrawResult {
+        root.fill(&WHITE)?;
+        let pad = 0.02 * (hi - lo);
+        let mut chart = ChartBuilder::on(root)
+            .caption(title, ("sans-serif", 22))
+            .margin(16)
+            .x_label_area_size(50)
+            .y_label_area_size(60)
+            .build_cartesian_2d(lo - pad..hi + pad, ylo..yhi)?;
+        chart
+            .configure_mesh()
+            .x_desc(axes.x)
+            .y_desc(axes.y)
+            .label_style(("sans-serif", 15))
+            .axis_desc_style(("sans-serif", 17))
+            .draw()?;
+        for (i, (name, points)) in series.iter().enumerate() {
+            let c = colour(i);
+            chart
+                .draw_series(LineSeries::new(points.iter().copied(), c.stroke_width(2)))?
+                .label(name.clone())
+                .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], c.stroke_width(2)));
+            chart.draw_series(points.iter().map(|&p| Circle::new(p, 3, c.filled())))?;
+        }
+        let at = if legend_upper { SeriesLabelPosition::UpperLeft } else { SeriesLabelPosition::LowerLeft };
+        boxed_legend(&mut chart, at)?;
+        Ok(())
+    }))
 }

@@ -38,8 +38,13 @@ pub fn print_table(records: &[&Record]) {
 /// One line per workload on stderr after a run: its best feasible row (algorithm, objective,
 /// gap to the best lower bound) and how many rows were infeasible, timed out or failed.
 pub fn print_summary(records: &[&Record]) {
-    let mut names: Vec<&str> = records.iter().map(|r| r.workload.as_str()).collect();
-    names.dedup();
+    // First appearance order: rows of one workload need not be adjacent.
+    let mut names: Vec<&str> = Vec::new();
+    for r in records {
+        if !names.contains(&r.workload.as_str()) {
+            names.push(&r.workload);
+        }
+    }
     let many = names.len() > 1;
     for name in names {
         let rows: Vec<&Record> = records.iter().copied().filter(|r| r.workload == name).collect();

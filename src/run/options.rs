@@ -22,6 +22,19 @@ pub struct CommonArgs {
     pub quiet: bool,
 }
 
+/// What a sweep prints and how it resumes.
+#[derive(Debug, Args)]
+pub struct OutputArgs {
+    /// Print the records as JSON on stdout.
+    #[arg(long)]
+    pub json: bool,
+    /// Keep the cells a stopped run into the same --out finished and run the rest.
+    #[arg(long)]
+    pub resume: bool,
+    #[command(flatten)]
+    pub common: CommonArgs,
+}
+
 #[derive(Debug, Args)]
 pub struct WorkloadArgs {
     /// Workload files; when given, only these are run.

@@ -6,10 +6,11 @@
 //! against DART on the sets both run without a miss: how much lower DART's weighted
 //! normalised worst response is, and how much higher its best-effort throughput.
 
-use super::sweep::{run_sets, set_text, DartOptions, OutputArgs};
+use super::sweep::{run_sets, set_text, DartOptions};
 use super::taskset::{generate, TaskSet};
 use crate::error::{Error, Result};
 use crate::results::{Record, Status};
+use crate::run::options::OutputArgs;
 use crate::run::Journal;
 use clap::Args;
 use serde::{Deserialize, Serialize};

@@ -9,7 +9,7 @@ use super::taskset::{generate, read_taskset, resolve, TaskSet, TaskSetFile, Task
 use crate::error::{Error, Result};
 use crate::registry;
 use crate::results::Record;
-use crate::run::options::CommonArgs;
+use crate::run::options::OutputArgs;
 use crate::run::{run_with_files, Journal, RunFile};
 use crate::zoo::cost::CostModel;
 use clap::{Args, Subcommand};
@@ -99,19 +99,6 @@ pub struct DartOptions {
     /// Accelerator preset of the zoo tasks' times.
     #[arg(long, default_value = "h200")]
     pub device: String,
-}
-
-/// What a sweep prints and how it resumes.
-#[derive(Debug, Args)]
-pub struct OutputArgs {
-    /// Print the records as JSON on stdout.
-    #[arg(long)]
-    pub json: bool,
-    /// Keep the cells a stopped run into the same --out finished and run the rest.
-    #[arg(long)]
-    pub resume: bool,
-    #[command(flatten)]
-    pub common: CommonArgs,
 }
 
 #[derive(Debug, Args)]
