@@ -49,6 +49,7 @@ fn run_entry(e: &Entry, w: &Workload, k: usize) -> CellResult {
         }
         Entry::Sharing(_) => unreachable!("sharing policies run on traces (sharing_instances)"),
         Entry::Pipeline(_) => unreachable!("pipeline methods run on task sets (every_pipeline_method_conforms)"),
+        Entry::Packing(_) => unreachable!("matchers run on weight sets (every_matcher_conforms)"),
     }
 }
 
@@ -81,7 +82,7 @@ fn instances_for(e: &Entry) -> Vec<Workload> {
     let inference_only = match e {
         Entry::Placement(a) => a.objective() == Objective::Latency,
         Entry::Scheduling(_) => true,
-        Entry::Sharing(_) | Entry::Pipeline(_) => return Vec::new(),
+        Entry::Sharing(_) | Entry::Pipeline(_) | Entry::Packing(_) => return Vec::new(),
     };
     let mut out = random_instances(false);
     let set = if inference_only { EmbeddedSet::Latency } else { EmbeddedSet::Throughput };
@@ -120,8 +121,8 @@ fn the_registry_lists_every_algorithm_once_with_its_family() {
     // unique per family: the scheduling and the pipeline families each have a `sequential`.
     let names: HashSet<(String, &str)> = all.iter().map(|e| (format!("{:?}", e.describe().family), e.name())).collect();
     assert_eq!(names.len(), all.len(), "two algorithms of one family share a name");
-    assert_eq!(all.len(), 36, "bench list shows {} algorithms", all.len());
-    for family in [FamilyKind::Placement, FamilyKind::Scheduling, FamilyKind::Sharing, FamilyKind::Pipeline] {
+    assert_eq!(all.len(), 41, "bench list shows {} algorithms", all.len());
+    for family in [FamilyKind::Placement, FamilyKind::Scheduling, FamilyKind::Sharing, FamilyKind::Pipeline, FamilyKind::Packing] {
         assert!(all.iter().any(|e| e.describe().family == family), "no {family:?} algorithm registered");
     }
     for e in all {
@@ -208,6 +209,36 @@ fn every_pipeline_method_conforms() {
             }
         }
         assert!(w["exhaustive"] <= w["dart"] + 1e-12 && w["dart"] <= w["one-node"] + 1e-12, "{}: {w:?}", set.name);
+    }
+}
+
+/// Every matcher on seeded weight sets: confirmed by the checker and the same answer on a
+/// rerun. (The assignment is exact per step, not over the whole packing, so its total is not
+/// asserted against the others here; `tests/nwv.rs` compares them step by step.)
+#[test]
+fn every_matcher_conforms() {
+    use placebench::multitenant::nwv::family::{PackingCell, TaskSet};
+    use placebench::multitenant::nwv::matchers::{MatchOptions, Order};
+    use placebench::multitenant::nwv::task::synthetic;
+    for seed in 0..3u64 {
+        let tasks = (0..3).map(|i| synthetic(&format!("t{i}"), 900 + 170 * i + 13 * seed as usize, seed * 10 + i as u64)).collect();
+        let set = TaskSet { name: format!("conformance-{seed}"), hash: "-".into(), tasks, page_size: 50 };
+        for e in registry::all() {
+            let Entry::Packing(m) = e else { continue };
+            let v = m.virtual_pages(&set.tasks, 50, &MatchOptions { seed: 7, faithful: false, lap_max: 4096 });
+            let cell = || PackingCell {
+                set: &set,
+                matcher: *m,
+                virtual_pages: v.unwrap_or(set.min_pages()),
+                passes: 1,
+                order: Order::Given,
+                options: MatchOptions { seed: 7, faithful: false, lap_max: 4096 },
+            };
+            let first = run_one(&cell());
+            let r = &first.record;
+            assert!(!r.status.is_failure(), "{} on {}: {:?} {}", m.name(), set.name, r.status, r.message);
+            assert_eq!(first.artifact, run_one(&cell()).artifact, "{} on {}: a rerun differs", m.name(), set.name);
+        }
     }
 }
 

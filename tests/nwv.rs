@@ -310,3 +310,23 @@ fn the_reference_levels_and_the_matchers_order_on_real_networks() {
         assert!(lap <= step(&Greedy) + 1e-9 && lap <= step(&RandomMatch) + 1e-9, "{}", tasks[i].name);
     }
 }
+
+/// `--faithful` gives a task that fills its last page exactly a whole extra page, as the
+/// reference does, and the checker accepts that only from a packing that declares it;
+/// `--order size-desc` adds the largest task first, onto the identity.
+#[test]
+fn faithful_padding_and_order() {
+    let tasks = vec![synthetic("a", 300, 1), synthetic("b", 450, 2)];
+    let f = MatchOptions { faithful: true, ..opts() };
+    let pk = pack(&Greedy, &tasks, 100, 5, Order::Given, 0, &f);
+    assert_eq!(pk.tables[0].len(), 4, "300 weights fill three pages: the reference pads a fourth");
+    assert_eq!(pk.tables[1].len(), 5);
+    let mut claim = claim_of(&tasks, pk);
+    claim.padded = true;
+    assert!(check(&tasks, &claim).violations.is_empty(), "{:?}", check(&tasks, &claim).violations);
+    claim.padded = false;
+    assert!(check(&tasks, &claim).violations.iter().any(|v| v.contains("pages in its table")));
+    let pk = pack(&Lap, &tasks, 100, 5, Order::SizeDesc, 0, &opts());
+    assert_eq!(pk.tables[1], vec![0, 1, 2, 3, 4]);
+    assert_eq!(pk.tables[0].len(), 3);
+}
