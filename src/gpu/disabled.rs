@@ -62,3 +62,7 @@ impl LayerKernels {
         String::new()
     }
 }
+
+pub fn measure_switching(_spec: &super::switching::SwitchSpec) -> crate::Result<super::switching::SwitchReport> {
+    Err(crate::Error::Gpu(WHY.into()))
+}

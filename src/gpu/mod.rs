@@ -8,21 +8,22 @@ pub mod concurrency;
 pub mod diagnostics;
 pub mod issue;
 pub mod plan;
+pub mod switching;
 
 #[cfg(feature = "cuda")]
 mod enabled;
 #[cfg(feature = "cuda")]
 pub use enabled::{
-    execute, probe, profile_copy_interference, profile_graph_gap, profile_links, profile_ops, profile_stages,
-    LayerKernels,
+    execute, measure_switching, probe, profile_copy_interference, profile_graph_gap, profile_links, profile_ops,
+    profile_stages, LayerKernels,
 };
 
 #[cfg(not(feature = "cuda"))]
 mod disabled;
 #[cfg(not(feature = "cuda"))]
 pub use disabled::{
-    execute, probe, profile_copy_interference, profile_graph_gap, profile_links, profile_ops, profile_stages,
-    LayerKernels,
+    execute, measure_switching, probe, profile_copy_interference, profile_graph_gap, profile_links, profile_ops,
+    profile_stages, LayerKernels,
 };
 
 /// Relative error of a prediction, |measured − predicted| / measured: the fidelity measure of

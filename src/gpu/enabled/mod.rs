@@ -8,10 +8,12 @@ mod executor;
 mod kernels;
 mod layers;
 mod profiler;
+mod switching;
 mod threads;
 
 pub use executor::execute;
 pub use layers::LayerKernels;
+pub use switching::measure_switching;
 pub use profiler::{profile_copy_interference, profile_graph_gap, profile_links, profile_ops, profile_stages};
 
 use super::plan::{CopyKernel, Plan, Work, ELEMENT_BYTES};

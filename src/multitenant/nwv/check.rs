@@ -64,16 +64,32 @@ pub fn check(tasks: &[Task], claim: &Claim) -> Report {
     if !r.violations.is_empty() {
         return r;
     }
-    // Every stored weight at its virtual position: (task, weight, importance).
-    let mut at: Vec<Vec<(u32, f32, f32)>> = vec![Vec::new(); v * s];
-    for (i, (t, table)) in tasks.iter().zip(&pk.tables).enumerate() {
+    // Every stored weight at its virtual position, (task, weight, importance), as one flat
+    // array with an offset per position.
+    let slots = v * s;
+    let mut start = vec![0usize; slots + 1];
+    for (t, table) in tasks.iter().zip(&pk.tables) {
         for x in 0..t.len() {
-            at[table[x / s] * s + x % s].push((i as u32, t.weights[x], t.importance[x]));
+            start[table[x / s] * s + x % s + 1] += 1;
         }
     }
+    for y in 0..slots {
+        start[y + 1] += start[y];
+    }
+    let mut fill = start.clone();
+    let mut flat = vec![(0u32, 0f32, 0f32); start[slots]];
+    for (i, (t, table)) in tasks.iter().zip(&pk.tables).enumerate() {
+        for x in 0..t.len() {
+            let y = table[x / s] * s + x % s;
+            flat[fill[y]] = (i as u32, t.weights[x], t.importance[x]);
+            fill[y] += 1;
+        }
+    }
+    let at = |y: usize| &flat[start[y]..start[y + 1]];
     let mut cost = 0.0f64;
     let mut star = vec![0.0f64; v * s];
-    for (y, here) in at.iter().enumerate() {
+    for y in 0..slots {
+        let here = at(y);
         for (a, &(_, wa, fa)) in here.iter().enumerate() {
             for &(_, wb, fb) in &here[a + 1..] {
                 if fa > 0.0 && fb > 0.0 {
@@ -91,9 +107,10 @@ pub fn check(tasks: &[Task], claim: &Claim) -> Report {
         };
     }
     let mut loss = vec![0.0f64; tasks.len()];
-    for (y, here) in at.iter().enumerate() {
+    for (y, &value) in star.iter().enumerate() {
+        let here = at(y);
         // The memory holds float32: the loss is that of the stored value.
-        let stored = star[y] as f32 as f64;
+        let stored = value as f32 as f64;
         for &(i, w, f) in here {
             loss[i as usize] += 0.5 * f as f64 * (stored - w as f64).powi(2);
         }

@@ -20,6 +20,7 @@ pub mod check;
 pub mod export;
 pub mod family;
 pub mod greedy;
+pub mod hardware;
 pub mod matchers;
 pub mod packing;
 pub mod sweep;

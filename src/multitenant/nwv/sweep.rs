@@ -67,6 +67,17 @@ pub struct NwvArgs {
     /// Output folder (default results/nwv when only presets are run).
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
+    /// Measure switching between zoo models on this machine's GPU 0 instead of comparing
+    /// matchers: the virtual weights resident and one gather per switch, against reloading
+    /// and caching (pages of 16,384 weights unless --page-size says otherwise).
+    #[arg(long)]
+    pub gpu: bool,
+    /// With --gpu: random requests per sequence (repeatable; default 30 and 300).
+    #[arg(long = "requests", value_name = "N", value_parser = crate::run::parse::at_least_one)]
+    pub requests: Vec<usize>,
+    /// With --gpu: switching method (repeatable; default all).
+    #[arg(long = "switch", value_enum, value_name = "METHOD")]
+    pub switch: Vec<crate::gpu::switching::SwitchMethod>,
     #[command(flatten)]
     pub output: OutputArgs,
 }

@@ -84,3 +84,6 @@ extern "C" __global__ void gather(const float* ids, const float* table, float* y
         y[i] = table[(unsigned long long)r * hidden + h];
     }
 }
+extern "C" __global__ void page_gather(float* out, const float* virt, const unsigned int* table, unsigned long long n, unsigned int s) {
+    GRID_STRIDE(i, n) { out[i] = virt[(unsigned long long)table[i / s] * s + i % s]; }
+}

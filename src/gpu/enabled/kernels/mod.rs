@@ -19,7 +19,7 @@ pub use ops::Kernel;
 /// The NVRTC kernels' CUDA source, compiled at run time.
 pub const SOURCE: &str = include_str!("kernels.cu");
 
-const NAMES: [&str; 13] = [
+const NAMES: [&str; 14] = [
     "busy",
     "fill",
     "affine",
@@ -33,6 +33,7 @@ const NAMES: [&str; 13] = [
     "copy_wide",
     "read_all",
     "stamp",
+    "page_gather",
 ];
 
 /// The NVRTC kernels, loaded into one GPU's context.
@@ -133,6 +134,18 @@ pub fn read_all(lib: &Library, stream: &Arc<CudaStream>, p: u64, n: u64, sink: u
     b.arg(&n);
     b.arg(&sink);
     unsafe { b.launch(grid(n)) }.map(|_| ()).map_err(|e| err("launch read_all", e))
+}
+
+/// `out[x] = virt[table[x / s] · s + x mod s]` for `x < n`: a model's weights through its page
+/// table.
+pub fn page_gather(lib: &Library, stream: &Arc<CudaStream>, out: u64, virt: u64, table: u64, n: u64, s: u32) -> crate::Result<()> {
+    let mut b = stream.launch_builder(lib.get("page_gather"));
+    b.arg(&out);
+    b.arg(&virt);
+    b.arg(&table);
+    b.arg(&n);
+    b.arg(&s);
+    unsafe { b.launch(grid(n)) }.map(|_| ()).map_err(|e| err("launch page_gather", e))
 }
 
 /// Fills `n` floats at `p` with uniform values in [-scale, scale]: never time on zeros.
