@@ -122,7 +122,9 @@ fn the_registry_lists_every_algorithm_once_with_its_family() {
     let names: HashSet<(String, &str)> = all.iter().map(|e| (format!("{:?}", e.describe().family), e.name())).collect();
     assert_eq!(names.len(), all.len(), "two algorithms of one family share a name");
     assert_eq!(all.len(), 41, "bench list shows {} algorithms", all.len());
-    for family in [FamilyKind::Placement, FamilyKind::Scheduling, FamilyKind::Sharing, FamilyKind::Pipeline, FamilyKind::Packing] {
+    for family in
+        [FamilyKind::Placement, FamilyKind::Scheduling, FamilyKind::Sharing, FamilyKind::Pipeline, FamilyKind::Packing]
+    {
         assert!(all.iter().any(|e| e.describe().family == family), "no {family:?} algorithm registered");
     }
     for e in all {
@@ -221,7 +223,9 @@ fn every_matcher_conforms() {
     use placebench::multitenant::nwv::matchers::{MatchOptions, Order};
     use placebench::multitenant::nwv::task::synthetic;
     for seed in 0..3u64 {
-        let tasks = (0..3).map(|i| synthetic(&format!("t{i}"), 900 + 170 * i + 13 * seed as usize, seed * 10 + i as u64)).collect();
+        let tasks = (0..3)
+            .map(|i| synthetic(&format!("t{i}"), 900 + 170 * i + 13 * seed as usize, seed * 10 + i as u64))
+            .collect();
         let set = TaskSet { name: format!("conformance-{seed}"), hash: "-".into(), tasks, page_size: 50 };
         for e in registry::all() {
             let Entry::Packing(m) = e else { continue };

@@ -44,7 +44,8 @@ fn bad_networks_exit_2_with_one_line_and_write_nothing() {
     let (code, _, err) = bench(&["nwv", "vgg99"]);
     assert_eq!(code, Some(2));
     assert!(err.contains("vgg99") && err.trim().lines().count() == 1, "{err}");
-    let (code, _, err) = bench(&["nwv", "variants", "--matcher", "hungarian-magic", "--out", d.join("m").to_str().unwrap()]);
+    let (code, _, err) =
+        bench(&["nwv", "variants", "--matcher", "hungarian-magic", "--out", d.join("m").to_str().unwrap()]);
     assert_eq!(code, Some(2));
     assert!(err.contains("unknown matcher"), "{err}");
 }
@@ -112,7 +113,8 @@ fn the_reference_greedy_levels_from_the_command_line() {
         let (code, _, err) = bench(&args);
         assert_eq!(code, Some(0), "{err}");
         let run: serde_json::Value =
-            serde_json::from_slice(&std::fs::read(out.join("runs").join("reference@v=665__nwv-greedy.json")).unwrap()).unwrap();
+            serde_json::from_slice(&std::fs::read(out.join("runs").join("reference@v=665__nwv-greedy.json")).unwrap())
+                .unwrap();
         assert_eq!(run["levels"], serde_json::json!([0, 0, 0, 0, 636, 29]), "faithful={faithful}");
         assert!((run["packing_ratio"].as_f64().unwrap() - 4.0405).abs() < 1e-4);
     }

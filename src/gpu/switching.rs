@@ -88,4 +88,6 @@ pub struct SwitchReport {
     pub energy: bool,
     /// Host-to-device copies from pageable memory, fitted as the other links are.
     pub pageable: Option<super::LinkFit>,
+    /// The gather kernel over a range of sizes, timed as the switches are.
+    pub gather: Option<super::LinkFit>,
 }

@@ -13,8 +13,8 @@ mod threads;
 
 pub use executor::execute;
 pub use layers::LayerKernels;
-pub use switching::measure_switching;
 pub use profiler::{profile_copy_interference, profile_graph_gap, profile_links, profile_ops, profile_stages};
+pub use switching::measure_switching;
 
 use super::plan::{CopyKernel, Plan, Work, ELEMENT_BYTES};
 use super::ExecOptions;

@@ -32,14 +32,19 @@ pub fn measure_switching(spec: &SwitchSpec) -> crate::Result<SwitchReport> {
     let largest = spec.weights.iter().map(Vec::len).max().unwrap_or(1);
     let virt = stream.clone_htod(&spec.virtual_weights).map_err(|e| err("upload virtual weights", e))?;
     let tables: Vec<u32> = spec.tables.iter().flatten().map(|&v| v as u32).collect();
-    let offsets: Vec<usize> = spec.tables.iter().scan(0, |o, t| {
-        let at = *o;
-        *o += t.len();
-        Some(at)
-    }).collect();
+    let offsets: Vec<usize> = spec
+        .tables
+        .iter()
+        .scan(0, |o, t| {
+            let at = *o;
+            *o += t.len();
+            Some(at)
+        })
+        .collect();
     let table_buf = stream.clone_htod(&tables).map_err(|e| err("upload page tables", e))?;
     let scratch = stream.alloc_zeros::<f32>(largest).map_err(|e| err("scratch", e))?;
-    let (virt_p, table_p, scratch_p) = (address(&virt, &stream), address(&table_buf, &stream), address(&scratch, &stream));
+    let (virt_p, table_p, scratch_p) =
+        (address(&virt, &stream), address(&table_buf, &stream), address(&scratch, &stream));
     // The gather of every model, read back: bit for bit its weights through its table.
     let mut bitwise = Vec::with_capacity(spec.weights.len());
     for (m, w) in spec.weights.iter().enumerate() {
@@ -57,12 +62,14 @@ pub fn measure_switching(spec: &SwitchSpec) -> crate::Result<SwitchReport> {
         pinned.push(Pinned(p));
     }
     std::fs::create_dir_all(&spec.file_dir).map_err(|e| crate::Error::io(&spec.file_dir, e))?;
-    let files: Vec<std::path::PathBuf> = (0..spec.weights.len()).map(|m| spec.file_dir.join(format!("model{m}.f32"))).collect();
+    let files: Vec<std::path::PathBuf> =
+        (0..spec.weights.len()).map(|m| spec.file_dir.join(format!("model{m}.f32"))).collect();
     for (f, w) in files.iter().zip(&spec.weights) {
         let bytes: Vec<u8> = w.iter().flat_map(|x| x.to_le_bytes()).collect();
         std::fs::write(f, bytes).map_err(|e| crate::Error::io(f, e))?;
     }
-    let forward = LayerKernels::new(&spec.models.iter().map(|g| (g.clone(), vec![0..g.ops.len()], true)).collect::<Vec<_>>())?;
+    let forward =
+        LayerKernels::new(&spec.models.iter().map(|g| (g.clone(), vec![0..g.ops.len()], true)).collect::<Vec<_>>())?;
     let nvml = nvml_wrapper::Nvml::init().ok();
     let upload = |dst: u64, src: *const std::ffi::c_void, bytes: usize| {
         check("upload", unsafe { sys::cuMemcpyHtoDAsync_v2(dst, src, bytes, stream.cu_stream()) })
@@ -71,13 +78,21 @@ pub fn measure_switching(spec: &SwitchSpec) -> crate::Result<SwitchReport> {
     for &method in &spec.methods {
         // Every model resident, or the cache's slots, allocated before the clock starts.
         let resident: Vec<_> = match method {
-            SwitchMethod::AllResident => spec.weights.iter().map(|w| stream.clone_htod(w)).collect::<Result<_, _>>().map_err(|e| err("resident", e))?,
+            SwitchMethod::AllResident => spec
+                .weights
+                .iter()
+                .map(|w| stream.clone_htod(w))
+                .collect::<Result<_, _>>()
+                .map_err(|e| err("resident", e))?,
             _ => Vec::new(),
         };
         let budget = spec.budget_bytes;
         let cache_bufs: Vec<_> = if method == SwitchMethod::LruResident {
             let slots = (budget / (4 * largest)).max(1).min(spec.weights.len());
-            (0..slots).map(|_| stream.alloc_zeros::<f32>(largest)).collect::<Result<_, _>>().map_err(|e| err("cache", e))?
+            (0..slots)
+                .map(|_| stream.alloc_zeros::<f32>(largest))
+                .collect::<Result<_, _>>()
+                .map_err(|e| err("cache", e))?
         } else {
             Vec::new()
         };
@@ -91,7 +106,15 @@ pub fn measure_switching(spec: &SwitchSpec) -> crate::Result<SwitchReport> {
                 let n = spec.weights[m].len();
                 let t = Instant::now();
                 match method {
-                    SwitchMethod::Gather => page_gather(&lib, &stream, scratch_p, virt_p, table_p + 4 * offsets[m] as u64, n as u64, s as u32)?,
+                    SwitchMethod::Gather => page_gather(
+                        &lib,
+                        &stream,
+                        scratch_p,
+                        virt_p,
+                        table_p + 4 * offsets[m] as u64,
+                        n as u64,
+                        s as u32,
+                    )?,
                     SwitchMethod::ReloadPinned => upload(scratch_p, pinned[m].0, 4 * n)?,
                     SwitchMethod::ReloadPageable => upload(scratch_p, spec.weights[m].as_ptr() as *const _, 4 * n)?,
                     SwitchMethod::ReloadFile => {
@@ -129,7 +152,16 @@ pub fn measure_switching(spec: &SwitchSpec) -> crate::Result<SwitchReport> {
                 SwitchMethod::LruResident => 4 * largest * cache_bufs.len(),
                 _ => 4 * largest,
             };
-            rows.push(SwitchRow { method, requests: seq.len(), switch_ms, forward_ms, total_ms, energy_j, resident_bytes, misses });
+            rows.push(SwitchRow {
+                method,
+                requests: seq.len(),
+                switch_ms,
+                forward_ms,
+                total_ms,
+                energy_j,
+                resident_bytes,
+                misses,
+            });
         }
         drop(resident);
     }
@@ -148,5 +180,30 @@ pub fn measure_switching(spec: &SwitchSpec) -> crate::Result<SwitchReport> {
         points.push((b, ms));
     }
     let pageable = Some(LinkFit::fit("host-to-device (pageable)", points));
-    Ok(SwitchReport { device: forward.device(), rows, gather_bitwise: bitwise, energy: nvml.is_some(), pageable })
+    // The gather kernel as a link of its own: the largest model's table over its first bytes,
+    // timed as the switches are (host clock, launch to completion), 4 KiB .. 256 MiB.
+    let big = (0..spec.weights.len()).max_by_key(|&m| spec.weights[m].len()).unwrap_or(0);
+    let mut points = Vec::new();
+    for i in 0..=8 {
+        let n = ((4096usize << (2 * i)) / 4).min(spec.weights[big].len());
+        let mut ms = Vec::with_capacity(12);
+        for k in 0..12 {
+            let t = Instant::now();
+            page_gather(&lib, &stream, scratch_p, virt_p, table_p + 4 * offsets[big] as u64, n as u64, s as u32)?;
+            stream.synchronize().map_err(|e| err("synchronize", e))?;
+            if k >= 2 {
+                ms.push(t.elapsed().as_secs_f64() * 1e3);
+            }
+        }
+        points.push((4 * n, super::median(&mut ms)));
+    }
+    let gather = Some(LinkFit::fit("page-table gather (host-timed)", points));
+    Ok(SwitchReport {
+        device: forward.device(),
+        rows,
+        gather_bitwise: bitwise,
+        energy: nvml.is_some(),
+        pageable,
+        gather,
+    })
 }

@@ -1,8 +1,8 @@
 //! `bench nwv --gpu`: zoo models with seeded weights packed onto a virtual memory, then every
 //! switching method measured on GPU 0 over seeded random request sequences, each switch
-//! against its model: a copy of the model's bytes at the rate the link fits give (the gather
-//! moves as many bytes as a device-to-device copy; reloads as host-to-device copies; the
-//! cache's misses as pinned reloads).
+//! against its model: the model's bytes at the rate a fit over synthetic sizes gives (the
+//! gather kernel's own fit, host-to-device copies for reloads, pinned reloads for the cache's
+//! misses). The device-to-device copy's fit, the obvious model of a gather, is reported too.
 
 use super::matchers::{pack, MatchOptions, RandomMatch};
 use super::packing::virtual_weights;
@@ -54,12 +54,15 @@ fn at(f: &LinkFit, bytes: usize) -> f64 {
 pub fn predicted_ms(row: &SwitchRow, seq: &[usize], bytes: &[usize], fits: &Fits, slots: usize) -> Option<f64> {
     let per = |f: &LinkFit| seq.iter().map(|&m| at(f, bytes[m])).sum::<f64>() / seq.len() as f64;
     match row.method {
-        SwitchMethod::Gather => Some(per(&fits.device)),
+        SwitchMethod::Gather => Some(per(fits.gather.as_ref().unwrap_or(&fits.device))),
         SwitchMethod::ReloadPinned => Some(per(&fits.pinned)),
         SwitchMethod::ReloadPageable => fits.pageable.as_ref().map(per),
         SwitchMethod::LruResident => {
             let miss = lru_misses(seq, slots);
-            Some(seq.iter().zip(&miss).filter(|e| *e.1).map(|(&m, _)| at(&fits.pinned, bytes[m])).sum::<f64>() / seq.len() as f64)
+            Some(
+                seq.iter().zip(&miss).filter(|e| *e.1).map(|(&m, _)| at(&fits.pinned, bytes[m])).sum::<f64>()
+                    / seq.len() as f64,
+            )
         }
         SwitchMethod::ReloadFile | SwitchMethod::AllResident => None,
     }
@@ -68,6 +71,7 @@ pub fn predicted_ms(row: &SwitchRow, seq: &[usize], bytes: &[usize], fits: &Fits
 /// The copy fits the model uses.
 pub struct Fits {
     pub device: LinkFit,
+    pub gather: Option<LinkFit>,
     pub pinned: LinkFit,
     pub pageable: Option<LinkFit>,
 }
@@ -110,7 +114,10 @@ pub fn run(a: &NwvArgs) -> Result<(Vec<Record>, Vec<(String, String)>)> {
     let requests = if a.requests.is_empty() { vec![30, 300] } else { a.requests.clone() };
     let sequences: Vec<Vec<usize>> = requests.iter().map(|&r| sequence(tasks.len(), r, seed)).collect();
     let bytes: Vec<usize> = tasks.iter().map(|t| 4 * t.len()).collect();
-    let budget = 4 * (virt.len() + pk.tables.iter().map(Vec::len).sum::<usize>() + tasks.iter().map(|t| t.len()).max().unwrap_or(0));
+    let budget = 4
+        * (virt.len()
+            + pk.tables.iter().map(Vec::len).sum::<usize>()
+            + tasks.iter().map(|t| t.len()).max().unwrap_or(0));
     let links = crate::gpu::profile_links(10, crate::gpu::plan::CopyKernel::Engine)?;
     let find = |prefix: &str| links.iter().find(|f| f.name.starts_with(prefix)).cloned();
     let spec = SwitchSpec {
@@ -128,7 +135,7 @@ pub fn run(a: &NwvArgs) -> Result<(Vec<Record>, Vec<(String, String)>)> {
     let (Some(device), Some(pinned)) = (find("device-to-device"), find("host-to-device (pinned)")) else {
         return Err(Error::Gpu("the link profile has no device-to-device or pinned fit".into()));
     };
-    let fits = Fits { device, pinned, pageable: report.pageable.clone() };
+    let fits = Fits { device, gather: report.gather.clone(), pageable: report.pageable.clone(), pinned };
     let slots = (budget / (4 * tasks.iter().map(|t| t.len()).max().unwrap_or(1))).max(1).min(tasks.len());
     let bitwise = report.gather_bitwise.iter().all(|&b| b);
     let mut records = Vec::new();
@@ -136,6 +143,8 @@ pub fn run(a: &NwvArgs) -> Result<(Vec<Record>, Vec<(String, String)>)> {
         let seq = &sequences[requests.iter().position(|&r| r == row.requests).unwrap_or(0)];
         let mean = row.switch_ms.iter().sum::<f64>() / row.switch_ms.len().max(1) as f64;
         let predicted = predicted_ms(row, seq, &bytes, &fits, slots);
+        let as_copy = (row.method == SwitchMethod::Gather)
+            .then(|| seq.iter().map(|&m| at(&fits.device, bytes[m])).sum::<f64>() / seq.len() as f64);
         let mut r = Record::new(
             &format!("{}@requests={}", names.join("+"), row.requests),
             "-",
@@ -154,7 +163,7 @@ pub fn run(a: &NwvArgs) -> Result<(Vec<Record>, Vec<(String, String)>)> {
             r.message = "the GPU's gather differs from the CPU's".into();
         }
         r.notes = format!(
-            "device={};switch_mean_ms={mean};switch_p99_ms={};predicted_switch_ms={};switch_relative_error={};forward_ms={};energy_j={};resident_bytes={};misses={}",
+            "device={};switch_mean_ms={mean};switch_p99_ms={};predicted_switch_ms={};switch_relative_error={};forward_ms={};energy_j={};resident_bytes={};misses={};as_device_copy_ms={}",
             report.device,
             percentile(&row.switch_ms, 0.99),
             predicted.map_or("-".into(), |p| p.to_string()),
@@ -162,7 +171,8 @@ pub fn run(a: &NwvArgs) -> Result<(Vec<Record>, Vec<(String, String)>)> {
             row.forward_ms,
             row.energy_j.map_or("-".into(), |e| e.to_string()),
             row.resident_bytes,
-            row.misses
+            row.misses,
+            as_copy.map_or("-".into(), |p| p.to_string())
         );
         records.push(r);
     }

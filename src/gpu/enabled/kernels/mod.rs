@@ -138,7 +138,15 @@ pub fn read_all(lib: &Library, stream: &Arc<CudaStream>, p: u64, n: u64, sink: u
 
 /// `out[x] = virt[table[x / s] · s + x mod s]` for `x < n`: a model's weights through its page
 /// table.
-pub fn page_gather(lib: &Library, stream: &Arc<CudaStream>, out: u64, virt: u64, table: u64, n: u64, s: u32) -> crate::Result<()> {
+pub fn page_gather(
+    lib: &Library,
+    stream: &Arc<CudaStream>,
+    out: u64,
+    virt: u64,
+    table: u64,
+    n: u64,
+    s: u32,
+) -> crate::Result<()> {
     let mut b = stream.launch_builder(lib.get("page_gather"));
     b.arg(&out);
     b.arg(&virt);
