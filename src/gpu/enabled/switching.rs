@@ -68,8 +68,11 @@ pub fn measure_switching(spec: &SwitchSpec) -> crate::Result<SwitchReport> {
         let bytes: Vec<u8> = w.iter().flat_map(|x| x.to_le_bytes()).collect();
         std::fs::write(f, bytes).map_err(|e| crate::Error::io(f, e))?;
     }
-    let forward =
-        LayerKernels::new(&spec.models.iter().map(|g| (g.clone(), vec![0..g.ops.len()], true)).collect::<Vec<_>>())?;
+    let forward = {
+        // One layer of all the model's operators: one graph a forward pass.
+        let whole = |g: &crate::zoo::graph::OpGraph| std::iter::once(0..g.ops.len()).collect();
+        LayerKernels::new(&spec.models.iter().map(|g| (g.clone(), whole(g), true)).collect::<Vec<_>>())?
+    };
     let nvml = nvml_wrapper::Nvml::init().ok();
     let upload = |dst: u64, src: *const std::ffi::c_void, bytes: usize| {
         check("upload", unsafe { sys::cuMemcpyHtoDAsync_v2(dst, src, bytes, stream.cu_stream()) })

@@ -83,7 +83,7 @@ fn percentile(xs: &[f64], q: f64) -> f64 {
 }
 
 /// Runs the measurement; one row per method and sequence, and the report as the run file.
-pub fn run(a: &NwvArgs) -> Result<(Vec<Record>, Vec<(String, String)>)> {
+pub fn run(a: &NwvArgs) -> Result<(Vec<Record>, Vec<crate::run::RunFile>)> {
     let names: Vec<String> = if a.models.is_empty() || a.models == ["zoo"] {
         ZOO.iter().map(|s| s.to_string()).collect()
     } else {
