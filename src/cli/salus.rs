@@ -21,13 +21,13 @@ pub fn salus(a: SalusArgs) -> Result<i32> {
         None => {}
     }
     let a = a.run;
-    let threads = set_threads(&a.common);
+    let threads = set_threads(&a.output.common);
     let out = a.out.clone().or_else(|| only_presets(&a).then(|| PathBuf::from("results/salus")));
     let _claim = out.as_deref().map(OutDir::claim).transpose()?;
-    let journal = crate::run::journal::start(out.as_deref(), a.resume)?;
+    let journal = crate::run::journal::start(out.as_deref(), a.output.resume)?;
     let (records, files) = salus_records(&a, journal.as_ref())?;
-    let meta = metadata(&a.common, threads);
-    let done = Finished { records: &records, files: &files, subdir: "runs", meta, json: a.json };
+    let meta = metadata(&a.output.common, threads);
+    let done = Finished { records: &records, files: &files, subdir: "runs", meta, json: a.output.json };
     super::sweep::report(out.as_deref(), done, journal, |dir| figures(&records, &files, &dir.join("figures")))
 }
 

@@ -9,7 +9,7 @@ use crate::hios::family::SchedulingCell;
 use crate::hios::{CalibratedModel, Contention};
 use crate::registry;
 use crate::results::Record;
-use crate::run::options::CommonArgs;
+use crate::run::options::OutputArgs;
 use crate::run::progress_bar;
 use crate::run::{run, Journal};
 use crate::workload::{discover_json_files, parse_workload, Workload};
@@ -128,7 +128,7 @@ pub fn hios_records(a: &HiosArgs, journal: Option<&Journal>) -> Result<(Vec<Reco
             }
         }
     }
-    let bar = progress_bar(cells.len(), a.common.quiet);
+    let bar = progress_bar(cells.len(), a.output.common.quiet);
     let run_cells: Vec<SchedulingCell> = cells
         .iter()
         .map(|&(w, k, s, contention, model)| {
@@ -145,10 +145,10 @@ pub fn hios_records(a: &HiosArgs, journal: Option<&Journal>) -> Result<(Vec<Reco
                     Some(_) => Fidelity::Optimizer,
                 },
                 sweep_gpus: gpus.clone(),
-                time_limit: a.common.time_limit,
+                time_limit: a.output.common.time_limit,
                 ..HiosOptions::default()
             };
-            SchedulingCell::new(w, s, contention, model.clone(), o, a.common.seed)
+            SchedulingCell::new(w, s, contention, model.clone(), o, a.output.common.seed)
         })
         .collect();
     let results = run(&run_cells, bar.as_ref(), journal);
@@ -260,12 +260,6 @@ pub struct HiosArgs {
     /// Output folder (default results/hios when no FILE is given).
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
-    /// Print the records as JSON on stdout.
-    #[arg(long)]
-    pub json: bool,
-    /// Keep the cells a stopped run into the same --out finished (its journal) and run the rest.
-    #[arg(long)]
-    pub resume: bool,
     #[command(flatten)]
-    pub common: CommonArgs,
+    pub output: OutputArgs,
 }

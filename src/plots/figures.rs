@@ -73,9 +73,7 @@ pub fn figures(a: FiguresArgs) -> Result<i32> {
             ios_defaults: false,
             faithful: None,
             out: Some(hios_dir.clone()),
-            json: false,
-            resume: false,
-            common: a.common.clone(),
+            output: crate::run::options::OutputArgs { json: false, resume: false, common: a.common.clone() },
         };
         let rows = crate::hios::sweep::hios_records(&args, None)?;
         write_results(&hios_dir, &metadata(&a.common, threads), &rows.0)?;

@@ -11,7 +11,7 @@
 //! mode does before any retraining, and gives a task whose weight count is a multiple of the
 //! page size a whole extra page.
 
-use super::matchers::{identity, MatchOptions, Matcher, Memory};
+use super::matchers::{identity, within_lap_max, MatchOptions, Matcher, Memory};
 use super::packing::{pair_cost, Occupancy};
 use crate::family::NotApplicable;
 use rand::SeedableRng;
@@ -34,10 +34,7 @@ impl Matcher for Greedy {
         v: usize,
         o: &MatchOptions,
     ) -> Result<(), NotApplicable> {
-        if v > o.lap_max {
-            return Err(format!("{v} virtual pages exceed --lap-max {}", o.lap_max).into());
-        }
-        Ok(())
+        within_lap_max(v, o)
     }
     fn place(&self, mem: &Memory, i: usize, o: &MatchOptions) -> Vec<usize> {
         let n = mem.pages(i, o);

@@ -148,6 +148,14 @@ pub fn pack(
     done(&mem)
 }
 
+/// Matchers that build a cost matrix over the virtual pages apply up to `--lap-max` of them.
+pub fn within_lap_max(v: usize, o: &MatchOptions) -> Result<(), NotApplicable> {
+    if v > o.lap_max {
+        return Err(format!("{v} virtual pages exceed --lap-max {}", o.lap_max).into());
+    }
+    Ok(())
+}
+
 /// The identity table: a task alone costs nothing anywhere, so the first one is put first.
 pub fn identity(n: usize) -> Vec<usize> {
     (0..n).collect()
@@ -165,10 +173,7 @@ impl Matcher for Lap {
         "each task's pages onto the virtual pages by an exact least-cost assignment (Jonker-Volgenant)"
     }
     fn applies(&self, _tasks: &[Task], _s: usize, v: usize, o: &MatchOptions) -> Result<(), NotApplicable> {
-        if v > o.lap_max {
-            return Err(format!("{v} virtual pages exceed --lap-max {}", o.lap_max).into());
-        }
-        Ok(())
+        within_lap_max(v, o)
     }
     fn place(&self, mem: &Memory, i: usize, o: &MatchOptions) -> Vec<usize> {
         let n = mem.pages(i, o);

@@ -15,7 +15,7 @@ use crate::multitenant::tenant::{parse_model, Kind};
 use crate::multitenant::trace::{read_trace, to_csv, Trace};
 use crate::registry;
 use crate::results::Record;
-use crate::run::options::CommonArgs;
+use crate::run::options::OutputArgs;
 use crate::run::{run_with_files, Journal, RunFile};
 use crate::zoo::cost::CostModel;
 use clap::{Args, Subcommand};
@@ -97,14 +97,8 @@ pub struct SalusRunArgs {
     /// Output folder (default results/salus when only presets are run).
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
-    /// Print the records as JSON on stdout.
-    #[arg(long)]
-    pub json: bool,
-    /// Keep the cells a stopped run into the same --out finished and run the rest.
-    #[arg(long)]
-    pub resume: bool,
     #[command(flatten)]
-    pub common: CommonArgs,
+    pub output: OutputArgs,
 }
 
 #[derive(Debug, Args)]
@@ -207,8 +201,8 @@ pub fn salus_records(a: &SalusRunArgs, journal: Option<&Journal>) -> Result<(Vec
     let profiles = a.tenants.as_deref().map(read_profiles).transpose()?;
     let mut instances: Vec<Instance> = Vec::new();
     for n in &names {
-        let (t, path, hash) = load(n, a.common.seed, &cost)?;
-        instances.push(instance(&t, &path, &hash, &cost, a.memory_gib * GIB, a.common.seed, profiles.as_ref())?);
+        let (t, path, hash) = load(n, a.output.common.seed, &cost)?;
+        instances.push(instance(&t, &path, &hash, &cost, a.memory_gib * GIB, a.output.common.seed, profiles.as_ref())?);
     }
     let corun = match &a.slowdowns {
         Some(f) => {
@@ -228,10 +222,10 @@ pub fn salus_records(a: &SalusRunArgs, journal: Option<&Journal>) -> Result<(Vec
         .flat_map(|(i, s)| pols.iter().map(move |&p| (i, s, p)))
         .map(|(i, s, p)| {
             let config = Config { slowdowns: s.clone(), ..config(a, p, &cost) };
-            SharingCell { instance: i, policy: p, config, seed: a.common.seed }
+            SharingCell { instance: i, policy: p, config, seed: a.output.common.seed }
         })
         .collect();
-    Ok(run_with_files(&cells, a.common.quiet, journal))
+    Ok(run_with_files(&cells, a.output.common.quiet, journal))
 }
 
 /// Whether every trace argument is a preset (the run then writes to results/salus by default).
