@@ -60,6 +60,10 @@ pub struct DartRunArgs {
     /// With --gpu: the profiled runs of each layer.
     #[arg(long, default_value_t = 30, value_parser = crate::run::parse::at_least_one)]
     pub profile_runs: usize,
+    /// With --gpu: also profile every real-time layer while the best-effort tasks' layers run
+    /// beside it, its WCET then from the larger of the two.
+    #[arg(long)]
+    pub profile_mixed: bool,
     /// With --gpu: the WCET margin over the largest profiled run.
     #[arg(long, default_value_t = 0.25, value_parser = crate::run::parse::non_negative)]
     pub margin: f64,
