@@ -41,6 +41,13 @@ fn bad_networks_exit_2_with_one_line_and_write_nothing() {
         assert!(err.contains(names) && err.contains(want), "{file}: {err}");
         assert!(!out.exists(), "{file}: created the output folder");
     }
+    // Without a GPU (or the cuda feature) --gpu says so in one line, creating nothing.
+    let gpu_out = d.join("gpu");
+    let (code, _, err) = bench(&["nwv", "zoo", "--gpu", "--out", gpu_out.to_str().unwrap()]);
+    assert_eq!(code, Some(2), "{err}");
+    assert_eq!(err.trim().lines().count(), 1, "{err}");
+    assert!(err.contains("cuda") || err.contains("driver"), "{err}");
+    assert!(!gpu_out.exists());
     let (code, _, err) = bench(&["nwv", "vgg99"]);
     assert_eq!(code, Some(2));
     assert!(err.contains("vgg99") && err.trim().lines().count() == 1, "{err}");
