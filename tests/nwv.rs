@@ -330,3 +330,24 @@ fn faithful_padding_and_order() {
     assert_eq!(pk.tables[1], vec![0, 1, 2, 3, 4]);
     assert_eq!(pk.tables[0].len(), 3);
 }
+
+/// `--normalise` divides each task's importance by its largest: the largest becomes 1, the
+/// order of importances and every masked position stay, and the cost scales accordingly.
+#[test]
+fn normalised_importance() {
+    let mut t = synthetic("a", 500, 4);
+    t.importance[7] = 0.0;
+    let top = t.importance.iter().copied().fold(0.0f32, f32::max);
+    let n = t.clone().normalised();
+    assert_eq!(n.importance.iter().copied().fold(0.0f32, f32::max), 1.0);
+    assert_eq!(n.importance[7], 0.0);
+    for (a, b) in t.importance.iter().zip(&n.importance) {
+        assert!((a / top - b).abs() <= 1e-6 * b.abs().max(1e-6));
+    }
+    let u = synthetic("b", 500, 5);
+    let (one, two) = (
+        pair_cost(&t.weights, &t.importance, &u.weights, &t.importance),
+        pair_cost(&n.weights, &n.importance, &u.weights, &n.importance),
+    );
+    assert!((one / top as f64 - two).abs() <= 1e-5 * two);
+}
