@@ -135,7 +135,10 @@ pub fn analyse_blocking(p: &Platform, tasks: &[Task], cfg: &[Node], cuts: &[Cuts
             let mut acc = 0.0f64;
             for k in 0..k_n {
                 let j = acc;
-                if (j - jitter[i][k]).abs() > 1e-9 * j.abs().max(1.0) {
+                // A jitter that became unbounded is a change too (∞ > 1e-9 · ∞ is false).
+                let was = jitter[i][k];
+                if j.is_infinite() != was.is_infinite() || (j.is_finite() && (j - was).abs() > 1e-9 * j.abs().max(1.0))
+                {
                     changed = true;
                 }
                 jitter[i][k] = j;
