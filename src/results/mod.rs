@@ -171,6 +171,9 @@ pub struct RunMetadata {
     /// Later reruns of some algorithms whose rows replaced the first run's.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub refreshed: Vec<Refresh>,
+    /// The part of the sweep this run was (`I/N`), where it was one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shard: Option<String>,
 }
 
 /// One `bench regress --update --algo` pass over an existing baseline.

@@ -9,6 +9,7 @@ pub mod parse;
 mod placement;
 pub mod regress;
 pub mod session;
+pub mod shard;
 
 pub use crate::family::CellResult;
 pub use placement::{fill_bounds, run_all, run_cell, run_cells, run_journaled, PlacementCell};
@@ -23,11 +24,17 @@ use std::panic::AssertUnwindSafe;
 use std::time::Instant;
 
 /// Runs `cells` in parallel on the current rayon pool; results in the cells' order, whatever
-/// order they finished in, then the family's [`Cell::finish`]. With a `journal`, a cell it
+/// order they finished in, then the family's [`Cell::finish`]. Under `--shard I/N` only the
+/// cells of that part run and have rows. With a `journal`, a cell it
 /// holds is not run again and each finished cell is appended to it; once Ctrl-C was pressed
 /// no cell starts, and those not run are rows that say so.
 pub fn run<C: Cell>(cells: &[C], progress: Option<&ProgressBar>, journal: Option<&Journal>) -> Vec<CellResult> {
     let finished = std::sync::atomic::AtomicUsize::new(0);
+    let mine: Vec<&C> = cells.iter().filter(|c| shard::owns(&c.header())).collect();
+    if let (Some(p), true) = (progress, mine.len() < cells.len()) {
+        p.set_length(mine.len() as u64);
+    }
+    let cells = mine;
     let mut results: Vec<CellResult> = cells
         .par_iter()
         .map(|c| {
@@ -48,7 +55,7 @@ pub fn run<C: Cell>(cells: &[C], progress: Option<&ProgressBar>, journal: Option
                 // What is running now, as the bar said before the families shared a runner.
                 p.set_message(format!("{} / {}", h.workload, h.algorithm));
             }
-            let r = run_one(c);
+            let r = run_one(*c);
             if let Some(j) = journal {
                 j.append(&r);
             }

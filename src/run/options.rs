@@ -20,6 +20,10 @@ pub struct CommonArgs {
     /// No progress bar.
     #[arg(long, short)]
     pub quiet: bool,
+    /// Run only part I (from 0) of N of the sweep's cells: N such runs, one per machine or
+    /// array task, run every cell once between them.
+    #[arg(long, value_name = "I/N", value_parser = crate::run::shard::parse)]
+    pub shard: Option<crate::run::shard::Shard>,
 }
 
 /// What a sweep prints and how it resumes.

@@ -11,7 +11,9 @@ use crate::workload::{discover_json_files, embedded_workloads, load_workload, Em
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 
+/// Sets up the process for a command: its thread pool and the shard it runs.
 pub fn set_threads(common: &CommonArgs) -> usize {
+    super::shard::set(common.shard);
     let threads = common.threads.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
     // Fails only if the pool was already built (tests calling twice): keep that pool.
     let _ = rayon::ThreadPoolBuilder::new().num_threads(threads).build_global();
@@ -118,6 +120,7 @@ pub fn metadata(common: &CommonArgs, threads: usize) -> RunMetadata {
         command: std::env::args().collect::<Vec<_>>().join(" "),
         solver: format!("HiGHS {}", crate::solver::highs_version()),
         refreshed: Vec::new(),
+        shard: common.shard.map(|s| s.to_string()),
     }
 }
 

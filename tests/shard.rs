@@ -1,0 +1,76 @@
+//! `--shard I/N`: the N parts of a sweep are disjoint, cover it, and each row equals the
+//! one-machine run's (timings aside), for the placement and the packing family.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+fn bench(args: &[&str]) -> (Option<i32>, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_bench")).args(args).output().expect("bench runs");
+    (out.status.code(), String::from_utf8_lossy(&out.stderr).into())
+}
+
+fn scratch(name: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("placebench-shard-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    d
+}
+
+/// (workload, algorithm, options) → (status, objective) of a results.csv.
+fn rows(dir: &Path) -> BTreeMap<(String, String, String), (String, String)> {
+    let mut r = csv::Reader::from_path(dir.join("results.csv")).unwrap();
+    let h = r.headers().unwrap().clone();
+    let col = |n: &str| h.iter().position(|x| x == n).unwrap();
+    r.records()
+        .map(Result::unwrap)
+        .map(|x| {
+            let k = (x[col("workload")].to_owned(), x[col("algorithm")].to_owned(), x[col("options")].to_owned());
+            (k, (x[col("status")].to_owned(), x[col("objective")].to_owned()))
+        })
+        .collect()
+}
+
+fn check(name: &str, args: &[&str], parts: usize) {
+    let whole = scratch(&format!("{name}-whole"));
+    let mut a: Vec<&str> = args.to_vec();
+    let w = whole.to_str().unwrap().to_owned();
+    a.extend(["--out", &w, "-q"]);
+    let (code, err) = bench(&a);
+    assert_eq!(code, Some(0), "{err}");
+    let all = rows(&whole);
+    let mut union = BTreeMap::new();
+    for i in 0..parts {
+        let dir = scratch(&format!("{name}-{i}"));
+        let (d, s) = (dir.to_str().unwrap().to_owned(), format!("{i}/{parts}"));
+        let mut a: Vec<&str> = args.to_vec();
+        a.extend(["--out", &d, "-q", "--shard", &s]);
+        let (code, err) = bench(&a);
+        assert_eq!(code, Some(0), "shard {s}: {err}");
+        let meta: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(dir.join("results.json")).unwrap()).unwrap();
+        assert_eq!(meta["metadata"]["shard"].as_str(), Some(s.as_str()), "{meta:?}");
+        for (k, v) in rows(&dir) {
+            assert!(union.insert(k.clone(), v).is_none(), "{k:?} in two shards");
+        }
+    }
+    assert_eq!(union, all, "{name}: the shards' rows differ from the one-machine run's");
+}
+
+#[test]
+fn shards_are_disjoint_and_cover_the_sweep() {
+    check(
+        "throughput",
+        &["throughput", "--algo", "dp", "--algo", "one-device", "--algo", "expert", "--algo", "pipedream"],
+        3,
+    );
+    check("nwv", &["nwv", "variants", "--sweep", "3"], 2);
+}
+
+#[test]
+fn a_bad_shard_is_refused_before_anything_runs() {
+    for bad in ["3/3", "x", "1/0"] {
+        let (code, err) = bench(&["throughput", "--algo", "dp", "--shard", bad]);
+        assert_eq!(code, Some(2), "{bad}: {err}");
+        assert!(err.contains("--shard"), "{bad}: {err}");
+    }
+}
