@@ -30,7 +30,9 @@ fn rows(dir: &Path) -> BTreeMap<(String, String, String), (String, String)> {
         .collect()
 }
 
-fn check(name: &str, args: &[&str], parts: usize) {
+/// Runs the sweep whole and in `parts` shards, checks the shards, merges them and compares the
+/// merge with the whole run; returns the shards' folders.
+fn check(name: &str, args: &[&str], parts: usize) -> Vec<PathBuf> {
     let whole = scratch(&format!("{name}-whole"));
     let mut a: Vec<&str> = args.to_vec();
     let w = whole.to_str().unwrap().to_owned();
@@ -39,6 +41,7 @@ fn check(name: &str, args: &[&str], parts: usize) {
     assert_eq!(code, Some(0), "{err}");
     let all = rows(&whole);
     let mut union = BTreeMap::new();
+    let mut dirs = Vec::new();
     for i in 0..parts {
         let dir = scratch(&format!("{name}-{i}"));
         let (d, s) = (dir.to_str().unwrap().to_owned(), format!("{i}/{parts}"));
@@ -52,8 +55,21 @@ fn check(name: &str, args: &[&str], parts: usize) {
         for (k, v) in rows(&dir) {
             assert!(union.insert(k.clone(), v).is_none(), "{k:?} in two shards");
         }
+        dirs.push(dir);
     }
     assert_eq!(union, all, "{name}: the shards' rows differ from the one-machine run's");
+    let merged = scratch(&format!("{name}-merged"));
+    let mut a = vec!["merge".to_owned()];
+    a.extend(dirs.iter().map(|d| d.to_string_lossy().into_owned()));
+    a.extend(["--out".to_owned(), merged.to_string_lossy().into_owned()]);
+    let (code, err) = bench(&a.iter().map(String::as_str).collect::<Vec<_>>());
+    assert_eq!(code, Some(0), "{err}");
+    assert_eq!(rows(&merged), all, "{name}: the merge differs from the one-machine run");
+    let (code, err) = bench(&["compare", whole.to_str().unwrap(), merged.to_str().unwrap(), "--strict"]);
+    assert_eq!(code, Some(0), "{name}: bench compare finds a difference: {err}");
+    let files = |d: &Path| walkdir::WalkDir::new(d).into_iter().filter_map(|e| e.ok()).filter(|e| e.file_type().is_file()).count();
+    assert_eq!(files(&merged), files(&whole), "{name}: the cells' files");
+    dirs
 }
 
 #[test]
@@ -63,7 +79,24 @@ fn shards_are_disjoint_and_cover_the_sweep() {
         &["throughput", "--algo", "dp", "--algo", "one-device", "--algo", "expert", "--algo", "pipedream"],
         3,
     );
-    check("nwv", &["nwv", "variants", "--sweep", "3"], 2);
+    let dirs = check("nwv", &["nwv", "variants", "--sweep", "3"], 2);
+    let arg = |d: &Path| d.to_str().unwrap().to_owned();
+    let out = scratch("refused");
+    // A shard missing: merged all the same, reported, exit 1.
+    let (code, err) = bench(&["merge", &arg(&dirs[0]), "--out", &arg(&out)]);
+    assert_eq!(code, Some(1), "{err}");
+    assert!(err.contains("missing shards: 1/2"), "{err}");
+    // The same shard twice, and a shard of another sweep: refused, nothing written.
+    let out = scratch("twice");
+    let (code, err) = bench(&["merge", &arg(&dirs[0]), &arg(&dirs[0]), "--out", &arg(&out)]);
+    assert_eq!(code, Some(2), "{err}");
+    assert!(err.contains("metadata.shard") && !out.exists(), "{err}");
+    let other = scratch("other");
+    let (code, err) = bench(&["nwv", "variants", "--sweep", "2", "--shard", "1/2", "--out", &arg(&other), "-q"]);
+    assert_eq!(code, Some(0), "{err}");
+    let (code, err) = bench(&["merge", &arg(&dirs[0]), &arg(&other), "--out", &arg(&out)]);
+    assert_eq!(code, Some(2), "{err}");
+    assert!(err.contains("metadata.command") && err.trim().lines().count() == 1 && !out.exists(), "{err}");
 }
 
 #[test]

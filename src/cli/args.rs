@@ -85,6 +85,10 @@ pub enum Command {
     /// Compare two results (files or folders): objective and time per cell; exits 1 on a
     /// regression (an objective worse beyond --tolerance, a row that became infeasible or failed).
     Compare(CompareArgs),
+    /// Merge the results of a sweep's shards (`--shard I/N` runs, one folder each) into one
+    /// result set; refused when they come from different commits, options, shard counts or
+    /// workload contents; shards missing from 0..N are reported (exit 1).
+    Merge(MergeArgs),
     /// Draw the figures of results files (PNG and SVG): relative objective, performance
     /// profile and wall time, per objective found in the files. Nothing is rerun.
     Plot(PlotArgs),
@@ -237,6 +241,16 @@ pub struct CompareArgs {
     /// A cell missing from NEW is a regression too.
     #[arg(long)]
     pub strict: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct MergeArgs {
+    /// The shards' output folders.
+    #[arg(required = true, value_name = "DIR")]
+    pub dirs: Vec<PathBuf>,
+    /// Where the merged results go.
+    #[arg(long, value_name = "DIR")]
+    pub out: PathBuf,
 }
 
 #[derive(Debug, Args)]

@@ -18,7 +18,7 @@ use crate::run::regress::regress;
 use crate::run::session::{metadata, resolve_algorithms, resolve_workloads, set_threads, write_run};
 use crate::run::{progress_bar, run_cell, run_journaled};
 use crate::workload::load_workload;
-use args::{Cli, Command, CompareArgs, EvaluateArgs, PerfArgs, PlaceArgs, PlotArgs, ThroughputIpArgs};
+use args::{Cli, Command, CompareArgs, EvaluateArgs, MergeArgs, PerfArgs, PlaceArgs, PlotArgs, ThroughputIpArgs};
 use std::path::{Path, PathBuf};
 
 /// Runs a parsed command line; returns the process exit code.
@@ -51,6 +51,7 @@ pub fn run(cli: Cli) -> Result<i32> {
         Command::Evaluate(a) => evaluate_split(a),
         Command::Perf(a) => perf(a),
         Command::Compare(a) => compare_cmd(a),
+        Command::Merge(a) => merge_cmd(a),
         Command::Hios(a) => hios::hios(a),
         Command::Salus(a) => salus::salus(*a),
         Command::Dart(a) => dart::dart(*a),
@@ -201,6 +202,25 @@ fn compare_cmd(a: CompareArgs) -> Result<i32> {
     }
     print_comparison(&c, a.strict);
     Ok(i32::from(c.regressions(a.strict) > 0))
+}
+
+fn merge_cmd(a: MergeArgs) -> Result<i32> {
+    let m = crate::results::merge::merge(&a.dirs)?;
+    let _claim = crate::results::out::OutDir::claim(&a.out)?;
+    crate::results::merge::write(&a.out, &a.dirs, &m)?;
+    eprintln!(
+        "wrote {} ({} rows from {} of {} shards)",
+        a.out.join("results.csv").display(),
+        m.records.len(),
+        m.count - m.missing.len(),
+        m.count
+    );
+    if !m.missing.is_empty() {
+        let list: Vec<String> = m.missing.iter().map(|i| format!("{i}/{}", m.count)).collect();
+        eprintln!("missing shards: {} (their cells are not in the merge)", list.join(", "));
+        return Ok(1);
+    }
+    Ok(0)
 }
 
 fn plot_cmd(a: PlotArgs) -> Result<i32> {

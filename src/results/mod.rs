@@ -3,6 +3,7 @@
 
 pub mod archive;
 mod compare;
+pub mod merge;
 pub mod out;
 mod read;
 pub mod table;
