@@ -10,5 +10,5 @@ SUDO=""
 $SUDO apt-get update -qq
 $SUDO apt-get install -y -qq --no-install-recommends cmake libclang-dev libscotch-dev pkg-config g++ >/dev/null
 if [ "${1:-}" = "--slurm" ]; then
-  $SUDO apt-get install -y -qq --no-install-recommends munge slurmctld slurmd slurm-client >/dev/null
+  $SUDO apt-get install -y -qq munge slurmctld slurmd slurm-client >/dev/null
 fi

@@ -67,7 +67,9 @@ fn check(name: &str, args: &[&str], parts: usize) -> Vec<PathBuf> {
     assert_eq!(rows(&merged), all, "{name}: the merge differs from the one-machine run");
     let (code, err) = bench(&["compare", whole.to_str().unwrap(), merged.to_str().unwrap(), "--strict"]);
     assert_eq!(code, Some(0), "{name}: bench compare finds a difference: {err}");
-    let files = |d: &Path| walkdir::WalkDir::new(d).into_iter().filter_map(|e| e.ok()).filter(|e| e.file_type().is_file()).count();
+    let files = |d: &Path| {
+        walkdir::WalkDir::new(d).into_iter().filter_map(|e| e.ok()).filter(|e| e.file_type().is_file()).count()
+    };
     assert_eq!(files(&merged), files(&whole), "{name}: the cells' files");
     dirs
 }
