@@ -27,14 +27,8 @@ pub fn dart(a: DartArgs) -> Result<i32> {
     let a = a.run;
     let threads = set_threads(&a.output.common);
     if a.gpu {
-        // Before the output folder is claimed: without a GPU nothing is written.
-        crate::gpu::probe()?;
         let out = a.out.clone().unwrap_or_else(|| PathBuf::from("results/dart-gpu"));
-        let _claim = OutDir::claim(&out)?;
-        let (records, files) = crate::multitenant::dart::hardware::run(&a)?;
-        let meta = metadata(&a.output.common, threads);
-        let done = Finished { records: &records, files: &files, subdir: "runs", meta, json: a.output.json };
-        return super::sweep::report(Some(&out), done, None, |_| Ok(()));
+        return super::sweep::gpu_run(&out, &a.output, threads, || crate::multitenant::dart::hardware::run(&a));
     }
     let out = a.out.clone().or_else(|| only_presets(&a).then(|| PathBuf::from("results/dart")));
     let _claim = out.as_deref().map(OutDir::claim).transpose()?;

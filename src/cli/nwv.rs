@@ -18,14 +18,8 @@ use std::path::{Path, PathBuf};
 pub fn nwv(a: NwvArgs) -> Result<i32> {
     let threads = set_threads(&a.output.common);
     if a.gpu {
-        // Before the output folder is claimed: without a GPU nothing is written.
-        crate::gpu::probe()?;
         let out = a.out.clone().unwrap_or_else(|| PathBuf::from("results/nwv-gpu"));
-        let _claim = OutDir::claim(&out)?;
-        let (records, files) = crate::multitenant::nwv::hardware::run(&a)?;
-        let meta = metadata(&a.output.common, threads);
-        let done = Finished { records: &records, files: &files, subdir: "runs", meta, json: a.output.json };
-        return report(Some(&out), done, None, |_| Ok(()));
+        return super::sweep::gpu_run(&out, &a.output, threads, || crate::multitenant::nwv::hardware::run(&a));
     }
     let out = a.out.clone().or_else(|| only_presets(&a).then(|| PathBuf::from("results/nwv")));
     // Inputs first: a bad one is reported before anything is created.

@@ -47,3 +47,19 @@ pub fn report(
     }
     Ok(i32::from(records.iter().any(|r| r.status.is_failure())))
 }
+
+/// A command's `--gpu` run: the GPU checked before the output folder is claimed (without one
+/// nothing is written), then `measure`'s rows and files written and reported.
+pub fn gpu_run(
+    out: &Path,
+    output: &crate::run::options::OutputArgs,
+    threads: usize,
+    measure: impl FnOnce() -> Result<(Vec<Record>, Vec<crate::run::RunFile>)>,
+) -> Result<i32> {
+    crate::gpu::probe()?;
+    let _claim = crate::results::out::OutDir::claim(out)?;
+    let (records, files) = measure()?;
+    let meta = crate::run::session::metadata(&output.common, threads);
+    let done = Finished { records: &records, files: &files, subdir: "runs", meta, json: output.json };
+    report(Some(out), done, None, |_| Ok(()))
+}
