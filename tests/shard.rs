@@ -32,7 +32,7 @@ fn rows(dir: &Path) -> BTreeMap<(String, String, String), (String, String)> {
 
 /// Runs the sweep whole and in `parts` shards, checks the shards, merges them and compares the
 /// merge with the whole run; returns the shards' folders.
-fn check(name: &str, args: &[&str], parts: usize) -> Vec<PathBuf> {
+fn check(name: &str, args: &[&str], parts: usize, shard_args: &[&str]) -> Vec<PathBuf> {
     let whole = scratch(&format!("{name}-whole"));
     let mut a: Vec<&str> = args.to_vec();
     let w = whole.to_str().unwrap().to_owned();
@@ -47,6 +47,7 @@ fn check(name: &str, args: &[&str], parts: usize) -> Vec<PathBuf> {
         let (d, s) = (dir.to_str().unwrap().to_owned(), format!("{i}/{parts}"));
         let mut a: Vec<&str> = args.to_vec();
         a.extend(["--out", &d, "-q", "--shard", &s]);
+        a.extend(shard_args);
         let (code, err) = bench(&a);
         assert_eq!(code, Some(0), "shard {s}: {err}");
         let meta: serde_json::Value =
@@ -76,12 +77,12 @@ fn check(name: &str, args: &[&str], parts: usize) -> Vec<PathBuf> {
 
 #[test]
 fn shards_are_disjoint_and_cover_the_sweep() {
-    check(
-        "throughput",
-        &["throughput", "--algo", "dp", "--algo", "one-device", "--algo", "expert", "--algo", "pipedream"],
-        3,
-    );
-    let dirs = check("nwv", &["nwv", "variants", "--sweep", "3"], 2);
+    let algos = ["throughput", "--algo", "dp", "--algo", "one-device", "--algo", "expert", "--algo", "pipedream"];
+    check("throughput", &algos, 3, &[]);
+    // Balanced by the committed baseline's times instead of the hash.
+    let baseline = concat!(env!("CARGO_MANIFEST_DIR"), "/results/baseline/throughput");
+    check("throughput-costs", &algos, 3, &["--shard-costs", baseline]);
+    let dirs = check("nwv", &["nwv", "variants", "--sweep", "3"], 2, &[]);
     let arg = |d: &Path| d.to_str().unwrap().to_owned();
     let out = scratch("refused");
     // A shard missing: merged all the same, reported, exit 1.
@@ -108,4 +109,7 @@ fn a_bad_shard_is_refused_before_anything_runs() {
         assert_eq!(code, Some(2), "{bad}: {err}");
         assert!(err.contains("--shard"), "{bad}: {err}");
     }
+    let (code, err) = bench(&["throughput", "--algo", "dp", "--shard", "0/2", "--shard-costs", "no/such/results"]);
+    assert_eq!(code, Some(2), "{err}");
+    assert!(err.contains("--shard-costs") && err.contains("no/such/results"), "{err}");
 }

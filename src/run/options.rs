@@ -24,6 +24,10 @@ pub struct CommonArgs {
     /// array task, run every cell once between them.
     #[arg(long, value_name = "I/N", value_parser = crate::run::shard::parse)]
     pub shard: Option<crate::run::shard::Shard>,
+    /// With --shard: an earlier run's results (results.json or its folder) whose cells'
+    /// times balance the parts, longest first; cells it lacks are spread by hash.
+    #[arg(long, value_name = "RESULTS", requires = "shard", value_parser = crate::run::shard::parse_costs)]
+    pub shard_costs: Option<crate::run::shard::Costs>,
 }
 
 /// What a sweep prints and how it resumes.

@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 
 /// Sets up the process for a command: its thread pool and the shard it runs.
 pub fn set_threads(common: &CommonArgs) -> usize {
-    super::shard::set(common.shard);
+    super::shard::set(common.shard, common.shard_costs.clone().unwrap_or_default());
     let threads = common.threads.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
     // Fails only if the pool was already built (tests calling twice): keep that pool.
     let _ = rayon::ThreadPoolBuilder::new().num_threads(threads).build_global();
