@@ -21,7 +21,7 @@ pub fn dart(a: DartArgs) -> Result<i32> {
             write_or_print(g.out.as_deref(), &gen_taskset(&g)?)?;
             return Ok(0);
         }
-        Some(DartCommand::Ratio(r)) => return ratio_sweep(r),
+        Some(DartCommand::Ratio(r)) => return ratio_sweep(*r),
         None => {}
     }
     let a = a.run;

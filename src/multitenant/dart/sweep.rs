@@ -32,7 +32,7 @@ pub enum DartCommand {
     Gen(DartGenArgs),
     /// The schedulability ratio over utilisation: generated sets at each utilisation, every
     /// method, the fraction each runs without a miss; rows, ratio.csv, ratio.json and a figure.
-    Ratio(super::ratio::DartRatioArgs),
+    Ratio(Box<super::ratio::DartRatioArgs>),
 }
 
 #[derive(Debug, Args)]
