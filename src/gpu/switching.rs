@@ -59,8 +59,9 @@ pub struct SwitchSpec {
     pub methods: Vec<SwitchMethod>,
     /// Where `reload-file` keeps the models' weights.
     pub file_dir: PathBuf,
-    /// The cache's bytes (`lru-resident`): the gather's resident bytes.
-    pub budget_bytes: usize,
+    /// Whole-model slots of the cache (`lru-resident`): as many of the largest model as the
+    /// gather's resident bytes hold.
+    pub cache_slots: usize,
 }
 
 #[derive(Debug, Clone, Serialize)]

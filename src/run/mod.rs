@@ -30,8 +30,12 @@ use std::time::Instant;
 /// no cell starts, and those not run are rows that say so.
 pub fn run<C: Cell>(cells: &[C], progress: Option<&ProgressBar>, journal: Option<&Journal>) -> Vec<CellResult> {
     let finished = std::sync::atomic::AtomicUsize::new(0);
-    let headers: Vec<_> = cells.iter().map(Cell::header).collect();
-    let mine: Vec<&C> = cells.iter().zip(shard::mine(&headers)).filter(|e| e.1).map(|e| e.0).collect();
+    let mine: Vec<&C> = if shard::current().is_some() {
+        let headers: Vec<_> = cells.iter().map(Cell::header).collect();
+        cells.iter().zip(shard::mine(&headers)).filter(|e| e.1).map(|e| e.0).collect()
+    } else {
+        cells.iter().collect()
+    };
     if let (Some(p), true) = (progress, mine.len() < cells.len()) {
         p.set_length(mine.len() as u64);
     }

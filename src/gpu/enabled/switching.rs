@@ -89,10 +89,8 @@ pub fn measure_switching(spec: &SwitchSpec) -> crate::Result<SwitchReport> {
                 .map_err(|e| err("resident", e))?,
             _ => Vec::new(),
         };
-        let budget = spec.budget_bytes;
         let cache_bufs: Vec<_> = if method == SwitchMethod::LruResident {
-            let slots = (budget / (4 * largest)).max(1).min(spec.weights.len());
-            (0..slots)
+            (0..spec.cache_slots)
                 .map(|_| stream.alloc_zeros::<f32>(largest))
                 .collect::<Result<_, _>>()
                 .map_err(|e| err("cache", e))?

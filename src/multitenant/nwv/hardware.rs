@@ -114,10 +114,10 @@ pub fn run(a: &NwvArgs) -> Result<(Vec<Record>, Vec<crate::run::RunFile>)> {
     let requests = if a.requests.is_empty() { vec![30, 300] } else { a.requests.clone() };
     let sequences: Vec<Vec<usize>> = requests.iter().map(|&r| sequence(tasks.len(), r, seed)).collect();
     let bytes: Vec<usize> = tasks.iter().map(|t| 4 * t.len()).collect();
-    let budget = 4
-        * (virt.len()
-            + pk.tables.iter().map(Vec::len).sum::<usize>()
-            + tasks.iter().map(|t| t.len()).max().unwrap_or(0));
+    let largest_bytes = 4 * tasks.iter().map(|t| t.len()).max().unwrap_or(1);
+    // The cache gets the gather's resident bytes: virtual weights, tables and scratch.
+    let budget = 4 * (virt.len() + pk.tables.iter().map(Vec::len).sum::<usize>()) + largest_bytes;
+    let slots = (budget / largest_bytes).max(1).min(tasks.len());
     let links = crate::gpu::profile_links(10, crate::gpu::plan::CopyKernel::Engine)?;
     let find = |prefix: &str| links.iter().find(|f| f.name.starts_with(prefix)).cloned();
     let spec = SwitchSpec {
@@ -129,14 +129,13 @@ pub fn run(a: &NwvArgs) -> Result<(Vec<Record>, Vec<crate::run::RunFile>)> {
         sequences: sequences.clone(),
         methods: if a.switch.is_empty() { SwitchMethod::ALL.to_vec() } else { a.switch.clone() },
         file_dir: std::env::temp_dir().join(format!("placebench-nwv-{}", std::process::id())),
-        budget_bytes: budget,
+        cache_slots: slots,
     };
     let report = crate::gpu::measure_switching(&spec)?;
     let (Some(device), Some(pinned)) = (find("device-to-device"), find("host-to-device (pinned)")) else {
         return Err(Error::Gpu("the link profile has no device-to-device or pinned fit".into()));
     };
     let fits = Fits { device, gather: report.gather.clone(), pageable: report.pageable.clone(), pinned };
-    let slots = (budget / (4 * tasks.iter().map(|t| t.len()).max().unwrap_or(1))).max(1).min(tasks.len());
     let bitwise = report.gather_bitwise.iter().all(|&b| b);
     let mut records = Vec::new();
     for row in &report.rows {

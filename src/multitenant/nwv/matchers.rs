@@ -4,7 +4,7 @@
 //! placement only where it does not raise the cost. Adding one: a type implementing
 //! [`Matcher`] and one line in the registry.
 
-use super::packing::{page_cost, task_cost, Occupancy, Packing};
+use super::packing::{page_cost, Occupancy, Packing};
 use super::task::Task;
 use crate::family::NotApplicable;
 use rand::{Rng, SeedableRng};
@@ -40,6 +40,20 @@ impl Memory<'_> {
             }
         }
         occ
+    }
+
+    /// Task `i`'s pages against every other task on their virtual pages.
+    pub fn task_cost(&self, i: usize) -> f64 {
+        let (occ, s) = (self.occupancy(), self.page_size);
+        let Some(table) = &self.tables[i] else { return 0.0 };
+        table
+            .iter()
+            .enumerate()
+            .map(|(p, &v)| {
+                let others: Vec<(usize, usize)> = occ[v].iter().copied().filter(|&(j, _)| j != i).collect();
+                page_cost(self.tasks, s, i, p, &others)
+            })
+            .sum()
     }
 
     pub fn is_empty(&self) -> bool {
@@ -132,14 +146,12 @@ pub fn pack(
     if m.repasses() {
         for pass in 0..passes {
             for &i in &ids {
-                let before = done(&mem);
-                let old = task_cost(tasks, &before, &before.occupancy(), i);
+                let old = mem.task_cost(i);
                 let kept = mem.tables[i].take();
                 let o = MatchOptions { seed: o.seed.wrapping_add(1 + pass as u64), ..o.clone() };
                 let t = m.place(&mem, i, &o);
                 mem.tables[i] = Some(t);
-                let after = done(&mem);
-                if task_cost(tasks, &after, &after.occupancy(), i) > old {
+                if mem.task_cost(i) > old {
                     mem.tables[i] = kept;
                 }
             }

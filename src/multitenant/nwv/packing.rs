@@ -34,17 +34,6 @@ impl Packing {
     pub fn ratio(&self, tasks: &[Task]) -> f64 {
         tasks.iter().map(|t| t.len() as f64).sum::<f64>() / (self.virtual_pages * self.page_size) as f64
     }
-
-    /// How many virtual pages hold exactly `k` task pages, for k = 0, 1, …, the most.
-    pub fn level_counts(&self) -> Vec<usize> {
-        let occ = self.occupancy();
-        let top = occ.iter().map(Vec::len).max().unwrap_or(0);
-        let mut c = vec![0; top + 1];
-        for o in &occ {
-            c[o.len()] += 1;
-        }
-        c
-    }
 }
 
 /// `C(p, q) = Σ_k (θ_p[k] − θ_q[k])² (F_p[k] + F_q[k])` over the positions both pages have and
@@ -92,18 +81,6 @@ pub fn pair_costs(tasks: &[Task], pk: &Packing) -> Vec<Vec<f64>> {
         }
     }
     c
-}
-
-/// The cost of task `i`'s pages against every other task on their virtual pages.
-pub fn task_cost(tasks: &[Task], pk: &Packing, occ: &Occupancy, i: usize) -> f64 {
-    pk.tables[i]
-        .iter()
-        .enumerate()
-        .map(|(p, &v)| {
-            let others: Vec<(usize, usize)> = occ[v].iter().copied().filter(|&(j, _)| j != i).collect();
-            page_cost(tasks, pk.page_size, i, p, &others)
-        })
-        .sum()
 }
 
 /// The virtual weights that minimise the penalty: at every position the importance-weighted
