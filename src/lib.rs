@@ -26,6 +26,8 @@
 //! - [`solver`]: the HiGHS wrapper (status, incumbent, bound, gap, nodes).
 //! - [`gpu`]: execution plans, the executor's issue model and the concurrency model; the cudarc
 //!   executor and profiler behind the `cuda` feature.
+//! - [`cpu`]: zoo models' layers on host cores (im2col plus GEMM, data-parallel on pinned
+//!   threads), for pipelines with CPU nodes.
 //! - [`pipeline`]: the GPU pipeline: profiling, calibration, validation and remodelling.
 //! - [`results`]: the versioned results schema, writers, readers, comparisons, text tables and
 //!   archived GPU runs.
@@ -43,6 +45,7 @@
 
 pub mod algorithms;
 pub mod cli;
+pub mod cpu;
 pub mod dag;
 pub mod error;
 pub mod evaluate;

@@ -16,7 +16,8 @@
 //!   [`multistream`]: the concurrent-streams baseline's runtime and its replay;
 //!   [`timeline`]: a run's units as bars on lanes, for run files and figures;
 //!   [`realtime`]: the same runtimes in real time on host threads; [`hardware`]:
-//!   `bench dart --gpu`, the choices run on a GPU and compared with analysis and simulation.
+//!   `bench dart --gpu`, the choices run on a GPU and compared with analysis and simulation;
+//!   [`cpu_profile`]: its CPU layers profiled per core count and fitted to the model.
 //! - [`methods`]: DART and its baselines, one plug-in shape; [`family`]: the cells for the one
 //!   runner; [`sweep`]: `bench dart`; [`ratio`]: the schedulability ratio over utilisation.
 //! - [`choose`]: the configuration of least weighted score, and the exhaustive search over
@@ -28,6 +29,7 @@
 pub mod check;
 pub mod choose;
 pub mod configs;
+pub mod cpu_profile;
 pub mod family;
 pub mod hardware;
 pub mod mapping;

@@ -13,9 +13,10 @@ use std::time::{Duration, Instant};
 
 /// What runs a layer for real.
 pub trait Units: Sync {
-    /// Runs layer `layer` of task `task` on `node`, blocking until it is done, after waiting
-    /// `extra_ms` (the modelled copy into the stage, when it starts one).
-    fn run_layer(&self, task: usize, node: Node, layer: usize, extra_ms: f64) -> Result<()>;
+    /// Runs layer `layer` of task `task` on `node` (the pipeline's node `stage`), blocking
+    /// until it is done, after waiting `extra_ms` (the modelled copy into the stage, when it
+    /// starts one).
+    fn run_layer(&self, task: usize, stage: usize, node: Node, layer: usize, extra_ms: f64) -> Result<()>;
 }
 
 /// Waits `ms` on the host clock without sleeping (a modelled CPU layer or copy holds its core).
@@ -32,7 +33,7 @@ pub struct Modelled<'a> {
 }
 
 impl Units for Modelled<'_> {
-    fn run_layer(&self, task: usize, node: Node, layer: usize, extra_ms: f64) -> Result<()> {
+    fn run_layer(&self, task: usize, _stage: usize, node: Node, layer: usize, extra_ms: f64) -> Result<()> {
         spin(layer_ms(&self.plan.tasks[task].layers[layer], node) + extra_ms);
         Ok(())
     }
@@ -124,7 +125,7 @@ pub fn run(plan: &Plan, units: &dyn Units, duration_ms: f64) -> Result<Run> {
             while end < last {
                 let w = wcet[j.task][k][end - base];
                 let extra = w - layer_ms(&tasks[j.task].layers[end], cfg[k]);
-                outcome = units.run_layer(j.task, cfg[k], end, extra);
+                outcome = units.run_layer(j.task, k, cfg[k], end, extra);
                 budget += w;
                 end += 1;
                 if outcome.is_err() {
@@ -248,7 +249,7 @@ fn run_streams(plan: &Plan, units: &dyn Units, duration_ms: f64) -> Result<Run> 
             for l in 0..layers {
                 let extra = if l == 0 { plan.platform.copy_ms(t.input_bytes) } else { 0.0 };
                 let t0 = now();
-                units.run_layer(i, gpu, l, extra)?;
+                units.run_layer(i, 0, gpu, l, extra)?;
                 let t1 = now();
                 events.push(Event::Start { t: t0, task: i, job, stage: 0, first: l, end: l + 1, work_ms: t1 - t0 });
                 events.push(Event::End { t: t1, task: i, job, stage: 0 });

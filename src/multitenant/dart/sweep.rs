@@ -67,8 +67,40 @@ pub struct DartRunArgs {
     /// With --gpu: the WCET margin over the largest profiled run.
     #[arg(long, default_value_t = 0.25, value_parser = crate::run::parse::non_negative)]
     pub margin: f64,
+    /// With --gpu: CPU layers run by the CPU kernels on pinned cores (real: im2col plus GEMM,
+    /// profiled per core count), or as host waits of the cost model's times (modelled).
+    #[arg(long, value_enum, default_value_t = CpuMode::Real)]
+    pub cpu: CpuMode,
+    /// With --gpu --cpu real: the CPU profile's file, read when it was made for this set on
+    /// this machine, else measured and written there (so later processes skip the profiling).
+    #[arg(long, value_name = "FILE")]
+    pub cpu_profile: Option<PathBuf>,
+    /// With --gpu --cpu real: the profiled runs of each layer on each core count.
+    #[arg(long, default_value_t = 5, value_parser = crate::run::parse::at_least_one)]
+    pub cpu_profile_runs: usize,
+    /// With --gpu: run each choice this many seconds first, raise every layer's WCET to its
+    /// largest time in that run (times 1 + --margin), choose again, and repeat (at most three
+    /// rounds) until the choice stays; then the measured run.
+    #[arg(long, default_value_t = 0.0, value_parser = crate::run::parse::non_negative)]
+    pub calibrate: f64,
     #[command(flatten)]
     pub output: OutputArgs,
+}
+
+/// How `--gpu` runs the layers a pipeline puts on CPU nodes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum CpuMode {
+    Real,
+    Modelled,
+}
+
+impl CpuMode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CpuMode::Real => "real",
+            CpuMode::Modelled => "modelled",
+        }
+    }
 }
 
 /// The machine, the methods and the simulation, shared by `bench dart` and its ratio sweep.
