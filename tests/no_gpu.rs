@@ -53,6 +53,13 @@ fn gpu_commands_say_there_is_no_gpu_and_exit_2() {
     assert_eq!(code, 2, "{err}");
     assert!(err.contains("bench links:"), "{err}");
     assert!(!profiled.exists());
+    for (family, out_dir) in [("salus", dir.join("salus-gpu")), ("dart", dir.join("dart-gpu"))] {
+        let (code, err) = bench(&[family, "--gpu", "--out", out_dir.to_str().unwrap()]);
+        assert_eq!(code, 2, "{err}");
+        assert_eq!(err.trim().lines().count(), 1, "{err}");
+        assert!(err.contains("cuda"), "{err}");
+        assert!(!out_dir.exists(), "{family} --gpu wrote {}", out_dir.display());
+    }
     // A bad input is reported as such before any GPU question.
     let (code, err) = bench(&["validate", "no/such/workload.json", placement.to_str().unwrap()]);
     assert_eq!(code, 2);

@@ -22,6 +22,10 @@ pub fn salus(a: SalusArgs) -> Result<i32> {
     }
     let a = a.run;
     let threads = set_threads(&a.output.common);
+    if a.gpu {
+        let out = a.out.clone().unwrap_or_else(|| PathBuf::from("results/salus-gpu"));
+        return super::sweep::gpu_run(&out, &a.output, threads, || crate::multitenant::salus::gpu_run::run(&a));
+    }
     let out = a.out.clone().or_else(|| only_presets(&a).then(|| PathBuf::from("results/salus")));
     let _claim = out.as_deref().map(OutDir::claim).transpose()?;
     let journal = crate::run::journal::start(out.as_deref(), a.output.resume)?;

@@ -174,7 +174,7 @@ pub fn read_durations(path: &Path, min: f64, max: f64) -> Result<Vec<f64>> {
 }
 
 /// The presets' names.
-pub const PRESETS: &[&str] = &["salus-trace", "hpo", "inference-consolidation", "train+infer"];
+pub const PRESETS: &[&str] = &["salus-trace", "hpo", "inference-consolidation", "train+infer", "gpu-trace"];
 
 /// Whether `name` is a preset.
 pub fn is_preset(name: &str) -> bool {
@@ -245,6 +245,24 @@ pub fn preset(name: &str, seed: u64) -> Option<GenOptions> {
             kind: Kind::Train,
             durations: PHILLY_BODY,
             load: 4.0,
+            rate: None,
+            slo_slack_ms: None,
+            seed,
+            workloads: Vec::new(),
+        },
+        // A trace small enough to run on a real GPU in minutes: 12 training jobs of six
+        // models, standalone 1 to 3 s on the cost model, arriving at 1.5 times the GPU's
+        // capacity.
+        "gpu-trace" => GenOptions {
+            name: name.into(),
+            jobs: 12,
+            mix: vec![(Resnet50, 16), (InceptionV3, 16), (NasnetMobile, 16), (Randwire, 16), (Bert, 8), (Gpt, 4)],
+            kind: Kind::Train,
+            durations: match PHILLY_BODY {
+                Durations::LogNormal { mu, sigma, .. } => Durations::LogNormal { mu, sigma, min: 1.0, max: 3.0 },
+                d => d,
+            },
+            load: 1.5,
             rate: None,
             slo_slack_ms: None,
             seed,

@@ -17,7 +17,7 @@ use std::path::Path;
 pub const CORUN_SCHEMA: u32 = 1;
 
 /// One measured pair.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct PairRow {
     pub a: String,

@@ -12,6 +12,8 @@
 pub mod check;
 pub mod corun;
 pub mod family;
+pub mod gpu_profile;
+pub mod gpu_run;
 pub mod lanes;
 pub mod log;
 pub mod policies;

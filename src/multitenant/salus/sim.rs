@@ -2,6 +2,9 @@
 //! ending. Between events every running iteration progresses at the rate model's rate
 //! (`multitenant::fluid`); a policy picks a lane's next member whenever the lane is idle.
 //! Ties are broken by (arrival, index) so that a run is a function of its inputs.
+//!
+//! The same decisions drive a real machine ([`run_real`]): iterations are started on it, and
+//! each ends when the machine says so, on its clock, instead of when the rate model says.
 
 use super::lanes::{LaneMode, Memory};
 use super::log::{Event, Sink};
@@ -71,6 +74,15 @@ pub struct Config {
     pub slowdowns: Option<std::sync::Arc<PairSlowdowns>>,
 }
 
+/// A machine that runs iterations for real, on a clock of its own (ms from the run's start).
+pub trait Iterations {
+    /// Starts one iteration of `job` in `lane` and returns at once.
+    fn start(&mut self, job: usize, lane: usize) -> Result<()>;
+    /// Waits until some iteration ends or the clock reaches `until_ms` (which may be
+    /// infinite), pushes the jobs whose iteration ended onto `ended`, and returns the clock.
+    fn wait(&mut self, until_ms: f64, ended: &mut Vec<usize>) -> Result<f64>;
+}
+
 /// What the simulator computed (its claim; the checker re-derives it from the log).
 #[derive(Debug, Clone, Default)]
 pub struct Outcome {
@@ -134,10 +146,47 @@ struct Sim<'a> {
     rates: Vec<f64>,
     out: Outcome,
     sink: &'a mut dyn Sink,
+    /// The machine whose clock ends iterations (none: the rate model does), and the first
+    /// error it reported.
+    real: Option<&'a mut dyn Iterations>,
+    failed: Option<Error>,
+    /// Reused by `real_step`: the jobs whose iteration the machine ended.
+    ended_jobs: Vec<usize>,
 }
 
 /// Simulates `jobs` under `policy`; every event goes to `sink`.
 pub fn simulate(jobs: &[SimJob], policy: &dyn SharingPolicy, cfg: &Config, sink: &mut dyn Sink) -> Result<Outcome> {
+    drive(jobs, policy, cfg, sink, None)
+}
+
+/// Runs `jobs` under `policy` on `machine`, the policy deciding as in [`simulate`] and every
+/// iteration ending when the machine's clock says; every event goes to `sink`.
+pub fn run_real(
+    jobs: &[SimJob],
+    policy: &dyn SharingPolicy,
+    cfg: &Config,
+    sink: &mut dyn Sink,
+    machine: &mut dyn Iterations,
+) -> Result<Outcome> {
+    if policy.checkpoints() || policy.execution() == Execution::TimeSlice {
+        return Err(Error::Usage(format!(
+            "{} is modelled (checkpoints or time slices): it has no real run",
+            policy.name()
+        )));
+    }
+    if cfg.switch_ms > 0.0 {
+        return Err(Error::Usage("a real run measures its switches: leave --switch-ms at 0".into()));
+    }
+    drive(jobs, policy, cfg, sink, Some(machine))
+}
+
+fn drive<'a>(
+    jobs: &'a [SimJob],
+    policy: &'a dyn SharingPolicy,
+    cfg: &'a Config,
+    sink: &'a mut dyn Sink,
+    real: Option<&'a mut dyn Iterations>,
+) -> Result<Outcome> {
     let mut s = Sim {
         jobs,
         policy,
@@ -157,6 +206,9 @@ pub fn simulate(jobs: &[SimJob], policy: &dyn SharingPolicy, cfg: &Config, sink:
         rates: Vec::new(),
         out: Outcome { latencies_ms: vec![Vec::new(); jobs.len()], ..Outcome::default() },
         sink,
+        real,
+        failed: None,
+        ended_jobs: Vec::new(),
     };
     s.run()?;
     s.out.first_start_ms = s.runs.iter().map(|r| r.first_start.unwrap_or(f64::NAN)).collect();
@@ -189,6 +241,19 @@ impl Sim<'_> {
             }
             self.admit(t);
             self.start_idle(t);
+            if let Some(e) = self.failed.take() {
+                return Err(e);
+            }
+            if self.real.is_some() {
+                match self.real_step(t, order.get(next_arrival).map(|&j| self.jobs[j].submit_ms))? {
+                    Some(now) => {
+                        t = now;
+                        self.finish_items(t);
+                        continue;
+                    }
+                    None => break,
+                }
+            }
             self.fill_rates();
             let mut next = order.get(next_arrival).map_or(f64::INFINITY, |&j| self.jobs[j].submit_ms);
             for (it, &r) in self.items.iter().zip(&self.rates) {
@@ -229,6 +294,30 @@ impl Sim<'_> {
             )));
         }
         Ok(())
+    }
+
+    /// Waits on the machine until the next arrival or request, or an iteration's end; the
+    /// clock then (none: nothing is left to wait for). Ended iterations have no work left.
+    fn real_step(&mut self, t: f64, arrival: Option<f64>) -> Result<Option<f64>> {
+        let mut next = arrival.unwrap_or(f64::INFINITY);
+        if self.serving {
+            next = next.min(self.next_request(t));
+        }
+        if !next.is_finite() && self.items.is_empty() {
+            return Ok(None);
+        }
+        let mut jobs = std::mem::take(&mut self.ended_jobs);
+        jobs.clear();
+        let machine = self.real.as_mut().expect("a real run");
+        let now = machine.wait(next, &mut jobs)?.max(t);
+        if !self.items.is_empty() {
+            self.out.busy_ms += now - t;
+        }
+        for it in self.items.iter_mut().filter(|i| jobs.contains(&i.job)) {
+            (it.stall, it.work) = (0.0, 0.0);
+        }
+        self.ended_jobs = jobs;
+        Ok(Some(now))
     }
 
     fn view(&self, j: usize) -> JobView {
@@ -364,6 +453,11 @@ impl Sim<'_> {
         };
         self.last.insert(lane, j);
         self.sink.event(Event::Start { t, job: j, lane, stall_ms: stall, work_ms: job.iter_ms });
+        if let Some(m) = self.real.as_mut() {
+            if let Err(e) = m.start(j, lane) {
+                self.failed.get_or_insert(e);
+            }
+        }
         let r = &mut self.runs[j];
         r.running = true;
         r.first_start.get_or_insert(t);

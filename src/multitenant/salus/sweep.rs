@@ -94,9 +94,19 @@ pub struct SalusRunArgs {
     /// Accelerator preset whose cost model gives the tenants' times (h200, h100, a100, ...).
     #[arg(long, default_value = "h200")]
     pub device: String,
-    /// Output folder (default results/salus when only presets are run).
+    /// Output folder (default results/salus when only presets are run; results/salus-gpu
+    /// with --gpu).
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
+    /// Run each policy on this machine's GPU 0 instead of simulating it (zoo tenants; default
+    /// trace gpu-trace): every tenant profiled first, then the policy's decisions made on the
+    /// GPU's clock; rows set measured makespan and mean JCT against the simulator's.
+    #[arg(long)]
+    pub gpu: bool,
+    /// With --gpu: the GPU profile's file, read when it was made for this trace on this GPU,
+    /// else measured and written there (so later processes skip the profiling).
+    #[arg(long, value_name = "FILE")]
+    pub gpu_profile: Option<PathBuf>,
     #[command(flatten)]
     pub output: OutputArgs,
 }

@@ -1,0 +1,206 @@
+//! What `bench salus --gpu` measures before it runs a policy, and feeds back into the
+//! simulator: each tenant's iteration alone (the median of five, after two warm-ups), the
+//! co-run slowdown of every pair of tenants (two jobs' iterations started together, three
+//! times: `corun::slowdown` of the median pair time), the switch cost of a lane (iterations of
+//! two tenants alternating against each tenant's back to back) and a process restart (one
+//! tenant's library, handles, buffers, weights and graphs prepared again in this process: a
+//! lower bound of a real restart, which also creates a context). Written to a file and read
+//! back by later processes for the same trace on the same GPU.
+
+use super::corun::slowdown;
+use super::family::Instance;
+use super::gpu_run::with_machine;
+use super::sim::Iterations;
+use crate::error::{Error, Result};
+use crate::gpu::LayerKernels;
+use crate::multitenant::fluid::{shared_rate, DEFAULT_BETA};
+use crate::multitenant::slowdown::{CorunFile, PairRow, CORUN_SCHEMA};
+use crate::zoo::graph::OpGraph;
+use serde::{Deserialize, Serialize};
+use std::ops::Range;
+use std::path::Path;
+
+pub const GPU_PROFILE_SCHEMA: u32 = 1;
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct GpuProfile {
+    pub schema_version: u32,
+    pub trace: String,
+    pub trace_hash: String,
+    pub device: String,
+    pub tenants: Vec<TenantTime>,
+    pub pairs: Vec<PairRow>,
+    /// A lane's switch from one member to another beyond their iterations, ms (negative:
+    /// alternating ran faster than back to back).
+    pub switch_ms: f64,
+    /// The switch's measurement: the two tenants, and per iteration back to back (each) and
+    /// alternating, ms.
+    pub switch_tenants: Vec<String>,
+    pub switch_detail_ms: Vec<f64>,
+    /// One tenant prepared again in this process, ms.
+    pub restart_ms: f64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct TenantTime {
+    pub name: String,
+    /// The job whose kernels were timed.
+    pub job: usize,
+    pub iter_ms: f64,
+    pub runs_ms: Vec<f64>,
+    pub occupancy: f64,
+}
+
+impl GpuProfile {
+    /// The pairs as a co-run file, for the simulator's slowdown table.
+    pub fn corun(&self) -> CorunFile {
+        CorunFile {
+            schema_version: CORUN_SCHEMA,
+            gpu: self.device.clone(),
+            beta: DEFAULT_BETA,
+            warmup: 2,
+            runs: PAIR_RUNS,
+            pairs: self.pairs.clone(),
+        }
+    }
+}
+
+const PAIR_RUNS: usize = 3;
+
+fn median(mut xs: Vec<f64>) -> f64 {
+    xs.sort_by(f64::total_cmp);
+    xs[xs.len() / 2]
+}
+
+/// Starts `jobs` together and waits for all of them: the time until the last ends, ms.
+fn together(m: &mut super::gpu_run::GpuMachine, jobs: &[usize]) -> Result<f64> {
+    let t0 = m.now_ms();
+    for &j in jobs {
+        m.start(j, j)?;
+    }
+    let mut ended = Vec::new();
+    while ended.len() < jobs.len() {
+        m.wait(f64::INFINITY, &mut ended)?;
+    }
+    Ok(m.now_ms() - t0)
+}
+
+/// Iterations of `order` one after another in one lane: ms per iteration.
+fn back_to_back(m: &mut super::gpu_run::GpuMachine, order: &[usize]) -> Result<f64> {
+    let t0 = m.now_ms();
+    for &j in order {
+        together(m, &[j])?;
+    }
+    Ok((m.now_ms() - t0) / order.len() as f64)
+}
+
+/// Measures the profile of `inst`'s tenants on `kernels` (model `j` is job `j`'s).
+pub fn measure(
+    inst: &Instance,
+    kernels: &LayerKernels,
+    models: &[(OpGraph, Vec<Range<usize>>, bool)],
+    passes: &[usize],
+) -> Result<GpuProfile> {
+    let jobs_of = |t: usize| (0..inst.jobs.len()).filter(move |&j| inst.tenant_of[j] == t);
+    let first: Vec<usize> =
+        (0..inst.tenants.len()).map(|t| jobs_of(t).next().expect("every tenant has a job")).collect();
+    let (tenants, pairs, switch) = with_machine(kernels, passes, |m| {
+        let mut tenants = Vec::new();
+        for (t, &j) in first.iter().enumerate() {
+            for _ in 0..2 {
+                together(m, &[j])?;
+            }
+            let runs: Vec<f64> = (0..5).map(|_| together(m, &[j])).collect::<Result<_>>()?;
+            let iter_ms = median(runs.clone());
+            eprintln!("{}: {:.3} ms an iteration alone", inst.tenants[t].name, iter_ms);
+            tenants.push(TenantTime {
+                name: inst.tenants[t].name.clone(),
+                job: j,
+                iter_ms,
+                runs_ms: runs,
+                occupancy: inst.tenants[t].occupancy,
+            });
+        }
+        let mut pairs = Vec::new();
+        for a in 0..first.len() {
+            for b in a..first.len() {
+                // A tenant with itself needs a second job of it.
+                let Some(jb) = (if a == b { jobs_of(a).nth(1) } else { Some(first[b]) }) else { continue };
+                let runs: Vec<f64> = (0..PAIR_RUNS).map(|_| together(m, &[first[a], jb])).collect::<Result<_>>()?;
+                let (ta, tb, both) = (tenants[a].iter_ms, tenants[b].iter_ms, median(runs));
+                let s = slowdown(ta, tb, both);
+                let predicted = 1.0 / shared_rate(tenants[a].occupancy + tenants[b].occupancy, DEFAULT_BETA);
+                pairs.push(PairRow {
+                    a: tenants[a].name.clone(),
+                    b: tenants[b].name.clone(),
+                    alone_a_ms: ta,
+                    alone_b_ms: tb,
+                    together_ms: both,
+                    occupancy_a: tenants[a].occupancy,
+                    occupancy_b: tenants[b].occupancy,
+                    measured_slowdown: s,
+                    predicted_slowdown: predicted,
+                    predicted_together_ms: super::corun::together(ta, tb, predicted),
+                });
+            }
+        }
+        let switch = if first.len() >= 2 {
+            let (a, b) = (first[0], first[1]);
+            let aa = back_to_back(m, &[a; 10])?;
+            let bb = back_to_back(m, &[b; 10])?;
+            let ab = back_to_back(m, &[a, b, a, b, a, b, a, b, a, b])?;
+            Some((vec![tenants[0].name.clone(), tenants[1].name.clone()], vec![aa, bb, ab], ab - (aa + bb) / 2.0))
+        } else {
+            None
+        };
+        Ok((tenants, pairs, switch))
+    })?;
+    let t0 = std::time::Instant::now();
+    let again = LayerKernels::new(std::slice::from_ref(&models[first[0]]))?;
+    std::hint::black_box(&again);
+    let restart_ms = t0.elapsed().as_secs_f64() * 1e3;
+    let (switch_tenants, switch_detail_ms, switch_ms) = switch.unwrap_or_default();
+    Ok(GpuProfile {
+        schema_version: GPU_PROFILE_SCHEMA,
+        trace: inst.name.clone(),
+        trace_hash: inst.hash.clone(),
+        device: kernels.device(),
+        tenants,
+        pairs,
+        switch_ms,
+        switch_tenants,
+        switch_detail_ms,
+        restart_ms,
+    })
+}
+
+/// The profile at `path` when it was made for this trace on this GPU, else measured (and
+/// written there, when a path is given).
+pub fn load_or_measure(
+    path: Option<&Path>,
+    inst: &Instance,
+    kernels: &LayerKernels,
+    models: &[(OpGraph, Vec<Range<usize>>, bool)],
+    passes: &[usize],
+) -> Result<GpuProfile> {
+    if let Some(p) = path.filter(|p| p.exists()) {
+        let text = std::fs::read_to_string(p).map_err(|e| Error::io(p, e))?;
+        let f: GpuProfile =
+            crate::strict_json::typed(&text).map_err(|e| Error::Usage(format!("{}: {e}", p.display())))?;
+        let same = f.schema_version == GPU_PROFILE_SCHEMA
+            && f.trace_hash == inst.hash
+            && f.device == kernels.device()
+            && f.tenants.len() == inst.tenants.len();
+        if same {
+            eprintln!("{}: GPU profile read from {}", inst.name, p.display());
+            return Ok(f);
+        }
+        eprintln!("{}: {} was made for another trace or GPU; profiling again", inst.name, p.display());
+    }
+    let f = measure(inst, kernels, models, passes)?;
+    if let Some(p) = path {
+        let text = serde_json::to_string_pretty(&f).map_err(|e| Error::Usage(e.to_string()))? + "\n";
+        crate::results::write_atomic(p, text.as_bytes())?;
+    }
+    Ok(f)
+}
