@@ -9,7 +9,7 @@ use placebench::multitenant::salus::lanes::{LaneMode, Memory};
 use placebench::multitenant::salus::log::{Event, EventLog, Sink, Tee};
 use placebench::multitenant::salus::sim::{simulate, Config, Outcome, SimJob};
 use placebench::multitenant::salus::SharingPolicy;
-use placebench::multitenant::slowdown::{CorunFile, PairRow, PairSlowdowns};
+use placebench::multitenant::slowdown::{Combine, CorunFile, PairRow, PairSlowdowns};
 use placebench::multitenant::tenant::Tenant;
 use placebench::registry;
 use proptest::prelude::*;
@@ -424,10 +424,34 @@ fn measured_slowdowns_follow_their_closed_form() {
 
     let three: Vec<SimJob> = (0..3).map(|i| of_tenant(job(i, 0.0, 2, 30.0, 1.0, 1.0, 0.2), i)).collect();
     let c = with_slowdowns(config(100.0, LaneMode::PerJob), vec![vec![2.0; 3]; 3]);
-    let (o, _) = checked(&three, policy("fifo"), &c);
+    let (o, additive_log) = checked(&three, policy("fifo"), &c);
     for f in &o.finish_ms {
         assert!((f - 180.0).abs() < 1e-9, "{:?}", o.finish_ms);
     }
+    // Saturating: three items at s = 2 share a pair's throughput 2 / 2 = 1, a third each, so
+    // 60 ms of work takes 180 ms as well; at s = 1.6 the pair's throughput is 1.25, each item
+    // progresses at 1.25 / 3 (60 ms of work: 144 ms) where the additive rule says 1 / 2.2
+    // (132 ms). Two items run as their pair under either rule.
+    let saturating = |s: Vec<Vec<f64>>| {
+        let mut t = PairSlowdowns::from_matrix(s);
+        t.combine = Combine::Saturating;
+        Config { slowdowns: Some(Arc::new(t)), ..config(100.0, LaneMode::PerJob) }
+    };
+    let (o, _) = checked(&three, policy("fifo"), &saturating(vec![vec![2.0; 3]; 3]));
+    assert!(o.finish_ms.iter().all(|f| (f - 180.0).abs() < 1e-9), "{:?}", o.finish_ms);
+    let c16 = saturating(vec![vec![1.6; 3]; 3]);
+    let (o, log) = checked(&three, policy("fifo"), &c16);
+    assert!(o.finish_ms.iter().all(|f| (f - 144.0).abs() < 1e-9), "{:?}", o.finish_ms);
+    let additive = with_slowdowns(config(100.0, LaneMode::PerJob), vec![vec![1.6; 3]; 3]);
+    let (o, _) = checked(&three, policy("fifo"), &additive);
+    assert!(o.finish_ms.iter().all(|f| (f - 132.0).abs() < 1e-9), "{:?}", o.finish_ms);
+    // Each rule's log fails the other rule's checker.
+    assert!(replay(&three, &additive, policy("fifo"), &log.events) > 0);
+    assert!(replay(&three, &saturating(vec![vec![2.0; 3]; 3]), policy("fifo"), &additive_log.events) == 0);
+    let (_, log16) = checked(&three, policy("fifo"), &additive);
+    assert!(replay(&three, &c16, policy("fifo"), &log16.events) > 0);
+    let (o, _) = checked(&two, policy("fifo"), &saturating(vec![vec![1.0, 1.5], vec![1.5, 1.0]]));
+    assert!((o.finish_ms[0] - 15.0).abs() < 1e-9 && (o.finish_ms[1] - 25.0).abs() < 1e-9, "{:?}", o.finish_ms);
 }
 
 fn tenant(name: &str, occupancy: f64) -> Tenant {
@@ -483,11 +507,11 @@ fn unmeasured_pairs_fall_back_to_the_rate_model() {
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(32))]
 
-    /// Any symmetric table of slowdowns at least 1: the checker confirms every policy under
-    /// every lane mode, and no mean JCT beats the mean standalone duration.
+    /// Any symmetric table of slowdowns at least 1, combined either way: the checker confirms
+    /// every policy under every lane mode, and no mean JCT beats the mean standalone duration.
     #[test]
     fn every_policy_passes_the_checker_with_measured_slowdowns(
-        jobs in jobs_strategy(), cells in prop::collection::vec(0u32..20, 9)) {
+        jobs in jobs_strategy(), cells in prop::collection::vec(0u32..20, 9), saturating in any::<bool>()) {
         let k = 3;
         let mut s = vec![vec![1.0; k]; k];
         for i in 0..k {
@@ -497,7 +521,11 @@ proptest! {
             }
         }
         let jobs: Vec<SimJob> = jobs.into_iter().enumerate().map(|(i, j)| of_tenant(j, i % k)).collect();
-        let base = with_slowdowns(config(10.0, LaneMode::Auto), s);
+        let mut table = PairSlowdowns::from_matrix(s);
+        if saturating {
+            table.combine = Combine::Saturating;
+        }
+        let base = Config { slowdowns: Some(Arc::new(table)), ..config(10.0, LaneMode::Auto) };
         let bound = jobs.iter().map(SimJob::standalone_ms).sum::<f64>() / jobs.len() as f64;
         for p in registry::sharing() {
             for lanes in lane_modes() {

@@ -74,6 +74,26 @@ fn model_batch(name: &str) -> &str {
     name.rsplit_once('_').map_or(name, |(head, _)| head)
 }
 
+/// How the pairs' slowdowns combine when more than two items run at once.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum Combine {
+    /// `r_a = 1 / (1 + Σ_b (s_ab − 1))`: each other item adds its pair's excess.
+    #[default]
+    Additive,
+    /// `r_a = 2 / (n · mean_b s_ab)` for `n ≥ 2` items: the GPU's throughput saturates at a
+    /// pair's (two items already fill it), shared evenly; two items run as their pair.
+    Saturating,
+}
+
+impl Combine {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Combine::Additive => "additive",
+            Combine::Saturating => "saturating",
+        }
+    }
+}
+
 /// The slowdown of every pair of a run's tenants.
 #[derive(Debug, Clone, PartialEq)]
 pub struct PairSlowdowns {
@@ -86,6 +106,7 @@ pub struct PairSlowdowns {
     pub pairs: usize,
     /// Measured slowdowns below 1 (timing noise) counted as 1.
     pub clamped: usize,
+    pub combine: Combine,
 }
 
 impl PairSlowdowns {
@@ -100,6 +121,7 @@ impl PairSlowdowns {
             measured: 0,
             pairs: k * (k + 1) / 2,
             clamped: 0,
+            combine: Combine::Additive,
         };
         let find = |a: &str, b: &str, key: fn(&str) -> &str| {
             file.pairs.iter().find(|p| {
@@ -139,6 +161,7 @@ impl PairSlowdowns {
             measured: pairs,
             pairs,
             clamped: 0,
+            combine: Combine::Additive,
         }
     }
 

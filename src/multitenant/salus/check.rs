@@ -15,6 +15,7 @@ use super::lanes::{faithful_lane, LaneMode};
 use super::log::{Event, Sink};
 use super::sim::{Config, SimJob};
 use super::Execution;
+use crate::multitenant::slowdown::Combine;
 use std::collections::{BTreeMap, BTreeSet};
 
 #[derive(Debug, Clone)]
@@ -139,9 +140,17 @@ impl<'a> Checker<'a> {
             _ => match &self.cfg.slowdowns {
                 Some(s) => {
                     let me = self.jobs[job].tenant;
-                    let excess: f64 =
-                        working().filter(|r| r.job != job).map(|r| s.get(me, self.jobs[r.job].tenant) - 1.0).sum();
-                    1.0 / (1.0 + excess)
+                    let (n, sum) = working()
+                        .filter(|r| r.job != job)
+                        .fold((0usize, 0.0), |(n, sum), r| (n + 1, sum + s.get(me, self.jobs[r.job].tenant)));
+                    if n == 0 {
+                        1.0
+                    } else if s.combine == Combine::Saturating {
+                        // The pair's throughput 2 / s̄, shared by every working item.
+                        2.0 / (sum / n as f64) / (n + 1) as f64
+                    } else {
+                        1.0 / (1.0 + sum - n as f64)
+                    }
                 }
                 None => {
                     let u: f64 = working().map(|r| self.jobs[r.job].occupancy).sum();

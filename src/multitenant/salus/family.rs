@@ -205,6 +205,9 @@ impl Cell for SharingCell<'_> {
         }
         if let Some(s) = &c.slowdowns {
             options.push_str(&format!(";slowdowns={}", s.source));
+            if s.combine != crate::multitenant::slowdown::Combine::Additive {
+                options.push_str(&format!(";combine={}", s.combine.as_str()));
+            }
         }
         let i = self.instance;
         if let Some((label, _)) = &i.profiled {

@@ -174,6 +174,33 @@ pub fn measure(
     })
 }
 
+/// Reads a profile; bad input names the file and the field.
+pub fn read(path: &Path) -> Result<GpuProfile> {
+    let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
+    let f: GpuProfile = crate::strict_json::typed(&text).map_err(|e| Error::input(path, "JSON", e.to_string()))?;
+    if f.schema_version != GPU_PROFILE_SCHEMA {
+        return Err(Error::input(
+            path,
+            "field \"schema_version\"",
+            format!("{} (this build reads {GPU_PROFILE_SCHEMA})", f.schema_version),
+        ));
+    }
+    Ok(f)
+}
+
+/// `inst` with every job's iteration time its tenant's profiled one (the profile must be of
+/// the same trace: tenants in the same order).
+pub fn apply(inst: &Instance, prof: &GpuProfile) -> Instance {
+    let mut out = inst.clone();
+    for (j, job) in out.jobs.iter_mut().enumerate() {
+        job.iter_ms = prof.tenants[inst.tenant_of[j]].iter_ms;
+    }
+    for (t, p) in out.tenants.iter_mut().zip(&prof.tenants) {
+        t.iter_ms = p.iter_ms;
+    }
+    out
+}
+
 /// The profile at `path` when it was made for this trace on this GPU, else measured (and
 /// written there, when a path is given).
 pub fn load_or_measure(
@@ -184,13 +211,8 @@ pub fn load_or_measure(
     passes: &[usize],
 ) -> Result<GpuProfile> {
     if let Some(p) = path.filter(|p| p.exists()) {
-        let text = std::fs::read_to_string(p).map_err(|e| Error::io(p, e))?;
-        let f: GpuProfile =
-            crate::strict_json::typed(&text).map_err(|e| Error::Usage(format!("{}: {e}", p.display())))?;
-        let same = f.schema_version == GPU_PROFILE_SCHEMA
-            && f.trace_hash == inst.hash
-            && f.device == kernels.device()
-            && f.tenants.len() == inst.tenants.len();
+        let f = read(p)?;
+        let same = f.trace_hash == inst.hash && f.device == kernels.device() && f.tenants.len() == inst.tenants.len();
         if same {
             eprintln!("{}: GPU profile read from {}", inst.name, p.display());
             return Ok(f);

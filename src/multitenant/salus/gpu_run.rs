@@ -13,7 +13,7 @@
 
 use super::check::Checker;
 use super::family::{instance, Instance, SharingCell, GIB};
-use super::gpu_profile::{load_or_measure, GpuProfile};
+use super::gpu_profile::load_or_measure;
 use super::log::{EventLog, Tee};
 use super::sim::{run_real, simulate, Config, Iterations, Outcome};
 use super::sweep::{config, load, policies, SalusRunArgs};
@@ -142,18 +142,6 @@ fn summary(cell: &SharingCell, o: &Outcome) -> Prediction {
     Prediction { makespan_s: s.makespan_s, mean_jct_s: s.mean_jct_s }
 }
 
-/// `inst` with every job's iteration time its tenant's profiled one.
-fn profiled(inst: &Instance, prof: &GpuProfile) -> Instance {
-    let mut out = inst.clone();
-    for (j, job) in out.jobs.iter_mut().enumerate() {
-        job.iter_ms = prof.tenants[inst.tenant_of[j]].iter_ms;
-    }
-    for (t, p) in out.tenants.iter_mut().zip(&prof.tenants) {
-        t.iter_ms = p.iter_ms;
-    }
-    out
-}
-
 /// Every trace × policy run on the GPU, one after another; rows and run files.
 pub fn run(a: &SalusRunArgs) -> Result<(Vec<Record>, Vec<RunFile>)> {
     if a.switch_ms > 0.0 {
@@ -188,8 +176,10 @@ pub fn run(a: &SalusRunArgs) -> Result<(Vec<Record>, Vec<RunFile>)> {
         let prof = load_or_measure(a.gpu_profile.as_deref(), &inst, &kernels, &models, &passes)?;
         let text = serde_json::to_string_pretty(&prof).map_err(|e| Error::Usage(e.to_string()))? + "\n";
         files.push((format!("{}__gpu_profile.json", inst.name.replace('/', "__")), text));
-        let measured_inst = profiled(&inst, &prof);
-        let table = Arc::new(PairSlowdowns::new(&measured_inst.tenants, &prof.corun(), "measured", a.beta));
+        let measured_inst = super::gpu_profile::apply(&inst, &prof);
+        let mut table = PairSlowdowns::new(&measured_inst.tenants, &prof.corun(), "measured", a.beta);
+        table.combine = a.combine;
+        let table = Arc::new(table);
         for &p in &pols {
             let cfg = config(a, p, &cost);
             let cost_model = predicted(&inst, p, &cfg, a.output.common.seed)?;
@@ -212,7 +202,12 @@ pub fn run(a: &SalusRunArgs) -> Result<(Vec<Record>, Vec<RunFile>)> {
                 &inst.hash,
                 super::OBJECTIVE,
                 p.name(),
-                format!("gpu=true;lanes={};memory_gib={};backward=forward-x2", cfg.lanes.as_str(), cfg.capacity / GIB),
+                format!(
+                    "gpu=true;lanes={};memory_gib={};backward=forward-x2;combine={}",
+                    cfg.lanes.as_str(),
+                    cfg.capacity / GIB,
+                    a.combine.as_str()
+                ),
                 a.output.common.seed,
             );
             r.status = if rep.violations == 0 { Status::Feasible } else { Status::Mismatch };

@@ -11,7 +11,7 @@ use super::log::{Event, Sink};
 use super::{Execution, JobView, SharingPolicy};
 use crate::error::{Error, Result};
 use crate::multitenant::fluid::{shared_rate, sliced_rate};
-use crate::multitenant::slowdown::PairSlowdowns;
+use crate::multitenant::slowdown::{Combine, PairSlowdowns};
 
 /// One job as the simulator sees it.
 #[derive(Debug, Clone, PartialEq)]
@@ -481,8 +481,16 @@ impl Sim<'_> {
             (_, Some(s)) => {
                 for (k, a) in self.items.iter().enumerate() {
                     let others = self.items.iter().enumerate().filter(|&(m, b)| m != k && b.stall <= 0.0);
-                    let extra: f64 = others.map(|(_, b)| s.get(jobs[a.job].tenant, jobs[b.job].tenant) - 1.0).sum();
-                    self.rates.push(1.0 / (1.0 + extra));
+                    let (mut n, mut sum) = (0usize, 0.0);
+                    for (_, b) in others {
+                        n += 1;
+                        sum += s.get(jobs[a.job].tenant, jobs[b.job].tenant);
+                    }
+                    self.rates.push(match s.combine {
+                        _ if n == 0 => 1.0,
+                        Combine::Additive => 1.0 / (1.0 + sum - n as f64),
+                        Combine::Saturating => 2.0 / ((n + 1) as f64 * sum / n as f64),
+                    });
                 }
             }
         }

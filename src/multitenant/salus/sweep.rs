@@ -10,7 +10,7 @@ use crate::error::{Error, Result};
 use crate::multitenant::fluid::{DEFAULT_BETA, QUANTUM_MS, SLICE_SWITCH_MS};
 use crate::multitenant::gen::{self, Durations, GenOptions};
 use crate::multitenant::profile::read_profiles;
-use crate::multitenant::slowdown::{read_corun, PairSlowdowns};
+use crate::multitenant::slowdown::{read_corun, Combine, PairSlowdowns};
 use crate::multitenant::tenant::{parse_model, Kind};
 use crate::multitenant::trace::{read_trace, to_csv, Trace};
 use crate::registry;
@@ -104,9 +104,16 @@ pub struct SalusRunArgs {
     #[arg(long)]
     pub gpu: bool,
     /// With --gpu: the GPU profile's file, read when it was made for this trace on this GPU,
-    /// else measured and written there (so later processes skip the profiling).
+    /// else measured and written there (so later processes skip the profiling). Without
+    /// --gpu: a profile `--gpu` wrote for this trace, whose iteration times, pair slowdowns
+    /// and switch cost the simulation then takes (a prediction of that GPU run).
     #[arg(long, value_name = "FILE")]
     pub gpu_profile: Option<PathBuf>,
+    /// How measured pair slowdowns combine when three or more lanes run at once: additive
+    /// (each other item adds its pair's excess) or saturating (the GPU's throughput stays a
+    /// pair's, shared evenly).
+    #[arg(long, value_enum, default_value_t = Combine::Additive)]
+    pub combine: Combine,
     #[command(flatten)]
     pub output: OutputArgs,
 }
@@ -214,6 +221,20 @@ pub fn salus_records(a: &SalusRunArgs, journal: Option<&Journal>) -> Result<(Vec
         let (t, path, hash) = load(n, a.output.common.seed, &cost)?;
         instances.push(instance(&t, &path, &hash, &cost, a.memory_gib * GIB, a.output.common.seed, profiles.as_ref())?);
     }
+    let gpu = a.gpu_profile.as_deref().map(|f| Ok::<_, Error>((f, super::gpu_profile::read(f)?))).transpose()?;
+    if let Some((f, prof)) = &gpu {
+        if a.slowdowns.is_some() || a.tenants.is_some() {
+            return Err(Error::Usage(
+                "--gpu-profile brings its own tenants and slowdowns: leave out --tenants and --slowdowns".into(),
+            ));
+        }
+        for i in instances.iter_mut() {
+            if prof.trace_hash != i.hash {
+                return Err(Error::input(f, "field \"trace_hash\"", format!("made for another trace than {}", i.name)));
+            }
+            *i = super::gpu_profile::apply(i, prof);
+        }
+    }
     let corun = match &a.slowdowns {
         Some(f) => {
             let bytes = std::fs::read(f).map_err(|e| Error::io(f, e))?;
@@ -222,16 +243,24 @@ pub fn salus_records(a: &SalusRunArgs, journal: Option<&Journal>) -> Result<(Vec
         }
         None => None,
     };
+    let corun = corun.or_else(|| gpu.as_ref().map(|(f, p)| (p.corun(), format!("gpu-profile:{}", f.display()))));
     let tables: Vec<Option<Arc<PairSlowdowns>>> = instances
         .iter()
-        .map(|i| corun.as_ref().map(|(f, src)| Arc::new(PairSlowdowns::new(&i.tenants, f, src, a.beta))))
+        .map(|i| {
+            corun.as_ref().map(|(f, src)| {
+                let mut t = PairSlowdowns::new(&i.tenants, f, src, a.beta);
+                t.combine = a.combine;
+                Arc::new(t)
+            })
+        })
         .collect();
+    let switch_ms = gpu.as_ref().map_or(a.switch_ms, |(_, p)| p.switch_ms.max(0.0));
     let cells: Vec<SharingCell> = instances
         .iter()
         .zip(&tables)
         .flat_map(|(i, s)| pols.iter().map(move |&p| (i, s, p)))
         .map(|(i, s, p)| {
-            let config = Config { slowdowns: s.clone(), ..config(a, p, &cost) };
+            let config = Config { slowdowns: s.clone(), switch_ms, ..config(a, p, &cost) };
             SharingCell { instance: i, policy: p, config, seed: a.output.common.seed }
         })
         .collect();
