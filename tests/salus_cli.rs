@@ -186,3 +186,56 @@ fn measured_slowdowns_from_a_file() {
     assert!(err.contains("bad.json") && err.contains("pair 0") && err.contains("measured_slowdown"), "{err}");
     assert!(!d.join("bad").join("results.csv").exists());
 }
+
+/// A committed GPU run predicted again from its profile, without a GPU: with the additive
+/// combination every policy's prediction is exactly the one the GPU run recorded beside its
+/// measurement (two computations of one prediction: in the GPU process and here); the
+/// saturating one changes only the policies that run three or more lanes at once; a profile
+/// of another trace, and --combine without measured slowdowns, are refused in one line.
+#[test]
+fn a_gpu_run_is_predicted_again_from_its_profile() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let scratch_dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("gpu-runs");
+    let run = placebench::results::archive::unpack(&root.join("results/gpu/h100-salus.tar.xz"), &scratch_dir).unwrap();
+    let profile = run.join("gpu_profile.json");
+    let d = scratch("gpu-profile");
+    let predict = |combine: &str, out: &str| {
+        let out = d.join(out);
+        let mut args = vec!["salus", "gpu-trace", "--memory-gib", "6", "--gpu-profile", profile.to_str().unwrap()];
+        args.extend(["--combine", combine, "-q", "--json", "--out", out.to_str().unwrap()]);
+        for p in ["fifo", "srtf", "fair", "pack", "exclusive-fifo", "mps"] {
+            args.extend(["--policy", p]);
+        }
+        let (code, rows, err) = bench(&args);
+        assert_eq!(code, Some(0), "{err}");
+        serde_json::from_str::<Vec<serde_json::Value>>(&rows).unwrap()
+    };
+    let additive = predict("additive", "additive");
+    let saturating = predict("saturating", "saturating");
+    for (a, s) in additive.iter().zip(&saturating) {
+        let policy = a["algorithm"].as_str().unwrap();
+        let file = run.join(policy).join("runs").join(format!("gpu-trace__{policy}.json"));
+        let recorded: serde_json::Value = serde_json::from_slice(&std::fs::read(&file).unwrap()).unwrap();
+        let want = recorded["profiled_with_slowdowns"]["mean_jct_s"].as_f64().unwrap();
+        let got = a["objective"].as_f64().unwrap();
+        assert!((got - want).abs() <= 1e-9 * want, "{policy}: {got} against the GPU run's {want}");
+        let concurrent = policy == "pack" || policy == "mps";
+        assert_eq!(a["objective"] != s["objective"], concurrent, "{policy}: {} and {}", a["objective"], s["objective"]);
+    }
+    let (code, _, err) = bench(&[
+        "salus",
+        "salus-trace",
+        "--gpu-profile",
+        profile.to_str().unwrap(),
+        "-q",
+        "--out",
+        d.join("x").to_str().unwrap(),
+    ]);
+    assert_eq!(code, Some(2), "{err}");
+    assert!(err.trim().lines().count() == 1 && err.contains("gpu_profile.json") && err.contains("trace_hash"), "{err}");
+    let (code, _, err) =
+        bench(&["salus", "gpu-trace", "--combine", "saturating", "-q", "--out", d.join("y").to_str().unwrap()]);
+    assert_eq!(code, Some(2), "{err}");
+    assert!(err.contains("--combine"), "{err}");
+    assert!(!d.join("x").join("results.csv").exists() && !d.join("y").join("results.csv").exists());
+}

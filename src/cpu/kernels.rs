@@ -448,6 +448,10 @@ fn conv(node: &CpuNode, c: &Conv, x: &[f32], w: &[f32], out: Shared) {
         let (bp, rsb) = if c.direct() {
             (input[c0..].as_ptr(), (c.h * c.w) as isize)
         } else {
+            // Sized by the node for its largest item; grown once if a caller sized it short.
+            if scratch.len() < depth * nc {
+                scratch.resize(depth * nc, 0.0);
+            }
             let block = &mut scratch[..depth * nc];
             im2col(c, input, c0, nc, block);
             (block.as_ptr(), nc as isize)

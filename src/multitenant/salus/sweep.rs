@@ -221,11 +221,15 @@ pub fn salus_records(a: &SalusRunArgs, journal: Option<&Journal>) -> Result<(Vec
         let (t, path, hash) = load(n, a.output.common.seed, &cost)?;
         instances.push(instance(&t, &path, &hash, &cost, a.memory_gib * GIB, a.output.common.seed, profiles.as_ref())?);
     }
+    if a.combine != Combine::Additive && a.slowdowns.is_none() && a.gpu_profile.is_none() {
+        return Err(Error::Usage("--combine applies to measured slowdowns: give --slowdowns or --gpu-profile".into()));
+    }
     let gpu = a.gpu_profile.as_deref().map(|f| Ok::<_, Error>((f, super::gpu_profile::read(f)?))).transpose()?;
     if let Some((f, prof)) = &gpu {
-        if a.slowdowns.is_some() || a.tenants.is_some() {
+        if a.slowdowns.is_some() || a.tenants.is_some() || a.switch_ms > 0.0 {
             return Err(Error::Usage(
-                "--gpu-profile brings its own tenants and slowdowns: leave out --tenants and --slowdowns".into(),
+                "--gpu-profile brings its own tenants, slowdowns and switch cost: leave out --tenants, --slowdowns and --switch-ms"
+                    .into(),
             ));
         }
         for i in instances.iter_mut() {
