@@ -322,7 +322,7 @@ impl Prepared {
                 });
             }
             Kernel::Relu { len } => {
-                let step = len.div_ceil(4 * threads).max(1);
+                let step = rows_per(*len);
                 node.each(len.div_ceil(step), &|item, _| {
                     let (a, b) = (item * step, (item * step + step).min(*len));
                     for (o, x) in out.piece(a, b - a).iter_mut().zip(&ins[0][a..b]) {
@@ -331,7 +331,7 @@ impl Prepared {
                 });
             }
             Kernel::Add { len, .. } => {
-                let step = len.div_ceil(4 * threads).max(1);
+                let step = rows_per(*len);
                 node.each(len.div_ceil(step), &|item, _| {
                     let (a, b) = (item * step, (item * step + step).min(*len));
                     let o = out.piece(a, b - a);

@@ -16,7 +16,7 @@ use super::check::check_with_slack;
 use super::cpu_profile::{load_or_measure, one_core_ms, with_cpu_times, CpuProfileFile};
 use super::family::{observed_score, run_and_check};
 use super::methods::PipelineMethod;
-use super::model::{layer_ms, Node, Plan, Platform, Runtime, Task};
+use super::model::{layer_ms, layer_nodes, Node, Plan, Platform, Runtime, Task};
 use super::realtime::{self, spin, Units};
 use super::sim::{releases, Exec};
 use super::sweep::{load_scaled, methods, platform, specs, CpuMode, DartRunArgs};
@@ -348,17 +348,13 @@ const CALIBRATION_ROUNDS: usize = 3;
 fn raised(tasks: &[Task], cfg: &[Node], cuts: &[Vec<usize>], largest: &[Vec<f64>], margin: f64) -> Vec<Task> {
     let mut out = tasks.to_vec();
     for (i, t) in out.iter_mut().enumerate() {
-        let mut from = 0;
-        for (k, &end) in cuts[i].iter().enumerate() {
-            for l in from..end {
-                let (layer, seen) = (&mut t.layers[l], largest[i][l] * (1.0 + margin));
-                if cfg[k].gpu {
-                    layer.gpu_ms = layer.gpu_ms.max(seen - layer.issue_ms);
-                } else {
-                    layer.core_ms = layer.core_ms.max(one_core_ms(seen, cfg[k].cores, layer.sigma));
-                }
+        for (l, n) in layer_nodes(cfg, &cuts[i]).into_iter().enumerate() {
+            let (layer, seen) = (&mut t.layers[l], largest[i][l] * (1.0 + margin));
+            if n.gpu {
+                layer.gpu_ms = layer.gpu_ms.max(seen - layer.issue_ms);
+            } else {
+                layer.core_ms = layer.core_ms.max(one_core_ms(seen, n.cores, layer.sigma));
             }
-            from = end.max(from);
         }
     }
     out
@@ -535,11 +531,5 @@ fn one(
 
 /// Every layer's time on the node its stage runs on (copies left out).
 fn layer_times(t: &Task, cfg: &[Node], cuts: &[usize]) -> Vec<f64> {
-    let mut out = Vec::with_capacity(t.layers.len());
-    let mut from = 0;
-    for (k, &end) in cuts.iter().enumerate() {
-        out.extend(t.layers[from.min(end)..end].iter().map(|l| layer_ms(l, cfg[k])));
-        from = end.max(from);
-    }
-    out
+    t.layers.iter().zip(layer_nodes(cfg, cuts)).map(|(l, n)| layer_ms(l, n)).collect()
 }

@@ -208,6 +208,15 @@ pub fn layer_wcets(p: &Platform, t: &Task, cfg: &[Node], cuts: &[usize]) -> Vec<
         .collect()
 }
 
+/// The node each layer of a task runs on, given its stage cuts (each stage's end layer).
+pub fn layer_nodes(cfg: &[Node], cuts: &[usize]) -> Vec<Node> {
+    let mut out = Vec::new();
+    for (&n, &end) in cfg.iter().zip(cuts) {
+        out.resize(end.max(out.len()), n);
+    }
+    out
+}
+
 /// The longest single layer (with the copy into its stage) of each stage: what a best-effort
 /// task blocks a node for, as it yields at layer boundaries.
 pub fn longest_layers(p: &Platform, t: &Task, cfg: &[Node], cuts: &[usize]) -> Vec<f64> {
@@ -223,6 +232,13 @@ mod tests {
         assert_eq!(speedup(1, 0.1), 1.0);
         assert!((speedup(4, 0.1) - 4.0 / 1.3).abs() < 1e-12);
         assert_eq!(speedup(8, 0.0), 8.0);
+    }
+
+    #[test]
+    fn each_layer_runs_on_its_stage_node_and_empty_stages_take_none() {
+        let (a, b, g) = (Node { gpu: false, cores: 2 }, Node { gpu: false, cores: 3 }, Node { gpu: true, cores: 1 });
+        assert_eq!(layer_nodes(&[a, b, g], &[2, 2, 5]), vec![a, a, g, g, g]);
+        assert_eq!(layer_nodes(&[a, g], &[0, 3]), vec![g, g, g]);
     }
 
     #[test]

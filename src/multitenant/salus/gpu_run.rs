@@ -12,7 +12,7 @@
 //! co-run slowdowns and switch cost (see `gpu_profile`).
 
 use super::check::Checker;
-use super::family::{instance, Instance, SharingCell, GIB};
+use super::family::{instance, Instance, JobRow, SharingCell, GIB};
 use super::gpu_profile::load_or_measure;
 use super::log::{EventLog, Tee};
 use super::sim::{run_real, simulate, Config, Iterations, Outcome};
@@ -125,11 +125,11 @@ pub struct GpuRunFile<'a> {
     pub violations: usize,
     pub first_violations: Vec<String>,
     /// Per job: submitted, first start, finish and profiled standalone, seconds.
-    pub jobs: Vec<(String, f64, f64, f64, f64)>,
+    pub jobs: Vec<JobRow<'a>>,
     pub timeline: &'a [super::log::Event],
 }
 
-pub const GPU_RUN_SCHEMA: u32 = 1;
+pub const GPU_RUN_SCHEMA: u32 = 2;
 
 fn predicted(inst: &Instance, p: &'static dyn SharingPolicy, cfg: &Config, seed: u64) -> Result<Prediction> {
     let cell = SharingCell { instance: inst, policy: p, config: cfg.clone(), seed };
@@ -257,14 +257,15 @@ pub fn run(a: &SalusRunArgs) -> Result<(Vec<Record>, Vec<RunFile>)> {
                     .jobs
                     .iter()
                     .enumerate()
-                    .map(|(k, j)| {
-                        (
-                            j.name.clone(),
-                            j.submit_ms / 1e3,
-                            o.first_start_ms[k] / 1e3,
-                            o.finish_ms[k] / 1e3,
-                            j.standalone_ms() / 1e3,
-                        )
+                    .map(|(k, j)| JobRow {
+                        job: &j.name,
+                        tenant: &measured_inst.tenants[measured_inst.tenant_of[k]].name,
+                        submit_s: j.submit_ms / 1e3,
+                        first_start_s: o.first_start_ms[k] / 1e3,
+                        finish_s: o.finish_ms[k] / 1e3,
+                        standalone_s: j.standalone_ms() / 1e3,
+                        p99_latency_ms: None,
+                        slo_ms: j.slo_ms,
                     })
                     .collect(),
                 timeline: &timeline.events,
