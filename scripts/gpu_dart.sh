@@ -7,7 +7,8 @@
 # default 1), MARGIN (the WCET margin, default 0.25),
 # MIXED (non-empty: real-time layers also profiled beside the best-effort load), CPU (real or
 # modelled, default real; the CPU profile is made once and shared by the methods' processes),
-# CPU_PROFILE_RUNS (default 3), CALIBRATE (seconds of each calibration run, default 0: none).
+# CPU_PROFILE_RUNS (default 3), CALIBRATE (seconds of each calibration run, default 0: none),
+# NODE_WAIT (poll or sleep, default poll), CPU_PROFILE (the CPU profile's file, default in NAME).
 set -uo pipefail
 source scripts/gpu_env.sh
 # The runs go to a folder of their own, archived into $OUT at the end (one file comes back).
@@ -24,7 +25,7 @@ for scale in ${SCALES:-1}; do
     mkdir -p "$(dirname "$run")"
     timeout $((${duration%.*} + 400)) .gpu/bench dart "${SET:-h200-zoo}" --gpu --duration "$duration" \
       --period-scale "$scale" --profile-runs "${PROFILE_RUNS:-30}" --margin "${MARGIN:-0.25}" ${MIXED:+--profile-mixed} \
-      --cpu "${CPU:-real}" --cpu-profile "$out/cpu_profile.json" --cpu-profile-runs "${CPU_PROFILE_RUNS:-3}" --calibrate "${CALIBRATE:-0}" --method "$m" --out "$run" --quiet > "$run.txt" 2>&1
+      --cpu "${CPU:-real}" --cpu-profile "${CPU_PROFILE:-$out/cpu_profile.json}" --node-wait "${NODE_WAIT:-poll}" --cpu-profile-runs "${CPU_PROFILE_RUNS:-3}" --calibrate "${CALIBRATE:-0}" --method "$m" --out "$run" --quiet > "$run.txt" 2>&1
     echo "x$scale $m: exit $?"; grep -v '^wrote' "$run.txt" | grep -v 'ms median' | tail -3
     # Archived after every run, so that a call cut short still brings back what it did.
     mkdir -p "${OUT:-results/gpu}"

@@ -6,7 +6,7 @@ mod common;
 
 use common::dart::{layer, task};
 use placebench::multitenant::dart::model::{Class, Node, Plan, Platform, Runtime, Task};
-use placebench::multitenant::dart::realtime::{run, Modelled};
+use placebench::multitenant::dart::realtime::{run, Modelled, Threads, Wait};
 use placebench::multitenant::dart::sim::Event;
 
 fn set() -> Vec<Task> {
@@ -59,15 +59,20 @@ fn the_real_time_runtimes_finish_every_job_in_order() {
         (&one, &whole, Runtime::Sequential),
         (&one, &whole, Runtime::Multistream),
     ] {
-        let plan = Plan { platform: &p, tasks: &tasks, config: cfg, cuts, runtime };
-        let r = run(&plan, &Modelled { plan: &plan }, 60.0).unwrap();
-        let released: Vec<usize> = (0..tasks.len())
-            .map(|i| r.events.iter().filter(|e| matches!(e, Event::Release { task, .. } if *task == i)).count())
-            .collect();
-        assert_eq!(&released[..2], &[6, 3], "{runtime:?}: releases every period of 60 ms");
-        assert!(r.events.windows(2).all(|w| w[0].t() <= w[1].t()), "{runtime:?}: the log is in time order");
-        well_formed(&plan, &r.events, &released);
-        assert!(!r.responses[2].is_empty(), "{runtime:?}: best effort runs");
+        for wait in [Wait::Sleep, Wait::Poll] {
+            let plan = Plan { platform: &p, tasks: &tasks, config: cfg, cuts, runtime };
+            let (r, host) = run(&plan, &Modelled { plan: &plan }, 60.0, Threads { wait, timer_core: None }).unwrap();
+            let nodes = if runtime == Runtime::Multistream { 0 } else { cfg.len() };
+            assert_eq!(host.len(), nodes, "{runtime:?}: host delays per node");
+            assert!(host.iter().all(|h| h.largest_dispatch_ms >= 0.0 && h.largest_between_layers_ms >= -1e-9));
+            let released: Vec<usize> = (0..tasks.len())
+                .map(|i| r.events.iter().filter(|e| matches!(e, Event::Release { task, .. } if *task == i)).count())
+                .collect();
+            assert_eq!(&released[..2], &[6, 3], "{runtime:?}: releases every period of 60 ms");
+            assert!(r.events.windows(2).all(|w| w[0].t() <= w[1].t()), "{runtime:?}: the log is in time order");
+            well_formed(&plan, &r.events, &released);
+            assert!(!r.responses[2].is_empty(), "{runtime:?} {wait:?}: best effort runs");
+        }
     }
 }
 
@@ -91,4 +96,18 @@ fn a_late_start_is_forgiven_only_within_the_slack() {
     assert_eq!(r.violations, 0, "{:?}", r.first);
     assert!((r.responses[0][0] - 1.1).abs() < 1e-12);
     assert!(check_with_slack(&plan, &log, 0.05).violations > 0);
+}
+
+/// The release timer's core: the highest core no node thread holds; a GPU node holds only its
+/// last core, a CPU node all of its own; none when every core is held; never core 0.
+#[test]
+fn the_timer_gets_a_core_no_node_thread_holds() {
+    use placebench::multitenant::dart::hardware::timer_core;
+    let gpu = |cores| Node { gpu: true, cores };
+    let cpu = |cores| Node { gpu: false, cores };
+    assert_eq!(timer_core(&[gpu(16)], 16), Some(14), "the GPU thread holds core 15");
+    assert_eq!(timer_core(&[cpu(6), cpu(4), cpu(5), gpu(1)], 16), None, "every core is held");
+    assert_eq!(timer_core(&[cpu(4), gpu(2)], 16), Some(15));
+    assert_eq!(timer_core(&[cpu(1), gpu(1)], 2), None, "core 0 is never the timer's");
+    assert_eq!(timer_core(&[gpu(1)], 4), Some(3));
 }

@@ -454,6 +454,40 @@ fn measured_slowdowns_follow_their_closed_form() {
     assert!((o.finish_ms[0] - 15.0).abs() < 1e-9 && (o.finish_ms[1] - 25.0).abs() < 1e-9, "{:?}", o.finish_ms);
 }
 
+/// Sets measured as a whole: three lanes of 60 ms of work whose set was measured at
+/// slowdowns 2, 3 and 3 (pairs at 2): the first ends at 120 ms, the others have done 40 ms by
+/// then and finish the last 20 ms as a pair (s = 2) at 160 ms; under the additive rule all
+/// three end at 180 ms. Without the set, `measured` is `additive`. Each rule's log fails the
+/// other rule's checker.
+#[test]
+fn measured_sets_run_at_their_members_rates() {
+    let three: Vec<SimJob> = (0..3).map(|i| of_tenant(job(i, 0.0, 2, 30.0, 1.0, 1.0, 0.2), i)).collect();
+    let table = |with_set: bool| {
+        let mut t = PairSlowdowns::from_matrix(vec![vec![2.0; 3]; 3]);
+        t.combine = Combine::Measured;
+        if with_set {
+            t.insert_set(&[2, 0, 1], &[3.0, 2.0, 3.0]);
+        }
+        Config { slowdowns: Some(Arc::new(t)), ..config(100.0, LaneMode::PerJob) }
+    };
+    let (o, measured_log) = checked(&three, policy("fifo"), &table(true));
+    let want = [120.0, 160.0, 160.0];
+    assert!(o.finish_ms.iter().zip(want).all(|(f, w)| (f - w).abs() < 1e-9), "{:?}", o.finish_ms);
+    let (o, fallback_log) = checked(&three, policy("fifo"), &table(false));
+    assert!(o.finish_ms.iter().all(|f| (f - 180.0).abs() < 1e-9), "{:?}", o.finish_ms);
+    let additive = with_slowdowns(config(100.0, LaneMode::PerJob), vec![vec![2.0; 3]; 3]);
+    assert_eq!(replay(&three, &additive, policy("fifo"), &fallback_log.events), 0);
+    assert!(replay(&three, &additive, policy("fifo"), &measured_log.events) > 0);
+    assert!(replay(&three, &table(true), policy("fifo"), &fallback_log.events) > 0);
+    // A member of one tenant twice takes the mean of its two positions.
+    let mut t = PairSlowdowns::from_matrix(vec![vec![2.0; 2]; 2]);
+    t.insert_set(&[0, 1, 0], &[2.0, 5.0, 4.0]);
+    assert_eq!(t.in_set(0, [0, 1].into_iter()), Some(3.0));
+    assert_eq!(t.in_set(1, [0, 0].into_iter()), Some(5.0));
+    assert_eq!(t.in_set(1, [0, 1].into_iter()), None);
+    assert_eq!(t.measured_sets(), 1);
+}
+
 fn tenant(name: &str, occupancy: f64) -> Tenant {
     Tenant {
         name: name.into(),
@@ -472,7 +506,8 @@ fn tenant(name: &str, occupancy: f64) -> Tenant {
 #[test]
 fn unmeasured_pairs_fall_back_to_the_rate_model() {
     let tenants = [tenant("resnet50_b8_train", 0.7), tenant("bert_b8_train", 0.8)];
-    let empty = CorunFile { schema_version: 1, gpu: "none".into(), beta: 0.1, warmup: 1, runs: 1, pairs: vec![] };
+    let empty =
+        CorunFile { schema_version: 1, gpu: "none".into(), beta: 0.1, warmup: 1, runs: 1, pairs: vec![], sets: vec![] };
     let table = PairSlowdowns::new(&tenants, &empty, "empty", 0.1);
     assert_eq!((table.measured, table.pairs), (0, 3));
     let jobs = [of_tenant(job(0, 0.0, 3, 7.0, 1.0, 1.0, 0.7), 0), of_tenant(job(1, 2.0, 4, 5.0, 1.0, 1.0, 0.8), 1)];
@@ -502,16 +537,37 @@ fn unmeasured_pairs_fall_back_to_the_rate_model() {
     assert_eq!((t.measured, t.clamped), (2, 1));
     assert_eq!((t.get(0, 0), t.get(0, 1), t.get(1, 0)), (1.3, 1.0, 1.0));
     assert!((t.get(1, 1) - 1.6 * 1.06).abs() < 1e-12, "bert with itself is unmeasured: {}", t.get(1, 1));
+    // Sets are found the same way; one with a tenant the run lacks is left out.
+    let set = |names: &[&str], s: &[f64]| placebench::multitenant::slowdown::SetRow {
+        tenants: names.iter().map(|n| n.to_string()).collect(),
+        alone_ms: vec![1.0; names.len()],
+        iterations: vec![5; names.len()],
+        slowdowns: s.to_vec(),
+        additive_slowdowns: vec![3.0; names.len()],
+    };
+    let file = CorunFile {
+        sets: vec![
+            set(&["resnet50_b8_infer", "bert_b8_infer", "bert_b8_infer"], &[2.5, 2.0, 3.0]),
+            set(&["resnet50_b8_infer", "gpt_b4_infer", "bert_b8_infer"], &[2.5, 2.0, 3.0]),
+        ],
+        ..file
+    };
+    let t = PairSlowdowns::new(&tenants, &file, "f", 0.1);
+    assert_eq!(t.measured_sets(), 1);
+    assert_eq!(t.in_set(0, [1, 1].into_iter()), Some(2.5));
+    assert_eq!(t.in_set(1, [0, 1].into_iter()), Some(2.5));
 }
 
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(32))]
 
-    /// Any symmetric table of slowdowns at least 1, combined either way: the checker confirms
+    /// Any symmetric table of slowdowns at least 1 (and a measured set of three), combined by
+    /// any rule: the checker confirms
     /// every policy under every lane mode, and no mean JCT beats the mean standalone duration.
     #[test]
     fn every_policy_passes_the_checker_with_measured_slowdowns(
-        jobs in jobs_strategy(), cells in prop::collection::vec(0u32..20, 9), saturating in any::<bool>()) {
+        jobs in jobs_strategy(), cells in prop::collection::vec(0u32..20, 9), rule in 0usize..3,
+        set in prop::collection::vec(0u32..30, 3)) {
         let k = 3;
         let mut s = vec![vec![1.0; k]; k];
         for i in 0..k {
@@ -522,9 +578,9 @@ proptest! {
         }
         let jobs: Vec<SimJob> = jobs.into_iter().enumerate().map(|(i, j)| of_tenant(j, i % k)).collect();
         let mut table = PairSlowdowns::from_matrix(s);
-        if saturating {
-            table.combine = Combine::Saturating;
-        }
+        table.combine = [Combine::Additive, Combine::Saturating, Combine::Measured][rule];
+        // Under `measured`, the set of the three tenants at slowdowns of its own.
+        table.insert_set(&[0, 1, 2], &set.iter().map(|&x| 1.0 + x as f64 / 10.0).collect::<Vec<_>>());
         let base = Config { slowdowns: Some(Arc::new(table)), ..config(10.0, LaneMode::Auto) };
         let bound = jobs.iter().map(SimJob::standalone_ms).sum::<f64>() / jobs.len() as f64;
         for p in registry::sharing() {

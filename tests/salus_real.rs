@@ -21,6 +21,10 @@ struct Fake<'a> {
 }
 
 impl Iterations for Fake<'_> {
+    fn now_ms(&self) -> f64 {
+        self.now
+    }
+
     fn start(&mut self, job: usize, _lane: usize) -> placebench::Result<()> {
         self.running.push((job, self.now + self.jobs[job].iter_ms * self.factor));
         Ok(())
@@ -154,4 +158,19 @@ fn modelled_baselines_have_no_real_run() {
         let e = run_real(&jobs, p, &config(p.lanes()), &mut Events::default(), &mut fake).unwrap_err();
         assert!(e.to_string().contains("modelled"), "{e}");
     }
+}
+
+/// A set's window on a machine where every iteration takes 1.5× its time alone: job 0 (2 ms
+/// alone, 3 ms here) ends at 3, 6, …, 30 ms (10 iterations within the 30 ms window, the one
+/// ending at 33 left out), job 2 (3.25 ms, 4.875 here) at 4.875 … 29.25 (6); each mean is
+/// exactly its 1.5× time.
+#[test]
+fn a_sets_window_counts_only_iterations_that_end_within_it() {
+    use placebench::multitenant::salus::gpu_profile::in_window;
+    let jobs = jobs();
+    let mut fake = Fake { jobs: &jobs, factor: 1.5, now: 0.0, running: Vec::new() };
+    let got = in_window(&mut fake, &[0, 2], 30.0).unwrap();
+    assert_eq!(got.iter().map(|g| g.0).collect::<Vec<_>>(), vec![10, 6]);
+    assert!((got[0].1 - 3.0).abs() < 1e-12 && (got[1].1 - 4.875).abs() < 1e-12, "{got:?}");
+    assert!(fake.running.is_empty(), "every started iteration was waited for");
 }

@@ -6,6 +6,10 @@
 //! side by side (one number per pair: both slow down alike). A pair the file does not measure
 //! takes the occupancy model's prediction for two items, `1 / shared_rate(u_a + u_b, β)`, so
 //! that a pair alone runs as the plain rate model says.
+//!
+//! Sets of three and four may be measured too (each member's own slowdown while all of them
+//! run); under [`Combine::Measured`] a running set that was measured runs at its members'
+//! measured rates, and any other set combines its pairs additively.
 
 use super::fluid::shared_rate;
 use super::tenant::Tenant;
@@ -13,8 +17,26 @@ use crate::error::{Error, Result};
 use serde::{Deserialize, Serialize};
 use std::path::Path;
 
-/// Version of [`CorunFile`].
-pub const CORUN_SCHEMA: u32 = 1;
+/// Version of [`CorunFile`] (version 1, without sets, is read too).
+pub const CORUN_SCHEMA: u32 = 2;
+
+/// The largest set whose members' slowdowns a table keeps.
+pub const MAX_SET: usize = 4;
+
+/// One measured set of three or more items: each member's slowdown while all of them ran.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SetRow {
+    pub tenants: Vec<String>,
+    /// Each member's iteration alone, ms.
+    pub alone_ms: Vec<f64>,
+    /// Each member's iterations finished while every member was running.
+    pub iterations: Vec<usize>,
+    /// Each member's mean iteration in the set over its time alone.
+    pub slowdowns: Vec<f64>,
+    /// What the pairs' additive combination predicts for each member.
+    pub additive_slowdowns: Vec<f64>,
+}
 
 /// One measured pair.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -43,18 +65,33 @@ pub struct CorunFile {
     pub warmup: usize,
     pub runs: usize,
     pub pairs: Vec<PairRow>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub sets: Vec<SetRow>,
 }
 
 /// Reads a co-run file; bad input names the file, the pair and the field.
 pub fn read_corun(path: &Path) -> Result<CorunFile> {
     let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
     let f: CorunFile = serde_json::from_str(&text).map_err(|e| Error::input(path, "JSON", e.to_string()))?;
-    if f.schema_version != CORUN_SCHEMA {
+    if !(1..=CORUN_SCHEMA).contains(&f.schema_version) {
         return Err(Error::input(
             path,
             "field \"schema_version\"",
-            format!("{} (this build reads {CORUN_SCHEMA})", f.schema_version),
+            format!("{} (this build reads 1 to {CORUN_SCHEMA})", f.schema_version),
         ));
+    }
+    for (i, r) in f.sets.iter().enumerate() {
+        let n = r.tenants.len();
+        let ok = (3..=MAX_SET).contains(&n)
+            && r.slowdowns.len() == n
+            && r.slowdowns.iter().all(|s| s.is_finite() && *s > 0.0);
+        if !ok {
+            return Err(Error::input(
+                path,
+                format!("set {i} ({}): field \"slowdowns\"", r.tenants.join(" + ")),
+                format!("needs 3 to {MAX_SET} members, each with a positive slowdown"),
+            ));
+        }
     }
     for (i, p) in f.pairs.iter().enumerate() {
         if !(p.measured_slowdown.is_finite() && p.measured_slowdown > 0.0) {
@@ -83,6 +120,9 @@ pub enum Combine {
     /// `r_a = 2 / (n · mean_b s_ab)` for `n ≥ 2` items: the GPU's throughput saturates at a
     /// pair's (two items already fill it), shared evenly; two items run as their pair.
     Saturating,
+    /// A running set measured as a whole (three or four items) runs at its members' measured
+    /// rates; any other set as `additive`.
+    Measured,
 }
 
 impl Combine {
@@ -90,6 +130,7 @@ impl Combine {
         match self {
             Combine::Additive => "additive",
             Combine::Saturating => "saturating",
+            Combine::Measured => "measured",
         }
     }
 }
@@ -107,6 +148,27 @@ pub struct PairSlowdowns {
     /// Measured slowdowns below 1 (timing noise) counted as 1.
     pub clamped: usize,
     pub combine: Combine,
+    /// Measured sets: the members' tenants in ascending order (padded with `NONE`), and each
+    /// position's slowdown (members of one tenant averaged).
+    sets: std::collections::HashMap<SetKey, [f64; MAX_SET]>,
+}
+
+type SetKey = [u32; MAX_SET];
+const NONE: u32 = u32::MAX;
+
+/// The sorted key of a set of tenants; `None` when it has more than [`MAX_SET`] members.
+fn set_key(members: impl Iterator<Item = usize>) -> Option<SetKey> {
+    let mut key = [NONE; MAX_SET];
+    let mut n = 0;
+    for m in members {
+        if n == MAX_SET {
+            return None;
+        }
+        key[n] = m as u32;
+        n += 1;
+    }
+    key[..n].sort_unstable();
+    Some(key)
 }
 
 impl PairSlowdowns {
@@ -122,6 +184,7 @@ impl PairSlowdowns {
             pairs: k * (k + 1) / 2,
             clamped: 0,
             combine: Combine::Additive,
+            sets: Default::default(),
         };
         let find = |a: &str, b: &str, key: fn(&str) -> &str| {
             file.pairs.iter().find(|p| {
@@ -147,7 +210,43 @@ impl PairSlowdowns {
                 t.s[j * k + i] = s;
             }
         }
+        for row in &file.sets {
+            let by = |key: fn(&str) -> &str| -> Option<Vec<usize>> {
+                row.tenants.iter().map(|n| tenants.iter().position(|t| key(&t.name) == key(n))).collect()
+            };
+            let Some(ids) = by(|n| n).or_else(|| by(model_batch)) else { continue };
+            t.insert_set(&ids, &row.slowdowns);
+        }
         t
+    }
+
+    /// Records set `members` (tenants, three to [`MAX_SET`]) measured as a whole, each member's
+    /// slowdown in it (below 1 counted as 1; members of one tenant averaged).
+    pub fn insert_set(&mut self, members: &[usize], slowdowns: &[f64]) {
+        let Some(key) = set_key(members.iter().copied()) else { return };
+        let mut at = [0.0; MAX_SET];
+        for (p, &m) in key.iter().enumerate().filter(|(_, &m)| m != NONE) {
+            let (n, sum) = members
+                .iter()
+                .zip(slowdowns)
+                .filter(|(&i, _)| i as u32 == m)
+                .fold((0usize, 0.0), |(n, sum), (_, &s)| (n + 1, sum + s.max(1.0)));
+            at[p] = sum / n as f64;
+        }
+        self.sets.insert(key, at);
+    }
+
+    /// Sets measured as a whole that this table found among its tenants.
+    pub fn measured_sets(&self) -> usize {
+        self.sets.len()
+    }
+
+    /// Tenant `me`'s measured slowdown while the tenants `others` run beside it, when that
+    /// whole set was measured.
+    pub fn in_set(&self, me: usize, others: impl Iterator<Item = usize>) -> Option<f64> {
+        let key = set_key(std::iter::once(me).chain(others))?;
+        let at = self.sets.get(&key)?;
+        key.iter().position(|&m| m == me as u32).map(|p| at[p])
     }
 
     /// A table given directly (tests): `s[i][j]` for tenants `i`, `j`.
@@ -162,6 +261,7 @@ impl PairSlowdowns {
             pairs,
             clamped: 0,
             combine: Combine::Additive,
+            sets: Default::default(),
         }
     }
 

@@ -39,7 +39,9 @@ struct Machine<'a> {
     kernels: &'a LayerKernels,
     tasks: &'a [Task],
     cpu: Option<&'a CpuLayers>,
-    /// Per pipeline node: its CPU pool (CPU nodes, `--cpu real`) and its first core.
+    /// Per pipeline node: its CPU pool (CPU nodes, `--cpu real`) and the core of its GPU
+    /// thread (GPU nodes: the node's last core, away from core 0 where the system's own work
+    /// lands).
     nodes: Vec<(Option<CpuNode>, usize)>,
     /// Whether the GPU node's host thread is pinned (not under concurrent streams, where every
     /// task has a thread of its own).
@@ -68,7 +70,7 @@ impl<'a> Machine<'a> {
                 Some(c) if !n.gpu => Some(CpuNode::new(&ids, true, c.scratch(ids.len()))?),
                 _ => None,
             };
-            nodes.push((pool, next));
+            nodes.push((pool, next + n.cores as usize - 1));
             next += n.cores as usize;
         }
         let largest = Mutex::new(tasks.iter().map(|t| vec![0.0; t.layers.len()]).collect());
@@ -78,6 +80,23 @@ impl<'a> Machine<'a> {
     fn pinned(&self) -> bool {
         self.nodes.iter().all(|(p, _)| p.as_ref().is_none_or(|p| p.pinned))
     }
+}
+
+/// The release timer's own core: the highest host core that no CPU node's thread and no GPU
+/// node's thread holds (none when every core is taken). A GPU node holds only its last core:
+/// its other cores are the model's, no thread runs there.
+pub fn timer_core(cfg: &[Node], host_cores: usize) -> Option<usize> {
+    let mut held = vec![false; host_cores];
+    let mut next = 0usize;
+    for n in cfg {
+        let c = n.cores as usize;
+        let mine = if n.gpu { next + c - 1..next + c } else { next..next + c };
+        for core in mine.filter(|&x| x < host_cores) {
+            held[core] = true;
+        }
+        next += c;
+    }
+    (1..host_cores).rev().find(|&x| !held[x])
 }
 
 impl Units for Machine<'_> {
@@ -212,10 +231,14 @@ pub struct HardwareFile {
     pub cpu: &'static str,
     pub calibration_rounds: usize,
     pub config: Vec<Node>,
+    /// How the node threads waited (`--node-wait`).
+    pub node_wait: &'static str,
+    /// Per node, where the host lost time in the measured run.
+    pub host_delays: Vec<realtime::HostDelays>,
     pub tasks: Vec<HardwareTask>,
 }
 
-pub const HARDWARE_SCHEMA: u32 = 2;
+pub const HARDWARE_SCHEMA: u32 = 3;
 
 /// How late a host thread may start a unit after the instant that allowed it, in the replay.
 const REPLAY_SLACK_MS: f64 = 0.2;
@@ -370,12 +393,13 @@ fn one(
     (tasks, typical): (&[Task], &[Task]),
 ) -> Result<(Record, Option<RunFile>)> {
     let options = format!(
-        "gpu=true;duration_s={};margin={};cores={};cpu={};calibrate_s={}",
+        "gpu=true;duration_s={};margin={};cores={};cpu={};calibrate_s={};node_wait={}",
         a.duration,
         a.margin,
         p.cores,
         a.cpu.as_str(),
-        a.calibrate
+        a.calibrate,
+        a.node_wait.as_str()
     );
     let mut r = Record::new(&set.name, hash, super::family::OBJECTIVE, m.name(), options, a.output.common.seed);
     if let Err(why) = m.applies(p, tasks) {
@@ -391,6 +415,8 @@ fn one(
     let Some(mut c) = m.choose(p, tasks) else { return rejected(r) };
     r.wall_seconds = t0.elapsed().as_secs_f64();
     let pin_gpu = m.runtime() != Runtime::Multistream;
+    let host_cores = std::thread::available_parallelism().map_or(1, |x| x.get());
+    let threads = |cfg: &[Node]| realtime::Threads { wait: a.node_wait, timer_core: timer_core(cfg, host_cores) };
     // The WCETs the choice is made on: profiled, then raised by calibration runs.
     let mut bound = tasks.to_vec();
     let mut rounds = 0;
@@ -398,7 +424,7 @@ fn one(
         rounds += 1;
         let machine = Machine::new(hw.kernels, &bound, hw.cpu, &c.config, pin_gpu)?;
         let plan = Plan { platform: p, tasks: &bound, config: &c.config, cuts: &c.cuts, runtime: m.runtime() };
-        realtime::run(&plan, &machine, a.calibrate * 1e3)?;
+        realtime::run(&plan, &machine, a.calibrate * 1e3, threads(&c.config))?;
         let largest = machine.largest.into_inner().unwrap_or_else(|e| e.into_inner());
         bound = raised(&bound, &c.config, &c.cuts, &largest, a.margin);
         let Some(again) = m.choose(p, &bound) else { return rejected(r) };
@@ -418,7 +444,7 @@ fn one(
     let plan = Plan { platform: p, tasks, config: &c.config, cuts: &c.cuts, runtime: m.runtime() };
     let duration_ms = a.duration * 1e3;
     let machine = Machine::new(hw.kernels, tasks, hw.cpu, &c.config, pin_gpu)?;
-    let measured = realtime::run(&plan, &machine, duration_ms)?;
+    let (measured, host) = realtime::run(&plan, &machine, duration_ms, threads(&c.config))?;
     let pinned = machine.pinned();
     let largest = machine.largest.into_inner().unwrap_or_else(|e| e.into_inner());
     // The prediction: the same choice simulated over the same span at the profiled medians.
@@ -494,10 +520,14 @@ fn one(
     let cfg: Vec<String> =
         c.config.iter().map(|n| format!("{}{}c", if n.gpu { "gpu+" } else { "" }, n.cores)).collect();
     r.notes = format!(
-        "config={};device={};misses={misses};overruns={};above_bound={over};be_throughput_per_s={be};predicted_be_throughput_per_s={be_pred};max_prediction_error={worst_err};max_worst_response_error={worst_case_err};calibration_rounds={rounds};pinned={pinned};cpu_ops_without_kernel={};simulated_violations={};replay_violations={}{}",
+        "config={};device={};misses={misses};overruns={};above_bound={over};be_throughput_per_s={be};predicted_be_throughput_per_s={be_pred};max_prediction_error={worst_err};max_worst_response_error={worst_case_err};calibration_rounds={rounds};pinned={pinned};timer_core={};largest_dispatch_ms={};late_dispatches={};largest_between_layers_ms={};cpu_ops_without_kernel={};simulated_violations={};replay_violations={}{}",
         cfg.join("|"),
         hw.kernels.device(),
         measured.overruns.len(),
+        threads(&c.config).timer_core.map_or("-".to_owned(), |x| x.to_string()),
+        host.iter().map(|h| h.largest_dispatch_ms).fold(0.0, f64::max),
+        host.iter().map(|h| h.late_dispatches).sum::<usize>(),
+        host.iter().map(|h| h.largest_between_layers_ms).fold(0.0, f64::max),
         hw.missing,
         rep.violations,
         replay.as_ref().map_or("-".to_owned(), |x| x.violations.to_string()),
@@ -521,6 +551,8 @@ fn one(
         cpu: a.cpu.as_str(),
         calibration_rounds: rounds,
         config: c.config.clone(),
+        node_wait: a.node_wait.as_str(),
+        host_delays: host,
         tasks: rows,
     };
     let name = format!("{}__{}.json", set.name.replace('/', "__"), m.name());

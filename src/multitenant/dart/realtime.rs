@@ -8,8 +8,51 @@
 use super::model::{layer_ms, Node, Plan, Runtime};
 use super::sim::{rank_key, ranks, Event, Job, Run, Stages};
 use crate::error::Result;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Condvar, Mutex};
 use std::time::{Duration, Instant};
+
+/// How a node's thread waits for work.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum Wait {
+    /// On a condition variable (the kernel wakes it; a wake-up may come late).
+    #[default]
+    Sleep,
+    /// Spinning on a counter that every change of the ready set bumps (holds its core).
+    Poll,
+}
+
+impl Wait {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Wait::Sleep => "sleep",
+            Wait::Poll => "poll",
+        }
+    }
+}
+
+/// How the runtime's threads are placed and wait.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Threads {
+    pub wait: Wait,
+    /// A host core of its own for the release timer.
+    pub timer_core: Option<usize>,
+}
+
+/// Where the host lost time, per node, from the runtime's own clock: a unit's start after the
+/// later of its ready instant and its node's last end (a thread waking or being scheduled
+/// late), and a unit's span beyond the sum of its layers' calls (the thread stalled between
+/// layers).
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct HostDelays {
+    pub largest_dispatch_ms: f64,
+    /// Units started more than [`LATE_MS`] after they could.
+    pub late_dispatches: usize,
+    pub largest_between_layers_ms: f64,
+}
+
+/// A start this much after it could counts as late.
+pub const LATE_MS: f64 = 0.2;
 
 /// What runs a layer for real.
 pub trait Units: Sync {
@@ -48,13 +91,15 @@ struct State {
     outstanding: usize,
     releases_done: bool,
     failed: Option<crate::Error>,
+    host: Vec<HostDelays>,
 }
 
 /// Runs `plan` for `duration_ms` of real time (real-time jobs released synchronously every
-/// period until then, best effort re-released while it lasts), then lets released jobs finish.
-pub fn run(plan: &Plan, units: &dyn Units, duration_ms: f64) -> Result<Run> {
+/// period until then, best effort re-released while it lasts), then lets released jobs finish;
+/// the log, and per node where the host lost time (none under concurrent streams).
+pub fn run(plan: &Plan, units: &dyn Units, duration_ms: f64, threads: Threads) -> Result<(Run, Vec<HostDelays>)> {
     if plan.runtime == Runtime::Multistream {
-        return run_streams(plan, units, duration_ms);
+        return Ok((run_streams(plan, units, duration_ms)?, Vec::new()));
     }
     let (tasks, cfg, cuts) = (plan.tasks, plan.config, plan.cuts);
     let n = tasks.len();
@@ -64,11 +109,19 @@ pub fn run(plan: &Plan, units: &dyn Units, duration_ms: f64) -> Result<Run> {
     let start = Instant::now();
     let now = || start.elapsed().as_secs_f64() * 1e3;
     let state = Mutex::new(State {
-        run: Run { responses: vec![Vec::new(); n], ..Run::default() },
+        // Room for the log up front: a reallocation under the lock would stall every node.
+        run: Run { responses: vec![Vec::new(); n], events: Vec::with_capacity(1 << 20), ..Run::default() },
         jobs_of: vec![0; n],
+        host: vec![HostDelays::default(); cfg.len()],
         ..State::default()
     });
     let wake = Condvar::new();
+    // Bumped on every change a waiting node could act on (with the lock held).
+    let changes = AtomicU64::new(0);
+    let notify = || {
+        changes.fetch_add(1, Ordering::Release);
+        wake.notify_all();
+    };
     let release = |s: &mut State, i: usize, at: f64| {
         let job = s.jobs_of[i];
         s.jobs_of[i] += 1;
@@ -96,6 +149,8 @@ pub fn run(plan: &Plan, units: &dyn Units, duration_ms: f64) -> Result<Run> {
         }
     }
     let node = |k: usize| -> Result<()> {
+        // From the thread's start: its own start-up is not the runtime's delay.
+        let mut free_at = now();
         loop {
             let mut s = state.lock().unwrap_or_else(|e| e.into_inner());
             let j = loop {
@@ -110,9 +165,17 @@ pub fn run(plan: &Plan, units: &dyn Units, duration_ms: f64) -> Result<Run> {
                     .filter(|(_, j)| j.stage == k)
                     .min_by(|a, b| key(a.1).partial_cmp(&key(b.1)).unwrap_or(std::cmp::Ordering::Equal))
                     .map(|(x, _)| x);
-                match pick {
-                    Some(x) => break s.ready.swap_remove(x),
-                    None => s = wake.wait(s).unwrap_or_else(|e| e.into_inner()),
+                match (pick, threads.wait) {
+                    (Some(x), _) => break s.ready.swap_remove(x),
+                    (None, Wait::Sleep) => s = wake.wait(s).unwrap_or_else(|e| e.into_inner()),
+                    (None, Wait::Poll) => {
+                        let seen = changes.load(Ordering::Acquire);
+                        drop(s);
+                        while changes.load(Ordering::Acquire) == seen {
+                            std::hint::spin_loop();
+                        }
+                        s = state.lock().unwrap_or_else(|e| e.into_inner());
+                    }
                 }
             };
             drop(s);
@@ -120,12 +183,15 @@ pub fn run(plan: &Plan, units: &dyn Units, duration_ms: f64) -> Result<Run> {
             let as_rt = tasks[j.task].rt() && !j.demoted;
             let last = st.unit_end(&j);
             let t0 = now();
-            let (mut budget, mut end, mut overran) = (0.0, j.layer, false);
+            let dispatch = t0 - free_at.max(j.ready_at);
+            let (mut budget, mut end, mut overran, mut in_layers) = (0.0, j.layer, false, 0.0);
             let mut outcome = Ok(());
             while end < last {
                 let w = wcet[j.task][k][end - base];
                 let extra = w - layer_ms(&tasks[j.task].layers[end], cfg[k]);
+                let before = now();
                 outcome = units.run_layer(j.task, k, cfg[k], end, extra);
+                in_layers += now() - before;
                 budget += w;
                 end += 1;
                 if outcome.is_err() {
@@ -137,12 +203,17 @@ pub fn run(plan: &Plan, units: &dyn Units, duration_ms: f64) -> Result<Run> {
                 }
             }
             let t1 = now();
+            free_at = t1;
             let mut s = state.lock().unwrap_or_else(|e| e.into_inner());
             if let Err(e) = outcome {
                 s.failed = Some(e);
-                wake.notify_all();
+                notify();
                 return Ok(());
             }
+            let h = &mut s.host[k];
+            h.largest_dispatch_ms = h.largest_dispatch_ms.max(dispatch);
+            h.late_dispatches += usize::from(dispatch > LATE_MS);
+            h.largest_between_layers_ms = h.largest_between_layers_ms.max(t1 - t0 - in_layers);
             let (task, job) = (j.task, j.job);
             s.run.events.push(Event::Start { t: t0, task, job, stage: k, first: j.layer, end, work_ms: t1 - t0 });
             s.run.events.push(Event::End { t: t1, task, job, stage: k });
@@ -166,10 +237,13 @@ pub fn run(plan: &Plan, units: &dyn Units, duration_ms: f64) -> Result<Run> {
                     release(&mut s, task, t1);
                 }
             }
-            wake.notify_all();
+            notify();
         }
     };
     let timer = || {
+        if let Some(core) = threads.timer_core {
+            crate::cpu::pin(core);
+        }
         let periodic: Vec<usize> = (0..n).filter(|&i| tasks[i].rt()).collect();
         let mut next: Vec<f64> = vec![0.0; n];
         while let Some(&i) = periodic.iter().min_by(|&&a, &&b| next[a].total_cmp(&next[b])) {
@@ -189,12 +263,12 @@ pub fn run(plan: &Plan, units: &dyn Units, duration_ms: f64) -> Result<Run> {
                 break;
             }
             release(&mut s, i, at);
-            wake.notify_all();
+            notify();
             next[i] += tasks[i].period_ms;
         }
         let mut s = state.lock().unwrap_or_else(|e| e.into_inner());
         s.releases_done = true;
-        wake.notify_all();
+        notify();
     };
     std::thread::scope(|sc| {
         for k in 0..cfg.len() {
@@ -203,7 +277,9 @@ pub fn run(plan: &Plan, units: &dyn Units, duration_ms: f64) -> Result<Run> {
         }
         timer();
     });
-    finish(state.into_inner().unwrap_or_else(|e| e.into_inner()))
+    let mut s = state.into_inner().unwrap_or_else(|e| e.into_inner());
+    let host = std::mem::take(&mut s.host);
+    Ok((finish(s)?, host))
 }
 
 /// The log in time order (ends before starts at one instant, as the simulator writes them).

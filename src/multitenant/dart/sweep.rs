@@ -5,6 +5,7 @@
 use super::family::PipelineCell;
 use super::methods::PipelineMethod;
 use super::model::{Class, Platform};
+use super::realtime::Wait;
 use super::taskset::{generate, read_taskset, resolve, TaskSet, TaskSetFile, TaskSpec, TASKSET_SCHEMA};
 use crate::error::{Error, Result};
 use crate::registry;
@@ -83,6 +84,11 @@ pub struct DartRunArgs {
     /// rounds) until the choice stays; then the measured run.
     #[arg(long, default_value_t = 0.0, value_parser = crate::run::parse::non_negative)]
     pub calibrate: f64,
+    /// With --gpu: how each node's host thread waits for work: spinning on the ready set
+    /// (poll, holding its core) or asleep on a condition variable (sleep). The release timer
+    /// gets a core of its own where one is free.
+    #[arg(long, value_enum, default_value_t = Wait::Poll)]
+    pub node_wait: Wait,
     #[command(flatten)]
     pub output: OutputArgs,
 }

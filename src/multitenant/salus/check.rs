@@ -143,8 +143,14 @@ impl<'a> Checker<'a> {
                     let (n, sum) = working()
                         .filter(|r| r.job != job)
                         .fold((0usize, 0.0), |(n, sum), r| (n + 1, sum + s.get(me, self.jobs[r.job].tenant)));
+                    let whole = || {
+                        let others = working().filter(|r| r.job != job).map(|r| self.jobs[r.job].tenant);
+                        s.in_set(me, others)
+                    };
                     if n == 0 {
                         1.0
+                    } else if let Some(x) = (s.combine == Combine::Measured && n >= 2).then(whole).flatten() {
+                        1.0 / x
                     } else if s.combine == Combine::Saturating {
                         // The pair's throughput 2 / s̄, shared by every working item.
                         2.0 / (sum / n as f64) / (n + 1) as f64

@@ -119,6 +119,7 @@ pub fn corun(a: &CorunArgs) -> Result<i32> {
         warmup: a.warmup,
         runs: a.runs,
         pairs: rows,
+        sets: Vec::new(),
     };
     let text = serde_json::to_string_pretty(&file).map_err(|e| Error::Usage(e.to_string()))? + "\n";
     write_or_print(a.out.as_deref(), &text)?;

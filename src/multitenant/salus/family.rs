@@ -257,6 +257,9 @@ impl Cell for SharingCell<'_> {
         }
         if let Some(t) = &self.config.slowdowns {
             r.notes.push_str(&format!(";measured_pairs={}/{};clamped_pairs={}", t.measured, t.pairs, t.clamped));
+            if t.measured_sets() > 0 {
+                r.notes.push_str(&format!(";measured_sets={}", t.measured_sets()));
+            }
         }
         if let Some((met, of)) = s.services_meeting_slo {
             r.notes.push_str(&format!(";services_meeting_slo={met}/{of}"));

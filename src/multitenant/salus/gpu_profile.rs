@@ -4,8 +4,10 @@
 //! times: `corun::slowdown` of the median pair time), the switch cost of a lane (iterations of
 //! two tenants alternating against each tenant's back to back) and a process restart (one
 //! tenant's library, handles, buffers, weights and graphs prepared again in this process: a
-//! lower bound of a real restart, which also creates a context). Written to a file and read
-//! back by later processes for the same trace on the same GPU.
+//! lower bound of a real restart, which also creates a context), and every set of three and
+//! four tenants the trace has jobs for (each member's mean iteration while all of them run
+//! back to back, [`in_window`]). Written to a file and read back by later processes for the
+//! same trace on the same GPU.
 
 use super::corun::slowdown;
 use super::family::Instance;
@@ -14,13 +16,14 @@ use super::sim::Iterations;
 use crate::error::{Error, Result};
 use crate::gpu::LayerKernels;
 use crate::multitenant::fluid::{shared_rate, DEFAULT_BETA};
-use crate::multitenant::slowdown::{CorunFile, PairRow, CORUN_SCHEMA};
+use crate::multitenant::slowdown::{CorunFile, PairRow, SetRow, CORUN_SCHEMA, MAX_SET};
 use crate::zoo::graph::OpGraph;
 use serde::{Deserialize, Serialize};
 use std::ops::Range;
 use std::path::Path;
 
-pub const GPU_PROFILE_SCHEMA: u32 = 1;
+/// Version of [`GpuProfile`] (version 1, without sets, is read too).
+pub const GPU_PROFILE_SCHEMA: u32 = 2;
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct GpuProfile {
@@ -30,6 +33,8 @@ pub struct GpuProfile {
     pub device: String,
     pub tenants: Vec<TenantTime>,
     pub pairs: Vec<PairRow>,
+    #[serde(default)]
+    pub sets: Vec<SetRow>,
     /// A lane's switch from one member to another beyond their iterations, ms (negative:
     /// alternating ran faster than back to back).
     pub switch_ms: f64,
@@ -61,6 +66,7 @@ impl GpuProfile {
             warmup: 2,
             runs: PAIR_RUNS,
             pairs: self.pairs.clone(),
+            sets: self.sets.clone(),
         }
     }
 }
@@ -92,6 +98,98 @@ fn back_to_back(m: &mut super::gpu_run::GpuMachine, order: &[usize]) -> Result<f
         together(m, &[j])?;
     }
     Ok((m.now_ms() - t0) / order.len() as f64)
+}
+
+/// Runs `jobs` side by side, each restarted as soon as its iteration ends, for `window_ms`:
+/// per member, the iterations that ended within the window (while every member was still
+/// running) and the mean of them, ms.
+pub fn in_window<M: Iterations>(m: &mut M, jobs: &[usize], window_ms: f64) -> Result<Vec<(usize, f64)>> {
+    let mut ended = Vec::new();
+    let t0 = m.now_ms();
+    for &j in jobs {
+        m.start(j, j)?;
+    }
+    let close = t0 + window_ms;
+    let (mut count, mut last) = (vec![0usize; jobs.len()], vec![t0; jobs.len()]);
+    let mut running = jobs.len();
+    while running > 0 {
+        let t = m.wait(f64::INFINITY, &mut ended)?;
+        for j in ended.drain(..) {
+            let p = jobs.iter().position(|&x| x == j).ok_or_else(|| Error::Gpu(format!("job {j} ended unasked")))?;
+            if t <= close {
+                count[p] += 1;
+                last[p] = t;
+                m.start(j, j)?;
+            } else {
+                running -= 1;
+            }
+        }
+    }
+    Ok(count.iter().zip(&last).map(|(&c, &l)| (c, if c > 0 { (l - t0) / c as f64 } else { f64::NAN })).collect())
+}
+
+/// Every multiset of `k` tenants of `0..n` (ascending).
+fn multisets(n: usize, k: usize) -> Vec<Vec<usize>> {
+    if k == 0 {
+        return vec![Vec::new()];
+    }
+    let mut out = Vec::new();
+    for rest in multisets(n, k - 1) {
+        for t in rest.last().copied().unwrap_or(0)..n {
+            let mut v = rest.clone();
+            v.push(t);
+            out.push(v);
+        }
+    }
+    out
+}
+
+/// Each set's window: long enough for several iterations of its slowest member.
+const SET_WINDOW_ALONES: f64 = 25.0;
+
+/// Measures every set of three to [`MAX_SET`] of the tenants that has a job per member.
+fn measure_sets<M: Iterations>(
+    m: &mut M,
+    tenants: &[TenantTime],
+    pairs: &[PairRow],
+    jobs_of: &dyn Fn(usize) -> Vec<usize>,
+) -> Result<Vec<SetRow>> {
+    let pair = |a: usize, b: usize| {
+        let (x, y) = (&tenants[a].name, &tenants[b].name);
+        pairs.iter().find(|p| (&p.a == x && &p.b == y) || (&p.a == y && &p.b == x)).map(|p| p.measured_slowdown)
+    };
+    let mut rows = Vec::new();
+    for k in 3..=MAX_SET {
+        for set in multisets(tenants.len(), k) {
+            // The i-th member of a tenant takes its i-th job.
+            let jobs: Option<Vec<usize>> = set
+                .iter()
+                .enumerate()
+                .map(|(i, &t)| jobs_of(t).get(set[..i].iter().filter(|&&u| u == t).count()).copied())
+                .collect();
+            let Some(jobs) = jobs else { continue };
+            let alone: Vec<f64> = set.iter().map(|&t| tenants[t].iter_ms).collect();
+            let window = SET_WINDOW_ALONES * alone.iter().copied().fold(0.0, f64::max);
+            let got = in_window(m, &jobs, window)?;
+            if got.iter().any(|g| g.0 == 0) {
+                continue;
+            }
+            let additive: Vec<f64> = (0..k)
+                .map(|p| {
+                    let others = (0..k).filter(|&q| q != p);
+                    1.0 + others.map(|q| pair(set[p], set[q]).map_or(f64::NAN, |s| s.max(1.0) - 1.0)).sum::<f64>()
+                })
+                .collect();
+            rows.push(SetRow {
+                tenants: set.iter().map(|&t| tenants[t].name.clone()).collect(),
+                iterations: got.iter().map(|g| g.0).collect(),
+                slowdowns: got.iter().zip(&alone).map(|(g, a)| g.1 / a).collect(),
+                alone_ms: alone,
+                additive_slowdowns: additive,
+            });
+        }
+    }
+    Ok(rows)
 }
 
 /// Measures the profile of `inst`'s tenants on `kernels` (model `j` is job `j`'s).
@@ -144,6 +242,8 @@ pub fn measure(
                 });
             }
         }
+        let sets = measure_sets(m, &tenants, &pairs, &|t| jobs_of(t).collect())?;
+        eprintln!("{}: {} sets of three and four tenants measured", inst.name, sets.len());
         let switch = if first.len() >= 2 {
             let (a, b) = (first[0], first[1]);
             let aa = back_to_back(m, &[a; 10])?;
@@ -153,8 +253,9 @@ pub fn measure(
         } else {
             None
         };
-        Ok((tenants, pairs, switch))
+        Ok((tenants, (pairs, sets), switch))
     })?;
+    let (pairs, sets) = pairs;
     let t0 = std::time::Instant::now();
     let again = LayerKernels::new(std::slice::from_ref(&models[first[0]]))?;
     std::hint::black_box(&again);
@@ -167,6 +268,7 @@ pub fn measure(
         device: kernels.device(),
         tenants,
         pairs,
+        sets,
         switch_ms,
         switch_tenants,
         switch_detail_ms,
@@ -178,11 +280,11 @@ pub fn measure(
 pub fn read(path: &Path) -> Result<GpuProfile> {
     let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
     let f: GpuProfile = crate::strict_json::typed(&text).map_err(|e| Error::input(path, "JSON", e.to_string()))?;
-    if f.schema_version != GPU_PROFILE_SCHEMA {
+    if !(1..=GPU_PROFILE_SCHEMA).contains(&f.schema_version) {
         return Err(Error::input(
             path,
             "field \"schema_version\"",
-            format!("{} (this build reads {GPU_PROFILE_SCHEMA})", f.schema_version),
+            format!("{} (this build reads 1 to {GPU_PROFILE_SCHEMA})", f.schema_version),
         ));
     }
     Ok(f)

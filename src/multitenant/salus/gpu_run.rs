@@ -37,13 +37,11 @@ pub struct GpuMachine {
     ended: Receiver<(usize, Result<()>)>,
 }
 
-impl GpuMachine {
-    pub fn now_ms(&self) -> f64 {
+impl Iterations for GpuMachine {
+    fn now_ms(&self) -> f64 {
         self.start.elapsed().as_secs_f64() * 1e3
     }
-}
 
-impl Iterations for GpuMachine {
     fn start(&mut self, job: usize, _lane: usize) -> Result<()> {
         self.go[job].send(()).map_err(|_| Error::Gpu(format!("job {job}'s launching thread is gone")))
     }
@@ -216,7 +214,7 @@ pub fn run(a: &SalusRunArgs) -> Result<(Vec<Record>, Vec<RunFile>)> {
             r.claimed_objective = Some(full.mean_jct_s);
             r.devices_used = Some(1);
             r.notes = format!(
-                "device={};makespan_s={};predicted_makespan_s={};makespan_error={};mean_jct_error={};profiled_makespan_s={};profiled_mean_jct_s={};cost_model_makespan_s={};cost_model_mean_jct_s={};switch_ms={};measured_pairs={}/{}",
+                "device={};makespan_s={};predicted_makespan_s={};makespan_error={};mean_jct_error={};profiled_makespan_s={};profiled_mean_jct_s={};cost_model_makespan_s={};cost_model_mean_jct_s={};switch_ms={};measured_pairs={}/{};measured_sets={}",
                 prof.device,
                 measured.makespan_s,
                 full.makespan_s,
@@ -228,7 +226,8 @@ pub fn run(a: &SalusRunArgs) -> Result<(Vec<Record>, Vec<RunFile>)> {
                 cost_model.mean_jct_s,
                 prof.switch_ms,
                 table.measured,
-                table.pairs
+                table.pairs,
+                table.measured_sets()
             );
             if rep.violations > 0 {
                 r.message = format!("{} violations; first: {}", rep.violations, rep.first.join(" | "));

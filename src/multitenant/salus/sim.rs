@@ -81,6 +81,8 @@ pub trait Iterations {
     /// Waits until some iteration ends or the clock reaches `until_ms` (which may be
     /// infinite), pushes the jobs whose iteration ended onto `ended`, and returns the clock.
     fn wait(&mut self, until_ms: f64, ended: &mut Vec<usize>) -> Result<f64>;
+    /// The clock, ms.
+    fn now_ms(&self) -> f64;
 }
 
 /// What the simulator computed (its claim; the checker re-derives it from the log).
@@ -486,9 +488,14 @@ impl Sim<'_> {
                         n += 1;
                         sum += s.get(jobs[a.job].tenant, jobs[b.job].tenant);
                     }
+                    let measured = || {
+                        let others = self.items.iter().enumerate().filter(|&(m, b)| m != k && b.stall <= 0.0);
+                        s.in_set(jobs[a.job].tenant, others.map(|(_, b)| jobs[b.job].tenant))
+                    };
                     self.rates.push(match s.combine {
                         _ if n == 0 => 1.0,
-                        Combine::Additive => 1.0 / (1.0 + sum - n as f64),
+                        Combine::Measured if n >= 2 => measured().map_or(1.0 / (1.0 + sum - n as f64), |x| 1.0 / x),
+                        Combine::Additive | Combine::Measured => 1.0 / (1.0 + sum - n as f64),
                         Combine::Saturating => 2.0 / ((n + 1) as f64 * sum / n as f64),
                     });
                 }
