@@ -235,3 +235,32 @@ fn throughput_ips_run_on_every_input() {
         }
     }
 }
+
+/// The DP's chain test (ideals whose work or whose rest's work cannot fit their devices within
+/// the bound are never walked) on GNMT inference: with the linearised DP's bound it skips
+/// ideals and visits fewer pairs, and its optimum equals the DP's without any bound (which
+/// walks every ideal). The work bound is at most that optimum.
+#[test]
+fn the_chain_test_skips_ideals_and_keeps_the_optimum() {
+    needs_paper_inputs!();
+    use placebench::algorithms::atoms::{build_atoms, AtomOptions};
+    use placebench::algorithms::dp::engine::{volume_bound, DpAnswer};
+    use placebench::algorithms::dp::solve_atoms;
+    let path = paper_dir().join("throughput-inputs/LayerGraphs/gnmt_inference.json");
+    let w = load_workload(&path, "gnmt_inference").unwrap();
+    let chain = build_atoms(&w, AtomOptions { merge_trivial: true, linearize: true, ..Default::default() });
+    let DpAnswer::Solved { value: bound, .. } = solve_atoms(&w, &chain, f64::INFINITY, None).unwrap().0 else {
+        panic!("the linearised DP solves GNMT")
+    };
+    let atoms = build_atoms(&w, AtomOptions { merge_trivial: true, ..Default::default() });
+    let (free, _, free_stats) = solve_atoms(&w, &atoms, f64::INFINITY, None).unwrap();
+    let (cut, _, cut_stats) = solve_atoms(&w, &atoms, bound, None).unwrap();
+    let (DpAnswer::Solved { value: a, .. }, DpAnswer::Solved { value: b, .. }) = (free, cut) else {
+        panic!("both solve")
+    };
+    assert!((a - b).abs() <= 1e-9 * a, "without a bound {a}, with {b}");
+    assert_eq!(free_stats.ideals_skipped, 0, "an infinite bound skips nothing");
+    assert!(cut_stats.ideals_skipped > 0 && cut_stats.pairs_visited < free_stats.pairs_visited);
+    let lb = volume_bound(&atoms, w.max_cpus, w.max_accs);
+    assert!(lb > 0.0 && lb <= a * (1.0 + 1e-12), "work bound {lb} above the optimum {a}");
+}

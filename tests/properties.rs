@@ -1,7 +1,8 @@
 //! Property tests on random small DAGs (inference and training, CPUs, co-location classes,
 //! unsupported nodes, zero-latency nodes, memory limits):
 //! - the DP's optimum equals a brute force that tries every assignment of co-location classes
-//!   to devices and keeps the feasible, pipeline-ordered ones, all scored by the evaluator;
+//!   to devices and keeps the feasible, pipeline-ordered ones, all scored by the evaluator, and
+//!   the work bound that decides which ideals the DP walks is at most it;
 //! - the DP answered for every accelerator count from one table (as `dp-split` sweeps K) equals
 //!   the DP solved for each count on its own;
 //! - every registered algorithm's placement goes through the evaluator without a mismatch or
@@ -32,6 +33,10 @@ proptest! {
                 prop_assert_eq!(cell.record.status, Status::Optimal, "{:?}", cell.record);
                 let got = cell.record.objective.unwrap();
                 prop_assert!(close(got, best), "dp {} vs brute force {}", got, best);
+                // The work bound that decides which ideals the DP walks is at most the optimum.
+                let atoms = placebench::algorithms::atoms::build_atoms(&w, Default::default());
+                let lb = placebench::algorithms::dp::engine::volume_bound(&atoms, w.max_cpus, w.max_accs);
+                prop_assert!(lb <= best * (1.0 + 1e-9) + 1e-12, "work bound {} above the optimum {}", lb, best);
             }
             None => prop_assert_eq!(cell.record.status, Status::Infeasible, "{:?}", cell.record),
         }

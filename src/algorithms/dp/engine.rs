@@ -8,6 +8,11 @@
 //! and undone on the way back. Compute and size only grow along that walk, so a branch whose
 //! compute already exceeds a known upper bound (or whose size no device can hold) is cut
 //! whole. Ideals of one size depend only on smaller ones and are solved in parallel.
+//!
+//! An ideal is solved only if some device split could put it on an optimal chain: its atoms'
+//! work must fit its devices and the rest of the graph's work the other devices, each within
+//! the bound ([`Volume`]). Where the bound is tight (a balanced pipeline) most ideals fail
+//! this and are never walked.
 
 use super::ideals::Lattice;
 use crate::algorithms::atoms::Atoms;
@@ -41,6 +46,91 @@ pub struct Stage {
 #[derive(Debug, Clone, Default)]
 pub struct DpStats {
     pub pairs_visited: u64,
+    /// Ideals on no possible optimal chain, never walked.
+    pub ideals_skipped: u64,
+}
+
+/// A lower bound on the max-load of a set of atoms on `c` CPUs and `f` accelerators from
+/// its work alone (communication, memory and contiguity left out). With `r` the largest
+/// accelerator-to-CPU time ratio of any supported atom, a CPU does at most `r · L` of
+/// accelerator work within load `L`, so the supported atoms' accelerator work `A` and the
+/// CPU time `U` of the unsupported ones (which only CPUs run) obey `A + r·U ≤ (f + r·c)·L`;
+/// symmetrically, with `q` the largest CPU-to-accelerator ratio, `C + U ≤ (c + q·f)·L` for
+/// the supported atoms' CPU time `C`; and `U ≤ c·L`.
+#[derive(Debug, Clone, Copy)]
+struct Volume {
+    r: f64,
+    q: f64,
+}
+
+/// One set's work: supported atoms' accelerator and CPU times, unsupported atoms' CPU time.
+#[derive(Debug, Clone, Copy, Default)]
+struct Work {
+    acc: f64,
+    cpu: f64,
+    cpu_only: f64,
+}
+
+impl Work {
+    fn add(self, atoms: &Atoms, a: usize) -> Work {
+        if atoms.supported[a] {
+            Work { acc: self.acc + atoms.acc[a], cpu: self.cpu + atoms.cpu[a], ..self }
+        } else {
+            Work { cpu_only: self.cpu_only + atoms.cpu[a], ..self }
+        }
+    }
+
+    fn minus(self, o: Work) -> Work {
+        Work { acc: self.acc - o.acc, cpu: self.cpu - o.cpu, cpu_only: self.cpu_only - o.cpu_only }
+    }
+}
+
+impl Volume {
+    fn new(atoms: &Atoms) -> Volume {
+        let (mut r, mut q) = (0.0f64, 0.0f64);
+        for a in (0..atoms.len()).filter(|&a| atoms.supported[a]) {
+            let (x, y) = (atoms.acc[a], atoms.cpu[a]);
+            r = r.max(if y > 0.0 {
+                x / y
+            } else if x > 0.0 {
+                f64::INFINITY
+            } else {
+                0.0
+            });
+            q = q.max(if x > 0.0 {
+                y / x
+            } else if y > 0.0 {
+                f64::INFINITY
+            } else {
+                0.0
+            });
+        }
+        Volume { r, q }
+    }
+
+    fn lower_bound(&self, w: Work, c: usize, f: usize) -> f64 {
+        // Rounding in the sums (a difference of totals) must not make an empty rest positive.
+        let tiny = |x: f64| if x.abs() < 1e-9 { 0.0 } else { x.max(0.0) };
+        let (acc, cpu, only) = (tiny(w.acc), tiny(w.cpu), tiny(w.cpu_only));
+        let (c, f) = (c as f64, f as f64);
+        let ratio = |num: f64, den: f64| {
+            if num <= 0.0 {
+                0.0
+            } else if den > 0.0 {
+                num / den
+            } else {
+                f64::INFINITY
+            }
+        };
+        let mut lb = ratio(only, c);
+        if self.r.is_finite() {
+            lb = lb.max(ratio(acc + self.r * only, f + self.r * c));
+        }
+        if self.q.is_finite() {
+            lb = lb.max(ratio(cpu + only, c + self.q * f));
+        }
+        lb
+    }
 }
 
 pub enum DpAnswer {
@@ -88,6 +178,9 @@ struct Problem<'a> {
     bounds: Vec<f64>,
     /// One bound for every count (a single count's DP): the branch cut is the only pruning.
     uniform: bool,
+    /// Per ideal, whether it may lie on an optimal chain; the others' rows stay infinite, so a
+    /// pair ending in one is walked through (smaller ideals lie below it) but not evaluated.
+    relevant: Vec<bool>,
 }
 
 impl Problem<'_> {
@@ -189,33 +282,8 @@ impl Problem<'_> {
             }
             visited += 1;
             let comm = parent_comm + self.add_atom(s, atom);
-            let from = &table[j * width..(j + 1) * width];
-            let acc_cost = acc + comm;
-            // The device decisions are taken once per pair, outside the loops over states; each
-            // state reads only the smaller states of `from`, so the two passes are independent.
-            if acc_ok {
-                // Only the chains of fewer devices can use a stage this large (the bounds do
-                // not increase with f).
-                let most = if self.uniform { self.accs } else { self.bounds[1..].partition_point(|&b| acc_cost <= b) };
-                for c in 0..=self.cpus {
-                    for f in 1..=most {
-                        let st = c * k1 + f;
-                        let v = from[st - 1].max(acc_cost);
-                        if v < row[st] {
-                            row[st] = v;
-                            links[st] = Link { j: j as u32, kind: PAIR_ACC };
-                        }
-                    }
-                }
-            }
-            if cpu_ok {
-                for st in k1..width {
-                    let v = from[st - k1].max(cpu);
-                    if v < row[st] {
-                        row[st] = v;
-                        links[st] = Link { j: j as u32, kind: PAIR_CPU };
-                    }
-                }
+            if self.relevant[j] {
+                self.relax(&table[j * width..(j + 1) * width], j, acc + comm, cpu, (acc_ok, cpu_ok), row, links);
             }
             s.frames.push(Frame {
                 ideal: j as u32,
@@ -244,6 +312,49 @@ impl Problem<'_> {
             }
         }
         visited
+    }
+
+    /// Every state of `row` that the pair (this ideal, `j`) improves: `I \ j` on one more
+    /// accelerator (at `acc_cost`, communication included) or CPU (at `cpu`) after `from`.
+    #[allow(clippy::too_many_arguments)]
+    #[inline]
+    fn relax(
+        &self,
+        from: &[f64],
+        j: usize,
+        acc_cost: f64,
+        cpu: f64,
+        (acc_ok, cpu_ok): (bool, bool),
+        row: &mut [f64],
+        links: &mut [Link],
+    ) {
+        let (k1, width) = (self.accs + 1, self.width());
+        // The device decisions are taken once per pair, outside the loops over states; each
+        // state reads only the smaller states of `from`, so the two passes are independent.
+        if acc_ok {
+            // Only the chains of fewer devices can use a stage this large (the bounds do
+            // not increase with f).
+            let most = if self.uniform { self.accs } else { self.bounds[1..].partition_point(|&b| acc_cost <= b) };
+            for c in 0..=self.cpus {
+                for f in 1..=most {
+                    let st = c * k1 + f;
+                    let v = from[st - 1].max(acc_cost);
+                    if v < row[st] {
+                        row[st] = v;
+                        links[st] = Link { j: j as u32, kind: PAIR_ACC };
+                    }
+                }
+            }
+        }
+        if cpu_ok {
+            for st in k1..width {
+                let v = from[st - k1].max(cpu);
+                if v < row[st] {
+                    row[st] = v;
+                    links[st] = Link { j: j as u32, kind: PAIR_CPU };
+                }
+            }
+        }
     }
 }
 
@@ -274,9 +385,7 @@ pub fn solve_each(
 ) -> Vec<DpAnswer> {
     let from = from.min(w.max_accs);
     // A state of f devices lies on the chains of the answers for max(f, from) and more, whose
-    // stages are no larger than the largest of their bounds. A margin keeps rounding in the
-    // incremental sums from cutting an optimal branch.
-    let margin = |b: f64| if b.is_finite() { b * (1.0 + 1e-9) + 1e-12 } else { f64::INFINITY };
+    // stages are no larger than the largest of their bounds.
     let mut per_state: Vec<f64> =
         (0..=w.max_accs).map(|f| margin(bounds.get(f.max(from)).copied().unwrap_or(f64::INFINITY))).collect();
     for f in 1..per_state.len() {
@@ -284,7 +393,10 @@ pub fn solve_each(
     }
     let bound = per_state[0];
     let uniform = per_state.iter().all(|&b| b == bound);
-    let p = Problem { w, atoms, lattice, cpus: w.max_cpus, accs: w.max_accs, bound, bounds: per_state, uniform };
+    let relevant = on_some_chain(w, atoms, lattice, &per_state_answers(bounds, from, w.max_accs));
+    stats.ideals_skipped += relevant.iter().filter(|&&x| !x).count() as u64;
+    let p =
+        Problem { w, atoms, lattice, cpus: w.max_cpus, accs: w.max_accs, bound, bounds: per_state, uniform, relevant };
     let width = p.width();
     let n = lattice.len();
     let counts = from..=w.max_accs;
@@ -311,10 +423,69 @@ pub fn solve_each(
             .par_chunks_mut(width)
             .zip(level_links.par_chunks_mut(width))
             .enumerate()
-            .map_init(new_scratch, |s, (x, (row, link))| p.solve_ideal(lo + x, done, row, link, s))
+            .map_init(
+                new_scratch,
+                |s, (x, (row, link))| {
+                    if p.relevant[lo + x] {
+                        p.solve_ideal(lo + x, done, row, link, s)
+                    } else {
+                        0
+                    }
+                },
+            )
             .sum::<u64>();
     }
     counts.map(|f| backtrack(w, atoms, lattice, &table, &links, w.max_cpus * (w.max_accs + 1) + f)).collect()
+}
+
+/// A bound with room for rounding in the incremental sums, which must not cut an optimal
+/// branch.
+fn margin(b: f64) -> f64 {
+    if b.is_finite() {
+        b * (1.0 + 1e-9) + 1e-12
+    } else {
+        f64::INFINITY
+    }
+}
+
+/// The work bound of [`Volume`] on the whole graph with `cpus` CPUs and `accs` accelerators:
+/// at most the max-load of every placement (contiguous or not) of those devices.
+pub fn volume_bound(atoms: &Atoms, cpus: usize, accs: usize) -> f64 {
+    let all = (0..atoms.len()).fold(Work::default(), |w, a| w.add(atoms, a));
+    Volume::new(atoms).lower_bound(all, cpus, accs)
+}
+
+/// Each answered accelerator count with its bound (margin included).
+fn per_state_answers(bounds: &[f64], from: usize, accs: usize) -> Vec<(usize, f64)> {
+    (from..=accs).map(|f| (f, margin(bounds.get(f).copied().unwrap_or(f64::INFINITY)))).collect()
+}
+
+/// Whether each ideal could lie on an optimal chain of some answered count `F` (bound `B`):
+/// for some state of `c ≤ C` CPUs and `f ≤ F` accelerators, the ideal's work fits them and the
+/// rest's work the other `C − c` and `F − f` within `B`. The empty and the full ideal always
+/// count (the full one passes with the whole machine whenever the bound holds).
+fn on_some_chain(w: &Workload, atoms: &Atoms, lattice: &Lattice, answers: &[(usize, f64)]) -> Vec<bool> {
+    let vol = Volume::new(atoms);
+    let n = lattice.len();
+    let mut work = vec![Work::default(); n];
+    for i in 1..n {
+        let (a, j) = lattice.down(i)[0];
+        work[i] = work[j as usize].add(atoms, a as usize);
+    }
+    let total = work[n - 1];
+    let mut out = vec![false; n];
+    out[0] = true;
+    out[n - 1] = true;
+    for i in 1..n.saturating_sub(1) {
+        let (mine, rest) = (work[i], total.minus(work[i]));
+        out[i] = answers.iter().any(|&(big_f, b)| {
+            (0..=w.max_cpus).any(|c| {
+                (0..=big_f.min(w.max_accs))
+                    .any(|f| vol.lower_bound(mine, c, f) <= b && vol.lower_bound(rest, w.max_cpus - c, big_f - f) <= b)
+            })
+        });
+    }
+    out
 }
 
 /// The answer of `state` (CPUs × (accelerators + 1) + accelerators) of the full ideal.

@@ -51,6 +51,7 @@ impl Algorithm for Dp {
             ("atoms", atoms.len().to_string()),
             ("ideals", ideals.to_string()),
             ("pairs_visited", stats.pairs_visited.to_string()),
+            ("ideals_skipped", stats.ideals_skipped.to_string()),
             ("upper_bound", bound.to_string()),
         ];
         let with_notes = |mut o: Outcome| {
