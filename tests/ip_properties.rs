@@ -7,7 +7,8 @@
 //! - `latency-ip` (q = 1) equals the best latency over feasible placements whose accelerators
 //!   are convex (CPUs are one unlimited pool in the latency model), so it is at most the
 //!   latency of the greedy's and the DP's splits;
-//! - every bound is at most its objective.
+//! - every bound is at most its objective, and the latency work bound at most every placement's
+//!   latency.
 
 mod common;
 
@@ -94,6 +95,25 @@ proptest! {
             if let (Some(x), Some(b), true) = (r.objective, ip.objective, r.feasible) {
                 prop_assert!(b <= x * (1.0 + 1e-9) + 1e-9, "latency-ip {} above {} {}", b, other, x);
             }
+        }
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(200))]
+
+    /// The latency work bound (each node at its faster device's time along the longest path;
+    /// without CPUs, also the work shared by the accelerators) is at most the latency of every
+    /// feasible placement, convex or not, with and without a CPU.
+    #[test]
+    fn the_latency_work_bound_is_at_most_every_placement(seed in any::<u64>(), n in 1usize..=5,
+            cpus in 0usize..=1, accs in 1usize..=2) {
+        let w = random_workload(seed, n, false, cpus, accs);
+        let devices: Vec<Device> = (0..cpus).map(Device::Cpu).chain((0..accs).map(Device::Acc)).collect();
+        let best = brute_force_over(&w, &devices, |e| e.feasible(), |e| e.latency.as_ref().ok().map(|l| l.latency));
+        let lb = placebench::algorithms::ip::latency::work_bound(&w);
+        if let Some(best) = best {
+            prop_assert!(lb <= best * (1.0 + 1e-9) + 1e-9, "work bound {} above the best latency {}", lb, best);
         }
     }
 }

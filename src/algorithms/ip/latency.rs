@@ -202,12 +202,49 @@ impl Algorithm for LatencyIp {
             o
         };
         // The program leaves the CPU slot unconstrained, so its space contains every
-        // contiguous placement: the bound holds for those (for q = 1).
-        if q == 1 {
-            outcome.lower_bound = report.bound;
-            outcome.bound_space = Space::Convex;
+        // contiguous placement: the bound holds for those (for q = 1). The work bound holds
+        // for every placement; the larger of the two is reported, with its space.
+        let floor = work_bound(w);
+        let ip_bound = report.bound.filter(|_| q == 1);
+        match ip_bound {
+            Some(b) if b >= floor || !floor.is_finite() => {
+                outcome.lower_bound = Some(b);
+                outcome.bound_space = Space::Convex;
+            }
+            _ if floor.is_finite() => {
+                outcome.lower_bound = Some(floor);
+                outcome.bound_space = Space::Any;
+            }
+            _ => {}
         }
-        Ok(outcome.note("variables", variables).note("subgraphs_per_device", q))
+        Ok(outcome
+            .note("variables", variables)
+            .note("subgraphs_per_device", q)
+            .note("ip_bound", ip_bound.map_or("-".to_owned(), |b| b.to_string()))
+            .note("work_bound", floor))
+    }
+}
+
+/// A latency no placement beats: every node takes at least its faster device's time after its
+/// predecessors (the longest path of those times, communication left out), and without CPUs
+/// the accelerators, each running its calls one after another, share all the work.
+pub fn work_bound(w: &Workload) -> f64 {
+    let time = |v: usize| {
+        let n = &w.nodes[v];
+        let acc = if n.supported_on_acc && w.max_accs > 0 { n.acc_latency } else { f64::INFINITY };
+        let cpu = if w.max_cpus > 0 { n.cpu_latency } else { f64::INFINITY };
+        acc.min(cpu)
+    };
+    let mut fin = vec![0.0f64; w.len()];
+    for v in w.topological_order() {
+        fin[v] = w.pred[v].iter().map(|&u| fin[u]).fold(0.0, f64::max) + time(v);
+    }
+    let path = fin.into_iter().fold(0.0, f64::max);
+    if w.max_cpus == 0 && w.max_accs > 0 {
+        let work: f64 = w.nodes.iter().map(|n| n.acc_latency).sum();
+        path.max(work / w.max_accs as f64)
+    } else {
+        path
     }
 }
 
