@@ -239,3 +239,67 @@ fn a_gpu_run_is_predicted_again_from_its_profile() {
     assert!(err.contains("--combine"), "{err}");
     assert!(!d.join("x").join("results.csv").exists() && !d.join("y").join("results.csv").exists());
 }
+
+/// The committed H100 runs with sets measured (`h100-salus-sets`, seed 0, and its held-out
+/// `h100-salus-sets-seed1`): predicted again from their profiles without a GPU under
+/// `--combine measured`, PACK and MPS equal the predictions the GPU processes recorded, and
+/// each is within 10% of what the GPU measured, on makespan and mean JCT (the bar,
+/// checked on the committed measurements; the additive rule's predictions differ).
+#[test]
+fn the_set_measured_runs_are_predicted_again_within_ten_percent() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    for (name, seed) in [("h100-salus-sets", "0"), ("h100-salus-sets-seed1", "1")] {
+        let scratch_dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("gpu-runs");
+        let archive = root.join(format!("results/gpu/{name}.tar.xz"));
+        let run = placebench::results::archive::unpack(&archive, &scratch_dir).unwrap();
+        let profile = run.join("gpu_profile.json");
+        let d = scratch(&format!("sets-{name}"));
+        let predict = |combine: &str| {
+            let out = d.join(combine);
+            let (code, rows, err) = bench(&[
+                "salus",
+                "gpu-trace",
+                "--memory-gib",
+                "6",
+                "--seed",
+                seed,
+                "--gpu-profile",
+                profile.to_str().unwrap(),
+                "--combine",
+                combine,
+                "--policy",
+                "pack",
+                "--policy",
+                "mps",
+                "-q",
+                "--json",
+                "--out",
+                out.to_str().unwrap(),
+            ]);
+            assert_eq!(code, Some(0), "{err}");
+            serde_json::from_str::<Vec<serde_json::Value>>(&rows).unwrap()
+        };
+        let (measured, additive) = (predict("measured"), predict("additive"));
+        for (m, a) in measured.iter().zip(&additive) {
+            let policy = m["algorithm"].as_str().unwrap();
+            let file = run.join(policy).join("runs").join(format!("gpu-trace__{policy}.json"));
+            let recorded: serde_json::Value = serde_json::from_slice(&std::fs::read(&file).unwrap()).unwrap();
+            let want = recorded["profiled_with_slowdowns"]["mean_jct_s"].as_f64().unwrap();
+            let got = m["objective"].as_f64().unwrap();
+            assert!((got - want).abs() <= 1e-9 * want, "{name} {policy}: {got} against the GPU run's {want}");
+            assert_ne!(m["objective"], a["objective"], "{name} {policy}: the sets change the prediction");
+            // This prediction against what the GPU measured.
+            let notes = m["notes"].as_str().unwrap();
+            let makespan: f64 = notes
+                .split(';')
+                .find_map(|kv| kv.strip_prefix("makespan_s="))
+                .and_then(|v| v.parse().ok())
+                .expect("a makespan in the notes");
+            let gpu = &recorded["measured"];
+            for (key, y) in [("makespan_s", makespan), ("mean_jct_s", got)] {
+                let x = gpu[key].as_f64().unwrap();
+                assert!((y - x).abs() <= 0.10 * x, "{name} {policy} {key}: predicted {y}, measured {x}");
+            }
+        }
+    }
+}

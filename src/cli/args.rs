@@ -172,7 +172,7 @@ pub struct ThroughputIpArgs {
     /// Throughput IPs: minimise max FW + max BW instead of max (FW + BW) (paper, App. C).
     #[arg(long)]
     pub diffmaxima: bool,
-    /// Do not start the throughput IPs from the DP's split.
+    /// Do not start the throughput IPs from the DP's split (`bench latency` has its own).
     #[arg(long)]
     pub no_warm_start: bool,
 }
@@ -208,6 +208,10 @@ pub struct LatencyArgs {
     /// Score this split file on the (single) FILE instead of running algorithms.
     #[arg(long, value_name = "SPLIT")]
     pub eval: Option<PathBuf>,
+    /// Do not start latency-ip from the best of the greedy's placement and everything on the
+    /// CPUs.
+    #[arg(long)]
+    pub no_warm_start: bool,
 }
 
 #[derive(Debug, Args)]

@@ -37,7 +37,13 @@ pub fn run(cli: Cli) -> Result<i32> {
             // with its default options.
             None => {
                 let restarts = RunOptions::default().restarts;
-                place(Objective::Latency, a.place, restarts, &ThroughputIpArgs::default(), a.subgraphs_per_device)
+                place(
+                    Objective::Latency,
+                    a.place,
+                    restarts,
+                    &ThroughputIpArgs { no_warm_start: a.no_warm_start, ..Default::default() },
+                    a.subgraphs_per_device,
+                )
             }
         },
         Command::List => {

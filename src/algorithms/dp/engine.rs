@@ -87,23 +87,20 @@ impl Work {
 
 impl Volume {
     fn new(atoms: &Atoms) -> Volume {
-        let (mut r, mut q) = (0.0f64, 0.0f64);
-        for a in (0..atoms.len()).filter(|&a| atoms.supported[a]) {
-            let (x, y) = (atoms.acc[a], atoms.cpu[a]);
-            r = r.max(if y > 0.0 {
+        // x / y, with any positive work over none unbounded and nothing over nothing 0.
+        let ratio = |x: f64, y: f64| {
+            if y > 0.0 {
                 x / y
             } else if x > 0.0 {
                 f64::INFINITY
             } else {
                 0.0
-            });
-            q = q.max(if x > 0.0 {
-                y / x
-            } else if y > 0.0 {
-                f64::INFINITY
-            } else {
-                0.0
-            });
+            }
+        };
+        let (mut r, mut q) = (0.0f64, 0.0f64);
+        for a in (0..atoms.len()).filter(|&a| atoms.supported[a]) {
+            r = r.max(ratio(atoms.acc[a], atoms.cpu[a]));
+            q = q.max(ratio(atoms.cpu[a], atoms.acc[a]));
         }
         Volume { r, q }
     }

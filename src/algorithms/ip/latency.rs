@@ -9,7 +9,9 @@
 //! for q > 1), and for q > 1 the dual bound is not reported as a bound on every placement
 //! (it holds for placements of at most q pieces per accelerator).
 
+use super::latency_start::{self, Handles};
 use super::{assignment, chosen_slots, claim_of, no_placement, solve_options, solver_info, term, Classes};
+use crate::algorithms::baselines::greedy::Greedy;
 use crate::algorithms::{Algorithm, Objective, Outcome, RunOptions, Space};
 use crate::error::{Error, Result};
 use crate::placement::{Device, Placement};
@@ -36,11 +38,12 @@ impl Algorithm for LatencyIp {
 
     fn options(&self, opts: &RunOptions) -> String {
         let mut o = format!(
-            "time_limit={};mip_gap={};subgraphs_per_device={};symmetry_breaking={}",
+            "time_limit={};mip_gap={};subgraphs_per_device={};symmetry_breaking={};warm_start={}",
             opts.time_limit.unwrap_or(DEFAULT_TIME_LIMIT),
             opts.ip.mip_gap,
             opts.ip.subgraphs_per_device.max(1),
-            opts.ip.symmetry_breaking
+            opts.ip.symmetry_breaking,
+            opts.ip.warm_start
         );
         for (k, v) in &opts.ip.highs_options {
             o += &format!(";highs.{k}={v}");
@@ -107,10 +110,12 @@ impl Algorithm for LatencyIp {
         let start: Vec<Var> = (0..slots).map(|_| mip.continuous(0.0, 0.0, inf)).collect();
         let finish: Vec<Var> = (0..slots).map(|_| mip.continuous(0.0, 0.0, inf)).collect();
         let total = mip.continuous(1.0, 0.0, inf);
+        let (mut zs, mut io) = (Vec::new(), Vec::new());
 
         for j in 1..slots {
             // Contiguity of subgraph j over all edges (inference: every node is forward).
             let z: Vec<Var> = (0..w.len()).map(|_| mip.continuous(0.0, 0.0, 1.0)).collect();
+            zs.extend(z.iter().enumerate().map(|(v, &zv)| (v, j, zv)));
             for v in 0..w.len() {
                 let mut t = vec![(z[v], 1.0)];
                 t.extend(term(&x, cl[v], j, -1.0));
@@ -141,6 +146,7 @@ impl Algorithm for LatencyIp {
                 // `in` also orders the call after u, so it exists even when u's cost is 0.
                 let i = mip.continuous(0.0, 0.0, 1.0);
                 let o = mip.continuous(0.0, 0.0, 1.0);
+                io.push((u, j, i, o));
                 for &t in &targets {
                     let mut r = vec![(i, 1.0)];
                     r.extend(term(&x, t, j, -1.0));
@@ -183,7 +189,13 @@ impl Algorithm for LatencyIp {
         }
 
         let variables = mip.num_vars();
-        let report = mip.solve(&solve_options(opts, DEFAULT_TIME_LIMIT), None);
+        let handles = Handles { x: &x, z: &zs, io: &io, lat: &lat, start: &start, finish: &finish, total, q };
+        let warm = if opts.ip.warm_start && !opts.ip.symmetry_breaking {
+            best_start(w, opts, &handles, &classes, variables, big_m)
+        } else {
+            None
+        };
+        let report = mip.solve(&solve_options(opts, DEFAULT_TIME_LIMIT), warm.as_ref().map(|s| &s.0[..]));
         let claim = claim_of(&report).ok_or_else(|| Error::Algorithm(format!("HiGHS: {}", report.raw_status)))?;
         let mut outcome = if report.values.is_none() {
             no_placement(claim, &report)
@@ -219,10 +231,55 @@ impl Algorithm for LatencyIp {
         }
         Ok(outcome
             .note("variables", variables)
+            .note("warm_start", warm.map_or("none".to_owned(), |s| format!("{}:{}", s.2, s.1)))
             .note("subgraphs_per_device", q)
             .note("ip_bound", ip_bound.map_or("-".to_owned(), |b| b.to_string()))
             .note("work_bound", floor))
     }
+}
+
+/// The starting solution of least latency among the greedy's placement and everything on the
+/// CPUs (values, latency, which): each must respect memory, keep every accelerator's nodes
+/// convex (`latency_start::values` refuses it otherwise) and finish within the big-M.
+fn best_start(
+    w: &Workload,
+    opts: &RunOptions,
+    h: &Handles,
+    classes: &Classes,
+    columns: usize,
+    big_m: f64,
+) -> Option<(Vec<f64>, f64, &'static str)> {
+    let mut candidates: Vec<(&'static str, Placement)> = Vec::new();
+    if w.max_cpus > 0 {
+        candidates.push(("cpus", Placement { device: vec![Device::Cpu(0); w.len()] }));
+        if let Ok(Some(p)) = Greedy.run(w, opts).map(|o| o.placement) {
+            candidates.push(("greedy", p));
+        }
+    }
+    let fits = |slot_of: &[usize]| {
+        (1..h.start.len()).all(|j| {
+            let bytes: f64 = (0..classes.size.len()).filter(|&c| slot_of[c] == j).map(|c| classes.size[c]).sum();
+            bytes <= w.max_size_per_acc * (1.0 + 1e-12)
+        })
+    };
+    candidates
+        .into_iter()
+        .filter_map(|(name, p)| {
+            let slot_of: Vec<usize> = w
+                .classes
+                .iter()
+                .map(|m| match p.device[m[0]] {
+                    Device::Cpu(_) => 0,
+                    Device::Acc(a) => 1 + a * h.q,
+                })
+                .collect();
+            if !fits(&slot_of) {
+                return None;
+            }
+            let (values, latency) = latency_start::values(w, h, &slot_of, columns)?;
+            (latency <= big_m * (1.0 + 1e-9)).then_some((values, latency, name))
+        })
+        .min_by(|a, b| a.1.total_cmp(&b.1))
 }
 
 /// A latency no placement beats: every node takes at least its faster device's time after its

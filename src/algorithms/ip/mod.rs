@@ -4,6 +4,7 @@
 //! equality per pair of class members; one variable per class is the same model, smaller).
 
 pub mod latency;
+pub mod latency_start;
 pub mod throughput;
 
 use super::{Claim, Outcome, RunOptions, SolverInfo};
