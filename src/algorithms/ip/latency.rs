@@ -292,11 +292,7 @@ pub fn work_bound(w: &Workload) -> f64 {
         let cpu = if w.max_cpus > 0 { n.cpu_latency } else { f64::INFINITY };
         acc.min(cpu)
     };
-    let mut fin = vec![0.0f64; w.len()];
-    for v in w.topological_order() {
-        fin[v] = w.pred[v].iter().map(|&u| fin[u]).fold(0.0, f64::max) + time(v);
-    }
-    let path = fin.into_iter().fold(0.0, f64::max);
+    let path = longest_path(w, time);
     if w.max_cpus == 0 && w.max_accs > 0 {
         let work: f64 = w.nodes.iter().map(|n| n.acc_latency).sum();
         path.max(work / w.max_accs as f64)
@@ -307,9 +303,14 @@ pub fn work_bound(w: &Workload) -> f64 {
 
 /// Latency of every node on the CPUs: the longest path of CPU times.
 fn cpu_critical_path(w: &Workload) -> f64 {
+    longest_path(w, |v| w.nodes[v].cpu_latency)
+}
+
+/// The longest path through the graph with node `v` taking `time(v)`.
+fn longest_path(w: &Workload, time: impl Fn(usize) -> f64) -> f64 {
     let mut fin = vec![0.0f64; w.len()];
     for v in w.topological_order() {
-        fin[v] = w.pred[v].iter().map(|&u| fin[u]).fold(0.0, f64::max) + w.nodes[v].cpu_latency;
+        fin[v] = w.pred[v].iter().map(|&u| fin[u]).fold(0.0, f64::max) + time(v);
     }
     fin.into_iter().fold(0.0, f64::max)
 }

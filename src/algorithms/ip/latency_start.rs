@@ -51,7 +51,8 @@ pub fn values(w: &Workload, h: &Handles, slot_of: &[usize], columns: usize) -> O
     }
     let receives = |u: usize, j: usize| on(u) != j && w.succ[u].iter().any(|&s| on(s) == j);
     let sends = |u: usize, j: usize| on(u) == j && w.succ[u].iter().any(|&s| on(s) != j);
-    let mut cost = vec![0.0; slots];
+    // Each call's compute and transfers, and the nodes whose outputs it waits for.
+    let (mut cost, mut inputs) = (vec![0.0; slots], vec![Vec::new(); slots]);
     for (v, node) in w.nodes.iter().enumerate() {
         if on(v) > 0 {
             cost[on(v)] += node.acc_latency;
@@ -59,9 +60,6 @@ pub fn values(w: &Workload, h: &Handles, slot_of: &[usize], columns: usize) -> O
     }
     for &(u, j, _, _) in h.io {
         cost[j] += w.out_cost[u] * (f64::from(receives(u, j)) + f64::from(sends(u, j)));
-    }
-    let mut inputs = vec![Vec::new(); slots];
-    for &(u, j, _, _) in h.io {
         if receives(u, j) {
             inputs[j].push(u);
         }
@@ -98,8 +96,6 @@ pub fn values(w: &Workload, h: &Handles, slot_of: &[usize], columns: usize) -> O
     let mut out = vec![0.0; columns];
     let mut set = |v: Var, x: f64| out[var_index(v)] = x;
     for (c, row) in h.x.iter().enumerate() {
-        row[slot_of[c]]?;
-        row.iter().flatten().for_each(|&v| set(v, 0.0));
         set(row[slot_of[c]]?, 1.0);
     }
     for &(v, j, z) in h.z {

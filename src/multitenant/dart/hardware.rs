@@ -40,8 +40,7 @@ struct Machine<'a> {
     tasks: &'a [Task],
     cpu: Option<&'a CpuLayers>,
     /// Per pipeline node: its CPU pool (CPU nodes, `--cpu real`) and the core of its GPU
-    /// thread (GPU nodes: the node's last core, away from core 0 where the system's own work
-    /// lands).
+    /// thread ([`held_cores`]).
     nodes: Vec<(Option<CpuNode>, usize)>,
     /// Whether the GPU node's host thread is pinned (not under concurrent streams, where every
     /// task has a thread of its own).
@@ -54,7 +53,7 @@ thread_local! {
 }
 
 impl<'a> Machine<'a> {
-    /// The machine for pipeline `cfg`: cores dealt to its nodes in order from core 0.
+    /// The machine for pipeline `cfg`, its threads on the cores [`held_cores`] gives them.
     fn new(
         kernels: &'a LayerKernels,
         tasks: &'a [Task],
@@ -62,16 +61,14 @@ impl<'a> Machine<'a> {
         cfg: &[Node],
         pin_gpu: bool,
     ) -> Result<Machine<'a>> {
-        let mut next = 0usize;
         let mut nodes = Vec::with_capacity(cfg.len());
-        for n in cfg {
-            let ids: Vec<usize> = (next..next + n.cores as usize).collect();
+        for (n, held) in cfg.iter().zip(held_cores(cfg)) {
+            let ids: Vec<usize> = held.clone().collect();
             let pool = match cpu {
                 Some(c) if !n.gpu => Some(CpuNode::new(&ids, true, c.scratch(ids.len()))?),
                 _ => None,
             };
-            nodes.push((pool, next + n.cores as usize - 1));
-            next += n.cores as usize;
+            nodes.push((pool, held.start));
         }
         let largest = Mutex::new(tasks.iter().map(|t| vec![0.0; t.layers.len()]).collect());
         Ok(Machine { kernels, tasks, cpu, nodes, pin_gpu, largest })
@@ -82,21 +79,30 @@ impl<'a> Machine<'a> {
     }
 }
 
-/// The release timer's own core: the highest host core that no CPU node's thread and no GPU
-/// node's thread holds (none when every core is taken). A GPU node holds only its last core:
-/// its other cores are the model's, no thread runs there.
-pub fn timer_core(cfg: &[Node], host_cores: usize) -> Option<usize> {
-    let mut held = vec![false; host_cores];
+/// The host cores each node's threads hold, cores dealt to the nodes in order from core 0: a
+/// CPU node's pool all of its cores, a GPU node's one thread only its last core (its other
+/// cores are the model's, no thread runs there; the last keeps it off core 0, where the
+/// system's own work lands).
+fn held_cores(cfg: &[Node]) -> Vec<std::ops::Range<usize>> {
     let mut next = 0usize;
-    for n in cfg {
-        let c = n.cores as usize;
-        let mine = if n.gpu { next + c - 1..next + c } else { next..next + c };
-        for core in mine.filter(|&x| x < host_cores) {
-            held[core] = true;
-        }
-        next += c;
-    }
-    (1..host_cores).rev().find(|&x| !held[x])
+    cfg.iter()
+        .map(|n| {
+            let c = n.cores as usize;
+            next += c;
+            if n.gpu {
+                next - 1..next
+            } else {
+                next - c..next
+            }
+        })
+        .collect()
+}
+
+/// The release timer's own core: the highest host core that no node's thread holds (none when
+/// every core is taken), never core 0.
+pub fn timer_core(cfg: &[Node], host_cores: usize) -> Option<usize> {
+    let held = held_cores(cfg);
+    (1..host_cores).rev().find(|x| !held.iter().any(|r| r.contains(x)))
 }
 
 impl Units for Machine<'_> {

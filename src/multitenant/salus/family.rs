@@ -163,6 +163,23 @@ pub struct JobRow<'a> {
     pub slo_ms: Option<f64>,
 }
 
+impl<'a> JobRow<'a> {
+    /// Job `k` of `i`, first started and finished at those times (ms).
+    pub fn new(i: &'a Instance, k: usize, first_start_ms: f64, finish_ms: f64, p99_latency_ms: Option<f64>) -> Self {
+        let j = &i.jobs[k];
+        JobRow {
+            job: &j.name,
+            tenant: &i.tenants[i.tenant_of[k]].name,
+            submit_s: j.submit_ms / 1e3,
+            first_start_s: first_start_ms / 1e3,
+            finish_s: finish_ms / 1e3,
+            standalone_s: j.standalone_ms() / 1e3,
+            p99_latency_ms,
+            slo_ms: j.slo_ms,
+        }
+    }
+}
+
 /// Version of [`RunFile`].
 pub const RUN_SCHEMA: u32 = 1;
 
@@ -279,19 +296,10 @@ impl Cell for SharingCell<'_> {
             );
         }
         let i = self.instance;
-        let jobs = i
-            .jobs
-            .iter()
-            .enumerate()
-            .map(|(k, j)| JobRow {
-                job: &j.name,
-                tenant: &i.tenants[i.tenant_of[k]].name,
-                submit_s: j.submit_ms / 1e3,
-                first_start_s: rep.first_start_ms[k] / 1e3,
-                finish_s: rep.finish_ms[k] / 1e3,
-                standalone_s: j.standalone_ms() / 1e3,
-                p99_latency_ms: (!rep.latencies_ms[k].is_empty()).then(|| p99_ms(&rep.latencies_ms[k])),
-                slo_ms: j.slo_ms,
+        let jobs = (0..i.jobs.len())
+            .map(|k| {
+                let p99 = (!rep.latencies_ms[k].is_empty()).then(|| p99_ms(&rep.latencies_ms[k]));
+                JobRow::new(i, k, rep.first_start_ms[k], rep.finish_ms[k], p99)
             })
             .collect();
         let file = RunFile {

@@ -252,20 +252,8 @@ pub fn run(a: &SalusRunArgs) -> Result<(Vec<Record>, Vec<RunFile>)> {
                 profiled_with_slowdowns: full,
                 violations: rep.violations,
                 first_violations: rep.first.clone(),
-                jobs: measured_inst
-                    .jobs
-                    .iter()
-                    .enumerate()
-                    .map(|(k, j)| JobRow {
-                        job: &j.name,
-                        tenant: &measured_inst.tenants[measured_inst.tenant_of[k]].name,
-                        submit_s: j.submit_ms / 1e3,
-                        first_start_s: o.first_start_ms[k] / 1e3,
-                        finish_s: o.finish_ms[k] / 1e3,
-                        standalone_s: j.standalone_ms() / 1e3,
-                        p99_latency_ms: None,
-                        slo_ms: j.slo_ms,
-                    })
+                jobs: (0..measured_inst.jobs.len())
+                    .map(|k| JobRow::new(&measured_inst, k, o.first_start_ms[k], o.finish_ms[k], None))
                     .collect(),
                 timeline: &timeline.events,
             };

@@ -482,20 +482,19 @@ impl Sim<'_> {
             }
             (_, Some(s)) => {
                 for (k, a) in self.items.iter().enumerate() {
-                    let others = self.items.iter().enumerate().filter(|&(m, b)| m != k && b.stall <= 0.0);
-                    let (mut n, mut sum) = (0usize, 0.0);
-                    for (_, b) in others {
-                        n += 1;
-                        sum += s.get(jobs[a.job].tenant, jobs[b.job].tenant);
-                    }
-                    let measured = || {
-                        let others = self.items.iter().enumerate().filter(|&(m, b)| m != k && b.stall <= 0.0);
-                        s.in_set(jobs[a.job].tenant, others.map(|(_, b)| jobs[b.job].tenant))
+                    let me = jobs[a.job].tenant;
+                    let others = || {
+                        let beside = self.items.iter().enumerate().filter(|&(m, b)| m != k && b.stall <= 0.0);
+                        beside.map(|(_, b)| jobs[b.job].tenant)
                     };
+                    let (n, sum) = others().fold((0usize, 0.0), |(n, sum), b| (n + 1, sum + s.get(me, b)));
+                    let additive = 1.0 / (1.0 + sum - n as f64);
                     self.rates.push(match s.combine {
                         _ if n == 0 => 1.0,
-                        Combine::Measured if n >= 2 => measured().map_or(1.0 / (1.0 + sum - n as f64), |x| 1.0 / x),
-                        Combine::Additive | Combine::Measured => 1.0 / (1.0 + sum - n as f64),
+                        Combine::Additive => additive,
+                        Combine::Measured => {
+                            (n >= 2).then(|| s.in_set(me, others())).flatten().map_or(additive, |x| 1.0 / x)
+                        }
                         Combine::Saturating => 2.0 / ((n + 1) as f64 * sum / n as f64),
                     });
                 }
